@@ -1,0 +1,177 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { LatencyProfile } from '../cli/parse.js';
+import { RuntimeError } from '../errors.js';
+import { registerCleanup } from '../cleanup.js';
+import { formatLatency } from './latency.js';
+import { isChildMessage, type BackendFaults, type ParentMessage } from './ipc.js';
+
+const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** How to start one backend of a fleet. Latency in ms, `errorRate` 0..1. */
+export type BackendSpec = {
+  name: string;
+  latency: LatencyProfile;
+  errorRate: number;
+  /** Max concurrent requests served; `Infinity` for no limit. */
+  capacity: number;
+};
+
+/** A fleet member as the dashboard and report see it. `pid` is null while the process is not running. */
+export type FleetMember = {
+  readonly name: string;
+  readonly spec: BackendSpec;
+  /** Port on 127.0.0.1, kept across restarts. */
+  port: number;
+  pid: number | null;
+  /** `running` once the child said it listens; `exited` after any exit, killed by us or from outside. */
+  process: 'starting' | 'running' | 'exited';
+  faults: BackendFaults;
+};
+
+/** Emitted when a backend process ends, whoever ended it. */
+export type FleetExit = { name: string; pid: number; code: number | null; signal: NodeJS.Signals | null; byUs: boolean };
+
+type FleetEvents = { exit: [FleetExit]; started: [FleetMember] };
+
+/**
+ * The backends lblab runs: real child processes (`lblab backend`) on
+ * 127.0.0.1, named b1..bn, each forked with an IPC channel. `kill` is a real
+ * SIGKILL; a backend killed from another terminal is noticed by the same
+ * `exit` event. Backends exit by themselves when the IPC channel closes, so
+ * even a SIGKILLed lblab leaves none behind.
+ */
+export class Fleet extends EventEmitter<FleetEvents> {
+  readonly members: FleetMember[] = [];
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly killedByUs = new Set<number>();
+  private readonly unregister: () => void;
+
+  constructor(private readonly host = '127.0.0.1') {
+    super();
+    this.unregister = registerCleanup('backend fleet', () => this.stopAll());
+  }
+
+  /**
+   * Starts one backend per spec, all at once, each on a free port.
+   * @throws {RuntimeError} if a backend does not listen within 10 s.
+   */
+  async start(specs: readonly BackendSpec[]): Promise<FleetMember[]> {
+    for (const spec of specs) {
+      this.members.push({ name: spec.name, spec, port: 0, pid: null, process: 'starting', faults: {} });
+    }
+    await Promise.all(this.members.map((m) => this.spawn(m)));
+    return this.members;
+  }
+
+  /** The member called `name`, or undefined. */
+  get(name: string): FleetMember | undefined {
+    return this.members.find((m) => m.name === name);
+  }
+
+  /**
+   * SIGKILLs the backend's process. Resolves once the process is gone.
+   * Does nothing if it is not running.
+   */
+  async kill(name: string): Promise<void> {
+    const child = this.children.get(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    this.killedByUs.add(child.pid);
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await gone;
+  }
+
+  /**
+   * Starts the backend again on the same port (killing it first if it still
+   * runs). Faults are cleared: a restarted process is a fresh process.
+   * @throws {RuntimeError} if it does not listen within 10 s.
+   */
+  async restart(name: string): Promise<FleetMember> {
+    const member = this.require(name);
+    await this.kill(name);
+    member.faults = {};
+    await this.spawn(member);
+    return member;
+  }
+
+  /** Sends fault switches to a running backend over IPC; returns false if it is not running. */
+  setFaults(name: string, faults: BackendFaults): boolean {
+    return this.send(name, { type: 'fault', faults }, () => Object.assign(this.require(name).faults, faults));
+  }
+
+  /** Clears every fault of a running backend; returns false if it is not running. */
+  recover(name: string): boolean {
+    return this.send(name, { type: 'recover' }, () => (this.require(name).faults = {}));
+  }
+
+  /** SIGKILLs every backend still running and waits for them to be gone. */
+  async stopAll(): Promise<void> {
+    this.unregister();
+    await Promise.all(this.members.map((m) => this.kill(m.name)));
+  }
+
+  private send(name: string, message: ParentMessage, apply: () => void): boolean {
+    const child = this.children.get(name);
+    if (!child?.connected) return false;
+    child.send(message);
+    apply();
+    return true;
+  }
+
+  private require(name: string): FleetMember {
+    const member = this.get(name);
+    if (!member) throw new RuntimeError(`no backend called ${name}`);
+    return member;
+  }
+
+  private spawn(member: FleetMember): Promise<void> {
+    const { spec } = member;
+    const args = [
+      'backend',
+      '--name', spec.name,
+      '--host', this.host,
+      '--port', String(member.port),
+      '--latency', formatLatency(spec.latency),
+      '--error-rate', String(spec.errorRate),
+    ];
+    if (Number.isFinite(spec.capacity)) args.push('--capacity', String(spec.capacity));
+    member.process = 'starting';
+    const child = fork(CLI_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, FORCE_COLOR: '0' } });
+    this.children.set(member.name, child);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-2000);
+    });
+
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new RuntimeError(`backend ${member.name} did not start within 10s${stderr ? `: ${stderr.trim()}` : ''}`));
+      }, 10_000);
+      child.on('message', (m) => {
+        if (!isChildMessage(m)) return;
+        clearTimeout(timer);
+        member.port = m.port;
+        member.pid = m.pid;
+        member.process = 'running';
+        this.emit('started', member);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const pid = child.pid ?? -1;
+        const byUs = this.killedByUs.delete(pid);
+        if (this.children.get(member.name) === child) {
+          member.process = 'exited';
+          member.pid = null;
+        }
+        // A no-op once the child has said it listens: the promise is settled.
+        reject(new RuntimeError(`backend ${member.name} exited (${signal ?? `code ${code}`}) before listening${stderr ? `: ${stderr.trim()}` : ''}`));
+        this.emit('exit', { name: member.name, pid, code, signal, byUs });
+      });
+    });
+  }
+}

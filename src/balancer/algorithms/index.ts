@@ -1,0 +1,49 @@
+import { LeastConnections } from './least-connections.js';
+import type { Picker } from './picker.js';
+import { RandomPicker } from './random.js';
+import { RoundRobin } from './round-robin.js';
+import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
+
+/** The `--algo` names lblab knows (SPEC "Names of the algorithms"). */
+export const ALGORITHMS = ['round-robin', 'weighted', 'least-conn', 'random'] as const;
+
+/** One of {@link ALGORITHMS}. */
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+
+/** How each algorithm is built and whether it honours weights (which decides the expected share). */
+const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boolean; summary: string }> = {
+  'round-robin': { create: () => new RoundRobin(), usesWeights: false, summary: 'each backend in turn' },
+  weighted: { create: () => new SmoothWeightedRoundRobin(), usesWeights: true, summary: 'smooth weighted round robin (nginx)' },
+  'least-conn': { create: () => new LeastConnections(), usesWeights: false, summary: 'fewest in-flight, ties round robin' },
+  random: { create: () => new RandomPicker(), usesWeights: true, summary: 'random, weighted when weights differ' },
+};
+
+/** Whether `name` is a known algorithm. */
+export function isAlgorithmName(name: string): name is AlgorithmName {
+  return (ALGORITHMS as readonly string[]).includes(name);
+}
+
+/** A fresh picker for `name`. */
+export function createPicker(name: AlgorithmName): Picker {
+  return REGISTRY[name].create();
+}
+
+/** Whether the algorithm's share follows the weights (else every backend expects an equal share). */
+export function usesWeights(name: AlgorithmName): boolean {
+  return REGISTRY[name].usesWeights;
+}
+
+/** One-line description for `--help` and the dashboard. */
+export function describeAlgorithm(name: AlgorithmName): string {
+  return REGISTRY[name].summary;
+}
+
+/**
+ * The share (0..1) of requests each backend should get under `name` when all
+ * are healthy: weight ÷ total weight for weighted algorithms, 1/n otherwise.
+ */
+export function expectedShares(name: AlgorithmName, weights: readonly number[]): number[] {
+  if (!usesWeights(name)) return weights.map(() => 1 / weights.length);
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / total);
+}

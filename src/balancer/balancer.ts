@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
+import { registerCleanup } from '../cleanup.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import { classifyError } from '../metrics/error-kind.js';
+import { TrafficStats } from '../metrics/traffic-stats.js';
+import { createPicker, type AlgorithmName } from './algorithms/index.js';
+import type { PickContext, Picker } from './algorithms/picker.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
+import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
+
+/** A backend as configured: a name (b1…), an origin URL and a weight ≥ 1. */
+export type UpstreamConfig = { name: string; url: string; weight: number };
+
+/** Everything the balancer needs. Times in ms. */
+export type BalancerConfig = {
+  backends: readonly UpstreamConfig[];
+  algo: AlgorithmName;
+  health: HealthCheckConfig;
+  /** Address to listen on; lblab binds loopback by default. */
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  connection?: UpstreamConnectionConfig;
+  /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
+  clock?: () => number;
+};
+
+/** One client request on its way through the proxy; `started` is `performance.now()` at arrival. */
+type ProxiedRequest = {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  method: string;
+  headers: Record<string, string | string[]>;
+  hasBody: boolean;
+  retryable: boolean;
+  started: number;
+};
+
+/** Emitted on every health state change. */
+export type TransitionEvent = HealthTransition & { backend: string };
+
+type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult] };
+
+/** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Tries per request: one retry on another backend (nginx `proxy_next_upstream_tries 2`). */
+const MAX_TRIES = 2;
+
+const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 2000, responseTimeoutMs: 60_000 };
+
+/**
+ * The in-process HTTP/1.1 reverse proxy. Each request is given to the
+ * backend the algorithm picks among those health checks hold UP, over a
+ * keep-alive undici pool; the response is streamed back with hop-by-hop
+ * headers stripped and `x-lblab-backend: <name>` set. A try that fails at the
+ * transport level before any response header (connect refused, reset,
+ * timeout: nginx `proxy_next_upstream error timeout`) is retried once on
+ * another backend when the method is idempotent and the request has no body.
+ * With no backend UP the client gets 503 with a plain-text body that says so.
+ */
+export class Balancer extends EventEmitter<BalancerEvents> {
+  readonly backends: UpstreamBackend[];
+  /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
+  readonly stats = new TrafficStats();
+  /** Retries made (nginx "next upstream"), and how many of them got a response. */
+  retries = 0;
+  retriesSucceeded = 0;
+  private picker: Picker;
+  private algoName: AlgorithmName;
+  private readonly server: http.Server;
+  private readonly checker: ActiveHealthChecker;
+  private readonly startedAt = performance.now();
+  private unregister: (() => void) | undefined;
+  private address: { host: string; port: number } | undefined;
+
+  constructor(private readonly config: BalancerConfig) {
+    super();
+    const conn = config.connection ?? DEFAULT_CONNECTION;
+    this.backends = config.backends.map(
+      (b, i) => new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn),
+    );
+    this.algoName = config.algo;
+    this.picker = createPicker(config.algo);
+    this.checker = new ActiveHealthChecker(config.health);
+    this.checker.on('result', (target, result) => {
+      const backend = this.backends[target.index]!;
+      const transition = backend.observeCheck(result, this.nowMs());
+      this.emit('check', backend.name, result);
+      if (transition) this.emit('transition', { ...transition, backend: backend.name });
+    });
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  /** The port the balancer listens on, once listening. */
+  get listeningPort(): number | undefined {
+    return this.address?.port;
+  }
+
+  /** The algorithm in use. */
+  get algo(): AlgorithmName {
+    return this.algoName;
+  }
+
+  /** The run's clock in ms: the time base of transitions and stats. */
+  nowMs(): number {
+    return this.config.clock ? this.config.clock() : performance.now() - this.startedAt;
+  }
+
+  /** Switches the algorithm for the next request on; the new picker starts fresh. */
+  setAlgorithm(name: AlgorithmName): void {
+    this.algoName = name;
+    this.picker = createPicker(name);
+  }
+
+  /** The backend called `name`, or undefined. */
+  backend(name: string): UpstreamBackend | undefined {
+    return this.backends.find((b) => b.name === name);
+  }
+
+  /**
+   * Starts listening and health checking. Resolves to the bound address.
+   * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors.
+   */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const { host, port } = this.config;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new UsageError(`Expected \`--port\` to be a free port, but ${host}:${port} is already in use`)
+            : err.code === 'EACCES'
+              ? new UsageError(`Expected \`--port\` to be a port this user may bind, got ${port}`)
+              : new RuntimeError(`balancer could not listen on ${host}:${port}: ${err.message}`),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.unregister = registerCleanup('balancer', () => this.close());
+    for (const b of this.backends) this.checker.watch(b);
+    this.address = { host, port: (this.server.address() as AddressInfo).port };
+    return { ...this.address, url: `http://${host}:${this.address.port}/` };
+  }
+
+  /** Stops health checks, closes the listener and every upstream connection. */
+  async close(): Promise<void> {
+    this.unregister?.();
+    this.unregister = undefined;
+    await this.checker.stop();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await Promise.all(this.backends.map((b) => b.pool.destroy()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = performance.now();
+    const remote = req.socket.remoteAddress ?? '';
+    const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    const method = req.method ?? 'GET';
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const retryable = IDEMPOTENT.has(method) && !hasBody;
+    const headers = upstreamRequestHeaders(req.headers, clientIp);
+    if (!hasBody) req.resume();
+    const proxied: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started };
+    this.tryBackend(proxied, { clientIp, exclude: undefined }, 1);
+  }
+
+  private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number): void {
+    const { req, res, started } = p;
+    const backend = this.picker.pick(this.backends, ctx) as UpstreamBackend | undefined;
+    if (!backend) {
+      this.reply(res, 503, attempt === 1 ? this.noBackendMessage() : 'lblab: no other backend left to retry on\n', started);
+      return;
+    }
+    backend.selected++;
+    backend.inFlight++;
+    this.picker.onRequestStart?.(backend);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      backend.inFlight--;
+      this.picker.onRequestEnd?.(backend);
+    };
+
+    backend.pool
+      .request({ path: req.url ?? '/', method: p.method, headers: p.headers, body: p.hasBody ? req : null })
+      .then(
+        (up) => {
+          if (attempt > 1) this.retriesSucceeded++;
+          if (res.destroyed) {
+            up.body.destroy();
+            finish();
+            return;
+          }
+          res.writeHead(up.statusCode, clientResponseHeaders(up.headers, backend.name));
+          pipeline(up.body, res, (err) => {
+            finish();
+            if (err) backend.failures++;
+            this.stats.record(backend.traffic, (performance.now() - started) * 1000, up.statusCode, undefined, this.nowMs());
+          });
+        },
+        (err: unknown) => {
+          finish();
+          backend.failures++;
+          if (p.retryable && attempt < MAX_TRIES && !res.headersSent && !res.destroyed) {
+            this.retries++;
+            const exclude = new Set(ctx.exclude);
+            exclude.add(backend.index);
+            this.tryBackend(p, { ...ctx, exclude }, attempt + 1);
+            return;
+          }
+          const kind = classifyError(err);
+          const status = kind === 'timeout' ? 504 : 502;
+          this.reply(res, status, `lblab: backend ${backend.name} failed (${kind}): ${(err as Error).message}\n`, started);
+        },
+      );
+  }
+
+  private noBackendMessage(): string {
+    const down = this.backends.filter((b) => !b.usable).map((b) => b.name);
+    return `lblab: no backend is UP in this upstream (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
+  }
+
+  private reply(res: http.ServerResponse, status: number, body: string, started: number): void {
+    this.stats.record(undefined, (performance.now() - started) * 1000, status, undefined, this.nowMs());
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}

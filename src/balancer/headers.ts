@@ -1,0 +1,59 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward, plus
+ * `expect`, which undici refuses to send. Names listed in a `Connection`
+ * header are hop-by-hop too and are removed as well.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+
+/** Header values as node:http and undici hand them over. */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+function connectionTokens(headers: HeaderMap): Set<string> | undefined {
+  const value = headers.connection;
+  if (value === undefined) return undefined;
+  const tokens = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const t = part.trim().toLowerCase();
+    if (t) tokens.add(t);
+  }
+  return tokens;
+}
+
+/**
+ * Copies end-to-end headers of a client request for the upstream request and
+ * appends the client address to `X-Forwarded-For` and sets
+ * `X-Forwarded-Proto: http` (as nginx `proxy_add_x_forwarded_for`). `Host`
+ * is kept (HAProxy's behaviour). Returns a new object.
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: string): Record<string, string | string[]> {
+  const drop = connectionTokens(incoming);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    out[name] = value;
+  }
+  const xff = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${clientIp}` : clientIp;
+  out['x-forwarded-proto'] = 'http';
+  return out;
+}
+
+/**
+ * Copies end-to-end headers of an upstream response for the client and sets
+ * `x-lblab-backend: <backend>` so any client can see who answered.
+ * Returns a new object.
+ */
+export function clientResponseHeaders(upstream: HeaderMap, backend: string): Record<string, string | string[]> {
+  const drop = connectionTokens(upstream);
+  const out: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    out[name] = value;
+  }
+  out['x-lblab-backend'] = backend;
+  return out;
+}

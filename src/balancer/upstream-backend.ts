@@ -1,0 +1,87 @@
+import { Pool } from 'undici';
+import type { BackendTraffic } from '../metrics/traffic-stats.js';
+import type { PickableBackend } from './algorithms/picker.js';
+import type { CheckResult } from './health/active-health-check.js';
+import { RiseFall, type HealthState } from './health/rise-fall.js';
+
+/** A change of health state. `atMs` is ms since the balancer started; `reason` says which checks decided it. */
+export type HealthTransition = { atMs: number; from: HealthState; to: HealthState; reason: string };
+
+/** Connection settings towards backends. Times in ms. */
+export type UpstreamConnectionConfig = { connectTimeoutMs: number; responseTimeoutMs: number };
+
+/**
+ * One backend of the upstream as the balancer holds it: its address, weight,
+ * in-flight count, rise/fall health, undici connection pool (keep-alive) and
+ * what the balancer saw of its traffic.
+ */
+export class UpstreamBackend implements PickableBackend {
+  inFlight = 0;
+  /** Times the algorithm chose this backend (HAProxy `lbtot`). */
+  selected = 0;
+  /** Tries that failed at the transport level (refused, reset, timeout): HAProxy `econ` + `eresp`. */
+  failures = 0;
+  readonly transitions: HealthTransition[] = [];
+  lastCheck: CheckResult | undefined;
+  readonly health: RiseFall;
+  readonly pool: Pool;
+  private downSinceMs: number | undefined;
+  private downTotalMs = 0;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    /** Scheme, host and port, e.g. `http://127.0.0.1:8001`. */
+    readonly origin: string,
+    public weight: number,
+    /** Responses proxied to this backend, as the balancer saw them. */
+    readonly traffic: BackendTraffic,
+    rise: number,
+    fall: number,
+    conn: UpstreamConnectionConfig,
+  ) {
+    this.health = new RiseFall(rise, fall);
+    this.pool = new Pool(origin, {
+      connectTimeout: conn.connectTimeoutMs,
+      headersTimeout: conn.responseTimeoutMs,
+      bodyTimeout: conn.responseTimeoutMs,
+      keepAliveTimeout: 4000,
+    });
+  }
+
+  /** True while health checks hold the backend UP. */
+  get usable(): boolean {
+    return this.health.state === 'up';
+  }
+
+  /** Port of the origin. */
+  get port(): number {
+    return Number(new URL(this.origin).port);
+  }
+
+  /**
+   * Feeds a check result into the rise/fall counter; returns the transition
+   * if the state changed. `atMs` is ms since the balancer started.
+   */
+  observeCheck(result: CheckResult, atMs: number): HealthTransition | undefined {
+    this.lastCheck = result;
+    const from = this.health.state;
+    const to = this.health.observe(result.status === 'L7OK');
+    if (to === undefined) return undefined;
+    const what = result.code !== undefined ? `${result.status} ${result.code}` : result.status;
+    const reason = to === 'down' ? `${this.health.fall} failed checks, last ${what}` : `${this.health.rise} passed checks, last ${what}`;
+    const transition: HealthTransition = { atMs, from, to, reason };
+    this.transitions.push(transition);
+    if (to === 'down') this.downSinceMs = atMs;
+    else if (this.downSinceMs !== undefined) {
+      this.downTotalMs += atMs - this.downSinceMs;
+      this.downSinceMs = undefined;
+    }
+    return transition;
+  }
+
+  /** Total time spent DOWN up to `nowMs` (ms since the balancer started). */
+  downMs(nowMs: number): number {
+    return this.downTotalMs + (this.downSinceMs === undefined ? 0 : nowMs - this.downSinceMs);
+  }
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { parseFraction, parseInteger, parseLatency, parsePort } from './parse.js';
+
+type BackendFlags = { port: string; host: string; name: string; latency: string; errorRate: string; capacity?: string };
+
+/**
+ * `lblab backend`: one standalone backend server. Forked by lblab, it takes
+ * faults over the IPC channel, ignores the terminal's SIGINT (its parent
+ * decides when it ends) and exits as soon as the channel closes, even when
+ * the parent was SIGKILLed.
+ */
+export function registerBackendCommand(program: Command): void {
+  program
+    .command('backend')
+    .description('run one standalone backend server on 127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port)', '0')
+    .option('--host <address>', 'loopback address to bind', '127.0.0.1')
+    .option('--name <name>', 'name sent in x-lblab-backend and /health', 'b1')
+    .option('--latency <latency>', 'service time: fixed (20ms) or uniform (10ms-30ms)', '5ms')
+    .option('--error-rate <fraction>', 'share of requests answered 500, 0..1', '0')
+    .option('--capacity <n>', 'max requests served at once; the rest queue (default: no limit)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab backend --port 8001 --name b1
+  lblab backend --port 8002 --name slow --latency 100ms-300ms --capacity 4
+  lblab backend --port 8003 --name flaky --error-rate 0.1
+
+Every response carries x-lblab-backend: <name>; GET /health answers JSON
+(name, inFlight, queued, capacity, load, served, uptimeMs).`,
+    )
+    .action(async (o: BackendFlags) => {
+      const { validateLoopback } = await import('./loopback.js');
+      const config = {
+        name: o.name,
+        host: validateLoopback('--host', o.host),
+        port: parsePort('--port', o.port),
+        latency: parseLatency('--latency', o.latency),
+        errorRate: parseFraction('--error-rate', o.errorRate),
+        capacity: o.capacity === undefined ? Infinity : parseInteger('--capacity', o.capacity, 1, 100_000),
+      };
+      const { startBackendServer } = await import('../backend/server.js');
+      const { isParentMessage } = await import('../backend/ipc.js');
+      const backend = await startBackendServer(config);
+      if (process.send) {
+        process.on('SIGINT', () => undefined);
+        process.on('disconnect', () => process.exit(0));
+        process.on('message', (m) => {
+          if (!isParentMessage(m)) return;
+          if (m.type === 'fault') backend.setFaults(m.faults);
+          else backend.recover();
+        });
+        process.send({ type: 'listening', name: config.name, port: backend.port, pid: process.pid });
+        return;
+      }
+      process.stderr.write(`lblab backend ${config.name} listening on http://${config.host}:${backend.port}/ (pid ${process.pid})\n`);
+      const { untilSignal } = await import('./output.js');
+      await untilSignal();
+      await backend.close();
+    });
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { ALGORITHMS, isAlgorithmName } from '../balancer/algorithms/index.js';
+import { UsageError } from '../errors.js';
+import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import { requireLoopbackUrl, validateLoopback } from './loopback.js';
+import { parseDuration, parseHttpUrl, parsePort, parseWeights, splitPerBackend } from './parse.js';
+
+type BalanceFlags = HealthFlags & {
+  backend: string[];
+  algo: string;
+  weights?: string;
+  port: string;
+  host: string;
+  duration?: string;
+  json?: boolean;
+  out?: string;
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `lblab balance`: the balancer alone in front of any HTTP servers on this machine. */
+export function registerBalanceCommand(program: Command): void {
+  const cmd = program
+    .command('balance')
+    .description('run the balancer alone in front of HTTP servers on this machine')
+    .option('--backend <url>', 'a backend: URL or name=URL (repeatable, in order b1..bn)', collect, [])
+    .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
+    .option('--weights <list>', 'comma-separated weights, one per backend (default: all 1)')
+    .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
+    .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+    .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
+    .option('--json', 'print the run record as JSON instead of the report')
+    .option('--out <file>', 'also write the run record to FILE');
+  addHealthOptions(cmd, '/')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab balance --algo round-robin --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002 --port 8080
+  lblab balance --algo weighted --weights 2,1,1 --backend api1=http://127.0.0.1:8001 \\
+                --backend api2=http://127.0.0.1:8002 --backend api3=http://127.0.0.1:8003
+
+The seed lab: start three servers (python3 -m http.server 8001, 8002, 8003),
+run the first example with a third --backend, then
+  for i in $(seq 9); do curl -s -o /dev/null -D - http://127.0.0.1:8080/ | grep x-lblab-backend; done
+Health transitions print on stderr as they happen; Ctrl-C prints the report.`,
+    )
+    .action(async (o: BalanceFlags) => {
+      if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
+      const backends = o.backend.map((raw, i) => {
+        const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
+        const url = requireLoopbackUrl('--backend', parseHttpUrl('--backend', value));
+        return { name: name ?? `b${i + 1}`, url: url.origin };
+      });
+      const dup = backends.find((b, i) => backends.findIndex((x) => x.name === b.name) !== i);
+      if (dup) throw new UsageError(`Expected every \`--backend\` name to be unique, got ${dup.name} twice`);
+      if (!isAlgorithmName(o.algo)) {
+        throw new UsageError(`Expected \`--algo\` to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(o.algo)}`);
+      }
+      const weights = o.weights !== undefined ? parseWeights('--weights', o.weights, backends.length) : backends.map(() => 1);
+      const config = {
+        backends: backends.map((b, i) => ({ ...b, weight: weights[i]! })),
+        algo: o.algo,
+        health: parseHealthOptions(o),
+        host: validateLoopback('--host', o.host),
+        port: parsePort('--port', o.port),
+      };
+      const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : 0;
+      const { runBalance } = await import('./balance-run.js');
+      await runBalance(config, durationMs, { json: o.json, out: o.out });
+    });
+}

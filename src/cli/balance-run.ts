@@ -1,0 +1,48 @@
+import { expectedShares } from '../balancer/algorithms/index.js';
+import { Balancer, type BalancerConfig } from '../balancer/balancer.js';
+import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
+import { formatEventLine } from '../session/progress-line.js';
+import { emitRecord, untilSignal } from './output.js';
+
+/**
+ * Runs the balancer alone until SIGINT/SIGTERM (or `durationMs`, when > 0),
+ * printing health transitions on stderr as they happen, then the report of
+ * what it proxied: per-backend counts as the balancer saw them, states and
+ * transitions.
+ */
+export async function runBalance(config: BalancerConfig, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+  const balancer = new Balancer(config);
+  const events: RunEvent[] = [];
+  balancer.on('transition', (t) => {
+    const e: RunEvent = { atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason };
+    events.push(e);
+    process.stderr.write(formatEventLine(e) + '\n');
+  });
+  const { url } = await balancer.listen();
+  process.stderr.write(
+    `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
+  );
+  const stop = untilSignal();
+  if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
+  else await stop;
+
+  const now = balancer.nowMs();
+  const weights = balancer.backends.map((b) => b.weight);
+  const shares = expectedShares(balancer.algo, weights);
+  const record = buildRunRecord({
+    config: { command: 'balance', algo: balancer.algo, weights, health: { ...config.health } },
+    durationMs: now,
+    stats: balancer.stats,
+    backends: balancer.backends.map((b, i) => ({
+      name: b.name,
+      url: b.origin,
+      weight: b.weight,
+      expectedShare: shares[i]!,
+      health: { state: b.health.state, downMs: Math.round(b.downMs(now)), transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) },
+    })),
+    events,
+    retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
+  });
+  await balancer.close();
+  await emitRecord(record, out);
+}

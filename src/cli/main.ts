@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { runCleanup } from '../cleanup.js';
+import { ExitCode, isCodedError } from '../errors.js';
+import { registerBackendCommand } from './backend-command.js';
+import { registerBalanceCommand } from './balance-command.js';
+import { registerLoadCommand } from './load-command.js';
+import { registerReportCommand } from './report-command.js';
+import { registerStartCommand } from './start-command.js';
+
+/**
+ * The lblab command line. Commands parse and validate their options into
+ * typed configs and call the library; heavy modules (ink, undici, workers)
+ * are imported only by the command that needs them.
+ */
+const program = new Command()
+  .name('lblab')
+  .description('A terminal lab for load balancing: real backends, an in-process balancer, load, and a live dashboard.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerStartCommand(program);
+registerBackendCommand(program);
+registerBalanceCommand(program);
+registerLoadCommand(program);
+registerReportCommand(program);
+
+/** Prints a one-line error, tears everything down and exits with the error's code. */
+async function fail(err: unknown): Promise<never> {
+  let code: number = ExitCode.failure;
+  if (err instanceof CommanderError) {
+    // Help and version are not failures; commander already printed its message.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      code = ExitCode.ok;
+    } else {
+      code = ExitCode.usage;
+    }
+  } else if (isCodedError(err)) {
+    process.stderr.write(`lblab: ${err.message}\n`);
+    code = err.exitCode;
+  } else {
+    const e = err as Error;
+    process.stderr.write(`lblab: unexpected error: ${e?.message ?? String(err)}\n`);
+    if (process.env.LBLAB_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  }
+  await runCleanup(5000, code);
+  process.exit(code);
+}
+
+process.on('uncaughtException', (err) => void fail(err));
+process.on('unhandledRejection', (err) => void fail(err));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  await fail(err);
+}

@@ -1,0 +1,55 @@
+import { writeFile } from 'node:fs/promises';
+import type { RunRecord } from '../metrics/run-record.js';
+import { RuntimeError } from '../errors.js';
+
+/**
+ * Whether to draw no dashboard: stdout is not a TTY (pipes, CI), the `CI`
+ * environment variable is set (and not "false"/"0"), or `--headless` was given.
+ */
+export function isHeadless(flag: boolean | undefined): boolean {
+  const ci = process.env.CI;
+  return Boolean(flag) || !process.stdout.isTTY || (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0');
+}
+
+/**
+ * Ends a run: writes the record to `--out` when given, then prints it as JSON
+ * (`--json`) or as the text report on stdout.
+ * @throws {RuntimeError} when `--out` cannot be written.
+ */
+export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?: string }): Promise<void> {
+  const json = JSON.stringify(record, null, 2) + '\n';
+  if (opts.out) {
+    try {
+      await writeFile(opts.out, json);
+    } catch (err) {
+      throw new RuntimeError(`could not write --out ${opts.out}: ${(err as Error).message}`);
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(json);
+    return;
+  }
+  const { renderReport } = await import('../report/render-report.js');
+  process.stdout.write(renderReport(record));
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM; a second one forces exit 130
+ * (the run is torn down by the cleanup registry first).
+ */
+export function untilSignal(onFirst?: () => void): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (seen) {
+        void import('../cleanup.js').then(({ runCleanup }) => runCleanup(3000, 130)).then(() => process.exit(130));
+        return;
+      }
+      seen = true;
+      onFirst?.();
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

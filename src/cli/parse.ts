@@ -1,0 +1,151 @@
+import ms from 'ms';
+import { UsageError } from '../errors.js';
+
+/**
+ * Parsers for command-line values. Each takes the flag name so its
+ * {@link UsageError} can name it; each error is one line, in the form
+ * "Expected `--flag` to be …, got …".
+ */
+
+/**
+ * Parses a duration such as `500ms`, `5s` or `2m` (via the `ms` library) into
+ * milliseconds. A bare number is refused: `--duration 10` could mean seconds
+ * or milliseconds, so the unit must be written.
+ * @throws {UsageError} when the value is not a non-negative duration with a unit.
+ */
+export function parseDuration(flag: string, value: string, opts: { allowZero?: boolean } = {}): number {
+  const trimmed = value.trim();
+  const parsed = /^[0-9.]+$/.test(trimmed) ? undefined : (ms as (v: string) => number | undefined)(trimmed);
+  if (parsed === undefined || !Number.isFinite(parsed) || parsed < 0 || (!opts.allowZero && parsed === 0)) {
+    throw new UsageError(
+      `Expected \`${flag}\` to be a ${opts.allowZero ? 'non-negative' : 'positive'} duration like 500ms, 5s or 2m, got ${JSON.stringify(value)}`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * Parses a whole number in `[min, max]`.
+ * @throws {UsageError} when the value is not an integer in range.
+ */
+export function parseInteger(flag: string, value: string, min: number, max: number): number {
+  const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`Expected \`${flag}\` to be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * Parses a fraction in `[0, 1]`, e.g. an error rate `0.05`.
+ * @throws {UsageError} when the value is not a number in range.
+ */
+export function parseFraction(flag: string, value: string): number {
+  const n = /^\d*\.?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    throw new UsageError(`Expected \`${flag}\` to be a number from 0 to 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * Parses a TCP port; `allowZero` lets 0 mean "any free port".
+ * @throws {UsageError} when out of 0/1..65535.
+ */
+export function parsePort(flag: string, value: string, allowZero = true): number {
+  return parseInteger(flag, value, allowZero ? 0 : 1, 65535);
+}
+
+/**
+ * Parses `--weights 5,1,1` into positive integers, one per backend.
+ * @throws {UsageError} when the count differs from `count` or a weight is not a whole number ≥ 1.
+ */
+export function parseWeights(flag: string, value: string, count: number): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length !== count) {
+    throw new UsageError(
+      `Expected \`${flag}\` to have ${count} value${count === 1 ? '' : 's'} (one per backend), got ${parts.length}`,
+    );
+  }
+  return parts.map((p) => {
+    const n = /^\d+$/.test(p) ? Number(p) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 1000) {
+      throw new UsageError(`Expected every \`${flag}\` value to be a whole number from 1 to 1000, got ${JSON.stringify(p)}`);
+    }
+    return n;
+  });
+}
+
+/** A backend's response latency: fixed, or uniform between two bounds. Units: ms. */
+export type LatencyProfile = { kind: 'fixed'; ms: number } | { kind: 'uniform'; minMs: number; maxMs: number };
+
+/**
+ * Parses a latency profile: `20ms` (fixed) or `10ms-30ms` (uniform).
+ * @throws {UsageError} for anything else, or a range whose low end exceeds its high end.
+ */
+export function parseLatency(flag: string, value: string): LatencyProfile {
+  const range = /^\s*([^-\s]+)\s*-\s*([^-\s]+)\s*$/.exec(value);
+  if (range) {
+    const minMs = parseDuration(flag, range[1]!, { allowZero: true });
+    const maxMs = parseDuration(flag, range[2]!, { allowZero: true });
+    if (minMs > maxMs) {
+      throw new UsageError(`Expected \`${flag}\` range to go from low to high, got ${JSON.stringify(value)}`);
+    }
+    return { kind: 'uniform', minMs, maxMs };
+  }
+  return { kind: 'fixed', ms: parseDuration(flag, value, { allowZero: true }) };
+}
+
+/**
+ * Splits a per-backend value such as `b4=200ms` into the backend name and the
+ * value; a value without `name=` applies to every backend (name `undefined`).
+ */
+export function splitPerBackend(value: string): { name: string | undefined; value: string } {
+  const m = /^\s*([A-Za-z][\w-]*)=(.*)$/.exec(value);
+  return m ? { name: m[1]!, value: m[2]! } : { name: undefined, value };
+}
+
+/**
+ * Checks that `url` is an absolute http:// URL and returns it parsed.
+ * @throws {UsageError} naming `flag` otherwise.
+ */
+export function parseHttpUrl(flag: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`Expected \`${flag}\` to be a URL like http://127.0.0.1:8001, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:') {
+    throw new UsageError(`Expected \`${flag}\` to be an http:// URL, got ${JSON.stringify(value)}`);
+  }
+  return url;
+}
+
+/** A scheduled user action of `--event "<at> <action> <backend>"`. `atMs` in ms from the start of load. */
+export type ScheduledEvent = { atMs: number; action: EventAction; target: string };
+
+/** The actions `--event` knows. */
+export const EVENT_ACTIONS = ['kill', 'restart'] as const;
+/** One of {@link EVENT_ACTIONS}. */
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+
+/**
+ * Parses `--event "10s kill b2"`; `backends` are the known names.
+ * @throws {UsageError} on a bad time, an unknown action or an unknown backend.
+ */
+export function parseEvent(flag: string, value: string, backends: readonly string[]): ScheduledEvent {
+  const parts = value.trim().split(/\s+/);
+  if (parts.length !== 3) {
+    throw new UsageError(`Expected \`${flag}\` to read "<at> <action> <backend>" like "10s kill b2", got ${JSON.stringify(value)}`);
+  }
+  const [at, action, target] = parts as [string, string, string];
+  const atMs = parseDuration(flag, at, { allowZero: true });
+  if (!(EVENT_ACTIONS as readonly string[]).includes(action)) {
+    throw new UsageError(`Expected \`${flag}\` action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+  }
+  if (!backends.includes(target)) {
+    throw new UsageError(`Expected \`${flag}\` backend to be one of ${backends.join(', ')}, got ${JSON.stringify(target)}`);
+  }
+  return { atMs, action: action as EventAction, target };
+}

@@ -1,0 +1,134 @@
+import type { Command } from 'commander';
+import { ALGORITHMS, isAlgorithmName, type AlgorithmName } from '../balancer/algorithms/index.js';
+import type { BackendSpec } from '../backend/fleet.js';
+import { UsageError } from '../errors.js';
+import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import {
+  parseDuration,
+  parseEvent,
+  parseFraction,
+  parseInteger,
+  parseLatency,
+  parsePort,
+  parseWeights,
+  splitPerBackend,
+  type LatencyProfile,
+} from './parse.js';
+
+/** Most backends `start` runs: enough for a lesson, few enough for a 2-core machine. */
+export const MAX_BACKENDS = 16;
+
+type StartFlags = HealthFlags & {
+  backends: string;
+  algo: string;
+  weights?: string;
+  concurrency: string;
+  duration?: string;
+  latency: string[];
+  capacity: string[];
+  errorRate: string[];
+  port: string;
+  event: string[];
+  headless?: boolean;
+  json?: boolean;
+  out?: string;
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `lblab start`: backends + balancer + load + live dashboard (the main job). */
+export function registerStartCommand(program: Command): void {
+  const cmd = program
+    .command('start')
+    .description('spawn backends, start the balancer, fire load and show the live dashboard')
+    .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
+    .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
+    .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
+    .option('--concurrency <n>', 'closed-model load workers', '16')
+    .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)')
+    .option('--latency <latency>', 'service time of every backend or one (b2=200ms); fixed 20ms or uniform 10ms-30ms; repeatable', collect, [])
+    .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
+    .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
+    .option('--port <port>', 'balancer port on 127.0.0.1 (0 = any free port)', '0')
+    .option('--event <spec>', 'scheduled action "<at> <kill|restart> <backend>", e.g. "10s kill b2"; repeatable', collect, [])
+    .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
+    .option('--json', 'print the run record as JSON instead of the report')
+    .option('--out <file>', 'also write the run record to FILE');
+  addHealthOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab start --backends 3 --algo weighted
+  lblab start --backends 3 --algo weighted --weights 5,1,1 --concurrency 32 --duration 30s
+  lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
+  lblab start --backends 3 --headless --duration 10s --json --out run.json
+
+Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
+s slow, e errors, +/- concurrency, p pause load, q quit and print the report.`,
+    )
+    .action(async (o: StartFlags) => {
+      const config = parseStartOptions(o);
+      const { runStart } = await import('./start-run.js');
+      await runStart(config, { headless: o.headless, json: o.json, out: o.out });
+    });
+}
+
+/**
+ * Validates every `start` flag into a StartConfig.
+ * @throws {UsageError} naming the first bad flag.
+ */
+export function parseStartOptions(o: StartFlags) {
+  const n = parseInteger('--backends', o.backends, 1, MAX_BACKENDS);
+  if (!isAlgorithmName(o.algo)) {
+    throw new UsageError(`Expected \`--algo\` to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(o.algo)}`);
+  }
+  const algo: AlgorithmName = o.algo;
+  const names = Array.from({ length: n }, (_, i) => `b${i + 1}`);
+  const weights =
+    o.weights !== undefined
+      ? parseWeights('--weights', o.weights, n)
+      : algo === 'weighted'
+        ? names.map((_, i) => n - i)
+        : names.map(() => 1);
+  const latency = perBackend('--latency', o.latency, names, { kind: 'uniform', minMs: 5, maxMs: 15 } as LatencyProfile, (v) => parseLatency('--latency', v));
+  const capacity = perBackend('--capacity', o.capacity, names, Infinity, (v) => parseInteger('--capacity', v, 1, 100_000));
+  const errorRate = perBackend('--error-rate', o.errorRate, names, 0, (v) => parseFraction('--error-rate', v));
+  const backends: BackendSpec[] = names.map((name, i) => ({ name, latency: latency[i]!, capacity: capacity[i]!, errorRate: errorRate[i]! }));
+  const headlessDefault = 10_000;
+  return {
+    backends,
+    weights,
+    algo,
+    health: parseHealthOptions(o),
+    host: '127.0.0.1',
+    port: parsePort('--port', o.port),
+    concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),
+    durationMs: o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined,
+    headlessDefaultDurationMs: headlessDefault,
+    events: o.event.map((e) => parseEvent('--event', e, names)),
+  };
+}
+
+/** The result of {@link parseStartOptions}; `durationMs` undefined = mode default. */
+export type ParsedStart = ReturnType<typeof parseStartOptions>;
+
+/**
+ * Applies repeatable per-backend values (`20ms` for all, `b2=200ms` for one,
+ * later ones win) over a default.
+ * @throws {UsageError} on an unknown backend name.
+ */
+function perBackend<T>(flag: string, values: readonly string[], names: readonly string[], fallback: T, parse: (v: string) => T): T[] {
+  const out = names.map(() => fallback);
+  for (const raw of values) {
+    const { name, value } = splitPerBackend(raw);
+    const parsed = parse(value);
+    if (name === undefined) out.fill(parsed);
+    else {
+      const i = names.indexOf(name);
+      if (i < 0) throw new UsageError(`Expected \`${flag}\` backend to be one of ${names.join(', ')}, got ${JSON.stringify(name)}`);
+      out[i] = parsed;
+    }
+  }
+  return out;
+}

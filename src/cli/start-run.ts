@@ -1,0 +1,39 @@
+import { RunSession } from '../session/run-session.js';
+import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
+import { emitRecord, isHeadless, untilSignal } from './output.js';
+import type { ParsedStart } from './start-command.js';
+
+/**
+ * Runs `lblab start` with parsed options: the dashboard in a terminal, or
+ * headless (progress line every second on stderr). Either way the run ends on
+ * its duration, `q`, Ctrl-C or SIGTERM, then the report (or JSON) is printed
+ * and every process lblab started is gone.
+ */
+export async function runStart(parsed: ParsedStart, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
+  const headless = isHeadless(out.headless);
+  const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
+  const session = new RunSession({ ...parsed, durationMs });
+  void untilSignal(() => session.quit());
+  try {
+    await session.start();
+  } catch (err) {
+    await session.abort();
+    throw err;
+  }
+
+  if (headless) {
+    session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
+    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
+    const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
+    await session.untilQuit();
+    clearInterval(ticker);
+  } else {
+    const { renderDashboard } = await import('../tui/render-dashboard.js');
+    const dashboard = renderDashboard(session);
+    await session.untilQuit();
+    dashboard.unmount();
+    await dashboard.waitUntilExit();
+  }
+  const record = await session.finish();
+  await emitRecord(record, out);
+}

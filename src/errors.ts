@@ -1,0 +1,39 @@
+/**
+ * Exit statuses of every lblab command (SPEC "Conventions").
+ * 0 success, 1 runtime failure, 2 bad usage or bad input, 3 a lab whose
+ * expectations failed.
+ */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  labFailed: 3,
+} as const;
+
+/** One of the values of {@link ExitCode}. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error the user can fix by changing what they typed: a flag, a field, a
+ * file. The CLI prints only `message` (one line, naming the flag) and exits 2.
+ * Messages follow the form "Expected `--weights` to have 3 values (one per
+ * backend), got 2".
+ */
+export class UsageError extends Error {
+  readonly exitCode = ExitCode.usage;
+  override readonly name = 'UsageError';
+}
+
+/**
+ * A failure at run time that is not the user's input (a backend that never
+ * started, a socket error). The CLI prints the message and exits 1.
+ */
+export class RuntimeError extends Error {
+  readonly exitCode = ExitCode.failure;
+  override readonly name = 'RuntimeError';
+}
+
+/** Whether `err` carries its own exit code (a {@link UsageError} or {@link RuntimeError}). */
+export function isCodedError(err: unknown): err is UsageError | RuntimeError {
+  return err instanceof UsageError || err instanceof RuntimeError;
+}

@@ -1,0 +1,154 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { registerCleanup } from '../cleanup.js';
+import { BackendTraffic, TrafficStats, type ErrorKind } from '../metrics/traffic-stats.js';
+import { ERROR_KIND_CODES, type FromWorker, type LoadWorkerData, type ToWorker } from './protocol.js';
+
+const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
+
+/** Closed-model load: `concurrency` workers, each sending the next request when the last finished. Times in ms. */
+export type LoadConfig = {
+  url: string;
+  concurrency: number;
+  /** 0 = until {@link LoadGenerator.stop}. */
+  durationMs: number;
+  /** Worker threads to spread the concurrency over; 1 suits a 2-core machine. */
+  threads?: number;
+  /** ms between sample batches from the workers. */
+  batchIntervalMs?: number;
+  /** The run's time 0 as `performance.timeOrigin + performance.now()`; default: when {@link LoadGenerator.start} is called. */
+  epochStartMs?: number;
+};
+
+type LoadEvents = { batch: [count: number]; done: [] };
+
+/**
+ * The traffic generator: runs the closed model in worker threads (off the
+ * balancer's event loop) over keep-alive undici connections and records every
+ * completed request into {@link stats} on the main thread, attributed to a
+ * backend by the `x-lblab-backend` response header. Latency is measured from
+ * send to last byte of the response, in µs.
+ */
+export class LoadGenerator extends EventEmitter<LoadEvents> {
+  /** Client-seen results. Times in {@link TrafficStats} are ms since {@link start}. */
+  readonly stats = new TrafficStats();
+  private workers: Worker[] = [];
+  private concurrencyValue: number;
+  private pausedValue = false;
+  private donePromise: Promise<void> | undefined;
+  private unregister: (() => void) | undefined;
+  private epochStartMs = 0;
+
+  constructor(private readonly config: LoadConfig) {
+    super();
+    this.concurrencyValue = config.concurrency;
+  }
+
+  /** Current number of closed-model workers. */
+  get concurrency(): number {
+    return this.concurrencyValue;
+  }
+
+  /** Whether sending is paused. */
+  get paused(): boolean {
+    return this.pausedValue;
+  }
+
+  /** ms since {@link start}. */
+  nowMs(): number {
+    return performance.timeOrigin + performance.now() - this.epochStartMs;
+  }
+
+  /** Starts the worker threads. Resolves at once; {@link done} resolves when every worker has finished. */
+  start(): void {
+    const threads = Math.max(1, Math.min(this.config.threads ?? 1, this.config.concurrency));
+    this.epochStartMs = this.config.epochStartMs ?? performance.timeOrigin + performance.now();
+    const shares = split(this.config.concurrency, threads);
+    const finished: Promise<void>[] = [];
+    for (const share of shares) {
+      const data: LoadWorkerData = {
+        url: this.config.url,
+        concurrency: share,
+        durationMs: this.config.durationMs,
+        epochStartMs: this.epochStartMs,
+        batchIntervalMs: this.config.batchIntervalMs ?? 100,
+      };
+      const worker = new Worker(WORKER_ENTRY, { workerData: data });
+      const table: BackendTraffic[] = [];
+      finished.push(
+        new Promise<void>((resolve, reject) => {
+          worker.on('message', (m: FromWorker) => {
+            if (m.type === 'done') {
+              void worker.terminate().then(() => resolve());
+              return;
+            }
+            for (const name of m.newNames) table.push(this.stats.backend(name));
+            for (let i = 0; i < m.count; i++) {
+              const b = m.backend[i]!;
+              const kind = m.kind[i]!;
+              this.stats.record(
+                b >= 0 ? table[b] : undefined,
+                m.latencyUs[i]!,
+                m.status[i]!,
+                kind === 0 ? undefined : (ERROR_KIND_CODES[kind] as ErrorKind),
+                m.atMs[i]!,
+              );
+            }
+            this.emit('batch', m.count);
+          });
+          worker.once('error', reject);
+          worker.once('exit', () => resolve());
+        }),
+      );
+      this.workers.push(worker);
+    }
+    this.unregister = registerCleanup('load generator', () => this.stop());
+    this.donePromise = Promise.all(finished).then(() => {
+      this.unregister?.();
+      this.emit('done');
+    });
+  }
+
+  /** Resolves when every worker has finished (duration over, or stopped). */
+  done(): Promise<void> {
+    return this.donePromise ?? Promise.resolve();
+  }
+
+  /** Changes the number of closed-model workers (≥ 1) while running. */
+  setConcurrency(value: number): void {
+    this.concurrencyValue = Math.max(1, Math.floor(value));
+    const shares = split(this.concurrencyValue, this.workers.length);
+    this.workers.forEach((w, i) => this.post(w, { type: 'concurrency', value: shares[i]! }));
+  }
+
+  /** Pauses or resumes sending; requests already sent complete. */
+  setPaused(paused: boolean): void {
+    this.pausedValue = paused;
+    for (const w of this.workers) this.post(w, { type: paused ? 'pause' : 'resume' });
+  }
+
+  /**
+   * Stops sending, lets requests in flight finish (at most 3 s) and resolves
+   * once every worker has posted its last batch.
+   */
+  async stop(): Promise<void> {
+    for (const w of this.workers) this.post(w, { type: 'stop' });
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
+    await Promise.race([this.done(), timeout]);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private post(worker: Worker, message: ToWorker): void {
+    try {
+      worker.postMessage(message);
+    } catch {
+      // The worker has already ended.
+    }
+  }
+}
+
+/** Splits `total` into `parts` whole numbers differing by at most one (the first ones larger). */
+function split(total: number, parts: number): number[] {
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+}

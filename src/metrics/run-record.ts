@@ -1,0 +1,161 @@
+import type { HealthState } from '../balancer/health/rise-fall.js';
+import type { HealthTransition } from '../balancer/upstream-backend.js';
+import { LATENCY_BUCKET_EDGES_MS, type LatencySummary } from './latency-histogram.js';
+import type { TrafficStats } from './traffic-stats.js';
+
+/** Version of the run record's shape; bumped on incompatible changes. */
+export const RUN_RECORD_SCHEMA_VERSION = 1;
+
+/** Latency percentiles of a run record, ms. */
+export type RecordLatency = LatencySummary;
+
+/** One backend in a run record (SPEC "Metrics and the run record"). */
+export type BackendRecord = {
+  name: string;
+  url: string;
+  weight: number;
+  /** Responses this backend served, attributed by `x-lblab-backend`. */
+  requests: number;
+  /** requests ÷ all attributed responses (0..1). */
+  share: number;
+  /** The share the algorithm should give it with every backend healthy (0..1). */
+  expectedShare: number;
+  /** Responses with status ≥ 500 it served. */
+  errors: number;
+  latencyMs: RecordLatency;
+  health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
+};
+
+/** A user, lab or process event on the run's time line. `atMs` is ms since the run started. */
+export type RunEvent = { atMs: number; type: string; target?: string; detail?: string };
+
+/** One second of the run: completed requests per second, overall and per backend. */
+export type TimelinePoint = { atMs: number; rps: number; errors: number; perBackend: Record<string, number> };
+
+/** What a run was asked to do. */
+export type RunConfig = {
+  command: 'start' | 'balance' | 'load';
+  algo?: string;
+  weights?: number[];
+  concurrency?: number;
+  target?: string;
+  health?: { intervalMs: number; timeoutMs: number; rise: number; fall: number; path: string };
+};
+
+/**
+ * The run record: one JSON object that says everything measured about a run;
+ * written by `--out` and `--json`, read back by `lblab report`. Latencies in
+ * ms, durations in ms, rates in req/s.
+ */
+export type RunRecord = {
+  schemaVersion: number;
+  config: RunConfig;
+  durationMs: number;
+  totals: {
+    requests: number;
+    errors: number;
+    rps: number;
+    latencyMs: RecordLatency;
+    statusCodes: Record<string, number>;
+    errorKinds: Record<string, number>;
+    /** Counts per latency bucket; `edgesMs[i]` is the upper edge of bucket i, the last bucket is open. */
+    latencyBuckets: { edgesMs: number[]; counts: number[] };
+    /** Balancer retries on another backend, and how many got a response (start and balance only). */
+    retries?: { total: number; succeeded: number };
+  };
+  backends: BackendRecord[];
+  events: RunEvent[];
+  timeline: TimelinePoint[];
+};
+
+/** What the record builder needs to know of each backend besides its traffic. */
+export type BackendInfo = {
+  name: string;
+  url: string;
+  weight: number;
+  expectedShare: number;
+  health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
+};
+
+/**
+ * Builds a {@link RunRecord} from measured traffic. `backends` lists the
+ * configured backends in order; any other backend named in the traffic (a
+ * server behind `lblab load` that sets `x-lblab-backend`) is appended with
+ * weight 1 and no expected share.
+ */
+export function buildRunRecord(input: {
+  config: RunConfig;
+  durationMs: number;
+  stats: TrafficStats;
+  backends: readonly BackendInfo[];
+  events: readonly RunEvent[];
+  retries?: { total: number; succeeded: number };
+}): RunRecord {
+  const { stats } = input;
+  const infos: BackendInfo[] = [...input.backends];
+  for (const name of stats.backends.keys()) {
+    if (!infos.some((b) => b.name === name)) infos.push({ name, url: '', weight: 1, expectedShare: 0 });
+  }
+  let attributed = 0;
+  for (const b of stats.backends.values()) attributed += b.requests;
+  // One point per started second of the run; requests that completed after
+  // the end (in flight when load stopped) count in the last second.
+  const seconds = Math.max(1, Math.ceil(input.durationMs / 1000));
+  const timeline: TimelinePoint[] = [];
+  for (let s = 0; s < seconds; s++) {
+    const perBackend: Record<string, number> = {};
+    for (const info of infos) perBackend[info.name] = secondOf(stats.backends.get(info.name)?.perSecond, s, seconds);
+    timeline.push({ atMs: (s + 1) * 1000, rps: secondOf(stats.perSecond, s, seconds), errors: secondOf(stats.errorsPerSecond, s, seconds), perBackend });
+  }
+  const durationS = input.durationMs / 1000;
+  return {
+    schemaVersion: RUN_RECORD_SCHEMA_VERSION,
+    config: input.config,
+    durationMs: Math.round(input.durationMs),
+    totals: {
+      requests: stats.requests,
+      errors: stats.errors,
+      rps: durationS > 0 ? round(stats.requests / durationS, 1) : 0,
+      latencyMs: roundLatency(stats.latency.summary()),
+      statusCodes: Object.fromEntries([...stats.statusCodes].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
+      errorKinds: Object.fromEntries(stats.errorKinds),
+      latencyBuckets: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts() },
+      ...(input.retries ? { retries: input.retries } : {}),
+    },
+    backends: infos.map((info) => {
+      const t = stats.backends.get(info.name);
+      const requests = t?.requests ?? 0;
+      return {
+        name: info.name,
+        url: info.url,
+        weight: info.weight,
+        requests,
+        share: attributed > 0 ? round(requests / attributed, 4) : 0,
+        expectedShare: round(info.expectedShare, 4),
+        errors: t?.errors ?? 0,
+        latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+        health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
+      };
+    }),
+    events: [...input.events],
+    timeline,
+  };
+}
+
+/** Count of second `s`; the last second also takes every later one. */
+function secondOf(series: readonly number[] | undefined, s: number, seconds: number): number {
+  if (!series) return 0;
+  if (s < seconds - 1) return series[s] ?? 0;
+  let sum = 0;
+  for (let i = s; i < series.length; i++) sum += series[i]!;
+  return sum;
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function roundLatency(l: LatencySummary): RecordLatency {
+  return { p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), p999: round(l.p999, 3), max: round(l.max, 3) };
+}

@@ -1,0 +1,87 @@
+import { LatencyHistogram } from './latency-histogram.js';
+
+/**
+ * Why a request failed without an HTTP status: connection refused, reset
+ * (socket closed mid-request), timeout, or anything else.
+ */
+export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'other';
+
+/** Counters and latency of the requests one backend answered. */
+export class BackendTraffic {
+  /** Responses this backend served. */
+  requests = 0;
+  /** Of those, responses with status ≥ 500. */
+  errors = 0;
+  readonly latency = new LatencyHistogram();
+  readonly statusCodes = new Map<number, number>();
+  /** Responses per second of the run: element i is second [i, i+1). */
+  readonly perSecond: number[] = [];
+}
+
+/**
+ * Everything measured about a stream of requests: totals, status codes,
+ * transport errors by kind, latency overall and per backend (attributed by
+ * `x-lblab-backend`), and per-second counts. Used both by the load
+ * generator's side (client-seen) and by the balancer alone (proxy-seen).
+ */
+export class TrafficStats {
+  /** Requests completed: every response plus every transport error. */
+  requests = 0;
+  /** Status ≥ 500 or transport error. */
+  errors = 0;
+  readonly latency = new LatencyHistogram();
+  readonly statusCodes = new Map<number, number>();
+  readonly errorKinds = new Map<ErrorKind, number>();
+  readonly backends = new Map<string, BackendTraffic>();
+  /** Completed requests per second (element i is second [i, i+1) of the run). */
+  readonly perSecond: number[] = [];
+  /** Errors per second, same indexing as {@link perSecond}. */
+  readonly errorsPerSecond: number[] = [];
+
+  /** The per-backend stats for `name`, created on first use. */
+  backend(name: string): BackendTraffic {
+    let b = this.backends.get(name);
+    if (!b) {
+      b = new BackendTraffic();
+      this.backends.set(name, b);
+    }
+    return b;
+  }
+
+  /**
+   * Records one completed request.
+   * @param backend who answered (`x-lblab-backend`), or undefined
+   * @param latencyUs latency in µs
+   * @param status HTTP status, or 0 for a transport error (then `errorKind` says which)
+   * @param atMs when it completed, ms since the run started
+   */
+  record(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
+    const second = atMs < 0 ? 0 : Math.floor(atMs / 1000);
+    const failed = status === 0 || status >= 500;
+    this.requests++;
+    bump(this.perSecond, second);
+    if (failed) {
+      this.errors++;
+      bump(this.errorsPerSecond, second);
+    }
+    if (status === 0) {
+      const kind = errorKind ?? 'other';
+      this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+      return;
+    }
+    this.latency.record(latencyUs);
+    this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
+    if (backend) {
+      backend.requests++;
+      if (failed) backend.errors++;
+      backend.latency.record(latencyUs);
+      backend.statusCodes.set(status, (backend.statusCodes.get(status) ?? 0) + 1);
+      bump(backend.perSecond, second);
+    }
+  }
+}
+
+function bump(series: number[], index: number): void {
+  while (series.length <= index) series.push(0);
+  series[index]! += 1;
+}

@@ -1,0 +1,152 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { RunEvent, RunRecord } from '../metrics/run-record.js';
+import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
+
+/** Options of {@link renderReport}. `color`: force colour on or off; default follows chalk's detection (NO_COLOR / FORCE_COLOR / TTY). */
+export type ReportOptions = { color?: boolean };
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/**
+ * Renders a run record as the end-of-run metrics report: a header, totals,
+ * the per-backend table (requests, share vs expected, errors,
+ * p50/p90/p99/max, final state, time down, health state changes), the overall latency
+ * histogram, per-backend req/s sparklines and the event log. A pure function
+ * of the record (cli-table3 + chalk), so `lblab report run.json` prints it
+ * again exactly.
+ */
+export function renderReport(record: RunRecord, options: ReportOptions = {}): string {
+  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const out: string[] = [];
+  out.push(c.bold(headerLine(record)));
+  out.push('');
+  out.push(totalsLines(record, c).join('\n'));
+  if (record.backends.length > 0) {
+    out.push('');
+    out.push(backendTable(record, c));
+  }
+  const hist = histogramLines(record, c);
+  if (hist.length > 0) {
+    out.push('');
+    out.push(c.bold('Latency'));
+    out.push(...hist);
+  }
+  const sparks = sparklineLines(record);
+  if (sparks.length > 0) {
+    out.push('');
+    out.push(c.bold('Requests per second') + c.dim(` (one cell per second, ${record.timeline.length}s)`));
+    out.push(...sparks);
+  }
+  const events = eventLines(record, c);
+  if (events.length > 0) {
+    out.push('');
+    out.push(c.bold('Events'));
+    out.push(...events);
+  }
+  return out.join('\n') + '\n';
+}
+
+function headerLine(r: RunRecord): string {
+  const parts = [`lblab ${r.config.command}`];
+  if (r.config.algo) {
+    const weighted = r.config.weights?.some((w) => w !== 1);
+    parts.push(weighted ? `${r.config.algo} (weights ${r.config.weights!.join(',')})` : r.config.algo);
+  }
+  if (r.config.target) parts.push(r.config.target);
+  if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
+  parts.push(formatDuration(r.durationMs));
+  return parts.join(' · ');
+}
+
+function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
+  const t = r.totals;
+  const errRate = t.requests > 0 ? t.errors / t.requests : 0;
+  const lines = [
+    `${c.bold('Requests')} ${t.requests}  ${c.bold('req/s')} ${formatRate(t.rps)}  ${c.bold('errors')} ${(t.errors > 0 ? c.red : c.green)(`${t.errors} (${formatPct(errRate, 2)})`)}` +
+      (t.retries ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : ''),
+    `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}`,
+  ];
+  const codes = Object.entries(t.statusCodes);
+  if (codes.length > 0) lines.push(`${c.bold('Status')} ${codes.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  const kinds = Object.entries(t.errorKinds);
+  if (kinds.length > 0) lines.push(`${c.bold('Transport errors')} ${kinds.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  return lines;
+}
+
+function backendTable(r: RunRecord, c: ChalkInstance): string {
+  const table = new Table({
+    head: ['backend', 'wght', 'requests', 'share/expected', 'errors', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
+    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+  });
+  for (const b of r.backends) {
+    const off = b.expectedShare > 0 ? b.share - b.expectedShare : 0;
+    const share = formatPct(b.share);
+    table.push([
+      b.name,
+      String(b.weight),
+      String(b.requests),
+      `${b.expectedShare > 0 && Math.abs(off) > 0.05 ? c.yellow(share) : share}/${b.expectedShare > 0 ? formatPct(b.expectedShare) : '-'}`,
+      b.errors > 0 ? c.red(String(b.errors)) : '0',
+      formatMs(b.latencyMs.p50),
+      formatMs(b.latencyMs.p90),
+      formatMs(b.latencyMs.p99),
+      formatMs(b.latencyMs.max),
+      b.health.state === 'up' ? c.green('UP') : c.red('DOWN'),
+      b.health.downMs > 0 ? formatDuration(b.health.downMs) : '-',
+      String(b.health.transitions.length),
+    ]);
+  }
+  return table.toString() + '\n' + c.dim('wght weight · down time spent DOWN · chg health state changes · latency seen by the client');
+}
+
+function histogramLines(r: RunRecord, c: ChalkInstance): string[] {
+  const { edgesMs, counts } = r.totals.latencyBuckets;
+  const first = counts.findIndex((n) => n > 0);
+  if (first < 0) return [];
+  let last = counts.length - 1;
+  while (counts[last] === 0) last--;
+  const max = Math.max(...counts);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const lines: string[] = [];
+  for (let i = first; i <= last; i++) {
+    const label = i < edgesMs.length ? `≤${edgesMs[i]}ms` : `>${edgesMs[edgesMs.length - 1]}ms`;
+    const n = counts[i]!;
+    const width = Math.round((n / max) * 40);
+    lines.push(`${label.padStart(9)} ${c.cyan('█'.repeat(width))}${' '.repeat(40 - width)} ${String(n).padStart(8)} ${formatPct(n / total).padStart(6)}`);
+  }
+  return lines;
+}
+
+function sparklineLines(r: RunRecord): string[] {
+  if (r.timeline.length === 0 || r.backends.length === 0) return [];
+  const width = Math.max(...r.backends.map((b) => b.name.length));
+  const points = r.timeline.slice(-60);
+  return r.backends.map((b) => {
+    const series = points.map((p) => p.perBackend[b.name] ?? 0);
+    const max = Math.max(1, ...series);
+    const line = series.map((v) => (v === 0 ? ' ' : SPARK[Math.min(7, Math.floor((v / max) * 7.999))])).join('');
+    return `${b.name.padEnd(width)} ${line} peak ${max}/s`;
+  });
+}
+
+function eventLines(r: RunRecord, c: ChalkInstance): string[] {
+  const all: RunEvent[] = [...r.events];
+  for (const b of r.backends) {
+    for (const t of b.health.transitions) {
+      if (!all.some((e) => e.type === t.to && e.target === b.name && Math.abs(e.atMs - t.atMs) < 1)) {
+        all.push({ atMs: t.atMs, type: t.to, target: b.name, detail: t.reason });
+      }
+    }
+  }
+  all.sort((a, b) => a.atMs - b.atMs);
+  return all.map((e) => {
+    const type = e.type === 'down' || e.type === 'kill' || e.type === 'exit' || e.type === 'error' ? c.red(e.type.toUpperCase()) : e.type === 'up' ? c.green('UP') : e.type;
+    return `${formatAt(e.atMs).padStart(8)}  ${type}${e.target ? ` ${e.target}` : ''}${e.detail ? c.dim(`  ${e.detail}`) : ''}`;
+  });
+}

@@ -1,0 +1,28 @@
+import type { RunEvent } from '../metrics/run-record.js';
+import { formatAt, formatMs, formatPct, formatRate } from '../report/format.js';
+import type { RunSnapshot } from './snapshot.js';
+
+/**
+ * The headless view's line, printed once a second on stderr: elapsed, req/s,
+ * error rate, p99, then per backend its state and share, e.g.
+ * `+3.0s  1520 req/s  err 0.00%  p99 14.2ms  b1 UP 50.2%  b2 DOWN 0.0%  b3 UP 16.6%`.
+ */
+export function formatProgressLine(s: RunSnapshot): string {
+  const parts = [
+    formatAt(s.elapsedMs).padStart(7),
+    `${formatRate(s.rps).padStart(6)} req/s`,
+    `err ${formatPct(s.errorRate, 2)}`,
+    `p99 ${formatMs(s.latency.p99)}`,
+  ];
+  if (s.paused) parts.push('PAUSED');
+  for (const b of s.backends) {
+    const state = b.process === 'exited' && b.state === 'up' ? 'UP(exited)' : b.state.toUpperCase();
+    parts.push(`${b.name} ${state} ${formatPct(b.share)}`);
+  }
+  return parts.join('  ');
+}
+
+/** An event as the headless view prints it: `+10.0s kill b2  SIGKILL pid 1234 (event)`. */
+export function formatEventLine(e: RunEvent): string {
+  return `${formatAt(e.atMs).padStart(7)}  ${e.type}${e.target ? ` ${e.target}` : ''}${e.detail ? `  ${e.detail}` : ''}`;
+}

@@ -1,0 +1,283 @@
+import { expectedShares, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { Balancer } from '../balancer/balancer.js';
+import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
+import { Fleet, type BackendSpec } from '../backend/fleet.js';
+import type { ScheduledEvent } from '../cli/parse.js';
+import { LoadGenerator } from '../load/load-generator.js';
+import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
+import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import type { TrafficStats } from '../metrics/traffic-stats.js';
+import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
+
+/** Everything `lblab start` runs. Times in ms. */
+export type StartConfig = {
+  backends: BackendSpec[];
+  /** One per backend, ≥ 1. */
+  weights: number[];
+  algo: AlgorithmName;
+  health: HealthCheckConfig;
+  /** Balancer listen address and port (0 = any free port). */
+  host: string;
+  port: number;
+  concurrency: number;
+  /** 0 = until the user quits. */
+  durationMs: number;
+  events: ScheduledEvent[];
+};
+
+/** The slow fault's multiplier on service time. */
+const SLOW_FACTOR = 10;
+/** The errors fault's share of requests answered 500. */
+const ERROR_FAULT_RATE = 0.5;
+
+/**
+ * One run of `lblab start`: a fleet of real backend processes, the
+ * in-process balancer in front of them, and the load generator firing at the
+ * balancer, plus the event log. Time 0 of every time in the run (events,
+ * transitions, time line) is the moment the balancer starts. It is also the
+ * {@link RunControls} the dashboard drives.
+ */
+export class RunSession implements RunControls {
+  readonly fleet: Fleet;
+  balancer!: Balancer;
+  load!: LoadGenerator;
+  readonly events: RunEvent[] = [];
+  private t0 = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private quitResolve: (() => void) | undefined;
+  private readonly quitPromise: Promise<void>;
+  private endedAtMs: number | undefined;
+  private finishing: Promise<RunRecord> | undefined;
+  /** Listeners told about every new event (the headless view prints them). */
+  onEvent: ((e: RunEvent) => void) | undefined;
+
+  constructor(readonly config: StartConfig) {
+    this.fleet = new Fleet(config.host);
+    this.quitPromise = new Promise<void>((resolve) => (this.quitResolve = resolve));
+  }
+
+  /** ms since the run started. */
+  nowMs(): number {
+    return this.t0 === 0 ? 0 : performance.timeOrigin + performance.now() - this.t0;
+  }
+
+  /**
+   * Spawns the backends, starts the balancer and the load, schedules the
+   * `--event`s. Resolves once load is flowing.
+   * @throws {RuntimeError} if a backend does not start; {@link UsageError} if the port is taken.
+   */
+  async start(): Promise<void> {
+    const { config } = this;
+    const members = await this.fleet.start(config.backends);
+    this.t0 = performance.timeOrigin + performance.now();
+    this.balancer = new Balancer({
+      backends: members.map((m, i) => ({ name: m.name, url: `http://${config.host}:${m.port}`, weight: config.weights[i]! })),
+      algo: config.algo,
+      health: config.health,
+      host: config.host,
+      port: config.port,
+      clock: () => this.nowMs(),
+    });
+    this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
+    this.fleet.on('exit', (e) => {
+      if (!e.byUs) {
+        this.log({ atMs: this.nowMs(), type: 'exit', target: e.name, detail: `pid ${e.pid} ended from outside (${e.signal ?? `code ${e.code}`})` });
+      }
+    });
+    const { url } = await this.balancer.listen();
+    this.load = new LoadGenerator({ url, concurrency: config.concurrency, durationMs: 0, epochStartMs: this.t0 });
+    this.load.start();
+    for (const ev of config.events) {
+      this.timers.push(
+        setTimeout(() => {
+          if (ev.action === 'kill') this.kill(ev.target, 'event');
+          else this.restart(ev.target, 'event');
+        }, Math.max(0, ev.atMs - this.nowMs())),
+      );
+    }
+    if (config.durationMs > 0) this.timers.push(setTimeout(() => this.quit(), Math.max(0, config.durationMs - this.nowMs())));
+  }
+
+  /** Resolves when the run should end: duration over, `quit()` called (key, signal). */
+  untilQuit(): Promise<void> {
+    return this.quitPromise;
+  }
+
+  quit(): void {
+    if (this.endedAtMs === undefined) this.endedAtMs = this.nowMs();
+    this.quitResolve?.();
+  }
+
+  kill(name: string, source = 'key'): void {
+    const member = this.fleet.get(name);
+    if (!member || member.process !== 'running') return;
+    this.log({ atMs: this.nowMs(), type: 'kill', target: name, detail: `SIGKILL pid ${member.pid} (${source})` });
+    void this.fleet.kill(name);
+  }
+
+  restart(name: string, source = 'key'): void {
+    const member = this.fleet.get(name);
+    if (!member || member.process === 'starting') return;
+    this.log({ atMs: this.nowMs(), type: 'restart', target: name, detail: `on port ${member.port} (${source})` });
+    this.fleet.restart(name).then(
+      (m) => this.log({ atMs: this.nowMs(), type: 'started', target: name, detail: `pid ${m.pid} listening on ${m.port}` }),
+      (err: Error) => this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: err.message }),
+    );
+  }
+
+  toggleSlow(name: string): void {
+    const member = this.fleet.get(name);
+    if (!member) return;
+    const on = (member.faults.slowFactor ?? 1) === 1;
+    if (this.fleet.setFaults(name, { slowFactor: on ? SLOW_FACTOR : 1 })) {
+      this.log({ atMs: this.nowMs(), type: on ? 'slow' : 'recover', target: name, detail: on ? `service time ×${SLOW_FACTOR}` : 'slow fault cleared' });
+    }
+  }
+
+  toggleErrors(name: string): void {
+    const member = this.fleet.get(name);
+    if (!member) return;
+    const on = (member.faults.errorRate ?? 0) === 0;
+    if (this.fleet.setFaults(name, { errorRate: on ? ERROR_FAULT_RATE : 0 })) {
+      this.log({ atMs: this.nowMs(), type: on ? 'errors' : 'recover', target: name, detail: on ? `${ERROR_FAULT_RATE * 100}% answered 500` : 'errors fault cleared' });
+    }
+  }
+
+  setConcurrency(value: number): void {
+    const v = Math.max(1, Math.min(4096, Math.floor(value)));
+    if (v === this.load.concurrency) return;
+    this.load.setConcurrency(v);
+    this.log({ atMs: this.nowMs(), type: 'concurrency', detail: `${v} workers` });
+  }
+
+  togglePause(): void {
+    this.load.setPaused(!this.load.paused);
+    this.log({ atMs: this.nowMs(), type: this.load.paused ? 'pause' : 'resume', detail: this.load.paused ? 'load paused' : 'load resumed' });
+  }
+
+  snapshot(): RunSnapshot {
+    const now = this.nowMs();
+    const stats = this.load.stats;
+    const shares = expectedShares(this.balancer.algo, this.balancer.backends.map((b) => b.weight));
+    let attributed = 0;
+    for (const b of stats.backends.values()) attributed += b.requests;
+    const backends: BackendSnapshot[] = this.balancer.backends.map((b, i) => {
+      const member = this.fleet.get(b.name)!;
+      const t = stats.backends.get(b.name);
+      const faults: string[] = [];
+      if ((member.faults.slowFactor ?? 1) !== 1) faults.push(`slow ×${member.faults.slowFactor}`);
+      if ((member.faults.errorRate ?? 0) > 0) faults.push(`errors ${Math.round(member.faults.errorRate! * 100)}%`);
+      return {
+        name: b.name,
+        port: member.port,
+        pid: member.pid,
+        process: member.process,
+        weight: b.weight,
+        state: b.health.state,
+        checkCounter: b.health.display,
+        lastCheck: b.lastCheck ? (b.lastCheck.code !== undefined ? `${b.lastCheck.status} ${b.lastCheck.code}` : b.lastCheck.status) : '',
+        faults,
+        inFlight: b.inFlight,
+        rps: t ? lastSecondRate(t.perSecond, now) : 0,
+        requests: t?.requests ?? 0,
+        share: attributed > 0 && t ? t.requests / attributed : 0,
+        expectedShare: shares[i]!,
+        p50Ms: t ? t.latency.percentileMs(50) : 0,
+        p99Ms: t ? t.latency.percentileMs(99) : 0,
+        errors: t?.errors ?? 0,
+      };
+    });
+    const rps = lastSecondRate(stats.perSecond, now);
+    const errorRps = lastSecondRate(stats.errorsPerSecond, now);
+    const summary = stats.latency.summary();
+    return {
+      algo: this.balancer.algo,
+      listen: `http://${this.config.host}:${this.balancerPort()}/`,
+      elapsedMs: now,
+      durationMs: this.config.durationMs,
+      rps,
+      concurrency: this.load.concurrency,
+      paused: this.load.paused,
+      requests: stats.requests,
+      errors: stats.errors,
+      errorRate: rps > 0 ? errorRps / rps : 0,
+      backends,
+      latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...summary },
+      events: this.events.slice(-20),
+    };
+  }
+
+  /**
+   * Stops the load (letting requests in flight finish), builds the run
+   * record, then closes the balancer and ends every backend process.
+   * Calling it twice returns the same record.
+   */
+  finish(): Promise<RunRecord> {
+    this.finishing ??= (async () => {
+      this.quit();
+      for (const t of this.timers) clearTimeout(t);
+      await this.load.stop();
+      const record = this.record(this.endedAtMs ?? this.nowMs());
+      await this.balancer.close();
+      await this.fleet.stopAll();
+      return record;
+    })();
+    return this.finishing;
+  }
+
+  /** Ends processes and sockets without building a record (after a failed start). */
+  async abort(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    await this.load?.stop();
+    await this.balancer?.close();
+    await this.fleet.stopAll();
+  }
+
+  private record(durationMs: number): RunRecord {
+    const { balancer } = this;
+    const weights = balancer.backends.map((b) => b.weight);
+    const shares = expectedShares(balancer.algo, weights);
+    const now = this.nowMs();
+    return buildRunRecord({
+      config: {
+        command: 'start',
+        algo: balancer.algo,
+        weights,
+        concurrency: this.config.concurrency,
+        health: { ...this.config.health },
+      },
+      durationMs,
+      stats: this.load.stats as TrafficStats,
+      backends: balancer.backends.map((b, i) => ({
+        name: b.name,
+        url: b.origin,
+        weight: b.weight,
+        expectedShare: shares[i]!,
+        health: { state: b.health.state, downMs: Math.round(b.downMs(now)), transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) },
+      })),
+      events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
+      retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
+    });
+  }
+
+  private balancerPort(): number {
+    return this.balancer.listeningPort ?? this.config.port;
+  }
+
+  private log(e: RunEvent): void {
+    this.events.push(e);
+    this.onEvent?.(e);
+  }
+}
+
+/**
+ * Rate (per second) over the last second, from per-second counts: the
+ * current partial second plus the matching part of the one before.
+ */
+function lastSecondRate(perSecond: readonly number[], nowMs: number): number {
+  const sec = Math.floor(nowMs / 1000);
+  const frac = (nowMs - sec * 1000) / 1000;
+  const current = perSecond[sec] ?? 0;
+  if (sec === 0) return frac > 0.05 ? current / frac : 0;
+  return current + (perSecond[sec - 1] ?? 0) * (1 - frac);
+}

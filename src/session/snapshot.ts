@@ -1,0 +1,71 @@
+import type { RunEvent } from '../metrics/run-record.js';
+
+/**
+ * One backend as the live views (dashboard, headless progress) show it.
+ * Latencies in ms, rates in req/s, shares 0..1.
+ */
+export type BackendSnapshot = {
+  name: string;
+  port: number;
+  /** null while the process is not running. */
+  pid: number | null;
+  /** Whether the OS process runs: lblab's view, independent of health checks. */
+  process: 'starting' | 'running' | 'exited';
+  weight: number;
+  /** Health as the balancer's checks decided it. */
+  state: 'up' | 'down';
+  /** HAProxy's rise/fall counter display, e.g. "3/3" (UP) or "1/2" (DOWN, rising). */
+  checkCounter: string;
+  /** Last check result as HAProxy names it (L7OK, L4CON, L7STS 503, …), or "" before the first check. */
+  lastCheck: string;
+  /** Faults switched on, in words: e.g. ["slow ×10", "errors 50%"]. */
+  faults: string[];
+  inFlight: number;
+  /** Responses per second over the last second. */
+  rps: number;
+  /** Responses served so far. */
+  requests: number;
+  share: number;
+  expectedShare: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Responses with status ≥ 500 served so far. */
+  errors: number;
+};
+
+/** Everything a live view draws, copied out of the running session (no live objects). */
+export type RunSnapshot = {
+  algo: string;
+  /** The balancer's URL, e.g. http://127.0.0.1:43121/ */
+  listen: string;
+  elapsedMs: number;
+  /** Planned run length in ms; 0 = until the user quits. */
+  durationMs: number;
+  /** Completed requests per second over the last second (all backends). */
+  rps: number;
+  concurrency: number;
+  paused: boolean;
+  requests: number;
+  errors: number;
+  /** errors ÷ requests over the last second, 0..1. */
+  errorRate: number;
+  backends: BackendSnapshot[];
+  latency: { edgesMs: number[]; counts: number[]; p50: number; p90: number; p99: number; max: number };
+  /** Newest last. */
+  events: RunEvent[];
+};
+
+/** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */
+export interface RunControls {
+  snapshot(): RunSnapshot;
+  kill(backend: string): void;
+  restart(backend: string): void;
+  /** Toggles the slow fault (service time ×10) on a backend. */
+  toggleSlow(backend: string): void;
+  /** Toggles the errors fault (50% answered 500) on a backend. */
+  toggleErrors(backend: string): void;
+  setConcurrency(value: number): void;
+  togglePause(): void;
+  /** Ends the run: the dashboard unmounts and the report is printed. */
+  quit(): void;
+}

@@ -1,0 +1,132 @@
+import { Box, Text } from 'ink';
+import { formatMs, formatPct, formatRate, shareBar } from '../report/format.js';
+import type { BackendSnapshot } from '../session/snapshot.js';
+import { pad, widest } from './pad.js';
+
+/** Cells of the share bar drawn by `shareBar`. */
+const BAR_WIDTH = 16;
+
+/** Props of {@link BackendTable}: the backends in configured order and the index of the selected one. */
+export type BackendTableProps = { backends: readonly BackendSnapshot[]; selected: number };
+
+type Cells = {
+  name: string;
+  port: string;
+  pid: string;
+  weight: string;
+  state: string;
+  check: string;
+  inFlight: string;
+  rps: string;
+  share: string;
+  expected: string;
+  p50: string;
+  p99: string;
+  errors: string;
+};
+
+function cellsOf(b: BackendSnapshot): Cells {
+  return {
+    name: b.name,
+    port: String(b.port),
+    pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
+    weight: String(b.weight),
+    state: `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}`,
+    check: b.lastCheck === '' ? '-' : b.lastCheck,
+    inFlight: String(b.inFlight),
+    rps: formatRate(b.rps),
+    share: formatPct(b.share),
+    expected: formatPct(b.expectedShare),
+    p50: formatMs(b.p50Ms),
+    p99: formatMs(b.p99Ms),
+    errors: String(b.errors),
+  };
+}
+
+/**
+ * The backend table: one row per backend with its name, port, pid (`exited`
+ * in red once the process is gone, even while health checks still say UP),
+ * weight, health state with the rise/fall counter and last check, requests
+ * in flight, req/s over the last second, share of responses as a bar against
+ * the expected share (the `|` marker) followed by both percentages, p50/p99
+ * latency and 5xx count. Faults switched on follow their backend's row.
+ * Column widths fit the widest value so the table stays within ~100 columns.
+ */
+export function BackendTable({ backends, selected }: BackendTableProps) {
+  const rows = backends.map(cellsOf);
+  const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
+  const w = {
+    name: col('name', 'name', 4),
+    port: col('port', 'port'),
+    pid: col('pid', 'pid', 6),
+    weight: col('weight', 'w'),
+    state: col('state', 'state', 6),
+    check: col('check', 'check'),
+    inFlight: col('inFlight', 'infl'),
+    rps: col('rps', 'req/s'),
+    share: col('share', ''),
+    expected: col('expected', ''),
+    p50: col('p50', 'p50', 6),
+    p99: col('p99', 'p99', 6),
+    errors: col('errors', 'err'),
+  };
+  const shareWidth = BAR_WIDTH + 1 + w.share + 3 + w.expected;
+  const header = [
+    ' ',
+    pad('name', w.name),
+    pad('port', w.port),
+    pad('pid', w.pid),
+    pad('w', w.weight, 'right'),
+    pad('state', w.state),
+    pad('check', w.check),
+    pad('infl', w.inFlight, 'right'),
+    pad('req/s', w.rps, 'right'),
+    pad('share / expected', shareWidth),
+    pad('p50', w.p50, 'right'),
+    pad('p99', w.p99, 'right'),
+    pad('err', w.errors, 'right'),
+  ].join(' ');
+  return (
+    <Box flexDirection="column">
+      <Text dimColor wrap="truncate">
+        {header}
+      </Text>
+      {backends.map((b, i) => {
+        const r = rows[i]!;
+        const isSelected = i === selected;
+        return (
+          <Box key={b.name} flexDirection="column">
+            <Text wrap="truncate">
+              <Text color="cyan" bold>
+                {isSelected ? '›' : ' '}
+              </Text>{' '}
+              <Text bold={isSelected} color={isSelected ? 'cyan' : undefined}>
+                {pad(r.name, w.name)}
+              </Text>{' '}
+              {pad(r.port, w.port)}{' '}
+              <Text color={b.process === 'exited' ? 'red' : b.process === 'starting' ? 'yellow' : undefined} bold={b.process === 'exited'}>
+                {pad(r.pid, w.pid)}
+              </Text>{' '}
+              {pad(r.weight, w.weight, 'right')}{' '}
+              <Text bold color={b.state === 'up' ? 'green' : 'red'}>
+                {b.state === 'up' ? 'UP' : 'DOWN'}
+              </Text>
+              {pad(r.state.slice(r.state.indexOf(' ')), w.state - (b.state === 'up' ? 2 : 4))}{' '}
+              <Text color={b.lastCheck === 'L7OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
+              {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
+              <Text color="cyan">{shareBar(b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
+              <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {pad(r.p50, w.p50, 'right')}{' '}
+              {pad(r.p99, w.p99, 'right')}{' '}
+              <Text color={b.errors > 0 ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
+            </Text>
+            {b.faults.length > 0 ? (
+              <Text color="yellow" wrap="truncate">
+                {' '.repeat(2 + w.name)}↳ {b.faults.join(', ')}
+              </Text>
+            ) : null}
+          </Box>
+        );
+      })}
+    </Box>
+  );
+}

@@ -1,0 +1,108 @@
+import { Box, useInput } from 'ink';
+import { useEffect, useRef, useState } from 'react';
+import type { RunControls, RunSnapshot } from '../session/snapshot.js';
+import { BackendTable } from './backend-table.js';
+import { EventLog } from './event-log.js';
+import { Header } from './header.js';
+import { KeyLine } from './key-line.js';
+import { LatencyChart } from './latency-chart.js';
+
+/** Props of {@link Dashboard}: the running session's controls and the snapshot refresh period in ms (default 100). */
+export type DashboardProps = { controls: RunControls; refreshMs?: number };
+
+/** `index` clamped to a valid row of `count` backends (0 when there are none). */
+function clampIndex(index: number, count: number): number {
+  return Math.max(0, Math.min(index, count - 1));
+}
+
+/**
+ * The live dashboard: header, backend table, latency histogram, the last 6
+ * events and the key line. It copies `controls.snapshot()` into state every
+ * `refreshMs` ms and turns keys into `RunControls` calls on the selected
+ * backend; it computes nothing itself. Keys: ↑/↓ and 1–9 select, k kill,
+ * r restart, s slow, e errors, +/= double and - halve concurrency, p pause,
+ * q or Ctrl-C quit (the caller unmounts after `quit()`).
+ */
+export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
+  const [snapshot, setSnapshot] = useState<RunSnapshot>(() => controls.snapshot());
+  const [selected, setSelected] = useState(0);
+  // Key handlers read refs: two keys can arrive before React re-renders.
+  const snapshotRef = useRef(snapshot);
+  const selectedRef = useRef(selected);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const next = controls.snapshot();
+      snapshotRef.current = next;
+      setSnapshot(next);
+    }, refreshMs);
+    return () => clearInterval(timer);
+  }, [controls, refreshMs]);
+
+  const select = (index: number) => {
+    selectedRef.current = index;
+    setSelected(index);
+  };
+
+  useInput((input, key) => {
+    if (input === 'q' || (key.ctrl && input === 'c')) {
+      controls.quit();
+      return;
+    }
+    if (key.ctrl || key.meta) return;
+    const snap = snapshotRef.current;
+    const count = snap.backends.length;
+    const current = clampIndex(selectedRef.current, count);
+    if (key.upArrow) return select(clampIndex(current - 1, count));
+    if (key.downArrow) return select(clampIndex(current + 1, count));
+    if (/^[1-9]$/.test(input)) {
+      const index = Number(input) - 1;
+      if (index < count) select(index);
+      return;
+    }
+    const name = snap.backends[current]?.name;
+    const c = snap.concurrency;
+    switch (input) {
+      case 'k':
+        if (name !== undefined) controls.kill(name);
+        break;
+      case 'r':
+        if (name !== undefined) controls.restart(name);
+        break;
+      case 's':
+        if (name !== undefined) controls.toggleSlow(name);
+        break;
+      case 'e':
+        if (name !== undefined) controls.toggleErrors(name);
+        break;
+      case '+':
+      case '=':
+        controls.setConcurrency(Math.max(1, c * 2));
+        break;
+      case '-':
+        controls.setConcurrency(Math.max(1, Math.floor(c / 2)));
+        break;
+      case 'p':
+        controls.togglePause();
+        break;
+    }
+  });
+
+  return (
+    <Box flexDirection="column">
+      <Header snapshot={snapshot} />
+      <Box marginTop={1}>
+        <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} />
+      </Box>
+      <Box marginTop={1}>
+        <LatencyChart latency={snapshot.latency} />
+      </Box>
+      <Box marginTop={1}>
+        <EventLog events={snapshot.events} />
+      </Box>
+      <Box marginTop={1}>
+        <KeyLine />
+      </Box>
+    </Box>
+  );
+}

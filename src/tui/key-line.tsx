@@ -1,0 +1,26 @@
+import { Text } from 'ink';
+
+const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
+  ['↑/↓ 1-9', 'select'],
+  ['k', 'kill'],
+  ['r', 'restart'],
+  ['s', 'slow'],
+  ['e', 'errors'],
+  ['+/-', 'concurrency'],
+  ['p', 'pause'],
+  ['q', 'quit'],
+];
+
+/** The line of key bindings at the foot of the dashboard. */
+export function KeyLine() {
+  return (
+    <Text wrap="truncate">
+      {KEYS.map(([key, action], i) => (
+        <Text key={key}>
+          {i > 0 ? '  ' : ''}
+          <Text bold>{key}</Text> <Text dimColor>{action}</Text>
+        </Text>
+      ))}
+    </Text>
+  );
+}

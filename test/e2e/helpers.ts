@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, as a user runs it (`npm test` builds first). */
+export const BIN = fileURLToPath(new URL('../../bin/lblab.js', import.meta.url));
+
+/** A running CLI process with everything it printed so far. */
+export type CliRun = {
+  child: ChildProcess;
+  /** Unique tag put in the environment of the CLI and so of every process it starts. */
+  tag: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or 128+n for a signal) once the process ended. */
+  exit: Promise<number>;
+  /** Resolves once `pattern` appears on stdout or stderr; rejects after `timeoutMs`. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+};
+
+let counter = 0;
+
+/**
+ * Spawns `node bin/lblab.js ...args` with stdout/stderr piped (so not a TTY:
+ * headless). Every process it starts inherits `LBLAB_TEST_TAG`, which
+ * {@link taggedProcesses} looks for.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const tag = `t${process.pid}-${Date.now()}-${counter++}`;
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', LBLAB_TEST_TAG: tag, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  const wake = (): void => waiters.splice(0).forEach((w) => w());
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => ((out += d), wake()));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => ((err += d), wake()));
+  const exit = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2)));
+  });
+  const waitFor = (pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
+      const check = (): void => {
+        const m = (out + '\n' + err).match(pattern);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+          return;
+        }
+        if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(timer);
+          reject(new Error(`process ended before ${pattern}\nstdout:\n${out}\nstderr:\n${err}`));
+          return;
+        }
+        waiters.push(check);
+      };
+      check();
+    });
+  return { child, tag, stdout: () => out, stderr: () => err, exit, waitFor };
+}
+
+/** Runs the CLI to the end and returns its exit code and output. */
+export async function runCliToEnd(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string; tag: string }> {
+  const run = runCli(args);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+  const code = await run.exit;
+  clearTimeout(timer);
+  return { code, stdout: run.stdout(), stderr: run.stderr(), tag: run.tag };
+}
+
+/** PIDs of live processes whose environment carries `LBLAB_TEST_TAG=<tag>` (Linux /proc). */
+export function taggedProcesses(tag: string): number[] {
+  const needle = `LBLAB_TEST_TAG=${tag}\0`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      // A zombie has already ended; its parent just has not reaped it yet.
+      if (env.includes(needle) && !/\) Z /.test(stat)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Waits until no process carries `tag` (polling /proc); returns the PIDs still alive after `timeoutMs`. */
+export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = taggedProcesses(tag);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = taggedProcesses(tag);
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return left;
+}

@@ -1,0 +1,192 @@
+import { cleanup, render } from 'ink-testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BackendSnapshot, RunControls, RunSnapshot } from '../../src/session/snapshot.js';
+import { Dashboard } from '../../src/tui/dashboard.js';
+
+const DOWN_KEY = '\u001B[B';
+const UP_KEY = '\u001B[A';
+
+function backend(over: Partial<BackendSnapshot> & Pick<BackendSnapshot, 'name' | 'port'>): BackendSnapshot {
+  return {
+    pid: 40000 + over.port - 43000,
+    process: 'running',
+    weight: 1,
+    state: 'up',
+    checkCounter: '3/3',
+    lastCheck: 'L7OK',
+    faults: [],
+    inFlight: 2,
+    rps: 120.5,
+    requests: 1200,
+    share: 0.33,
+    expectedShare: 1 / 3,
+    p50Ms: 1.2,
+    p99Ms: 8.4,
+    errors: 0,
+    ...over,
+  };
+}
+
+function fakeSnapshot(): RunSnapshot {
+  return {
+    algo: 'swrr',
+    listen: 'http://127.0.0.1:43100/',
+    elapsedMs: 12_300,
+    durationMs: 30_000,
+    rps: 2410,
+    concurrency: 16,
+    paused: false,
+    requests: 29_640,
+    errors: 12,
+    errorRate: 0.004,
+    backends: [
+      backend({ name: 'b1', port: 43101, weight: 3, share: 0.612, expectedShare: 0.5, rps: 1480, inFlight: 10 }),
+      backend({
+        name: 'b2',
+        port: 43102,
+        weight: 2,
+        pid: null,
+        process: 'exited',
+        state: 'down',
+        checkCounter: '0/2',
+        lastCheck: 'L4CON',
+        share: 0.21,
+        expectedShare: 1 / 3,
+        rps: 0,
+        inFlight: 0,
+        errors: 12,
+      }),
+      backend({ name: 'b3', port: 43103, weight: 1, share: 0.178, expectedShare: 1 / 6, rps: 430, faults: ['slow ×10'], p99Ms: 84.2 }),
+    ],
+    latency: {
+      edgesMs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+      counts: [0, 8200, 15000, 4100, 1200, 900, 240, 0, 0, 0, 0, 0],
+      p50: 2.4,
+      p90: 7.9,
+      p99: 61.3,
+      max: 98.2,
+    },
+    events: [
+      { atMs: 1_000, type: 'started', target: 'b1', detail: 'pid 40101 listening on 43101' },
+      { atMs: 4_200, type: 'slow', target: 'b3', detail: 'service time ×10' },
+      { atMs: 9_800, type: 'kill', target: 'b2', detail: 'SIGKILL pid 40102 (user)' },
+      { atMs: 10_900, type: 'down', target: 'b2', detail: 'L4CON 2/2 failed' },
+      { atMs: 11_500, type: 'concurrency', detail: '16 workers' },
+    ],
+  };
+}
+
+function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
+  const controls = {
+    snapshot: vi.fn(() => snapshot),
+    kill: vi.fn<(backend: string) => void>(),
+    restart: vi.fn<(backend: string) => void>(),
+    toggleSlow: vi.fn<(backend: string) => void>(),
+    toggleErrors: vi.fn<(backend: string) => void>(),
+    setConcurrency: vi.fn<(value: number) => void>(),
+    togglePause: vi.fn<() => void>(),
+    quit: vi.fn<() => void>(),
+  } satisfies RunControls;
+  return controls;
+}
+
+const tick = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
+
+afterEach(() => {
+  cleanup();
+});
+
+describe('Dashboard', () => {
+  it('draws the header, every backend, expected shares and the down state', async () => {
+    const { lastFrame } = render(<Dashboard controls={fakeControls()} />);
+    await tick();
+    const frame = lastFrame() ?? '';
+    expect(frame).toContain('swrr');
+    expect(frame).toContain('http://127.0.0.1:43100/');
+    expect(frame).toContain('12.3s / 30.0s');
+    for (const text of ['b1', 'b2', 'b3', '43101', '43102', '43103']) expect(frame).toContain(text);
+    expect(frame).toMatch(/b2 .*exited .*DOWN 0\/2 .*L4CON/);
+    for (const pct of ['50.0%', '33.3%', '16.7%']) expect(frame).toContain(`/ ${pct}`);
+    expect(frame).toContain('slow ×10');
+    expect(frame).toContain('≤2ms');
+    expect(frame).toContain('≤100ms');
+    expect(frame).not.toContain('≤1ms');
+    expect(frame).not.toContain('>2000ms');
+    expect(frame).toContain('SIGKILL pid 40102');
+    expect(frame).toContain('q quit');
+  });
+
+  it('stays within 100 columns and about 30 lines', async () => {
+    const { lastFrame } = render(<Dashboard controls={fakeControls()} />);
+    await tick();
+    const lines = (lastFrame() ?? '').split('\n');
+    expect(lines.length).toBeLessThanOrEqual(30);
+    for (const line of lines) expect(line.replace(/\u001B\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(100);
+  });
+
+  it('kills the backend selected by its digit', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('2');
+    await tick();
+    stdin.write('k');
+    await tick();
+    expect(controls.kill).toHaveBeenCalledWith('b2');
+  });
+
+  it('moves the selection with the arrows, clamped, and restarts the selected backend', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write(DOWN_KEY);
+    await tick();
+    stdin.write('r');
+    await tick();
+    expect(controls.restart).toHaveBeenLastCalledWith('b2');
+    for (let i = 0; i < 5; i++) {
+      stdin.write(DOWN_KEY);
+      await tick(10);
+    }
+    stdin.write('s');
+    await tick();
+    expect(controls.toggleSlow).toHaveBeenLastCalledWith('b3');
+    for (let i = 0; i < 5; i++) {
+      stdin.write(UP_KEY);
+      await tick(10);
+    }
+    stdin.write('e');
+    await tick();
+    expect(controls.toggleErrors).toHaveBeenLastCalledWith('b1');
+  });
+
+  it('doubles and halves concurrency, pauses and quits', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('+');
+    await tick();
+    expect(controls.setConcurrency).toHaveBeenLastCalledWith(32);
+    stdin.write('-');
+    await tick();
+    expect(controls.setConcurrency).toHaveBeenLastCalledWith(8);
+    stdin.write('p');
+    await tick();
+    expect(controls.togglePause).toHaveBeenCalledTimes(1);
+    expect(controls.quit).not.toHaveBeenCalled();
+    stdin.write('q');
+    await tick();
+    expect(controls.quit).toHaveBeenCalledTimes(1);
+    stdin.write('\u0003');
+    await tick();
+    expect(controls.quit).toHaveBeenCalledTimes(2);
+  });
+
+  it('refreshes from controls.snapshot() on its interval', async () => {
+    const controls = fakeControls();
+    render(<Dashboard controls={controls} refreshMs={20} />);
+    const before = controls.snapshot.mock.calls.length;
+    await tick(120);
+    expect(controls.snapshot.mock.calls.length).toBeGreaterThan(before + 2);
+  });
+});
