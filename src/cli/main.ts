@@ -16,8 +16,11 @@ const program = new Command()
   .name('lblab')
   .description('A terminal lab for load balancing: real backends, an in-process balancer, load, and a live dashboard.')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  .configureOutput({
+    // One line, in lblab's voice: "lblab: unknown option '--frobnicate'".
+    outputError: (message, write) => write(`lblab: ${message.replace(/^error: /, '')}`),
+  });
 
 registerStartCommand(program);
 registerBackendCommand(program);

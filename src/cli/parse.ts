@@ -15,7 +15,8 @@ import { UsageError } from '../errors.js';
  */
 export function parseDuration(flag: string, value: string, opts: { allowZero?: boolean } = {}): number {
   const trimmed = value.trim();
-  const parsed = /^[0-9.]+$/.test(trimmed) ? undefined : (ms as (v: string) => number | undefined)(trimmed);
+  // `ms` throws on an empty string and reads a bare number as ms; both are refused here.
+  const parsed = trimmed === '' || /^[0-9.]+$/.test(trimmed) ? undefined : (ms as (v: string) => number | undefined)(trimmed);
   if (parsed === undefined || !Number.isFinite(parsed) || parsed < 0 || (!opts.allowZero && parsed === 0)) {
     throw new UsageError(
       `Expected \`${flag}\` to be a ${opts.allowZero ? 'non-negative' : 'positive'} duration like 500ms, 5s or 2m, got ${JSON.stringify(value)}`,

@@ -1,0 +1,95 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+
+let busy: net.Server;
+let busyPort = 0;
+const dir = mkdtempSync(join(tmpdir(), 'lblab-bad-'));
+
+beforeAll(async () => {
+  busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as AddressInfo).port;
+  writeFileSync(join(dir, 'not-json.json'), '{ nope');
+  writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
+});
+afterAll(() => new Promise<void>((r) => busy.close(() => r())));
+
+/** [arguments, what the one-line message must mention] */
+const cases: Array<[string[], RegExp]> = [
+  [['start', '--backends', '0'], /`--backends`.*from 1 to 16, got "0"/],
+  [['start', '--backends', 'abc'], /`--backends`.*got "abc"/],
+  [['start', '--backends', '99'], /`--backends`.*got "99"/],
+  [['start', '--algo', 'fastest'], /`--algo` to be one of round-robin, weighted, least-conn, random, got "fastest"/],
+  [['start', '--backends', '3', '--weights', '1,2'], /`--weights` to have 3 values \(one per backend\), got 2/],
+  [['start', '--backends', '3', '--weights', '1,-1,1'], /`--weights` value to be a whole number/],
+  [['start', '--duration', '-5s'], /`--duration`.*got "-5s"/],
+  [['start', '--duration', 'soon'], /`--duration`.*got "soon"/],
+  [['start', '--health-interval', '0s'], /`--health-interval`/],
+  [['start', '--rise', '0'], /`--rise`/],
+  [['start', '--concurrency', '0'], /`--concurrency`.*got "0"/],
+  [['start', '--port', '70000'], /`--port`.*got "70000"/],
+  [['start', '--event', '5s explode b2'], /`--event` action to be one of kill, restart, got "explode"/],
+  [['start', '--event', '5s kill b9'], /`--event` backend to be one of b1, b2, b3, got "b9"/],
+  [['start', '--latency', 'b7=20ms'], /`--latency` backend to be one of/],
+  [['start', '--frobnicate'], /unknown option '--frobnicate'/],
+  [['balance'], /at least one `--backend`/],
+  [['balance', '--backend', 'not a url'], /`--backend` to be a URL/],
+  [['balance', '--backend', 'http://10.1.2.3:80'], /`--backend` to point at loopback/],
+  [['balance', '--backend', 'ftp://127.0.0.1:21'], /`--backend` to be an http:\/\/ URL/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--weights', '1,1'], /`--weights` to have 1 value/],
+  [['load', 'http://192.168.1.1/'], /`<url>` to point at loopback/],
+  [['load', 'http://127.0.0.1:1/', '--concurrency', '0'], /`--concurrency`/],
+  [['load', 'http://127.0.0.1:1/', '--duration', '10'], /`--duration`.*got "10"/],
+  [['load'], /missing required argument 'url'/],
+  [['backend', '--error-rate', '2'], /`--error-rate` to be a number from 0 to 1/],
+  [['backend', '--host', '0.0.0.0'], /`--host` to be a loopback address/],
+  [['report', join(dir, 'missing.json')], /`<file>`.*ENOENT/],
+  [['report', join(dir, 'not-json.json')], /`<file>`.*does not parse/],
+  [['report', join(dir, 'other.json')], /`<file>`.*schemaVersion 1/],
+  [['nonsense'], /unknown command 'nonsense'/],
+];
+
+describe('bad input: exit 2, one line naming the flag, no stack trace, nothing left running', () => {
+  for (const [args, message] of cases) {
+    it(`lblab ${args.join(' ')}`, async () => {
+      const r = await runCliToEnd(args, 30_000);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^lblab: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+      expect(await waitForNoProcesses(r.tag, 2000)).toEqual([]);
+    });
+  }
+
+  it('a balancer port already in use fails after the backends started, and ends them', async () => {
+    const r = await runCliToEnd(['start', '--backends', '2', '--port', String(busyPort), '--duration', '2s'], 30_000);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe(`lblab: Expected \`--port\` to be a free port, but 127.0.0.1:${busyPort} is already in use`);
+    expect(await waitForNoProcesses(r.tag, 3000)).toEqual([]);
+  });
+
+  it('balance on a port in use', async () => {
+    const r = await runCliToEnd(['balance', '--port', String(busyPort), '--backend', 'http://127.0.0.1:1'], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/`--port` to be a free port/);
+  });
+
+  it('backend on a port in use', async () => {
+    const r = await runCliToEnd(['backend', '--port', String(busyPort)], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/`--port` to be a free port/);
+  });
+
+  it('--help is not an error', async () => {
+    const r = await runCliToEnd(['start', '--help'], 30_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('lblab start --backends 3 --algo weighted');
+  });
+});

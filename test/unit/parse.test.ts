@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration, parseEvent, parseInteger, parseLatency, parseWeights, splitPerBackend } from '../../src/cli/parse.js';
+import { UsageError } from '../../src/errors.js';
+
+describe('durations', () => {
+  it('reads 500ms, 5s, 2m, 1.5s', () => {
+    expect(parseDuration('--duration', '500ms')).toBe(500);
+    expect(parseDuration('--duration', '5s')).toBe(5000);
+    expect(parseDuration('--duration', '2m')).toBe(120_000);
+    expect(parseDuration('--duration', '1.5s')).toBe(1500);
+  });
+
+  it('refuses negative, unitless, unparsable and zero (unless allowed) durations, naming the flag', () => {
+    for (const bad of ['-5s', '10', 'abc', '', '5 parsecs']) {
+      expect(() => parseDuration('--duration', bad)).toThrow(UsageError);
+    }
+    expect(() => parseDuration('--duration', '0s')).toThrow(/`--duration`/);
+    expect(parseDuration('--event', '0s', { allowZero: true })).toBe(0);
+  });
+});
+
+describe('weights', () => {
+  it('reads one whole weight per backend', () => {
+    expect(parseWeights('--weights', '5,1,1', 3)).toEqual([5, 1, 1]);
+    expect(parseWeights('--weights', ' 3, 2 ,1', 3)).toEqual([3, 2, 1]);
+  });
+
+  it('says how many values it expected', () => {
+    expect(() => parseWeights('--weights', '1,2', 3)).toThrow('Expected `--weights` to have 3 values (one per backend), got 2');
+  });
+
+  it('refuses zero, negative and fractional weights', () => {
+    for (const bad of ['0,1,1', '-1,1,1', '1.5,1,1', 'a,b,c']) expect(() => parseWeights('--weights', bad, 3)).toThrow(UsageError);
+  });
+});
+
+describe('integers, latency and per-backend values', () => {
+  it('bounds whole numbers', () => {
+    expect(parseInteger('--backends', '3', 1, 16)).toBe(3);
+    for (const bad of ['0', '99', 'abc', '2.5', '']) expect(() => parseInteger('--backends', bad, 1, 16)).toThrow(/`--backends`/);
+  });
+
+  it('reads fixed and uniform latency', () => {
+    expect(parseLatency('--latency', '20ms')).toEqual({ kind: 'fixed', ms: 20 });
+    expect(parseLatency('--latency', '10ms-30ms')).toEqual({ kind: 'uniform', minMs: 10, maxMs: 30 });
+    expect(() => parseLatency('--latency', '30ms-10ms')).toThrow(/low to high/);
+  });
+
+  it('splits name=value', () => {
+    expect(splitPerBackend('b4=200ms')).toEqual({ name: 'b4', value: '200ms' });
+    expect(splitPerBackend('200ms')).toEqual({ name: undefined, value: '200ms' });
+  });
+});
+
+describe('events', () => {
+  it('reads "<at> <action> <backend>"', () => {
+    expect(parseEvent('--event', '10s kill b2', ['b1', 'b2'])).toEqual({ atMs: 10_000, action: 'kill', target: 'b2' });
+    expect(parseEvent('--event', '0s restart b1', ['b1'])).toEqual({ atMs: 0, action: 'restart', target: 'b1' });
+  });
+
+  it('names what is wrong: action, backend, shape', () => {
+    expect(() => parseEvent('--event', '10s explode b2', ['b2'])).toThrow(/action to be one of kill, restart/);
+    expect(() => parseEvent('--event', '10s kill b9', ['b1', 'b2'])).toThrow(/backend to be one of b1, b2, got "b9"/);
+    expect(() => parseEvent('--event', 'kill b2', ['b2'])).toThrow(/<at> <action> <backend>/);
+  });
+});

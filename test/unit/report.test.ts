@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/metrics/run-record.js';
+import { renderReport } from '../../src/report/render-report.js';
+
+const record = JSON.parse(readFileSync(new URL('../fixtures/run-weighted-kill.json', import.meta.url), 'utf8')) as RunRecord;
+
+describe('renderReport', () => {
+  const text = renderReport(record, { color: false });
+  const lines = text.split('\n');
+  const row = (name: string): string => lines.find((l) => l.startsWith(`${name} `))!;
+
+  it('heads with the command, algorithm, weights, concurrency and duration', () => {
+    expect(lines[0]).toBe('lblab start · weighted (weights 3,2,1) · concurrency 16 · 6.0s');
+  });
+
+  it('prints totals: requests, rate, errors with their rate, retries, percentiles, status codes, transport errors', () => {
+    expect(text).toContain('Requests 6000  req/s 1000  errors 12 (0.20%)  retries 640 (630 answered)');
+    expect(text).toContain('p50 11.5ms  p90 17.3ms  p99 31.9ms  p99.9 60.1ms  max 75.4ms');
+    expect(text).toContain('Status 200: 5990  502: 10');
+    expect(text).toContain('Transport errors reset: 2');
+  });
+
+  it('has one row per backend with requests, share vs expected, latency, state, down time and changes', () => {
+    expect(row('b1')).toMatch(/^b1\s+3\s+3600\s+60\.1%\/50\.0%\s+0\s+11\.2ms\s+16\.9ms\s+30\.2ms\s+70\.1ms\s+UP\s+-\s+0$/);
+    expect(row('b2')).toMatch(/^b2\s+2\s+1100\s+18\.4%\/33\.3%\s+0\s+11\.9ms\s+18\.0ms\s+40\.0ms\s+75\.4ms\s+DOWN\s+2\.0s\s+1$/);
+    expect(row('b3')).toMatch(/UP\s+-\s+0$/);
+  });
+
+  it('draws the latency histogram from the buckets, skipping empty ends', () => {
+    expect(text).toMatch(/≤10ms █+\s+1900\s+31\.7%/);
+    expect(text).toMatch(/≤100ms █*\s+18\s+0\.3%/);
+    expect(text).not.toContain('≤1ms');
+    expect(text).not.toContain('>2000ms');
+  });
+
+  it('shows the per-second series per backend, with the dip to zero after the kill', () => {
+    const b2 = lines.find((l) => l.startsWith('b2 ') && l.includes('peak'))!;
+    expect(b2).toMatch(/^b2 \S{4}  {2}peak 333\/s$/u);
+  });
+
+  it('lists events and health transitions once each, in time order', () => {
+    const ev = lines.slice(lines.indexOf('Events') + 1).filter(Boolean);
+    expect(ev).toEqual(['   +2.0s  KILL b2  SIGKILL pid 4242 (event)', '   +4.0s  DOWN b2  3 failed checks, last L4CON']);
+  });
+
+  it('uses colour only when asked', () => {
+    expect(text).not.toMatch(/\u001b\[/);
+    expect(renderReport(record, { color: true })).toMatch(/\u001b\[/);
+  });
+});
