@@ -54,9 +54,10 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
         process.send({ type: 'listening', name: config.name, port: backend.port, pid: process.pid });
         return;
       }
-      process.stderr.write(`lblab backend ${config.name} listening on http://${config.host}:${backend.port}/ (pid ${process.pid})\n`);
       const { untilSignal } = await import('./output.js');
-      await untilSignal();
+      const stop = untilSignal();
+      process.stderr.write(`lblab backend ${config.name} listening on http://${config.host}:${backend.port}/ (pid ${process.pid})\n`);
+      await stop;
       await backend.close();
     });
 }

@@ -18,11 +18,11 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     events.push(e);
     process.stderr.write(formatEventLine(e) + '\n');
   });
+  const stop = untilSignal();
   const { url } = await balancer.listen();
   process.stderr.write(
     `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
   );
-  const stop = untilSignal();
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
 

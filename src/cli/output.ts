@@ -3,12 +3,16 @@ import type { RunRecord } from '../metrics/run-record.js';
 import { RuntimeError } from '../errors.js';
 
 /**
- * Whether to draw no dashboard: stdout is not a TTY (pipes, CI), the `CI`
- * environment variable is set (and not "false"/"0"), or `--headless` was given.
+ * Whether to draw no dashboard: stdout is not a TTY (pipes, CI), `--headless`
+ * was given, or the environment says CI the way ink's `is-in-ci` reads it
+ * (`CI` or `CONTINUOUS_INTEGRATION` present, even empty, and `CI` not
+ * "false"/"0"); ink draws only a final frame there, so a dashboard would
+ * stay blank.
  */
 export function isHeadless(flag: boolean | undefined): boolean {
-  const ci = process.env.CI;
-  return Boolean(flag) || !process.stdout.isTTY || (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0');
+  const env = process.env;
+  const ci = env.CI !== 'false' && env.CI !== '0' && ('CI' in env || 'CONTINUOUS_INTEGRATION' in env);
+  return Boolean(flag) || !process.stdout.isTTY || ci;
 }
 
 /**

@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, waitForNoProcesses } from './helpers.js';
+
+/**
+ * The dashboard in a real terminal: tmux runs `lblab start`, keys are sent
+ * with send-keys and the screen is read with capture-pane, as a person would.
+ * .ci/run installs tmux when it is missing.
+ */
+
+const socket = `lblab-test-${process.pid}`;
+const session = 'dash';
+const tag = `tty-${process.pid}-${Date.now()}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+}
+
+function screen(): string {
+  return tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', session);
+}
+
+async function waitForScreen(test: (s: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let s = '';
+  while (Date.now() < deadline) {
+    s = screen();
+    if (test(s)) return s;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what}; screen was:\n${s}`);
+}
+
+/** The dashboard's row for `name` (the table rows start with the selection marker column). */
+function row(s: string, name: string): string | undefined {
+  return s.split('\n').find((l) => new RegExp(`^[ ›] ${name} +\\d+ `).test(l));
+}
+
+afterAll(async () => {
+  try {
+    tmux('kill-server');
+  } catch {
+    // already gone
+  }
+  await waitForNoProcesses(tag);
+});
+
+describe('dashboard in a real terminal (tmux)', () => {
+  it('shows three backends, k kills the selected one and it goes DOWN, q prints the report', async () => {
+    try {
+      execFileSync('tmux', ['-V']);
+    } catch {
+      throw new Error('this test needs tmux (apt-get install -y tmux); .ci/run installs it');
+    }
+    const command = [
+      `env -u CI -u CONTINUOUS_INTEGRATION LBLAB_TEST_TAG=${tag} NO_COLOR=1`,
+      `${process.execPath} ${BIN} start --backends 3 --algo weighted --concurrency 4 --health-interval 300ms`,
+      `; echo LBLAB_EXIT=$?; sleep 120`,
+    ].join(' ');
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '50', command);
+
+    const first = await waitForScreen((s) => ['b1', 'b2', 'b3'].every((n) => /UP/.test(row(s, n) ?? '')), 'three UP backends');
+    expect(first).toMatch(/weighted/);
+    expect(row(first, 'b1')).toMatch(/50\.0%/);
+    expect(row(first, 'b2')).toMatch(/33\.3%/);
+    expect(row(first, 'b3')).toMatch(/16\.7%/);
+
+    tmux('send-keys', '-t', session, '2');
+    await waitForScreen((s) => row(s, 'b2')?.startsWith('›') ?? false, 'b2 selected');
+    tmux('send-keys', '-t', session, 'k');
+    const down = await waitForScreen((s) => /DOWN/.test(row(s, 'b2') ?? ''), 'b2 DOWN');
+    expect(row(down, 'b2')).toMatch(/exited/);
+    expect(down).toMatch(/kill\s+b2/);
+    expect(down).toMatch(/down\s+b2\s+3 failed checks/);
+    expect(row(down, 'b1')).toMatch(/UP/);
+
+    tmux('send-keys', '-t', session, 'q');
+    const report = await waitForScreen((s) => /LBLAB_EXIT=\d+/.test(s), 'lblab to exit');
+    expect(report).toMatch(/LBLAB_EXIT=0/);
+    expect(report).toMatch(/lblab start · weighted \(weights 3,2,1\)/);
+    expect(report).toMatch(/^b2\s+2\s+\d+\s+.*DOWN/m);
+    expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+});

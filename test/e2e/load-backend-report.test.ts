@@ -1,0 +1,111 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/metrics/run-record.js';
+import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+
+const tags: string[] = [];
+afterEach(async () => {
+  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+});
+
+describe('lblab backend', () => {
+  it('names itself in x-lblab-backend, answers /health JSON and queues beyond its capacity', async () => {
+    const run = runCli(['backend', '--port', '0', '--name', 'slowpoke', '--latency', '400ms', '--capacity', '1']);
+    tags.push(run.tag);
+    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const base = `http://127.0.0.1:${port}`;
+
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-lblab-backend')).toBe('slowpoke');
+    expect(await res.text()).toBe('hello from slowpoke\n');
+
+    // three at once against capacity 1: one served, two queued
+    const pending = [1, 2, 3].map(() => fetch(`${base}/`).then((r) => r.text()));
+    let health: { name: string; inFlight: number; queued: number; capacity: number; load: number; served: number; uptimeMs: number } | undefined;
+    for (let i = 0; i < 50; i++) {
+      const h = await fetch(`${base}/health`);
+      expect(h.status).toBe(200);
+      health = (await h.json()) as typeof health;
+      if (health!.inFlight === 1 && health!.queued === 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(health).toMatchObject({ name: 'slowpoke', inFlight: 1, queued: 2, capacity: 1, load: 1 });
+    expect(health!.uptimeMs).toBeGreaterThan(0);
+    await Promise.all(pending);
+    const after = (await (await fetch(`${base}/health`)).json()) as { served: number; queued: number };
+    expect(after).toMatchObject({ served: 4, queued: 0 });
+
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+  });
+
+  it('answers 500 at its error rate', async () => {
+    const run = runCli(['backend', '--port', '0', '--error-rate', '1', '--latency', '0ms']);
+    tags.push(run.tag);
+    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const res = await fetch(`http://127.0.0.1:${port}/x`);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('x-lblab-backend')).toBe('b1');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(0);
+  });
+});
+
+describe('lblab load', () => {
+  it('reports totals, status codes and per-backend counts from x-lblab-backend', async () => {
+    const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '2ms']);
+    tags.push(backend.tag);
+    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '4', '--duration', '2s', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.config).toMatchObject({ command: 'load', concurrency: 4 });
+    expect(record.totals.requests).toBeGreaterThan(100);
+    expect(record.totals.statusCodes['200']).toBe(record.totals.requests);
+    expect(record.totals.errors).toBe(0);
+    // 2ms service time: p50 at least 2ms, recorded with sub-ms resolution
+    expect(record.totals.latencyMs.p50).toBeGreaterThanOrEqual(2);
+    expect(Number.isInteger(record.totals.latencyMs.p50)).toBe(false);
+    expect(record.backends).toHaveLength(1);
+    expect(record.backends[0]).toMatchObject({ name: 'solo', requests: record.totals.requests, share: 1 });
+    expect(r.stderr).toMatch(/req\/s/);
+    backend.child.kill('SIGTERM');
+    await backend.exit;
+  });
+
+  it('counts refused connections as transport errors and still stops by itself', async () => {
+    // Find a port nothing listens on: bind, note, close.
+    const net = await import('node:net');
+    const s = net.createServer();
+    await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+    const port = (s.address() as import('node:net').AddressInfo).port;
+    await new Promise((res) => s.close(res));
+    const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '2', '--duration', '1s', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.requests).toBeGreaterThan(0);
+    expect(record.totals.errors).toBe(record.totals.requests);
+    expect(record.totals.errorKinds.refused).toBe(record.totals.requests);
+  });
+});
+
+describe('lblab report', () => {
+  it('re-prints exactly the report the run printed, from --out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lblab-report-'));
+    const out = join(dir, 'run.json');
+    const run = await runCliToEnd(['start', '--backends', '2', '--algo', 'weighted', '--duration', '2s', '--concurrency', '4', '--out', out]);
+    tags.push(run.tag);
+    expect(run.code, run.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(out, 'utf8')) as RunRecord;
+    expect(record.config.weights).toEqual([2, 1]);
+    const again = await runCliToEnd(['report', out]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(run.stdout);
+    expect(again.stdout).toMatch(/^lblab start · weighted \(weights 2,1\)/);
+  });
+});
