@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
@@ -194,27 +193,31 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.picker.onRequestEnd?.(backend);
     };
 
+    let status = 0;
     backend.pool
-      .request({ path: req.url ?? '/', method: p.method, headers: p.headers, body: p.hasBody ? req : null })
+      .stream({ path: req.url ?? '/', method: p.method, headers: p.headers, body: p.hasBody ? req : null }, (up) => {
+        // Called once the upstream's response headers are in; from here on the
+        // body streams straight into the client's response.
+        status = up.statusCode;
+        if (attempt > 1) this.retriesSucceeded++;
+        res.writeHead(up.statusCode, clientResponseHeaders(up.headers, backend.name));
+        return res;
+      })
       .then(
-        (up) => {
-          if (attempt > 1) this.retriesSucceeded++;
-          if (res.destroyed) {
-            up.body.destroy();
-            finish();
-            return;
-          }
-          res.writeHead(up.statusCode, clientResponseHeaders(up.headers, backend.name));
-          pipeline(up.body, res, (err) => {
-            finish();
-            if (err) backend.failures++;
-            this.stats.record(backend.traffic, (performance.now() - started) * 1000, up.statusCode, undefined, this.nowMs());
-          });
+        () => {
+          finish();
+          this.stats.record(backend.traffic, (performance.now() - started) * 1000, status, undefined, this.nowMs());
         },
         (err: unknown) => {
           finish();
           backend.failures++;
-          if (p.retryable && attempt < MAX_TRIES && !res.headersSent && !res.destroyed) {
+          if (res.headersSent) {
+            // Failed mid-body: the status is out, so all we can do is cut the response.
+            res.destroy();
+            this.stats.record(backend.traffic, (performance.now() - started) * 1000, status, undefined, this.nowMs());
+            return;
+          }
+          if (p.retryable && attempt < MAX_TRIES && !res.destroyed) {
             this.retries++;
             const exclude = new Set(ctx.exclude);
             exclude.add(backend.index);
@@ -222,8 +225,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
             return;
           }
           const kind = classifyError(err);
-          const status = kind === 'timeout' ? 504 : 502;
-          this.reply(res, status, `lblab: backend ${backend.name} failed (${kind}): ${(err as Error).message}\n`, started);
+          this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend.name} failed (${kind}): ${(err as Error).message}\n`, started);
         },
       );
   }
