@@ -14,7 +14,8 @@
 //   The ratios (b)/(a) for req/s, p50 and p99; the balancer process's CPU time per proxied
 //   request (utime+stime from /proc/<pid>/stat over each run, divided by the requests the
 //   load generator completed in it), and its resident memory (VmRSS from /proc/<pid>/status)
-//   after 10 s and after 60 s of load — growth between the two hints at a leak.
+//   after 10 s and after 60 s of measured load — growth between the two hints at a leak.
+//   Each measured run follows a short unmeasured warm-up run.
 //
 // Read the numbers with care: the load generator, the balancer and the backends all run on
 // this one machine and share its cores (2 on the machine this was written on). The direct
@@ -58,6 +59,9 @@ const BACKENDS = 3;
 const DIRECT_S = QUICK ? 3 : 10;
 const THROUGH_FIRST_S = QUICK ? 3 : 10;
 const THROUGH_SECOND_S = QUICK ? 5 : 50;
+// A short unmeasured run before each measured one, so the JIT has warmed up
+// the load generator, the backend and the balancer alike.
+const WARMUP_S = QUICK ? 1 : 2;
 const START_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -273,11 +277,12 @@ async function main() {
   const backends = await Promise.all(Array.from({ length: BACKENDS }, (_, i) => startBackend(`b${i + 1}`)));
 
   log(`(a) direct: load at ${backends[0].url}/ for ${DIRECT_S} s, concurrency ${CONCURRENCY}`);
+  await runLoad(`${backends[0].url}/`, WARMUP_S);
   const direct = await runLoad(`${backends[0].url}/`, DIRECT_S);
   for (const b of backends) assertAlive(b.child);
 
   log('starting the balancer (round-robin over the three backends)');
-  const balancerMaxS = DIRECT_S + THROUGH_FIRST_S + THROUGH_SECOND_S + 300; // a backstop if this script is killed
+  const balancerMaxS = 2 * WARMUP_S + DIRECT_S + THROUGH_FIRST_S + THROUGH_SECOND_S + 300; // a backstop if this script is killed
   const balancer = startLblab('balancer', [
     'balance',
     '--port',
@@ -293,6 +298,8 @@ async function main() {
   const balancerUrl = `http://127.0.0.1:${bm[1]}/`;
   const bpid = balancer.pid;
   const rssIdle = rssMiB(bpid);
+  log(`warming the balancer up for ${WARMUP_S} s (not measured)`);
+  await runLoad(balancerUrl, WARMUP_S);
 
   log(`(b) through the balancer: load at ${balancerUrl} for ${THROUGH_FIRST_S} s`);
   const cpu0 = cpuSeconds(bpid);
@@ -394,7 +401,7 @@ function render(r, rss) {
   const firstS = t.first.seconds;
   const totalS = t.first.seconds + t.second.seconds;
   lines.push(
-    `balancer RSS: ${f1(rss.rssIdle)} MiB idle, ${f1(rss.rssFirst)} MiB after ${f1(firstS)} s of load, ${f1(rss.rssSecond)} MiB after ${f1(totalS)} s of load`,
+    `balancer RSS: ${f1(rss.rssIdle)} MiB idle, ${f1(rss.rssFirst)} MiB after ${f1(firstS)} s of measured load, ${f1(rss.rssSecond)} MiB after ${f1(totalS)} s (each after a ${WARMUP_S} s warm-up)`,
   );
   if (t.balancerReport) {
     lines.push(`balancer's own report: ${t.balancerReport.requests} requests, ${t.balancerReport.errors} errors`);
