@@ -65,7 +65,8 @@ Examples:
   lblab start --backends 3 --headless --duration 10s --json --out run.json
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
-s slow, e errors, +/- concurrency, p pause load, q quit and print the report.`,
+s slow, e errors, h health-fail (/health says 503), +/- concurrency,
+p pause load, q quit and print the report.`,
     )
     .action(async (o: StartFlags) => {
       const config = parseStartOptions(o);

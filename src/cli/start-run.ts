@@ -13,6 +13,8 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
+  // Load ink before load starts: importing it mid-run stalls the balancer's event loop.
+  const dashboardModule = headless ? undefined : await import('../tui/render-dashboard.js');
   void untilSignal(() => session.quit());
   try {
     await session.start();
@@ -28,8 +30,7 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
     await session.untilQuit();
     clearInterval(ticker);
   } else {
-    const { renderDashboard } = await import('../tui/render-dashboard.js');
-    const dashboard = renderDashboard(session);
+    const dashboard = dashboardModule!.renderDashboard(session);
     await session.untilQuit();
     dashboard.unmount();
     await dashboard.waitUntilExit();

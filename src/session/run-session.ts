@@ -143,6 +143,15 @@ export class RunSession implements RunControls {
     }
   }
 
+  toggleHealthFail(name: string): void {
+    const member = this.fleet.get(name);
+    if (!member) return;
+    const on = !member.faults.healthFail;
+    if (this.fleet.setFaults(name, { healthFail: on })) {
+      this.log({ atMs: this.nowMs(), type: on ? 'health-fail' : 'recover', target: name, detail: on ? '/health answers 503, traffic still served' : 'health-fail fault cleared' });
+    }
+  }
+
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
     if (v === this.load.concurrency) return;
@@ -167,6 +176,7 @@ export class RunSession implements RunControls {
       const faults: string[] = [];
       if ((member.faults.slowFactor ?? 1) !== 1) faults.push(`slow ×${member.faults.slowFactor}`);
       if ((member.faults.errorRate ?? 0) > 0) faults.push(`errors ${Math.round(member.faults.errorRate! * 100)}%`);
+      if (member.faults.healthFail) faults.push('health-fail');
       return {
         name: b.name,
         port: member.port,

@@ -64,6 +64,8 @@ export interface RunControls {
   toggleSlow(backend: string): void;
   /** Toggles the errors fault (50% answered 500) on a backend. */
   toggleErrors(backend: string): void;
+  /** Toggles the health-fail fault: `/health` answers 503 while traffic is still served. */
+  toggleHealthFail(backend: string): void;
   setConcurrency(value: number): void;
   togglePause(): void;
   /** Ends the run: the dashboard unmounts and the report is printed. */

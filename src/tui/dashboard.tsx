@@ -20,7 +20,7 @@ function clampIndex(index: number, count: number): number {
  * events and the key line. It copies `controls.snapshot()` into state every
  * `refreshMs` ms and turns keys into `RunControls` calls on the selected
  * backend; it computes nothing itself. Keys: ↑/↓ and 1–9 select, k kill,
- * r restart, s slow, e errors, +/= double and - halve concurrency, p pause,
+ * r restart, s slow, e errors, h health-fail, +/= double and - halve concurrency, p pause,
  * q or Ctrl-C quit (the caller unmounts after `quit()`).
  */
 export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
@@ -44,25 +44,23 @@ export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
     setSelected(index);
   };
 
-  useInput((input, key) => {
-    if (input === 'q' || (key.ctrl && input === 'c')) {
+  /** One key press: a single printable character. */
+  const press = (ch: string): void => {
+    if (ch === 'q') {
       controls.quit();
       return;
     }
-    if (key.ctrl || key.meta) return;
     const snap = snapshotRef.current;
     const count = snap.backends.length;
     const current = clampIndex(selectedRef.current, count);
-    if (key.upArrow) return select(clampIndex(current - 1, count));
-    if (key.downArrow) return select(clampIndex(current + 1, count));
-    if (/^[1-9]$/.test(input)) {
-      const index = Number(input) - 1;
+    if (/^[1-9]$/.test(ch)) {
+      const index = Number(ch) - 1;
       if (index < count) select(index);
       return;
     }
     const name = snap.backends[current]?.name;
     const c = snap.concurrency;
-    switch (input) {
+    switch (ch) {
       case 'k':
         if (name !== undefined) controls.kill(name);
         break;
@@ -75,6 +73,9 @@ export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
       case 'e':
         if (name !== undefined) controls.toggleErrors(name);
         break;
+      case 'h':
+        if (name !== undefined) controls.toggleHealthFail(name);
+        break;
       case '+':
       case '=':
         controls.setConcurrency(Math.max(1, c * 2));
@@ -86,6 +87,21 @@ export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
         controls.togglePause();
         break;
     }
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') {
+      controls.quit();
+      return;
+    }
+    if (key.ctrl || key.meta) return;
+    const count = snapshotRef.current.backends.length;
+    const current = clampIndex(selectedRef.current, count);
+    if (key.upArrow) return select(clampIndex(current - 1, count));
+    if (key.downArrow) return select(clampIndex(current + 1, count));
+    // Keys typed quickly (or pasted) can arrive as one chunk, e.g. "2k":
+    // act on each character in order.
+    for (const ch of input) press(ch);
   });
 
   return (

@@ -6,6 +6,7 @@ const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['r', 'restart'],
   ['s', 'slow'],
   ['e', 'errors'],
+  ['h', 'health-fail'],
   ['+/-', 'concurrency'],
   ['p', 'pause'],
   ['q', 'quit'],

@@ -83,6 +83,7 @@ function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
     restart: vi.fn<(backend: string) => void>(),
     toggleSlow: vi.fn<(backend: string) => void>(),
     toggleErrors: vi.fn<(backend: string) => void>(),
+    toggleHealthFail: vi.fn<(backend: string) => void>(),
     setConcurrency: vi.fn<(value: number) => void>(),
     togglePause: vi.fn<() => void>(),
     quit: vi.fn<() => void>(),
@@ -135,6 +136,16 @@ describe('Dashboard', () => {
     expect(controls.kill).toHaveBeenCalledWith('b2');
   });
 
+  it('acts on every key of a chunk typed at once ("3h")', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('3h');
+    await tick();
+    expect(controls.toggleHealthFail).toHaveBeenCalledWith('b3');
+    expect(controls.toggleHealthFail).toHaveBeenCalledTimes(1);
+  });
+
   it('moves the selection with the arrows, clamped, and restarts the selected backend', async () => {
     const controls = fakeControls();
     const { stdin } = render(<Dashboard controls={controls} />);
@@ -158,6 +169,9 @@ describe('Dashboard', () => {
     stdin.write('e');
     await tick();
     expect(controls.toggleErrors).toHaveBeenLastCalledWith('b1');
+    stdin.write('h');
+    await tick();
+    expect(controls.toggleHealthFail).toHaveBeenLastCalledWith('b1');
   });
 
   it('doubles and halves concurrency, pauses and quits', async () => {
