@@ -5,7 +5,8 @@ import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
 import { TrafficStats } from '../metrics/traffic-stats.js';
-import { createPicker, type AlgorithmName } from './algorithms/index.js';
+import type { BackendInfo } from '../metrics/run-record.js';
+import { createPicker, expectedShares, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
@@ -115,6 +116,27 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   setAlgorithm(name: AlgorithmName): void {
     this.algoName = name;
     this.picker = createPicker(name);
+  }
+
+  /**
+   * Each backend as the run record describes it: origin, weight, the share
+   * the current algorithm should give it, and its health (state, time DOWN
+   * and transitions, in ms of the run's clock, rounded).
+   */
+  backendInfos(): BackendInfo[] {
+    const now = this.nowMs();
+    const shares = expectedShares(this.algoName, this.backends.map((b) => b.weight));
+    return this.backends.map((b, i) => ({
+      name: b.name,
+      url: b.origin,
+      weight: b.weight,
+      expectedShare: shares[i]!,
+      health: {
+        state: b.health.state,
+        downMs: Math.round(b.downMs(now)),
+        transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })),
+      },
+    }));
   }
 
   /** The backend called `name`, or undefined. */

@@ -1,4 +1,3 @@
-import { expectedShares } from '../balancer/algorithms/index.js';
 import { Balancer, type BalancerConfig } from '../balancer/balancer.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
@@ -26,20 +25,11 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
 
-  const now = balancer.nowMs();
-  const weights = balancer.backends.map((b) => b.weight);
-  const shares = expectedShares(balancer.algo, weights);
   const record = buildRunRecord({
-    config: { command: 'balance', algo: balancer.algo, weights, health: { ...config.health } },
-    durationMs: now,
+    config: { command: 'balance', algo: balancer.algo, weights: balancer.backends.map((b) => b.weight), health: { ...config.health } },
+    durationMs: balancer.nowMs(),
     stats: balancer.stats,
-    backends: balancer.backends.map((b, i) => ({
-      name: b.name,
-      url: b.origin,
-      weight: b.weight,
-      expectedShare: shares[i]!,
-      health: { state: b.health.state, downMs: Math.round(b.downMs(now)), transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) },
-    })),
+    backends: balancer.backendInfos(),
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
   });

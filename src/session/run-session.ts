@@ -245,26 +245,17 @@ export class RunSession implements RunControls {
 
   private record(durationMs: number): RunRecord {
     const { balancer } = this;
-    const weights = balancer.backends.map((b) => b.weight);
-    const shares = expectedShares(balancer.algo, weights);
-    const now = this.nowMs();
     return buildRunRecord({
       config: {
         command: 'start',
         algo: balancer.algo,
-        weights,
+        weights: balancer.backends.map((b) => b.weight),
         concurrency: this.config.concurrency,
         health: { ...this.config.health },
       },
       durationMs,
       stats: this.load.stats as TrafficStats,
-      backends: balancer.backends.map((b, i) => ({
-        name: b.name,
-        url: b.origin,
-        weight: b.weight,
-        expectedShare: shares[i]!,
-        health: { state: b.health.state, downMs: Math.round(b.downMs(now)), transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) },
-      })),
+      backends: balancer.backendInfos(),
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     });
