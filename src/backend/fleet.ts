@@ -46,6 +46,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
   readonly members: FleetMember[] = [];
   private readonly children = new Map<string, ChildProcess>();
   private readonly killedByUs = new Set<number>();
+  /** Restarts under way, by name: a second restart of the same backend joins the first. */
+  private readonly restarting = new Map<string, Promise<FleetMember>>();
+  private stopped = false;
   private readonly unregister: () => void;
 
   constructor(private readonly host = '127.0.0.1') {
@@ -63,6 +66,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     }
     await Promise.all(this.members.map((m) => this.spawn(m)));
     return this.members;
+  }
+
+  /** Whether a restart of `name` is under way. */
+  isRestarting(name: string): boolean {
+    return this.restarting.has(name);
   }
 
   /** The member called `name`, or undefined. */
@@ -85,15 +93,24 @@ export class Fleet extends EventEmitter<FleetEvents> {
 
   /**
    * Starts the backend again on the same port (killing it first if it still
-   * runs). Faults are cleared: a restarted process is a fresh process.
-   * @throws {RuntimeError} if it does not listen within 10 s.
+   * runs). Faults are cleared: a restarted process is a fresh process. A
+   * restart asked for while one is under way joins it rather than racing it
+   * for the port.
+   * @throws {RuntimeError} if it does not listen within 10 s, or the fleet was stopped meanwhile.
    */
-  async restart(name: string): Promise<FleetMember> {
+  restart(name: string): Promise<FleetMember> {
+    const pending = this.restarting.get(name);
+    if (pending) return pending;
     const member = this.require(name);
-    await this.kill(name);
-    member.faults = {};
-    await this.spawn(member);
-    return member;
+    const run = (async () => {
+      await this.kill(name);
+      if (this.stopped) throw new RuntimeError(`backend ${name} not restarted: lblab is stopping`);
+      member.faults = {};
+      await this.spawn(member);
+      return member;
+    })().finally(() => this.restarting.delete(name));
+    this.restarting.set(name, run);
+    return run;
   }
 
   /** Sends fault switches to a running backend over IPC; returns false if it is not running. */
@@ -108,14 +125,17 @@ export class Fleet extends EventEmitter<FleetEvents> {
 
   /** SIGKILLs every backend still running and waits for them to be gone. */
   async stopAll(): Promise<void> {
+    this.stopped = true;
     this.unregister();
+    // A restart under way may be spawning right now: let it settle, then kill.
+    await Promise.allSettled([...this.restarting.values()]);
     await Promise.all(this.members.map((m) => this.kill(m.name)));
   }
 
   private send(name: string, message: ParentMessage, apply: () => void): boolean {
     const child = this.children.get(name);
     if (!child?.connected) return false;
-    child.send(message);
+    child.send(message, () => undefined);
     apply();
     return true;
   }
@@ -127,6 +147,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   private spawn(member: FleetMember): Promise<void> {
+    if (this.stopped) return Promise.reject(new RuntimeError(`backend ${member.name} not started: lblab is stopping`));
     const { spec } = member;
     const args = [
       'backend',
@@ -138,7 +159,12 @@ export class Fleet extends EventEmitter<FleetEvents> {
     ];
     if (Number.isFinite(spec.capacity)) args.push('--capacity', String(spec.capacity));
     member.process = 'starting';
-    const child = fork(CLI_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, FORCE_COLOR: '0' } });
+    // detached: a new process group, so the terminal's Ctrl-C reaches lblab
+    // alone; backends still end with lblab, through the IPC channel.
+    const child = fork(CLI_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
+    child.on('error', () => {
+      // A send or kill on a process that is already gone; its exit event tells the rest.
+    });
     this.children.set(member.name, child);
     let stderr = '';
     child.stderr?.setEncoding('utf8');

@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
-import { TrafficStats } from '../metrics/traffic-stats.js';
+import { TrafficStats, type BackendTraffic, type ErrorKind } from '../metrics/traffic-stats.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import { createPicker, expectedShares, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { Dispatcher } from 'undici';
+import { upstreamRequestHeaders } from './headers.js';
+import { ClientGoneError, ProxyTry, type ProxiedRequest } from './proxy-try.js';
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
 
@@ -27,17 +29,12 @@ export type BalancerConfig = {
   connection?: UpstreamConnectionConfig;
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
-};
-
-/** One client request on its way through the proxy; `started` is `performance.now()` at arrival. */
-type ProxiedRequest = {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  method: string;
-  headers: Record<string, string | string[]>;
-  hasBody: boolean;
-  retryable: boolean;
-  started: number;
+  /**
+   * Whether to record every proxied response into {@link Balancer.stats}
+   * (default true). `start` measures on the client side and turns it off to
+   * keep the request path light.
+   */
+  recordTraffic?: boolean;
 };
 
 /** Emitted on every health state change. */
@@ -70,6 +67,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Retries made (nginx "next upstream"), and how many of them got a response. */
   retries = 0;
   retriesSucceeded = 0;
+  /** Requests whose client went away before the response was complete (HAProxy's "CD" termination). */
+  clientAborts = 0;
+  private readonly recordTraffic: boolean;
   private picker: Picker;
   private algoName: AlgorithmName;
   private readonly server: http.Server;
@@ -85,6 +85,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       (b, i) => new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn),
     );
     this.algoName = config.algo;
+    this.recordTraffic = config.recordTraffic ?? true;
     this.picker = createPicker(config.algo);
     this.checker = new ActiveHealthChecker(config.health);
     this.checker.on('result', (target, result) => {
@@ -193,63 +194,79 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const retryable = IDEMPOTENT.has(method) && !hasBody;
     const headers = upstreamRequestHeaders(req.headers, clientIp);
     if (!hasBody) req.resume();
-    const proxied: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started };
-    this.tryBackend(proxied, { clientIp, exclude: undefined }, 1);
+    const p: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
+    // A client that goes away cancels its upstream try, as nginx does unless
+    // proxy_ignore_client_abort is on.
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      p.clientGone = true;
+      p.current?.cancel();
+    });
+    this.tryBackend(p, { clientIp, exclude: undefined }, 1, undefined);
   }
 
-  private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number): void {
-    const { req, res, started } = p;
-    const backend = this.picker.pick(this.backends, ctx) as UpstreamBackend | undefined;
-    if (!backend) {
-      this.reply(res, 503, attempt === 1 ? this.noBackendMessage() : 'lblab: no other backend left to retry on\n', started);
+  private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: string } | undefined): void {
+    if (p.clientGone) {
+      this.clientAborts++;
       return;
     }
+    const backend = this.picker.pick(this.backends, ctx) as UpstreamBackend | undefined;
+    if (!backend) {
+      // Nothing left to retry on: answer with what the last try met.
+      if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
+      else this.replyFailure(p.res, lastFailure.err, p.started, lastFailure.backend);
+      return;
+    }
+    if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;
     this.picker.onRequestStart?.(backend);
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      backend.inFlight--;
-      this.picker.onRequestEnd?.(backend);
-    };
+    const t = new ProxyTry(p, backend, attempt, (done, err) => this.tryEnded(done, ctx, err));
+    p.current = t;
+    backend.pool.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
+  }
 
-    let status = 0;
-    backend.pool
-      .stream({ path: req.url ?? '/', method: p.method, headers: p.headers, body: p.hasBody ? req : null }, (up) => {
-        // Called once the upstream's response headers are in; from here on the
-        // body streams straight into the client's response.
-        status = up.statusCode;
-        if (attempt > 1) this.retriesSucceeded++;
-        res.writeHead(up.statusCode, clientResponseHeaders(up.headers, backend.name));
-        return res;
-      })
-      .then(
-        () => {
-          finish();
-          this.stats.record(backend.traffic, (performance.now() - started) * 1000, status, undefined, this.nowMs());
-        },
-        (err: unknown) => {
-          finish();
-          backend.failures++;
-          if (res.headersSent) {
-            // Failed mid-body: the status is out, so all we can do is cut the response.
-            res.destroy();
-            this.stats.record(backend.traffic, (performance.now() - started) * 1000, status, undefined, this.nowMs());
-            return;
-          }
-          if (p.retryable && attempt < MAX_TRIES && !res.destroyed) {
-            this.retries++;
-            const exclude = new Set(ctx.exclude);
-            exclude.add(backend.index);
-            this.tryBackend(p, { ...ctx, exclude }, attempt + 1);
-            return;
-          }
-          const kind = classifyError(err);
-          this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend.name} failed (${kind}): ${(err as Error).message}\n`, started);
-        },
-      );
+  private tryEnded(t: ProxyTry, ctx: PickContext, err: Error | undefined): void {
+    const { request: p, backend } = t;
+    p.current = undefined;
+    backend.inFlight--;
+    this.picker.onRequestEnd?.(backend);
+    const latencyUs = (performance.now() - p.started) * 1000;
+    if (err === undefined) {
+      if (t.attempt > 1) this.retriesSucceeded++;
+      this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());
+      return;
+    }
+    if (err instanceof ClientGoneError || p.clientGone) {
+      // The client left; the backend did nothing wrong.
+      this.clientAborts++;
+      return;
+    }
+    backend.failures++;
+    if (p.res.headersSent) {
+      // Failed mid-body: the status is out, so all we can do is cut the
+      // response; it counts as a transport error, not a success.
+      p.res.destroy();
+      this.record(undefined, latencyUs, 0, classifyError(err), this.nowMs());
+      return;
+    }
+    if (p.retryable && t.attempt < MAX_TRIES) {
+      const exclude = new Set(ctx.exclude);
+      exclude.add(backend.index);
+      this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend: backend.name });
+      return;
+    }
+    this.replyFailure(p.res, err, p.started, backend.name);
+  }
+
+  /** 504 for a timeout, else 502, naming the failed try (nginx answers the same way). */
+  private replyFailure(res: http.ServerResponse, err: unknown, started: number, backend: string): void {
+    const kind = classifyError(err);
+    this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend} failed (${kind}): ${(err as Error).message}\n`, started);
+  }
+
+  private record(backend: BackendTraffic | undefined, latencyUs: number, status: number, kind: ErrorKind | undefined, atMs: number): void {
+    if (this.recordTraffic) this.stats.record(backend, latencyUs, status, kind, atMs);
   }
 
   private noBackendMessage(): string {
@@ -258,7 +275,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   private reply(res: http.ServerResponse, status: number, body: string, started: number): void {
-    this.stats.record(undefined, (performance.now() - started) * 1000, status, undefined, this.nowMs());
+    this.record(undefined, (performance.now() - started) * 1000, status, undefined, this.nowMs());
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
@@ -267,3 +284,4 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     res.end(body);
   }
 }
+

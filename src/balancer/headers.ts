@@ -12,7 +12,8 @@ export type HeaderMap = Record<string, string | string[] | undefined>;
 
 function connectionTokens(headers: HeaderMap): Set<string> | undefined {
   const value = headers.connection;
-  if (value === undefined) return undefined;
+  // The usual values name no other header: skip the split on the request path.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   const tokens = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const t = part.trim().toLowerCase();

@@ -16,12 +16,15 @@ export type UpstreamConnectionConfig = { connectTimeoutMs: number; responseTimeo
  * what the balancer saw of its traffic.
  */
 export class UpstreamBackend implements PickableBackend {
+  /** Tries sent to this backend and not yet answered or failed. */
   inFlight = 0;
   /** Times the algorithm chose this backend (HAProxy `lbtot`). */
   selected = 0;
   /** Tries that failed at the transport level (refused, reset, timeout): HAProxy `econ` + `eresp`. */
   failures = 0;
+  /** Every health state change, oldest first. */
   readonly transitions: HealthTransition[] = [];
+  /** The latest active check result, undefined before the first check. */
   lastCheck: CheckResult | undefined;
   readonly health: RiseFall;
   readonly pool: Pool;

@@ -31,6 +31,13 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
 (name, inFlight, queued, capacity, load, served, uptimeMs).`,
     )
     .action(async (o: BackendFlags) => {
+      if (process.send) {
+        // Forked by lblab: the parent decides when this ends. Listen for the
+        // channel closing before anything else, so a parent that dies while
+        // we start up still takes us with it.
+        process.on('disconnect', () => process.exit(0));
+        process.on('SIGINT', () => undefined);
+      }
       const { validateLoopback } = await import('./loopback.js');
       const config = {
         name: o.name,
@@ -44,14 +51,15 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
       const { isParentMessage } = await import('../backend/ipc.js');
       const backend = await startBackendServer(config);
       if (process.send) {
-        process.on('SIGINT', () => undefined);
-        process.on('disconnect', () => process.exit(0));
+        if (!process.connected) process.exit(0);
         process.on('message', (m) => {
           if (!isParentMessage(m)) return;
           if (m.type === 'fault') backend.setFaults(m.faults);
           else backend.recover();
         });
-        process.send({ type: 'listening', name: config.name, port: backend.port, pid: process.pid });
+        process.send({ type: 'listening', name: config.name, port: backend.port, pid: process.pid }, (err: Error | null) => {
+          if (err) process.exit(0);
+        });
         return;
       }
       const { untilSignal } = await import('./output.js');

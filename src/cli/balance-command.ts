@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { ALGORITHMS, isAlgorithmName } from '../balancer/algorithms/index.js';
+import { checkOutPath } from './output.js';
+import { ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesWeights } from '../balancer/algorithms/index.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
-import { parseDuration, parseHttpUrl, parsePort, parseWeights, splitPerBackend } from './parse.js';
+import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
 
 type BalanceFlags = HealthFlags & {
   backend: string[];
@@ -50,6 +51,9 @@ Health transitions print on stderr as they happen; Ctrl-C prints the report.`,
       const backends = o.backend.map((raw, i) => {
         const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
         const url = requireLoopbackUrl('--backend', parseHttpUrl('--backend', value));
+        if ((url.pathname !== '/' && url.pathname !== '') || url.search) {
+          throw new UsageError(`Expected \`--backend\` to be an origin like http://127.0.0.1:8001 (no path: requests keep theirs), got ${JSON.stringify(value)}`);
+        }
         return { name: name ?? `b${i + 1}`, url: url.origin };
       });
       const dup = backends.find((b, i) => backends.findIndex((x) => x.name === b.name) !== i);
@@ -57,6 +61,7 @@ Health transitions print on stderr as they happen; Ctrl-C prints the report.`,
       if (!isAlgorithmName(o.algo)) {
         throw new UsageError(`Expected \`--algo\` to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(o.algo)}`);
       }
+      if (o.weights !== undefined) requireWeightedAlgorithm(o.algo, usesWeights(o.algo), WEIGHTED_ALGORITHMS);
       const weights = o.weights !== undefined ? parseWeights('--weights', o.weights, backends.length) : backends.map(() => 1);
       const config = {
         backends: backends.map((b, i) => ({ ...b, weight: weights[i]! })),
@@ -66,6 +71,7 @@ Health transitions print on stderr as they happen; Ctrl-C prints the report.`,
         port: parsePort('--port', o.port),
       };
       const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : 0;
+      checkOutPath(o.out);
       const { runBalance } = await import('./balance-run.js');
       await runBalance(config, durationMs, { json: o.json, out: o.out });
     });

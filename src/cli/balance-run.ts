@@ -32,6 +32,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     backends: balancer.backendInfos(),
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
+    clientAborts: balancer.clientAborts,
   });
   await balancer.close();
   await emitRecord(record, out);

@@ -3,6 +3,8 @@ import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from '../balancer/health
 import { UsageError } from '../errors.js';
 import { parseDuration, parseInteger } from './parse.js';
 
+const HOUR_MS = 3_600_000;
+
 /** Raw health flags as commander hands them over (strings). */
 export type HealthFlags = { healthInterval: string; healthTimeout: string; rise: string; fall: string; healthPath: string };
 
@@ -30,8 +32,8 @@ export function parseHealthOptions(o: HealthFlags): HealthCheckConfig {
     throw new UsageError(`Expected \`--health-path\` to start with /, got ${JSON.stringify(o.healthPath)}`);
   }
   return {
-    intervalMs: parseDuration('--health-interval', o.healthInterval),
-    timeoutMs: parseDuration('--health-timeout', o.healthTimeout),
+    intervalMs: parseDuration('--health-interval', o.healthInterval, { maxMs: HOUR_MS }),
+    timeoutMs: parseDuration('--health-timeout', o.healthTimeout, { maxMs: HOUR_MS }),
     rise: parseInteger('--rise', o.rise, 1, 100),
     fall: parseInteger('--fall', o.fall, 1, 100),
     path: o.healthPath,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkOutPath } from './output.js';
 import { requireLoopbackUrl } from './loopback.js';
 import { parseDuration, parseHttpUrl, parseInteger } from './parse.js';
 
@@ -33,6 +34,7 @@ and reported in ms. Responses carrying x-lblab-backend are counted per backend.`
         durationMs: parseDuration('--duration', o.duration),
         threads: parseInteger('--threads', o.threads, 1, 16),
       };
+      checkOutPath(o.out);
       const { runLoad } = await import('./load-run.js');
       await runLoad(config, { json: o.json, out: o.out });
     });

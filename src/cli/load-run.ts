@@ -9,6 +9,7 @@ import { emitRecord, untilSignal } from './output.js';
  */
 export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: string }): Promise<void> {
   const load = new LoadGenerator(config);
+  load.on('workerError', (err) => process.stderr.write(`lblab: load worker failed: ${err.message}\n`));
   load.start();
   void untilSignal(() => void load.stop());
   let last = 0;

@@ -28,8 +28,16 @@ registerBalanceCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
 
-/** Prints a one-line error, tears everything down and exits with the error's code. */
-async function fail(err: unknown): Promise<never> {
+let failing = false;
+
+/**
+ * Prints a one-line error, tears everything down and exits with the error's
+ * code. Runs once: an error raised while failing (say, EPIPE on a stderr
+ * whose reader is gone) must not start another round.
+ */
+async function fail(err: unknown): Promise<void> {
+  if (failing) return;
+  failing = true;
   let code: number = ExitCode.failure;
   if (err instanceof CommanderError) {
     // Help and version are not failures; commander already printed its message.
@@ -50,6 +58,9 @@ async function fail(err: unknown): Promise<never> {
   process.exit(code);
 }
 
+// A parent that died leaves our stderr a broken pipe; writing to it must not
+// become an error of its own.
+process.stderr.on('error', () => undefined);
 process.on('uncaughtException', (err) => void fail(err));
 process.on('unhandledRejection', (err) => void fail(err));
 

@@ -1,9 +1,11 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { RunRecord } from '../metrics/run-record.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 
 /**
- * Whether to draw no dashboard: stdout is not a TTY (pipes, CI), `--headless`
+ * Whether to draw no dashboard: stdout or stdin is not a TTY (pipes, CI), `--headless`
  * was given, or the environment says CI the way ink's `is-in-ci` reads it
  * (`CI` or `CONTINUOUS_INTEGRATION` present, even empty, and `CI` not
  * "false"/"0"); ink draws only a final frame there, so a dashboard would
@@ -12,7 +14,8 @@ import { RuntimeError } from '../errors.js';
 export function isHeadless(flag: boolean | undefined): boolean {
   const env = process.env;
   const ci = env.CI !== 'false' && env.CI !== '0' && ('CI' in env || 'CONTINUOUS_INTEGRATION' in env);
-  return Boolean(flag) || !process.stdout.isTTY || ci;
+  // ink reads keys from stdin in raw mode: without a terminal there, no dashboard.
+  return Boolean(flag) || !process.stdout.isTTY || !process.stdin.isTTY || ci;
 }
 
 /**
@@ -56,4 +59,25 @@ export function untilSignal(onFirst?: () => void): Promise<NodeJS.Signals> {
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+}
+
+/**
+ * Checks before a run that `--out FILE` can be written (its folder exists and
+ * is writable, and FILE is not a folder), so a long run does not end in a
+ * failed write.
+ * @throws {UsageError} naming `--out`.
+ */
+export function checkOutPath(file: string | undefined): void {
+  if (file === undefined) return;
+  const dir = dirname(resolve(file));
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`Expected \`--out\` to be a file in a writable folder, got ${JSON.stringify(file)} (${dir} is missing or not writable)`);
+  }
+  try {
+    if (statSync(file).isDirectory()) throw new UsageError(`Expected \`--out\` to be a file, got the folder ${JSON.stringify(file)}`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
 }

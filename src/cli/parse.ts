@@ -7,13 +7,16 @@ import { UsageError } from '../errors.js';
  * "Expected `--flag` to be …, got …".
  */
 
+/** Longest duration lblab accepts, 24 days in ms: a Node timer waits at most 2³¹−1 ms (~24.8 days). */
+export const MAX_DURATION_MS = 24 * 86_400_000;
+
 /**
  * Parses a duration such as `500ms`, `5s` or `2m` (via the `ms` library) into
  * milliseconds. A bare number is refused: `--duration 10` could mean seconds
  * or milliseconds, so the unit must be written.
- * @throws {UsageError} when the value is not a non-negative duration with a unit.
+ * @throws {UsageError} when the value is not a non-negative duration with a unit, or exceeds `opts.maxMs` (default {@link MAX_DURATION_MS}).
  */
-export function parseDuration(flag: string, value: string, opts: { allowZero?: boolean } = {}): number {
+export function parseDuration(flag: string, value: string, opts: { allowZero?: boolean; maxMs?: number } = {}): number {
   const trimmed = value.trim();
   // `ms` throws on an empty string and reads a bare number as ms; both are refused here.
   const parsed = trimmed === '' || /^[0-9.]+$/.test(trimmed) ? undefined : (ms as (v: string) => number | undefined)(trimmed);
@@ -21,6 +24,10 @@ export function parseDuration(flag: string, value: string, opts: { allowZero?: b
     throw new UsageError(
       `Expected \`${flag}\` to be a ${opts.allowZero ? 'non-negative' : 'positive'} duration like 500ms, 5s or 2m, got ${JSON.stringify(value)}`,
     );
+  }
+  const max = opts.maxMs ?? MAX_DURATION_MS;
+  if (parsed > max) {
+    throw new UsageError(`Expected \`${flag}\` to be at most ${(ms as (v: number) => string)(max)}, got ${JSON.stringify(value)}`);
   }
   return parsed;
 }
@@ -42,7 +49,7 @@ export function parseInteger(flag: string, value: string, min: number, max: numb
  * @throws {UsageError} when the value is not a number in range.
  */
 export function parseFraction(flag: string, value: string): number {
-  const n = /^\d*\.?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  const n = /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < 0 || n > 1) {
     throw new UsageError(`Expected \`${flag}\` to be a number from 0 to 1, got ${JSON.stringify(value)}`);
   }
@@ -149,4 +156,15 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     throw new UsageError(`Expected \`${flag}\` backend to be one of ${backends.join(', ')}, got ${JSON.stringify(target)}`);
   }
   return { atMs, action: action as EventAction, target };
+}
+
+/**
+ * Checks that `--weights` is given only with an algorithm that uses weights;
+ * a silently ignored flag would mislead the lesson.
+ * @throws {UsageError} otherwise.
+ */
+export function requireWeightedAlgorithm(algo: string, weighted: boolean, weightedNames: readonly string[]): void {
+  if (!weighted) {
+    throw new UsageError(`Expected \`--weights\` only with an algorithm that uses weights (${weightedNames.join(', ')}), got --algo ${algo}`);
+  }
 }

@@ -45,12 +45,16 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   } catch {
     throw new UsageError(`Expected \`<file>\` ${file} to hold JSON (a run record from --out), but it does not parse`);
   }
-  const r = data as Partial<RunRecord>;
-  if (typeof r !== 'object' || r === null || r.schemaVersion !== 1) {
-    throw new UsageError(`Expected \`<file>\` ${file} to be a run record with schemaVersion 1, got ${JSON.stringify(r?.schemaVersion)}`);
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== 1) {
+    throw new UsageError(`Expected \`<file>\` ${file} to be a run record with schemaVersion 1, got ${JSON.stringify(version)}`);
   }
-  for (const field of ['config', 'totals', 'backends', 'events', 'timeline'] as const) {
-    if (r[field] === undefined) throw new UsageError(`Expected \`<file>\` ${file} to have the field ${field}`);
+  const { runRecordSchema } = await import('../metrics/run-record-schema.js');
+  const parsed = runRecordSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    throw new UsageError(`Expected \`<file>\` ${file} field ${path || '(top)'} to be valid: ${issue.message}`);
   }
-  return r as RunRecord;
+  return parsed.data as RunRecord;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ALGORITHMS, isAlgorithmName, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { checkOutPath } from './output.js';
+import { ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
@@ -11,6 +12,7 @@ import {
   parseLatency,
   parsePort,
   parseWeights,
+  requireWeightedAlgorithm,
   splitPerBackend,
   type LatencyProfile,
 } from './parse.js';
@@ -70,6 +72,7 @@ p pause load, q quit and print the report.`,
     )
     .action(async (o: StartFlags) => {
       const config = parseStartOptions(o);
+      checkOutPath(o.out);
       const { runStart } = await import('./start-run.js');
       await runStart(config, { headless: o.headless, json: o.json, out: o.out });
     });
@@ -86,6 +89,7 @@ export function parseStartOptions(o: StartFlags) {
   }
   const algo: AlgorithmName = o.algo;
   const names = Array.from({ length: n }, (_, i) => `b${i + 1}`);
+  if (o.weights !== undefined) requireWeightedAlgorithm(algo, usesWeights(algo), WEIGHTED_ALGORITHMS);
   const weights =
     o.weights !== undefined
       ? parseWeights('--weights', o.weights, n)
@@ -97,6 +101,12 @@ export function parseStartOptions(o: StartFlags) {
   const errorRate = perBackend('--error-rate', o.errorRate, names, 0, (v) => parseFraction('--error-rate', v));
   const backends: BackendSpec[] = names.map((name, i) => ({ name, latency: latency[i]!, capacity: capacity[i]!, errorRate: errorRate[i]! }));
   const headlessDefault = 10_000;
+  const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined;
+  const events = o.event.map((e) => parseEvent('--event', e, names));
+  const late = durationMs !== undefined ? events.find((e) => e.atMs >= durationMs) : undefined;
+  if (late) {
+    throw new UsageError(`Expected every \`--event\` to fall within \`--duration\` (${o.duration}), got one at ${late.atMs}ms`);
+  }
   return {
     backends,
     weights,
@@ -105,9 +115,9 @@ export function parseStartOptions(o: StartFlags) {
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),
-    durationMs: o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined,
+    durationMs,
     headlessDefaultDurationMs: headlessDefault,
-    events: o.event.map((e) => parseEvent('--event', e, names)),
+    events,
   };
 }
 

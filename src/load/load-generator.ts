@@ -20,7 +20,7 @@ export type LoadConfig = {
   epochStartMs?: number;
 };
 
-type LoadEvents = { batch: [count: number]; done: [] };
+type LoadEvents = { batch: [count: number]; done: []; workerError: [Error] };
 
 /**
  * The traffic generator: runs the closed model in worker threads (off the
@@ -76,7 +76,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
       const worker = new Worker(WORKER_ENTRY, { workerData: data });
       const table: BackendTraffic[] = [];
       finished.push(
-        new Promise<void>((resolve, reject) => {
+        new Promise<void>((resolve) => {
           worker.on('message', (m: FromWorker) => {
             if (m.type === 'done') {
               void worker.terminate().then(() => resolve());
@@ -96,7 +96,11 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
             }
             this.emit('batch', m.count);
           });
-          worker.once('error', reject);
+          worker.once('error', (err) => {
+            // Reported, not thrown: the run ends with what was measured.
+            this.emit('workerError', err);
+            resolve();
+          });
           worker.once('exit', () => resolve());
         }),
       );
@@ -128,8 +132,9 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   }
 
   /**
-   * Stops sending, lets requests in flight finish (at most 3 s) and resolves
-   * once every worker has posted its last batch.
+   * Stops sending, lets requests in flight finish (the worker cuts those
+   * still pending after 2 s and counts them as timeouts) and resolves once
+   * every worker has posted its last batch, or after 3 s at most.
    */
   async stop(): Promise<void> {
     for (const w of this.workers) this.post(w, { type: 'stop' });

@@ -22,8 +22,11 @@ const originOffset = performance.timeOrigin - data.epochStartMs;
 const names = new Map<string, number>();
 let newNames: string[] = [];
 const CAPACITY = 4096;
-let batch = allocate();
+/** How long requests still in flight at the end may take before they are cut (ms). */
+const STOP_GRACE_MS = 2000;
+const batch = allocate();
 let count = 0;
+let abandoning = false;
 
 let wanted = data.concurrency;
 const active = new Set<number>();
@@ -31,7 +34,9 @@ let paused = false;
 let stopping = false;
 let resumeWaiters: Array<() => void> = [];
 
-function allocate(): Omit<SampleBatch, 'type' | 'newNames' | 'count'> {
+type Arrays = Omit<SampleBatch, 'type' | 'newNames' | 'count'>;
+
+function allocate(): Arrays {
   return {
     latencyUs: new Float64Array(CAPACITY),
     backend: new Int16Array(CAPACITY),
@@ -41,11 +46,18 @@ function allocate(): Omit<SampleBatch, 'type' | 'newNames' | 'count'> {
   };
 }
 
+/** Posts the samples gathered so far: copies of just the filled part, transferred. */
 function flush(): void {
   if (count === 0 && newNames.length === 0) return;
-  const message: FromWorker = { type: 'batch', newNames, count, ...batch };
-  port.postMessage(message, [batch.latencyUs.buffer, batch.backend.buffer, batch.status.buffer, batch.kind.buffer, batch.atMs.buffer]);
-  batch = allocate();
+  const out: Arrays = {
+    latencyUs: batch.latencyUs.slice(0, count),
+    backend: batch.backend.slice(0, count),
+    status: batch.status.slice(0, count),
+    kind: batch.kind.slice(0, count),
+    atMs: batch.atMs.slice(0, count),
+  };
+  const message: FromWorker = { type: 'batch', newNames, count, ...out };
+  port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer]);
   count = 0;
   newNames = [];
 }
@@ -84,7 +96,9 @@ async function loop(id: number): Promise<void> {
         const header = res.headers['x-lblab-backend'];
         record((performance.now() - started) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0);
       } catch (err) {
-        record((performance.now() - started) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(classifyError(err)));
+        // Cut at the end of the run after the grace period: it timed out.
+        const kind = abandoning ? 'timeout' : classifyError(err);
+        record((performance.now() - started) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(kind));
       }
     }
   } finally {
@@ -110,7 +124,13 @@ function setConcurrency(value: number): void {
 }
 
 function stop(): void {
+  if (stopping) return;
   stopping = true;
+  // Requests in flight may finish; one that hangs is cut after the grace period.
+  setTimeout(() => {
+    abandoning = true;
+    void pool.destroy().catch(() => undefined);
+  }, STOP_GRACE_MS).unref();
   paused = false;
   const waiters = resumeWaiters;
   resumeWaiters = [];

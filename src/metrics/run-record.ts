@@ -62,6 +62,8 @@ export type RunRecord = {
     latencyBuckets: { edgesMs: number[]; counts: number[] };
     /** Balancer retries on another backend, and how many got a response (start and balance only). */
     retries?: { total: number; succeeded: number };
+    /** Requests whose client went away before the response was complete (balance only). */
+    clientAborts?: number;
   };
   backends: BackendRecord[];
   events: RunEvent[];
@@ -90,6 +92,7 @@ export function buildRunRecord(input: {
   backends: readonly BackendInfo[];
   events: readonly RunEvent[];
   retries?: { total: number; succeeded: number };
+  clientAborts?: number;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -121,6 +124,7 @@ export function buildRunRecord(input: {
       errorKinds: Object.fromEntries(stats.errorKinds),
       latencyBuckets: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts() },
       ...(input.retries ? { retries: input.retries } : {}),
+      ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);

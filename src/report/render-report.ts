@@ -64,7 +64,8 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const errRate = t.requests > 0 ? t.errors / t.requests : 0;
   const lines = [
     `${c.bold('Requests')} ${t.requests}  ${c.bold('req/s')} ${formatRate(t.rps)}  ${c.bold('errors')} ${(t.errors > 0 ? c.red : c.green)(`${t.errors} (${formatPct(errRate, 2)})`)}` +
-      (t.retries ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : ''),
+      (t.retries ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : '') +
+      (t.clientAborts ? `  ${c.bold('client aborts')} ${t.clientAborts}` : ''),
     `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}`,
   ];
   const codes = Object.entries(t.statusCodes);

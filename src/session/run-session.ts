@@ -77,6 +77,7 @@ export class RunSession implements RunControls {
       host: config.host,
       port: config.port,
       clock: () => this.nowMs(),
+      recordTraffic: false,
     });
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
@@ -86,6 +87,7 @@ export class RunSession implements RunControls {
     });
     const { url } = await this.balancer.listen();
     this.load = new LoadGenerator({ url, concurrency: config.concurrency, durationMs: 0, epochStartMs: this.t0 });
+    this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     this.load.start();
     for (const ev of config.events) {
       this.timers.push(
@@ -95,7 +97,15 @@ export class RunSession implements RunControls {
         }, Math.max(0, ev.atMs - this.nowMs())),
       );
     }
-    if (config.durationMs > 0) this.timers.push(setTimeout(() => this.quit(), Math.max(0, config.durationMs - this.nowMs())));
+    if (config.durationMs > 0) {
+      this.timers.push(
+        setTimeout(() => {
+          // The run lasted what was asked, however late the timer fired.
+          this.endedAtMs ??= config.durationMs;
+          this.quit();
+        }, Math.max(0, config.durationMs - this.nowMs())),
+      );
+    }
   }
 
   /** Resolves when the run should end: duration over, `quit()` called (key, signal). */
@@ -103,11 +113,13 @@ export class RunSession implements RunControls {
     return this.quitPromise;
   }
 
+  /** Ends the run: {@link untilQuit} resolves; the caller then calls {@link finish}. */
   quit(): void {
     if (this.endedAtMs === undefined) this.endedAtMs = this.nowMs();
     this.quitResolve?.();
   }
 
+  /** SIGKILLs backend `name` if it runs, logging who asked (`source`: key or event). */
   kill(name: string, source = 'key'): void {
     const member = this.fleet.get(name);
     if (!member || member.process !== 'running') return;
@@ -115,9 +127,10 @@ export class RunSession implements RunControls {
     void this.fleet.kill(name);
   }
 
+  /** Restarts backend `name` on its port, logging it; ignored while it is already starting. */
   restart(name: string, source = 'key'): void {
     const member = this.fleet.get(name);
-    if (!member || member.process === 'starting') return;
+    if (!member || member.process === 'starting' || this.fleet.isRestarting(name)) return;
     this.log({ atMs: this.nowMs(), type: 'restart', target: name, detail: `on port ${member.port} (${source})` });
     this.fleet.restart(name).then(
       (m) => this.log({ atMs: this.nowMs(), type: 'started', target: name, detail: `pid ${m.pid} listening on ${m.port}` }),
@@ -125,6 +138,7 @@ export class RunSession implements RunControls {
     );
   }
 
+  /** Switches the slow fault (service time ×10) on or off over IPC. */
   toggleSlow(name: string): void {
     const member = this.fleet.get(name);
     if (!member) return;
@@ -134,6 +148,7 @@ export class RunSession implements RunControls {
     }
   }
 
+  /** Switches the errors fault (50% answered 500) on or off over IPC. */
   toggleErrors(name: string): void {
     const member = this.fleet.get(name);
     if (!member) return;
@@ -143,6 +158,7 @@ export class RunSession implements RunControls {
     }
   }
 
+  /** Switches the health-fail fault (`/health` answers 503) on or off over IPC. */
   toggleHealthFail(name: string): void {
     const member = this.fleet.get(name);
     if (!member) return;
@@ -152,6 +168,7 @@ export class RunSession implements RunControls {
     }
   }
 
+  /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
     if (v === this.load.concurrency) return;
@@ -159,11 +176,13 @@ export class RunSession implements RunControls {
     this.log({ atMs: this.nowMs(), type: 'concurrency', detail: `${v} workers` });
   }
 
+  /** Pauses or resumes the load and logs it. */
   togglePause(): void {
     this.load.setPaused(!this.load.paused);
     this.log({ atMs: this.nowMs(), type: this.load.paused ? 'pause' : 'resume', detail: this.load.paused ? 'load paused' : 'load resumed' });
   }
 
+  /** Copies the live state for the views: rates over the last second, shares and latency so far. */
   snapshot(): RunSnapshot {
     const now = this.nowMs();
     const stats = this.load.stats;

@@ -57,8 +57,11 @@ export type RunSnapshot = {
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */
 export interface RunControls {
+  /** A copy of everything the live views draw, taken now. */
   snapshot(): RunSnapshot;
+  /** SIGKILLs the backend's process (the health checks then notice). */
   kill(backend: string): void;
+  /** Starts the backend's process again on its port; a restart under way is not doubled. */
   restart(backend: string): void;
   /** Toggles the slow fault (service time ×10) on a backend. */
   toggleSlow(backend: string): void;
@@ -66,7 +69,9 @@ export interface RunControls {
   toggleErrors(backend: string): void;
   /** Toggles the health-fail fault: `/health` answers 503 while traffic is still served. */
   toggleHealthFail(backend: string): void;
+  /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;
+  /** Pauses or resumes the load; requests already sent complete. */
   togglePause(): void;
   /** Ends the run: the dashboard unmounts and the report is printed. */
   quit(): void;

@@ -16,6 +16,10 @@ beforeAll(async () => {
   busyPort = (busy.address() as AddressInfo).port;
   writeFileSync(join(dir, 'not-json.json'), '{ nope');
   writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
+  writeFileSync(
+    join(dir, 'half.json'),
+    JSON.stringify({ schemaVersion: 1, config: { command: 'start' }, durationMs: 1, totals: { requests: 1, errors: 0, rps: 1 }, backends: [], events: [], timeline: [] }),
+  );
 });
 afterAll(() => new Promise<void>((r) => busy.close(() => r())));
 
@@ -25,8 +29,8 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--backends', 'abc'], /`--backends`.*got "abc"/],
   [['start', '--backends', '99'], /`--backends`.*got "99"/],
   [['start', '--algo', 'fastest'], /`--algo` to be one of round-robin, weighted, least-conn, random, got "fastest"/],
-  [['start', '--backends', '3', '--weights', '1,2'], /`--weights` to have 3 values \(one per backend\), got 2/],
-  [['start', '--backends', '3', '--weights', '1,-1,1'], /`--weights` value to be a whole number/],
+  [['start', '--backends', '3', '--algo', 'weighted', '--weights', '1,2'], /`--weights` to have 3 values \(one per backend\), got 2/],
+  [['start', '--backends', '3', '--algo', 'weighted', '--weights', '1,-1,1'], /`--weights` value to be a whole number/],
   [['start', '--duration', '-5s'], /`--duration`.*got "-5s"/],
   [['start', '--duration', 'soon'], /`--duration`.*got "soon"/],
   [['start', '--health-interval', '0s'], /`--health-interval`/],
@@ -41,7 +45,7 @@ const cases: Array<[string[], RegExp]> = [
   [['balance', '--backend', 'not a url'], /`--backend` to be a URL/],
   [['balance', '--backend', 'http://10.1.2.3:80'], /`--backend` to point at loopback/],
   [['balance', '--backend', 'ftp://127.0.0.1:21'], /`--backend` to be an http:\/\/ URL/],
-  [['balance', '--backend', 'http://127.0.0.1:1', '--weights', '1,1'], /`--weights` to have 1 value/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--algo', 'weighted', '--weights', '1,1'], /`--weights` to have 1 value/],
   [['load', 'http://192.168.1.1/'], /`<url>` to point at loopback/],
   [['load', 'http://127.0.0.1:1/', '--concurrency', '0'], /`--concurrency`/],
   [['load', 'http://127.0.0.1:1/', '--duration', '10'], /`--duration`.*got "10"/],
@@ -52,6 +56,13 @@ const cases: Array<[string[], RegExp]> = [
   [['report', join(dir, 'not-json.json')], /`<file>`.*does not parse/],
   [['report', join(dir, 'other.json')], /`<file>`.*schemaVersion 1/],
   [['nonsense'], /unknown command 'nonsense'/],
+  [['start', '--duration', '30d'], /`--duration` to be at most 24d, got "30d"/],
+  [['start', '--health-interval', '2h'], /`--health-interval` to be at most 1h/],
+  [['start', '--algo', 'round-robin', '--weights', '3,2,1'], /`--weights` only with an algorithm that uses weights \(weighted, random\), got --algo round-robin/],
+  [['start', '--duration', '5s', '--event', '8s kill b1'], /every `--event` to fall within `--duration` \(5s\)/],
+  [['start', '--out', '/nonexistent-dir/run.json'], /`--out` to be a file in a writable folder/],
+  [['balance', '--backend', 'http://127.0.0.1:8001/api'], /`--backend` to be an origin like http:\/\/127\.0\.0\.1:8001 \(no path/],
+  [['report', join(dir, 'half.json')], /`<file>`.* field totals\.latencyMs to be valid/],
 ];
 
 describe('bad input: exit 2, one line naming the flag, no stack trace, nothing left running', () => {

@@ -109,3 +109,12 @@ describe('lblab report', () => {
     expect(again.stdout).toMatch(/^lblab start · weighted \(weights 2,1\)/);
   });
 });
+
+describe('values at the edge of their range', () => {
+  it('a tiny error rate (written 1e-7 when passed to the backend) is accepted', async () => {
+    const r = await runCliToEnd(['start', '--backends', '1', '--error-rate', '0.0000001', '--duration', '1s', '--concurrency', '1', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as RunRecord).totals.requests).toBeGreaterThan(0);
+  });
+});

@@ -97,6 +97,38 @@ describe('lblab start (headless, real processes)', () => {
     await run.exit;
   });
 
+  it('two restarts of one backend at once start it once, and the run still ends', async () => {
+    const r = await runCliToEnd([
+      'start', '--backends', '2', '--duration', '4s', '--concurrency', '2',
+      '--event', '1s restart b1', '--event', '1s restart b1', '--json',
+    ]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.events.filter((e) => e.type === 'restart')).toHaveLength(1);
+    expect(record.events.filter((e) => e.type === 'started')).toHaveLength(1);
+    expect(record.events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+
+  it('a lblab SIGKILLed while its backends are still starting leaves none behind', async () => {
+    // The window between fork and "listening" is short: hit it at several points.
+    for (const delayMs of [60, 120, 180, 240, 300, 400]) {
+      const run = runCli(['start', '--backends', '3', '--duration', '30s']);
+      tags.push(run.tag);
+      await new Promise((r) => setTimeout(r, delayMs));
+      run.child.kill('SIGKILL');
+      await run.exit;
+    }
+  });
+
+  it('with stdin not a terminal there is no dashboard: headless progress instead', async () => {
+    // stdout is a pipe here as well; the tmux test covers a TTY stdout with stdin from /dev/null.
+    const r = await runCliToEnd(['start', '--backends', '2', '--duration', '2s', '--concurrency', '2']);
+    tags.push(r.tag);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\+1\.\d+s .*req\/s/);
+  });
+
   it('a backend killed from outside (kill -9 PID) is noticed and marked DOWN', async () => {
     const run = runCli(['start', '--backends', '2', '--duration', '8s', '--concurrency', '2', '--health-interval', '300ms', '--json']);
     tags.push(run.tag);

@@ -18,6 +18,9 @@ const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boole
   random: { create: () => new RandomPicker(), usesWeights: true, summary: 'random, weighted when weights differ' },
 };
 
+/** The algorithms whose share follows the weights. */
+export const WEIGHTED_ALGORITHMS: readonly AlgorithmName[] = ALGORITHMS.filter((a) => REGISTRY[a].usesWeights);
+
 /** Whether `name` is a known algorithm. */
 export function isAlgorithmName(name: string): name is AlgorithmName {
   return (ALGORITHMS as readonly string[]).includes(name);

@@ -25,7 +25,9 @@ export type PickContext = { clientIp: string; exclude: ReadonlySet<number> | und
  */
 export interface Picker {
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined;
+  /** Called when a try is sent to `backend` (after its in-flight count went up). */
   onRequestStart?(backend: PickableBackend): void;
+  /** Called when that try ended, answered or failed (after its in-flight count went down). */
   onRequestEnd?(backend: PickableBackend): void;
 }
 

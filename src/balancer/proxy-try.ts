@@ -1,0 +1,91 @@
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
+import { clientResponseHeaders } from './headers.js';
+import type { UpstreamBackend } from './upstream-backend.js';
+
+/** One client request on its way through the proxy. `started` is `performance.now()` at arrival (ms). */
+export type ProxiedRequest = {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  method: string;
+  headers: Record<string, string | string[]>;
+  hasBody: boolean;
+  retryable: boolean;
+  started: number;
+  /** Set once the client went away before its response was complete. */
+  clientGone: boolean;
+  /** The try under way, if any, so a departing client can cancel it. */
+  current: ProxyTry | undefined;
+};
+
+/** Why a try was cancelled: the client closed its connection first. */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+  constructor() {
+    super('the client went away before the response was complete');
+  }
+}
+
+/**
+ * One try of a client request on one backend: the undici dispatch handler
+ * that streams the upstream response into the client's response, with
+ * backpressure (a slow client pauses the upstream read). `onEnd` is called
+ * exactly once, with no error when the response was relayed whole, or with
+ * the error that ended the try; `headersSent` then says whether the client
+ * already has a status line.
+ */
+export class ProxyTry implements Dispatcher.DispatchHandler {
+  /** Upstream status, 0 until the response headers arrived. */
+  status = 0;
+  private controller: Dispatcher.DispatchController | undefined;
+  private ended = false;
+
+  constructor(
+    readonly request: ProxiedRequest,
+    readonly backend: UpstreamBackend,
+    readonly attempt: number,
+    private readonly onEnd: (t: ProxyTry, err: Error | undefined) => void,
+  ) {}
+
+  /** Cancels the try because the client went away; `onEnd` follows with a {@link ClientGoneError}. */
+  cancel(): void {
+    if (this.controller && !this.controller.aborted) this.controller.abort(new ClientGoneError());
+    else if (!this.controller) this.end(new ClientGoneError());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.request.clientGone) controller.abort(new ClientGoneError());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx informational responses are the proxy's business, not the client's.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.request.res.writeHead(statusCode, clientResponseHeaders(headers, this.backend.name));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { res } = this.request;
+    if (res.destroyed) return;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.request.res.end();
+    this.end(undefined);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.end(err);
+  }
+
+  private end(err: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this, err);
+  }
+}

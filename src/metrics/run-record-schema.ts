@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { RunRecord } from './run-record.js';
+
+const latency = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number() });
+const transition = z.object({ atMs: z.number(), from: z.enum(['up', 'down']), to: z.enum(['up', 'down']), reason: z.string() });
+
+/**
+ * The run record's shape (schemaVersion 1) as zod checks it when `lblab
+ * report` reads a file: every field the report draws must be there with the
+ * right type. Kept in step with the {@link RunRecord} type by `satisfies`.
+ */
+export const runRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  config: z.object({
+    command: z.enum(['start', 'balance', 'load']),
+    algo: z.string().optional(),
+    weights: z.array(z.number()).optional(),
+    concurrency: z.number().optional(),
+    target: z.string().optional(),
+    health: z.object({ intervalMs: z.number(), timeoutMs: z.number(), rise: z.number(), fall: z.number(), path: z.string() }).optional(),
+  }),
+  durationMs: z.number().nonnegative(),
+  totals: z.object({
+    requests: z.number(),
+    errors: z.number(),
+    rps: z.number(),
+    latencyMs: latency,
+    statusCodes: z.record(z.string(), z.number()),
+    errorKinds: z.record(z.string(), z.number()),
+    latencyBuckets: z.object({ edgesMs: z.array(z.number()), counts: z.array(z.number()) }),
+    retries: z.object({ total: z.number(), succeeded: z.number() }).optional(),
+    clientAborts: z.number().optional(),
+  }),
+  backends: z.array(
+    z.object({
+      name: z.string(),
+      url: z.string(),
+      weight: z.number(),
+      requests: z.number(),
+      share: z.number(),
+      expectedShare: z.number(),
+      errors: z.number(),
+      latencyMs: latency,
+      health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
+    }),
+  ),
+  events: z.array(z.object({ atMs: z.number(), type: z.string(), target: z.string().optional(), detail: z.string().optional() })),
+  timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()) })),
+}) satisfies z.ZodType<RunRecord>;

@@ -1,0 +1,148 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Balancer } from '../../src/balancer/balancer.js';
+
+/**
+ * The balancer in-process, in front of real loopback servers the test
+ * controls, so in-flight counts and failure counters can be read directly.
+ */
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function server(handler: http.RequestListener): Promise<{ url: string; hits: () => number; server: http.Server }> {
+  let hits = 0;
+  const s = http.createServer((req, res) => {
+    hits++;
+    handler(req, res);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  closers.push(
+    () =>
+      new Promise((r) => {
+        s.closeAllConnections();
+        s.close(r);
+      }),
+  );
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits, server: s };
+}
+
+/** A port with nothing listening on it (connections are refused). */
+async function deadUrl(): Promise<string> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return `http://127.0.0.1:${port}`;
+}
+
+async function balancer(urls: string[], algo: 'round-robin' | 'weighted' = 'round-robin'): Promise<{ b: Balancer; url: string }> {
+  const b = new Balancer({
+    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
+    algo,
+    // checks far apart: these tests look at the request path alone
+    health: { intervalMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const { url } = await b.listen();
+  closers.push(() => b.close());
+  return { b, url };
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('balancer request path', () => {
+  it('retries a refused GET once on another backend, never the same one twice', async () => {
+    const live = await server((_req, res) => res.end('ok'));
+    const { b, url } = await balancer([await deadUrl(), live.url]);
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-lblab-backend')).toBe('b2');
+      await res.text();
+    }
+    // round robin comes back to b1 after each retry on b2: every request tries b1 first
+    expect(live.hits()).toBe(4);
+    expect(b.retries).toBe(4);
+    expect(b.retriesSucceeded).toBe(4);
+    expect(b.backend('b1')!.failures).toBe(4);
+    expect(b.backends.map((x) => x.inFlight)).toEqual([0, 0]);
+  });
+
+  it('answers 502 naming the refused backend when no other is left to retry on', async () => {
+    const { b, url } = await balancer([await deadUrl()]);
+    const res = await fetch(url);
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/^lblab: backend b1 failed \(refused\)/);
+    expect(b.retries).toBe(0);
+  });
+
+  it('does not retry a request with a body (it may have been consumed)', async () => {
+    const live = await server((req, res) => req.resume().on('end', () => res.end('got it')));
+    const { url } = await balancer([await deadUrl(), live.url]);
+    const res = await fetch(url, { method: 'PUT', body: 'payload' });
+    expect(res.status).toBe(502);
+    expect(live.hits()).toBe(0);
+    // the next one goes to b2 in turn and gets through
+    const ok = await fetch(url, { method: 'PUT', body: 'payload' });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('got it');
+  });
+
+  it('a client that goes away cancels its upstream try; the backend is not blamed', async () => {
+    const slow = await server((_req, res) => {
+      const t = setTimeout(() => res.end('late'), 3000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const { b, url } = await balancer([slow.url]);
+    const controller = new AbortController();
+    const pending = fetch(url, { signal: controller.signal }).catch((e: Error) => e);
+    await until(() => b.backend('b1')!.inFlight === 1, 'the request to reach b1');
+    controller.abort();
+    await pending;
+    await until(() => b.backend('b1')!.inFlight === 0, 'in-flight to drop after the abort', 2000);
+    expect(b.clientAborts).toBe(1);
+    expect(b.backend('b1')!.failures).toBe(0);
+    expect(b.stats.requests).toBe(0);
+  });
+
+  it('counts a response cut mid-body as a transport error, not a success', async () => {
+    const cut = await server((_req, res) => {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write('x'.repeat(1000), () => res.socket?.destroy());
+    });
+    const { b, url } = await balancer([cut.url]);
+    const outcome = await fetch(url)
+      .then((r) => r.text())
+      .then(
+        () => 'complete',
+        () => 'cut',
+      );
+    expect(outcome).toBe('cut');
+    await until(() => b.stats.requests === 1, 'the try to be recorded');
+    expect(b.stats.errors).toBe(1);
+    expect(b.stats.statusCodes.size).toBe(0);
+    expect(b.backend('b1')!.failures).toBe(1);
+    expect(b.backend('b1')!.inFlight).toBe(0);
+  });
+
+  it('answers 503 with a clear body once health checks hold every backend DOWN', async () => {
+    const { b, url } = await balancer([await deadUrl()]);
+    // three failed checks, as the active checker would report them
+    for (let i = 0; i < 3; i++) b.backends[0]!.observeCheck({ status: 'L4CON', durationMs: 1 }, i);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('no backend is UP in this upstream (DOWN: b1)');
+  });
+});
