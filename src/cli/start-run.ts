@@ -13,6 +13,9 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
+  // React's development build checks and warns on every render, several times
+  // slower than production: a dashboard is not a place for it.
+  if (!headless) process.env.NODE_ENV ??= 'production';
   // Load ink before load starts: importing it mid-run stalls the balancer's event loop.
   const dashboardModule = headless ? undefined : await import('../tui/render-dashboard.js');
   void untilSignal(() => session.quit());

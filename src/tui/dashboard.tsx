@@ -18,12 +18,14 @@ function clampIndex(index: number, count: number): number {
 /**
  * The live dashboard: header, backend table, latency histogram, the last 6
  * events and the key line. It copies `controls.snapshot()` into state every
- * `refreshMs` ms and turns keys into `RunControls` calls on the selected
- * backend; it computes nothing itself. Keys: ↑/↓ and 1–9 select, k kill,
- * r restart, s slow, e errors, h health-fail, +/= double and - halve concurrency, p pause,
+ * `refreshMs` ms (default 200: 5 redraws a second, under ink's 10 fps cap;
+ * `npm run bench:dashboard` measures what drawing costs the balancer) and
+ * turns keys into `RunControls` calls on the selected backend; it computes
+ * nothing itself. Keys: ↑/↓ and 1–9 select, k kill, r restart, s slow,
+ * e errors, h health-fail, +/= double and - halve concurrency, p pause,
  * q or Ctrl-C quit (the caller unmounts after `quit()`).
  */
-export function Dashboard({ controls, refreshMs = 100 }: DashboardProps) {
+export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   const [snapshot, setSnapshot] = useState<RunSnapshot>(() => controls.snapshot());
   const [selected, setSelected] = useState(0);
   // Key handlers read refs: two keys can arrive before React re-renders.

@@ -1,4 +1,5 @@
 import { Text } from 'ink';
+import { memo } from 'react';
 
 const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['↑/↓ 1-9', 'select'],
@@ -12,8 +13,8 @@ const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['q', 'quit'],
 ];
 
-/** The line of key bindings at the foot of the dashboard. */
-export function KeyLine() {
+/** The line of key bindings at the foot of the dashboard; it never changes, so it renders once. */
+export const KeyLine = memo(function KeyLine() {
   return (
     <Text wrap="truncate">
       {KEYS.map(([key, action], i) => (
@@ -24,4 +25,4 @@ export function KeyLine() {
       ))}
     </Text>
   );
-}
+});

@@ -14,7 +14,7 @@ export type DashboardHandle = { unmount(): void; waitUntilExit(): Promise<void> 
  * lazily so plain runs never load ink.
  */
 export function renderDashboard(controls: RunControls): DashboardHandle {
-  const instance = render(<Dashboard controls={controls} />, { exitOnCtrlC: false, maxFps: 10, patchConsole: false });
+  const instance = render(<Dashboard controls={controls} />, { exitOnCtrlC: false, maxFps: 10, patchConsole: false, incrementalRendering: true });
   return {
     unmount: () => instance.unmount(),
     waitUntilExit: async () => {
