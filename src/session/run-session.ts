@@ -1,12 +1,11 @@
 import { expectedShares, type AlgorithmName } from '../balancer/algorithms/index.js';
-import { Balancer } from '../balancer/balancer.js';
+import { BalancerThread } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { Fleet, type BackendSpec } from '../backend/fleet.js';
 import type { ScheduledEvent } from '../cli/parse.js';
 import { LoadGenerator } from '../load/load-generator.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
-import type { TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
 
 /** Everything `lblab start` runs. Times in ms. */
@@ -32,14 +31,15 @@ const ERROR_FAULT_RATE = 0.5;
 
 /**
  * One run of `lblab start`: a fleet of real backend processes, the
- * in-process balancer in front of them, and the load generator firing at the
+ * in-process balancer in front of them (in a worker thread of its own, so
+ * the dashboard and the metrics kept here never delay a request), and the load generator firing at the
  * balancer, plus the event log. Time 0 of every time in the run (events,
  * transitions, time line) is the moment the balancer starts. It is also the
  * {@link RunControls} the dashboard drives.
  */
 export class RunSession implements RunControls {
   readonly fleet: Fleet;
-  balancer!: Balancer;
+  balancer!: BalancerThread;
   load!: LoadGenerator;
   readonly events: RunEvent[] = [];
   private t0 = 0;
@@ -70,15 +70,17 @@ export class RunSession implements RunControls {
     const { config } = this;
     const members = await this.fleet.start(config.backends);
     this.t0 = performance.timeOrigin + performance.now();
-    this.balancer = new Balancer({
-      backends: members.map((m, i) => ({ name: m.name, url: `http://${config.host}:${m.port}`, weight: config.weights[i]! })),
-      algo: config.algo,
-      health: config.health,
-      host: config.host,
-      port: config.port,
-      clock: () => this.nowMs(),
-      recordTraffic: false,
-    });
+    this.balancer = new BalancerThread(
+      {
+        backends: members.map((m, i) => ({ name: m.name, url: `http://${config.host}:${m.port}`, weight: config.weights[i]! })),
+        algo: config.algo,
+        health: config.health,
+        host: config.host,
+        port: config.port,
+      },
+      this.t0,
+    );
+    this.balancer.on('failed', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` }));
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
       if (!e.byUs) {
@@ -186,10 +188,11 @@ export class RunSession implements RunControls {
   snapshot(): RunSnapshot {
     const now = this.nowMs();
     const stats = this.load.stats;
-    const shares = expectedShares(this.balancer.algo, this.balancer.backends.map((b) => b.weight));
+    const upstream = this.balancer.states();
+    const shares = expectedShares(this.balancer.algo, upstream.map((b) => b.weight));
     let attributed = 0;
     for (const b of stats.backends.values()) attributed += b.requests;
-    const backends: BackendSnapshot[] = this.balancer.backends.map((b, i) => {
+    const backends: BackendSnapshot[] = upstream.map((b, i) => {
       const member = this.fleet.get(b.name)!;
       const t = stats.backends.get(b.name);
       const faults: string[] = [];
@@ -202,9 +205,9 @@ export class RunSession implements RunControls {
         pid: member.pid,
         process: member.process,
         weight: b.weight,
-        state: b.health.state,
-        checkCounter: b.health.display,
-        lastCheck: b.lastCheck ? (b.lastCheck.code !== undefined ? `${b.lastCheck.status} ${b.lastCheck.code}` : b.lastCheck.status) : '',
+        state: b.state,
+        checkCounter: b.checkCounter,
+        lastCheck: b.lastCheck,
         faults,
         inFlight: b.inFlight,
         rps: t ? lastSecondRate(t.perSecond, now) : 0,
@@ -246,7 +249,7 @@ export class RunSession implements RunControls {
       this.quit();
       for (const t of this.timers) clearTimeout(t);
       await this.load.stop();
-      const record = this.record(this.endedAtMs ?? this.nowMs());
+      const record = await this.record(this.endedAtMs ?? this.nowMs());
       await this.balancer.close();
       await this.fleet.stopAll();
       return record;
@@ -262,21 +265,22 @@ export class RunSession implements RunControls {
     await this.fleet.stopAll();
   }
 
-  private record(durationMs: number): RunRecord {
+  private async record(durationMs: number): Promise<RunRecord> {
     const { balancer } = this;
+    const report = await balancer.report();
     return buildRunRecord({
       config: {
         command: 'start',
         algo: balancer.algo,
-        weights: balancer.backends.map((b) => b.weight),
+        weights: report.backends.map((b) => b.weight),
         concurrency: this.config.concurrency,
         health: { ...this.config.health },
       },
       durationMs,
-      stats: this.load.stats as TrafficStats,
-      backends: balancer.backendInfos(),
+      stats: this.load.stats,
+      backends: report.backends,
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
-      retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
+      retries: report.retries,
     });
   }
 

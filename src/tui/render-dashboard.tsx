@@ -14,7 +14,7 @@ export type DashboardHandle = { unmount(): void; waitUntilExit(): Promise<void> 
  * lazily so plain runs never load ink.
  */
 export function renderDashboard(controls: RunControls): DashboardHandle {
-  const instance = render(<Dashboard controls={controls} />, { exitOnCtrlC: false, maxFps: 10, patchConsole: false, incrementalRendering: true });
+  const instance = render(<Dashboard controls={controls} />, { exitOnCtrlC: false, maxFps: 10, patchConsole: false });
   return {
     unmount: () => instance.unmount(),
     waitUntilExit: async () => {

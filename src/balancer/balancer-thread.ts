@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { registerCleanup } from '../cleanup.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import type { BackendInfo } from '../metrics/run-record.js';
+import type { AlgorithmName } from './algorithms/index.js';
+import type { BalancerConfig, TransitionEvent } from './balancer.js';
+import type { HealthState } from './health/rise-fall.js';
+
+const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
+
+/** One backend as the balancer thread last reported it. `inFlight` counts tries under way. */
+export type UpstreamState = {
+  name: string;
+  origin: string;
+  weight: number;
+  inFlight: number;
+  state: HealthState;
+  /** HAProxy's rise/fall counter, e.g. "3/3". */
+  checkCounter: string;
+  /** Last check result as HAProxy names it (L7OK 200, L4CON, …), "" before the first. */
+  lastCheck: string;
+};
+
+/** What the balancer thread is started with. Times in ms. */
+export type BalancerThreadData = {
+  config: Omit<BalancerConfig, 'clock' | 'recordTraffic'>;
+  /** The run's time 0 as `performance.timeOrigin + performance.now()` of the main thread. */
+  epochStartMs: number;
+  stateIntervalMs: number;
+};
+
+/** What the balancer thread reports at the end. */
+export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number };
+
+/** Main → balancer thread. */
+export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' };
+
+/** Balancer thread → main. */
+export type FromBalancer =
+  | { type: 'listening'; host: string; port: number; url: string; states: UpstreamState[] }
+  | { type: 'listen-error'; message: string; usage: boolean; coded: boolean }
+  | { type: 'state'; states: UpstreamState[] }
+  | { type: 'transition'; transition: TransitionEvent }
+  | ({ type: 'report' } & BalancerReport)
+  | { type: 'closed' };
+
+type ThreadEvents = { transition: [TransitionEvent]; failed: [Error] };
+
+/**
+ * The balancer of `lblab start`, run in a worker thread of its own so that
+ * drawing the dashboard and keeping the metrics never block a proxied
+ * request. The main thread sees the upstream through {@link states} (refreshed
+ * every `stateIntervalMs`, 100 ms by default) and `transition` events, and
+ * gets the final per-backend health and retry counts from {@link report}.
+ */
+export class BalancerThread extends EventEmitter<ThreadEvents> {
+  readonly algo: AlgorithmName;
+  private readonly worker: Worker;
+  private latest: UpstreamState[] = [];
+  private port: number | undefined;
+  private readonly waiting = new Map<FromBalancer['type'], Array<(m: FromBalancer) => void>>();
+  private readonly unregister: () => void;
+  private closed: Promise<void> | undefined;
+
+  constructor(config: BalancerThreadData['config'], epochStartMs: number, stateIntervalMs = 100) {
+    super();
+    this.algo = config.algo;
+    const data: BalancerThreadData = { config, epochStartMs, stateIntervalMs };
+    this.worker = new Worker(WORKER_ENTRY, { workerData: data });
+    this.worker.on('message', (m: FromBalancer) => {
+      if (m.type === 'state') this.latest = m.states;
+      else if (m.type === 'transition') this.emit('transition', m.transition);
+      const waiters = this.waiting.get(m.type);
+      if (waiters?.length) waiters.shift()!(m);
+    });
+    this.worker.on('error', (err) => this.emit('failed', err));
+    this.unregister = registerCleanup('balancer thread', () => this.close());
+  }
+
+  /** The port it listens on, once listening. */
+  get listeningPort(): number | undefined {
+    return this.port;
+  }
+
+  /** The upstream as last reported: at most one state interval old. */
+  states(): readonly UpstreamState[] {
+    return this.latest;
+  }
+
+  /**
+   * Starts listening and health checking in the thread.
+   * @throws {UsageError} when the port is taken; {@link RuntimeError} otherwise.
+   */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const reply = await this.ask({ type: 'listen' }, ['listening', 'listen-error']);
+    if (reply.type === 'listen-error') throw reply.usage ? new UsageError(reply.message) : new RuntimeError(reply.message);
+    if (reply.type !== 'listening') throw new RuntimeError('balancer thread answered out of turn');
+    this.latest = reply.states;
+    this.port = reply.port;
+    return { host: reply.host, port: reply.port, url: reply.url };
+  }
+
+  /** Per-backend health (state, time DOWN, transitions) and retry counts, for the run record. */
+  async report(): Promise<BalancerReport> {
+    const reply = await this.ask({ type: 'report' }, ['report']);
+    if (reply.type !== 'report') throw new RuntimeError('balancer thread answered out of turn');
+    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts };
+  }
+
+  /** Closes the listener and every upstream connection, then ends the thread (at most 3 s). */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.unregister();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
+      await Promise.race([this.ask({ type: 'close' }, ['closed']).catch(() => undefined), timeout]);
+      await this.worker.terminate();
+    })();
+    return this.closed;
+  }
+
+  private ask(message: ToBalancer, replies: Array<FromBalancer['type']>): Promise<FromBalancer> {
+    return new Promise((resolve, reject) => {
+      const onFailed = (err: Error): void => reject(new RuntimeError(`balancer thread failed: ${err.message}`));
+      const onExit = (): void => reject(new RuntimeError('balancer thread ended'));
+      const settle = (m: FromBalancer): void => {
+        for (const r of replies) {
+          const list = this.waiting.get(r);
+          const i = list?.indexOf(settle) ?? -1;
+          if (list && i >= 0) list.splice(i, 1);
+        }
+        this.off('failed', onFailed);
+        this.worker.off('exit', onExit);
+        resolve(m);
+      };
+      for (const r of replies) {
+        if (!this.waiting.has(r)) this.waiting.set(r, []);
+        this.waiting.get(r)!.push(settle);
+      }
+      this.once('failed', onFailed);
+      this.worker.once('exit', onExit);
+      this.worker.postMessage(message);
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { isCodedError, UsageError } from '../errors.js';
+import { Balancer } from './balancer.js';
+import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from './balancer-thread.js';
+
+/**
+ * The balancer's own thread, used by `lblab start`: it proxies and health
+ * checks and nothing else, so the dashboard, the metrics and the fleet on the
+ * main thread cannot slow requests down. It posts the upstream's state every
+ * `stateIntervalMs`, each health transition at once, and answers `report`
+ * and `close`.
+ */
+
+const data = workerData as BalancerThreadData;
+const port = parentPort!;
+const post = (m: FromBalancer): void => port.postMessage(m);
+const balancer = new Balancer({
+  ...data.config,
+  clock: () => performance.timeOrigin + performance.now() - data.epochStartMs,
+  recordTraffic: false,
+});
+
+const states = (): UpstreamState[] =>
+  balancer.backends.map((b) => ({
+    name: b.name,
+    origin: b.origin,
+    weight: b.weight,
+    inFlight: b.inFlight,
+    state: b.health.state,
+    checkCounter: b.health.display,
+    lastCheck: b.lastCheck ? (b.lastCheck.code !== undefined ? `${b.lastCheck.status} ${b.lastCheck.code}` : b.lastCheck.status) : '',
+  }));
+
+balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
+const ticker = setInterval(() => post({ type: 'state', states: states() }), data.stateIntervalMs);
+
+port.on('message', (m: ToBalancer) => {
+  if (m.type === 'listen') {
+    balancer.listen().then(
+      (address) => post({ type: 'listening', ...address, states: states() }),
+      (err: Error) => post({ type: 'listen-error', message: err.message, usage: err instanceof UsageError, coded: isCodedError(err) }),
+    );
+  } else if (m.type === 'report') {
+    post({
+      type: 'report',
+      backends: balancer.backendInfos(),
+      retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
+      clientAborts: balancer.clientAborts,
+    });
+  } else if (m.type === 'close') {
+    clearInterval(ticker);
+    void balancer.close().finally(() => post({ type: 'closed' }));
+  }
+});
