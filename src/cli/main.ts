@@ -22,6 +22,18 @@ const program = new Command()
     outputError: (message, write) => write(`lblab: ${message.replace(/^error: /, '')}`),
   });
 
+program.addHelpText(
+  'after',
+  `
+Examples:
+  lblab start --backends 3 --algo weighted
+  lblab balance --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002 --port 8080
+  lblab load http://127.0.0.1:8080/ --concurrency 64 --duration 10s
+  lblab report run.json
+
+Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.`,
+);
+
 registerStartCommand(program);
 registerBackendCommand(program);
 registerBalanceCommand(program);

@@ -103,7 +103,7 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       String(b.health.transitions.length),
     ]);
   }
-  return table.toString() + '\n' + c.dim('wght weight · down time spent DOWN · chg health state changes · latency seen by the client');
+  return table.toString() + '\n' + c.dim(`wght weight · down time spent DOWN · chg health state changes · latency seen by the ${r.config.command === 'balance' ? 'balancer' : 'client'}`);
 }
 
 function histogramLines(r: RunRecord, c: ChalkInstance): string[] {
