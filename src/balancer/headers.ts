@@ -22,6 +22,18 @@ function connectionTokens(headers: HeaderMap): Set<string> | undefined {
   return tokens;
 }
 
+/** A new object with the end-to-end headers of `headers`: hop-by-hop ones and those `Connection` names left out. */
+function endToEnd(headers: HeaderMap): Record<string, string | string[]> {
+  const drop = connectionTokens(headers);
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
 /**
  * Copies end-to-end headers of a client request for the upstream request and
  * appends the client address to `X-Forwarded-For` and sets
@@ -29,13 +41,7 @@ function connectionTokens(headers: HeaderMap): Set<string> | undefined {
  * is kept (HAProxy's behaviour). Returns a new object.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: string): Record<string, string | string[]> {
-  const drop = connectionTokens(incoming);
-  const out: Record<string, string | string[]> = {};
-  for (const name in incoming) {
-    const value = incoming[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
-    out[name] = value;
-  }
+  const out = endToEnd(incoming);
   const xff = incoming['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${clientIp}` : clientIp;
   out['x-forwarded-proto'] = 'http';
@@ -48,13 +54,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: 
  * Returns a new object.
  */
 export function clientResponseHeaders(upstream: HeaderMap, backend: string): Record<string, string | string[]> {
-  const drop = connectionTokens(upstream);
-  const out: Record<string, string | string[]> = {};
-  for (const name in upstream) {
-    const value = upstream[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
-    out[name] = value;
-  }
+  const out = endToEnd(upstream);
   out['x-lblab-backend'] = backend;
   return out;
 }
