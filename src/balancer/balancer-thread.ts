@@ -62,6 +62,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
   private readonly waiting = new Map<FromBalancer['type'], Array<(m: FromBalancer) => void>>();
   private readonly unregister: () => void;
   private closed: Promise<void> | undefined;
+  private exited = false;
 
   constructor(config: BalancerThreadData['config'], epochStartMs: number, stateIntervalMs = 100) {
     super();
@@ -75,6 +76,9 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
       if (waiters?.length) waiters.shift()!(m);
     });
     this.worker.on('error', (err) => this.emit('failed', err));
+    this.worker.on('exit', () => {
+      this.exited = true;
+    });
     this.unregister = registerCleanup('balancer thread', () => this.close());
   }
 
@@ -113,17 +117,21 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
     this.closed ??= (async () => {
       this.unregister();
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
-      await Promise.race([this.ask({ type: 'close' }, ['closed']).catch(() => undefined), timeout]);
+      await Promise.race([this.ask({ type: 'close' }, ['closed'], 3000).catch(() => undefined), timeout]);
       await this.worker.terminate();
     })();
     return this.closed;
   }
 
-  private ask(message: ToBalancer, replies: Array<FromBalancer['type']>): Promise<FromBalancer> {
+  /**
+   * Posts `message` and resolves with the first reply of one of the `replies`
+   * types; rejects at once if the thread has ended, when it fails or ends
+   * while waiting, or after `timeoutMs`.
+   */
+  private ask(message: ToBalancer, replies: Array<FromBalancer['type']>, timeoutMs = 5000): Promise<FromBalancer> {
+    if (this.exited) return Promise.reject(new RuntimeError('balancer thread has ended'));
     return new Promise((resolve, reject) => {
-      const onFailed = (err: Error): void => reject(new RuntimeError(`balancer thread failed: ${err.message}`));
-      const onExit = (): void => reject(new RuntimeError('balancer thread ended'));
-      const settle = (m: FromBalancer): void => {
+      const done = (): void => {
         for (const r of replies) {
           const list = this.waiting.get(r);
           const i = list?.indexOf(settle) ?? -1;
@@ -131,6 +139,17 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
         }
         this.off('failed', onFailed);
         this.worker.off('exit', onExit);
+        clearTimeout(timer);
+      };
+      const fail = (err: RuntimeError): void => {
+        done();
+        reject(err);
+      };
+      const onFailed = (err: Error): void => fail(new RuntimeError(`balancer thread failed: ${err.message}`));
+      const onExit = (): void => fail(new RuntimeError('balancer thread ended'));
+      const timer = setTimeout(() => fail(new RuntimeError(`balancer thread did not answer ${message.type} within ${timeoutMs}ms`)), timeoutMs);
+      const settle = (m: FromBalancer): void => {
+        done();
         resolve(m);
       };
       for (const r of replies) {

@@ -132,6 +132,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       url: b.origin,
       weight: b.weight,
       expectedShare: shares[i]!,
+      failedTries: b.failures,
       health: {
         state: b.health.state,
         downMs: Math.round(b.downMs(now)),
@@ -187,6 +188,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = performance.now();
+    if (!req.url?.startsWith('/')) {
+      // `OPTIONS *` or an absolute-form target: the client's mistake, not a backend's.
+      this.reply(res, 400, 'lblab: the request target must be a path starting with /\n', started);
+      return;
+    }
     const remote = req.socket.remoteAddress ?? '';
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const method = req.method ?? 'GET';

@@ -40,4 +40,5 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
   }
   const record = await session.finish();
   await emitRecord(record, out);
+  if (session.failure) throw session.failure;
 }

@@ -92,7 +92,10 @@ async function loop(id: number): Promise<void> {
       const started = performance.now();
       try {
         const res = await pool.request({ path, method: 'GET' });
-        await res.body.dump({ limit: Infinity });
+        // Read the body to its end: a body cut short must throw, not count as a success.
+        for await (const _chunk of res.body) {
+          // drained
+        }
         const header = res.headers['x-lblab-backend'];
         record((performance.now() - started) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0);
       } catch (err) {

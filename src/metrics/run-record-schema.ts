@@ -40,6 +40,7 @@ export const runRecordSchema = z.object({
       share: z.number(),
       expectedShare: z.number(),
       errors: z.number(),
+      failedTries: z.number().optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),

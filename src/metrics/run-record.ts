@@ -22,6 +22,8 @@ export type BackendRecord = {
   expectedShare: number;
   /** Responses with status ≥ 500 it served. */
   errors: number;
+  /** Tries the balancer sent it that failed at the transport level (refused, reset, timeout), retried or not; absent for `load`. */
+  failedTries?: number;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
@@ -76,6 +78,8 @@ export type BackendInfo = {
   url: string;
   weight: number;
   expectedShare: number;
+  /** See {@link BackendRecord.failedTries}. */
+  failedTries?: number;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
 
@@ -137,6 +141,7 @@ export function buildRunRecord(input: {
         share: attributed > 0 ? round(requests / attributed, 4) : 0,
         expectedShare: round(info.expectedShare, 4),
         errors: t?.errors ?? 0,
+        ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
       };

@@ -64,7 +64,7 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const errRate = t.requests > 0 ? t.errors / t.requests : 0;
   const lines = [
     `${c.bold('Requests')} ${t.requests}  ${c.bold('req/s')} ${formatRate(t.rps)}  ${c.bold('errors')} ${(t.errors > 0 ? c.red : c.green)(`${t.errors} (${formatPct(errRate, 2)})`)}` +
-      (t.retries ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : '') +
+      (t.retries?.total ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : '') +
       (t.clientAborts ? `  ${c.bold('client aborts')} ${t.clientAborts}` : ''),
     `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}`,
   ];
@@ -77,13 +77,13 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
 
 function backendTable(r: RunRecord, c: ChalkInstance): string {
   const table = new Table({
-    head: ['backend', 'wght', 'requests', 'share/expected', 'errors', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
+    head: ['backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
     style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
       left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
     },
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
   });
   for (const b of r.backends) {
     const off = b.expectedShare > 0 ? b.share - b.expectedShare : 0;
@@ -94,6 +94,7 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       String(b.requests),
       `${b.expectedShare > 0 && Math.abs(off) > 0.05 ? c.yellow(share) : share}/${b.expectedShare > 0 ? formatPct(b.expectedShare) : '-'}`,
       b.errors > 0 ? c.red(String(b.errors)) : '0',
+      b.failedTries === undefined ? '-' : b.failedTries > 0 ? c.yellow(String(b.failedTries)) : '0',
       formatMs(b.latencyMs.p50),
       formatMs(b.latencyMs.p90),
       formatMs(b.latencyMs.p99),
@@ -103,7 +104,7 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       String(b.health.transitions.length),
     ]);
   }
-  return table.toString() + '\n' + c.dim(`wght weight · down time spent DOWN · chg health state changes · latency seen by the ${r.config.command === 'balance' ? 'balancer' : 'client'}`);
+  return table.toString() + '\n' + c.dim(`failed: tries refused/reset/timed out · down: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side`);
 }
 
 function histogramLines(r: RunRecord, c: ChalkInstance): string[] {
@@ -147,7 +148,7 @@ function eventLines(r: RunRecord, c: ChalkInstance): string[] {
   }
   all.sort((a, b) => a.atMs - b.atMs);
   return all.map((e) => {
-    const type = e.type === 'down' || e.type === 'kill' || e.type === 'exit' || e.type === 'error' ? c.red(e.type.toUpperCase()) : e.type === 'up' ? c.green('UP') : e.type;
+    const type = e.type === 'down' || e.type === 'kill' || e.type === 'exit' || e.type === 'error' ? c.red(e.type) : e.type === 'up' ? c.green(e.type) : e.type;
     return `${formatAt(e.atMs).padStart(8)}  ${type}${e.target ? ` ${e.target}` : ''}${e.detail ? c.dim(`  ${e.detail}`) : ''}`;
   });
 }

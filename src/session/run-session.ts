@@ -3,6 +3,7 @@ import { BalancerThread } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { Fleet, type BackendSpec } from '../backend/fleet.js';
 import type { ScheduledEvent } from '../cli/parse.js';
+import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
@@ -48,6 +49,8 @@ export class RunSession implements RunControls {
   private readonly quitPromise: Promise<void>;
   private endedAtMs: number | undefined;
   private finishing: Promise<RunRecord> | undefined;
+  /** Set when the run could not go on (the balancer thread died); the CLI exits 1 after the report. */
+  failure: RuntimeError | undefined;
   /** Listeners told about every new event (the headless view prints them). */
   onEvent: ((e: RunEvent) => void) | undefined;
 
@@ -80,7 +83,12 @@ export class RunSession implements RunControls {
       },
       this.t0,
     );
-    this.balancer.on('failed', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` }));
+    this.balancer.on('failed', (err) => {
+      // Without its balancer the run measures nothing: end it, and fail.
+      this.failure ??= new RuntimeError(`the balancer thread failed: ${err.message}`);
+      this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` });
+      this.quit();
+    });
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
       if (!e.byUs) {
@@ -267,7 +275,21 @@ export class RunSession implements RunControls {
 
   private async record(durationMs: number): Promise<RunRecord> {
     const { balancer } = this;
-    const report = await balancer.report();
+    const report = await balancer.report().catch((err: Error) => {
+      // The thread is gone: what the client side measured still stands;
+      // health state and retries are unknown.
+      this.failure ??= new RuntimeError(err.message);
+      return {
+        backends: this.fleet.members.map((m, i) => ({
+          name: m.name,
+          url: `http://${this.config.host}:${m.port}`,
+          weight: this.config.weights[i]!,
+          expectedShare: expectedShares(this.config.algo, this.config.weights)[i]!,
+        })),
+        retries: { total: 0, succeeded: 0 },
+        clientAborts: 0,
+      };
+    });
     return buildRunRecord({
       config: {
         command: 'start',
@@ -281,6 +303,7 @@ export class RunSession implements RunControls {
       backends: report.backends,
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
       retries: report.retries,
+      clientAborts: report.clientAborts,
     });
   }
 

@@ -63,8 +63,12 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRun
 }
 
 /** Runs the CLI to the end and returns its exit code and output. */
-export async function runCliToEnd(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string; tag: string }> {
-  const run = runCli(args);
+export async function runCliToEnd(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string; tag: string }> {
+  const run = runCli(args, env);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   const code = await run.exit;
   clearTimeout(timer);

@@ -77,6 +77,25 @@ describe('lblab load', () => {
     await backend.exit;
   });
 
+  it('counts a response body cut short as a transport error, not a success', async () => {
+    const http = await import('node:http');
+    const cut = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '10000', 'x-lblab-backend': 'cutter' });
+      res.write('x'.repeat(100), () => res.socket?.destroy());
+    });
+    await new Promise<void>((res) => cut.listen(0, '127.0.0.1', res));
+    const port = (cut.address() as import('node:net').AddressInfo).port;
+    const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '2', '--duration', '1s', '--json']);
+    tags.push(r.tag);
+    cut.closeAllConnections();
+    await new Promise((res) => cut.close(res));
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.requests).toBeGreaterThan(0);
+    expect(record.totals.errors).toBe(record.totals.requests);
+    expect(record.totals.statusCodes).toEqual({});
+  });
+
   it('counts refused connections as transport errors and still stops by itself', async () => {
     // Find a port nothing listens on: bind, note, close.
     const net = await import('node:net');

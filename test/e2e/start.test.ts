@@ -129,6 +129,18 @@ describe('lblab start (headless, real processes)', () => {
     expect(r.stderr).toMatch(/\+1\.\d+s .*req\/s/);
   });
 
+  it('a run whose balancer thread dies ends at once, reports what it measured and exits 1', async () => {
+    const preload = new URL('../fixtures/crash-balancer-thread.mjs', import.meta.url).pathname;
+    const r = await runCliToEnd(['start', '--backends', '2', '--duration', '30s', '--concurrency', '2'], 20_000, {
+      NODE_OPTIONS: `--import=${preload}`,
+    });
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/balancer thread failed: injected crash/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^lblab: the balancer thread failed: injected crash/);
+    expect(r.stdout).toMatch(/^lblab start · round-robin/);
+  });
+
   it('a backend killed from outside (kill -9 PID) is noticed and marked DOWN', async () => {
     const run = runCli(['start', '--backends', '2', '--duration', '8s', '--concurrency', '2', '--health-interval', '300ms', '--json']);
     tags.push(run.tag);

@@ -145,4 +145,20 @@ describe('balancer request path', () => {
     expect(res.status).toBe(503);
     expect(await res.text()).toContain('no backend is UP in this upstream (DOWN: b1)');
   });
+
+  it('answers 400 to a request target that is not a path, without blaming a backend', async () => {
+    const live = await server((_req, res) => res.end('ok'));
+    const { b, url } = await balancer([live.url]);
+    const { port } = new URL(url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let data = '';
+      socket.setEncoding('utf8').on('data', (d: string) => (data += d));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(live.hits()).toBe(0);
+    expect(b.backend('b1')!.failures).toBe(0);
+  });
 });

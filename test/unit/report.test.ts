@@ -22,8 +22,8 @@ describe('renderReport', () => {
   });
 
   it('has one row per backend with requests, share vs expected, latency, state, down time and changes', () => {
-    expect(row('b1')).toMatch(/^b1\s+3\s+3600\s+60\.1%\/50\.0%\s+0\s+11\.2ms\s+16\.9ms\s+30\.2ms\s+70\.1ms\s+UP\s+-\s+0$/);
-    expect(row('b2')).toMatch(/^b2\s+2\s+1100\s+18\.4%\/33\.3%\s+0\s+11\.9ms\s+18\.0ms\s+40\.0ms\s+75\.4ms\s+DOWN\s+2\.0s\s+1$/);
+    expect(row('b1')).toMatch(/^b1\s+3\s+3600\s+60\.1%\/50\.0%\s+0\s+-\s+11\.2ms\s+16\.9ms\s+30\.2ms\s+70\.1ms\s+UP\s+-\s+0$/);
+    expect(row('b2')).toMatch(/^b2\s+2\s+1100\s+18\.4%\/33\.3%\s+0\s+640\s+11\.9ms\s+18\.0ms\s+40\.0ms\s+75\.4ms\s+DOWN\s+2\.0s\s+1$/);
     expect(row('b3')).toMatch(/UP\s+-\s+0$/);
   });
 
@@ -41,7 +41,7 @@ describe('renderReport', () => {
 
   it('lists events and health transitions once each, in time order', () => {
     const ev = lines.slice(lines.indexOf('Events') + 1).filter(Boolean);
-    expect(ev).toEqual(['   +2.0s  KILL b2  SIGKILL pid 4242 (event)', '   +4.0s  DOWN b2  3 failed checks, last L4CON']);
+    expect(ev).toEqual(['   +2.0s  kill b2  SIGKILL pid 4242 (event)', '   +4.0s  down b2  3 failed checks, last L4CON']);
   });
 
   it('uses colour only when asked', () => {
