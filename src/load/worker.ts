@@ -1,3 +1,4 @@
+import { finished as streamFinished } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { classifyError } from '../metrics/error-kind.js';
@@ -93,9 +94,8 @@ async function loop(id: number): Promise<void> {
       try {
         const res = await pool.request({ path, method: 'GET' });
         // Read the body to its end: a body cut short must throw, not count as a success.
-        for await (const _chunk of res.body) {
-          // drained
-        }
+        res.body.resume();
+        await streamFinished(res.body);
         const header = res.headers['x-lblab-backend'];
         record((performance.now() - started) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0);
       } catch (err) {
