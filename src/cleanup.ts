@@ -50,8 +50,3 @@ export function runCleanup(forceAfterMs = 5000, forceExitCode = 1): Promise<void
   })();
   return running;
 }
-
-/** Number of steps still registered; for tests and diagnostics. */
-export function pendingCleanupCount(): number {
-  return steps.length;
-}

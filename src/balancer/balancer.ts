@@ -76,7 +76,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   private readonly checker: ActiveHealthChecker;
   private readonly startedAt = performance.now();
   private unregister: (() => void) | undefined;
-  private address: { host: string; port: number } | undefined;
 
   constructor(private readonly config: BalancerConfig) {
     super();
@@ -96,11 +95,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     });
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
-  }
-
-  /** The port the balancer listens on, once listening. */
-  get listeningPort(): number | undefined {
-    return this.address?.port;
   }
 
   /** The algorithm in use. */
@@ -170,8 +164,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     });
     this.unregister = registerCleanup('balancer', () => this.close());
     for (const b of this.backends) this.checker.watch(b);
-    this.address = { host, port: (this.server.address() as AddressInfo).port };
-    return { ...this.address, url: `http://${host}:${this.address.port}/` };
+    const bound = (this.server.address() as AddressInfo).port;
+    return { host, port: bound, url: `http://${host}:${bound}/` };
   }
 
   /** Stops health checks, closes the listener and every upstream connection. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkOutPath } from './output.js';
-import { ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesWeights } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights } from '../balancer/algorithms/index.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
@@ -44,7 +44,9 @@ Examples:
 The seed lab: start three servers (python3 -m http.server 8001, 8002, 8003),
 run the first example with a third --backend, then
   for i in $(seq 9); do curl -s -o /dev/null -D - http://127.0.0.1:8080/ | grep x-lblab-backend; done
-Health transitions print on stderr as they happen; Ctrl-C prints the report.`,
+Health transitions print on stderr as they happen; Ctrl-C prints the report.
+
+${algorithmsHelp()}`,
     )
     .action(async (o: BalanceFlags) => {
       if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkOutPath } from './output.js';
-import { ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
@@ -65,6 +65,8 @@ Examples:
   lblab start --backends 3 --algo weighted --weights 5,1,1 --concurrency 32 --duration 30s
   lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
   lblab start --backends 3 --headless --duration 10s --json --out run.json
+
+${algorithmsHelp()}
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
 s slow, e errors, h health-fail (/health says 503), +/- concurrency,

@@ -36,9 +36,15 @@ export function usesWeights(name: AlgorithmName): boolean {
   return REGISTRY[name].usesWeights;
 }
 
-/** One-line description for `--help` and the dashboard. */
+/** One-line description of an algorithm, for `--help`. */
 export function describeAlgorithm(name: AlgorithmName): string {
   return REGISTRY[name].summary;
+}
+
+/** The `--help` section listing every algorithm with its one-line description. */
+export function algorithmsHelp(): string {
+  const width = Math.max(...ALGORITHMS.map((a) => a.length));
+  return `Algorithms (--algo):\n${ALGORITHMS.map((a) => `  ${a.padEnd(width)}  ${describeAlgorithm(a)}`).join('\n')}`;
 }
 
 /**
