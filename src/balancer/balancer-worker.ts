@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isCodedError, UsageError } from '../errors.js';
 import { Balancer } from './balancer.js';
+import { formatCheckResult } from './health/active-health-check.js';
 import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from './balancer-thread.js';
 
 /**
@@ -28,7 +29,7 @@ const states = (): UpstreamState[] =>
     inFlight: b.inFlight,
     state: b.health.state,
     checkCounter: b.health.display,
-    lastCheck: b.lastCheck ? (b.lastCheck.code !== undefined ? `${b.lastCheck.status} ${b.lastCheck.code}` : b.lastCheck.status) : '',
+    lastCheck: b.lastCheck ? formatCheckResult(b.lastCheck) : '',
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));

@@ -279,12 +279,13 @@ export class RunSession implements RunControls {
       // The thread is gone: what the client side measured still stands;
       // health state and retries are unknown.
       this.failure ??= new RuntimeError(err.message);
+      const shares = expectedShares(this.config.algo, this.config.weights);
       return {
         backends: this.fleet.members.map((m, i) => ({
           name: m.name,
           url: `http://${this.config.host}:${m.port}`,
           weight: this.config.weights[i]!,
-          expectedShare: expectedShares(this.config.algo, this.config.weights)[i]!,
+          expectedShare: shares[i]!,
         })),
         retries: { total: 0, succeeded: 0 },
         clientAborts: 0,

@@ -26,6 +26,11 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = { intervalMs: 1000, timeo
  */
 export type CheckResult = { status: 'L7OK' | 'L7STS' | 'L7TOUT' | 'L4CON' | 'L4TOUT' | 'SOCKERR'; code?: number; durationMs: number };
 
+/** A check result as HAProxy's stats page writes it: `L7STS 503`, `L4CON`. */
+export function formatCheckResult(result: CheckResult): string {
+  return result.code !== undefined ? `${result.status} ${result.code}` : result.status;
+}
+
 /** One backend a health checker looks after: the origin (`http://127.0.0.1:8001`). */
 export type CheckTarget = { readonly index: number; readonly origin: string };
 
