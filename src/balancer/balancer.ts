@@ -230,8 +230,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const { request: p, backend } = t;
     p.current = undefined;
     backend.inFlight--;
-    this.picker.onRequestEnd?.(backend);
     const latencyUs = (performance.now() - p.started) * 1000;
+    this.picker.onRequestEnd?.(backend, { latencyMs: performance.now() - t.startedAt, ok: err === undefined });
     if (err === undefined) {
       if (t.attempt > 1) this.retriesSucceeded++;
       this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());

@@ -37,6 +37,8 @@ export class ClientGoneError extends Error {
 export class ProxyTry implements Dispatcher.DispatchHandler {
   /** Upstream status, 0 until the response headers arrived. */
   status = 0;
+  /** When the try was sent (performance.now(), ms). */
+  readonly startedAt = performance.now();
   private controller: Dispatcher.DispatchController | undefined;
   private ended = false;
 

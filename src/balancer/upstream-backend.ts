@@ -26,13 +26,15 @@ export class UpstreamBackend implements PickableBackend {
   readonly transitions: HealthTransition[] = [];
   /** The latest active check result, undefined before the first check. */
   lastCheck: CheckResult | undefined;
+  /** Load from the backend's last `/health` JSON (in-flight ÷ capacity); undefined when it reports none. */
+  reportedLoad: number | undefined;
   readonly health: RiseFall;
   readonly pool: Pool;
   private downSinceMs: number | undefined;
   private downTotalMs = 0;
 
   constructor(
-    readonly index: number,
+    public index: number,
     readonly name: string,
     /** Scheme, host and port, e.g. `http://127.0.0.1:8001`. */
     readonly origin: string,

@@ -6,10 +6,10 @@ import { RandomPicker } from '../../src/balancer/algorithms/random.js';
 import { RoundRobin } from '../../src/balancer/algorithms/round-robin.js';
 import { SmoothWeightedRoundRobin } from '../../src/balancer/algorithms/smooth-weighted-round-robin.js';
 
-type B = { index: number; name: string; weight: number; inFlight: number; usable: boolean };
+type B = { index: number; name: string; origin: string; weight: number; inFlight: number; usable: boolean; reportedLoad: number | undefined };
 
 function backends(weights: number[]): B[] {
-  return weights.map((weight, index) => ({ index, name: String.fromCharCode(97 + index), weight, inFlight: 0, usable: true }));
+  return weights.map((weight, index) => ({ index, name: String.fromCharCode(97 + index), origin: `http://127.0.0.1:${8001 + index}`, weight, inFlight: 0, usable: true, reportedLoad: undefined }));
 }
 
 const ctx: PickContext = { clientIp: '127.0.0.1', exclude: undefined };
