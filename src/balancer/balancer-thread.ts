@@ -4,7 +4,7 @@ import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import type { AlgorithmName } from './algorithms/index.js';
-import type { BalancerConfig, TransitionEvent } from './balancer.js';
+import type { BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
 import type { HealthState } from './health/rise-fall.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
@@ -20,6 +20,10 @@ export type UpstreamState = {
   checkCounter: string;
   /** Last check result as HAProxy names it (L7OK 200, L4CON, …), "" before the first. */
   lastCheck: string;
+  /** Load from the backend's last `/health` report (in-flight ÷ capacity), null when it reports none. */
+  reportedLoad: number | null;
+  /** Taken out of the upstream while running. */
+  removed: boolean;
 };
 
 /** What the balancer thread is started with. Times in ms. */
@@ -34,7 +38,7 @@ export type BalancerThreadData = {
 export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number };
 
 /** Main → balancer thread. */
-export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' };
+export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' } | { type: 'change'; change: UpstreamChange };
 
 /** Balancer thread → main. */
 export type FromBalancer =
@@ -55,7 +59,7 @@ type ThreadEvents = { transition: [TransitionEvent]; failed: [Error] };
  * gets the final per-backend health and retry counts from {@link report}.
  */
 export class BalancerThread extends EventEmitter<ThreadEvents> {
-  readonly algo: AlgorithmName;
+  private algoName: AlgorithmName;
   private readonly worker: Worker;
   private latest: UpstreamState[] = [];
   private port: number | undefined;
@@ -66,7 +70,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
 
   constructor(config: BalancerThreadData['config'], epochStartMs: number, stateIntervalMs = 100) {
     super();
-    this.algo = config.algo;
+    this.algoName = config.algo;
     const data: BalancerThreadData = { config, epochStartMs, stateIntervalMs };
     this.worker = new Worker(WORKER_ENTRY, { workerData: data });
     this.worker.on('message', (m: FromBalancer) => {
@@ -80,6 +84,28 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
       this.exited = true;
     });
     this.unregister = registerCleanup('balancer thread', () => this.close());
+  }
+
+  /** The algorithm in use (as last changed by {@link change}). */
+  get algo(): AlgorithmName {
+    return this.algoName;
+  }
+
+  /**
+   * Changes the upstream while it runs: algorithm, a weight, a removal (see
+   * {@link UpstreamChange}). The caller checks the change is valid; the
+   * thread applies it before its next request, and the next state report
+   * shows it.
+   */
+  change(change: UpstreamChange): void {
+    if (change.type === 'algo') this.algoName = change.algo;
+    else {
+      // Show it at once; the thread's next report confirms it.
+      this.latest = this.latest.map((b) =>
+        b.name !== change.backend ? b : change.type === 'weight' ? { ...b, weight: change.weight } : { ...b, removed: true, inFlight: 0 },
+      );
+    }
+    if (!this.exited) this.worker.postMessage({ type: 'change', change } satisfies ToBalancer);
   }
 
   /** The port it listens on, once listening. */

@@ -30,6 +30,8 @@ const states = (): UpstreamState[] =>
     state: b.health.state,
     checkCounter: b.health.display,
     lastCheck: b.lastCheck ? formatCheckResult(b.lastCheck) : '',
+    reportedLoad: b.reportedLoad ?? null,
+    removed: b.removed,
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
@@ -48,6 +50,14 @@ port.on('message', (m: ToBalancer) => {
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
     });
+  } else if (m.type === 'change') {
+    try {
+      balancer.apply(m.change);
+    } catch {
+      // The main thread checked the change; a race (e.g. removing the last
+      // member twice) leaves the upstream as it was.
+    }
+    post({ type: 'state', states: states() });
   } else if (m.type === 'close') {
     clearInterval(ticker);
     void balancer.close().finally(() => post({ type: 'closed' }));

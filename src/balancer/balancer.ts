@@ -9,6 +9,7 @@ import type { BackendInfo } from '../metrics/run-record.js';
 import { createPicker, expectedShares, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
+import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { ClientGoneError, ProxyTry, type ProxiedRequest } from './proxy-try.js';
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
@@ -21,6 +22,8 @@ export type UpstreamConfig = { name: string; url: string; weight: number };
 export type BalancerConfig = {
   backends: readonly UpstreamConfig[];
   algo: AlgorithmName;
+  /** Where `consistent-hash` and `maglev` take a request's key from; default the client address. */
+  hashKey?: HashKeySource;
   health: HealthCheckConfig;
   /** Address to listen on; lblab binds loopback by default. */
   host: string;
@@ -39,6 +42,17 @@ export type BalancerConfig = {
 
 /** Emitted on every health state change. */
 export type TransitionEvent = HealthTransition & { backend: string };
+
+/**
+ * A change to the upstream made while it runs: the algorithm, a backend's
+ * weight, or a backend taken out of the upstream (as if removed from the
+ * configuration and reloaded: it gets no new requests and no checks, and
+ * the hash algorithms re-spread their keys over the rest).
+ */
+export type UpstreamChange =
+  | { type: 'algo'; algo: AlgorithmName }
+  | { type: 'weight'; backend: string; weight: number }
+  | { type: 'remove'; backend: string };
 
 type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult] };
 
@@ -61,7 +75,15 @@ const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 2000, r
  * With no backend UP the client gets 503 with a plain-text body that says so.
  */
 export class Balancer extends EventEmitter<BalancerEvents> {
+  /** Every configured backend in order, removed ones included (they keep their place in reports). */
   readonly backends: UpstreamBackend[];
+  /**
+   * The backends the algorithm picks from: {@link backends} less removed
+   * ones. A new array after each membership or weight change, as the
+   * {@link Picker} contract asks.
+   */
+  private members: UpstreamBackend[];
+  private readonly hashKey: HashKeySource;
   /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
   readonly stats = new TrafficStats();
   /** Retries made (nginx "next upstream"), and how many of them got a response. */
@@ -83,12 +105,14 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.backends = config.backends.map(
       (b, i) => new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn),
     );
+    this.members = [...this.backends];
+    this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
     this.picker = createPicker(config.algo);
     this.checker = new ActiveHealthChecker(config.health);
     this.checker.on('result', (target, result) => {
-      const backend = this.backends[target.index]!;
+      const backend = target as UpstreamBackend;
       const transition = backend.observeCheck(result, this.nowMs());
       this.emit('check', backend.name, result);
       if (transition) this.emit('transition', { ...transition, backend: backend.name });
@@ -114,18 +138,45 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   /**
+   * Applies a change made while running (see {@link UpstreamChange}).
+   * Requests in flight finish where they are.
+   * @throws {UsageError} for an unknown backend, a weight outside 1..1000, or removing the last member.
+   */
+  apply(change: UpstreamChange): void {
+    if (change.type === 'algo') {
+      this.setAlgorithm(change.algo);
+      return;
+    }
+    const backend = this.backend(change.backend);
+    if (!backend || backend.removed) throw new UsageError(`Expected a backend of the upstream, got ${JSON.stringify(change.backend)}`);
+    if (change.type === 'weight') {
+      if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > 1000) {
+        throw new UsageError(`Expected a weight from 1 to 1000, got ${change.weight}`);
+      }
+      backend.weight = change.weight;
+    } else {
+      if (this.members.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
+      backend.removed = true;
+      this.checker.unwatch(backend);
+      void backend.pool.close().catch(() => undefined);
+    }
+    this.members = this.backends.filter((b) => !b.removed);
+    this.members.forEach((b, i) => (b.index = i));
+  }
+  /**
    * Each backend as the run record describes it: origin, weight, the share
    * the current algorithm should give it, and its health (state, time DOWN
    * and transitions, in ms of the run's clock, rounded).
    */
   backendInfos(): BackendInfo[] {
     const now = this.nowMs();
-    const shares = expectedShares(this.algoName, this.backends.map((b) => b.weight));
-    return this.backends.map((b, i) => ({
+    const shares = expectedShares(this.algoName, this.members.map((b) => b.weight));
+    return this.backends.map((b) => ({
       name: b.name,
       url: b.origin,
       weight: b.weight,
-      expectedShare: shares[i]!,
+      expectedShare: b.removed ? 0 : shares[b.index]!,
+      ...(b.removed ? { removed: true } : {}),
       failedTries: b.failures,
       health: {
         state: b.health.state,
@@ -177,7 +228,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    await Promise.all(this.backends.map((b) => b.pool.destroy()));
+    await Promise.all(this.backends.map((b) => b.pool.destroy().catch(() => undefined)));
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -202,7 +253,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       p.clientGone = true;
       p.current?.cancel();
     });
-    this.tryBackend(p, { clientIp, exclude: undefined }, 1, undefined);
+    this.tryBackend(p, { clientIp, hashKey: requestHashKey(this.hashKey, req, clientIp), exclude: undefined }, 1, undefined);
   }
 
   private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: string } | undefined): void {
@@ -210,7 +261,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
-    const backend = this.picker.pick(this.backends, ctx) as UpstreamBackend | undefined;
+    const backend = this.picker.pick(this.members, ctx) as UpstreamBackend | undefined;
     if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
@@ -270,7 +321,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   private noBackendMessage(): string {
-    const down = this.backends.filter((b) => !b.usable).map((b) => b.name);
+    const down = this.members.filter((b) => !b.usable).map((b) => b.name);
     return `lblab: no backend is UP in this upstream (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
   }
 

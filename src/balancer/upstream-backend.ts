@@ -28,6 +28,8 @@ export class UpstreamBackend implements PickableBackend {
   lastCheck: CheckResult | undefined;
   /** Load from the backend's last `/health` JSON (in-flight ÷ capacity); undefined when it reports none. */
   reportedLoad: number | undefined;
+  /** Taken out of the upstream while running: no new requests, no checks. */
+  removed = false;
   readonly health: RiseFall;
   readonly pool: Pool;
   private downSinceMs: number | undefined;
@@ -70,6 +72,7 @@ export class UpstreamBackend implements PickableBackend {
    */
   observeCheck(result: CheckResult, atMs: number): HealthTransition | undefined {
     this.lastCheck = result;
+    if (result.status === 'L7OK') this.reportedLoad = result.load;
     const from = this.health.state;
     const to = this.health.observe(result.status === 'L7OK');
     if (to === undefined) return undefined;

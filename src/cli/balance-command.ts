@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { checkOutPath } from './output.js';
-import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights } from '../balancer/algorithms/index.js';
+import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
@@ -10,6 +11,7 @@ type BalanceFlags = HealthFlags & {
   backend: string[];
   algo: string;
   weights?: string;
+  hashKey?: string;
   port: string;
   host: string;
   duration?: string;
@@ -27,6 +29,7 @@ export function registerBalanceCommand(program: Command): void {
     .option('--backend <url>', 'a backend: URL or name=URL (repeatable, in order b1..bn)', collect, [])
     .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
     .option('--weights <list>', 'comma-separated weights, one per backend (default: all 1)')
+    .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
     .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
     .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
     .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
@@ -65,9 +68,14 @@ ${algorithmsHelp()}`,
       }
       if (o.weights !== undefined) requireWeightedAlgorithm(o.algo, usesWeights(o.algo), WEIGHTED_ALGORITHMS);
       const weights = o.weights !== undefined ? parseWeights('--weights', o.weights, backends.length) : backends.map(() => 1);
+      const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
+      if (hashKey && !usesHashKey(o.algo)) {
+        throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${o.algo}`);
+      }
       const config = {
         backends: backends.map((b, i) => ({ ...b, weight: weights[i]! })),
         algo: o.algo,
+        ...(hashKey ? { hashKey } : {}),
         health: parseHealthOptions(o),
         host: validateLoopback('--host', o.host),
         port: parsePort('--port', o.port),

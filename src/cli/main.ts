@@ -3,6 +3,7 @@ import { runCleanup } from '../cleanup.js';
 import { ExitCode, isCodedError } from '../errors.js';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBalanceCommand } from './balance-command.js';
+import { registerCompareCommand } from './compare-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerStartCommand } from './start-command.js';
@@ -29,6 +30,7 @@ Examples:
   lblab start --backends 3 --algo weighted
   lblab balance --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002 --port 8080
   lblab load http://127.0.0.1:8080/ --concurrency 64 --duration 10s
+  lblab compare --algos round-robin,least-conn --backends 4 --latency b4=100ms
   lblab report run.json
 
 Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.`,
@@ -39,6 +41,7 @@ registerBackendCommand(program);
 registerBalanceCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
+registerCompareCommand(program);
 
 let failing = false;
 

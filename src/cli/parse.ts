@@ -130,32 +130,60 @@ export function parseHttpUrl(flag: string, value: string): URL {
   return url;
 }
 
-/** A scheduled user action of `--event "<at> <action> <backend>"`. `atMs` in ms from the start of load. */
-export type ScheduledEvent = { atMs: number; action: EventAction; target: string };
+/**
+ * A scheduled action of `--event`. `atMs` in ms from the start of load.
+ * `kill`/`restart`/`remove` act on a backend; `weight` sets one backend's
+ * weight; `algo` switches the algorithm.
+ */
+export type ScheduledEvent =
+  | { atMs: number; action: 'kill' | 'restart' | 'remove'; target: string }
+  | { atMs: number; action: 'weight'; target: string; weight: number }
+  | { atMs: number; action: 'algo'; algo: string };
 
 /** The actions `--event` knows. */
-export const EVENT_ACTIONS = ['kill', 'restart'] as const;
+export const EVENT_ACTIONS = ['kill', 'restart', 'remove', 'weight', 'algo'] as const;
 /** One of {@link EVENT_ACTIONS}. */
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
+/** How each `--event` form is written, for messages and `--help`. */
+export const EVENT_FORMS = '"<at> kill|restart|remove <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"';
+
 /**
- * Parses `--event "10s kill b2"`; `backends` are the known names.
- * @throws {UsageError} on a bad time, an unknown action or an unknown backend.
+ * Parses `--event "10s kill b2"`, `"10s weight b1=5"` or `"10s algo p2c"`;
+ * `backends` and `algorithms` are the known names.
+ * @throws {UsageError} on a bad time, an unknown action, backend or algorithm, or a weight outside 1..1000.
  */
-export function parseEvent(flag: string, value: string, backends: readonly string[]): ScheduledEvent {
+export function parseEvent(flag: string, value: string, backends: readonly string[], algorithms: readonly string[]): ScheduledEvent {
   const parts = value.trim().split(/\s+/);
   if (parts.length !== 3) {
-    throw new UsageError(`Expected \`${flag}\` to read "<at> <action> <backend>" like "10s kill b2", got ${JSON.stringify(value)}`);
+    throw new UsageError(`Expected \`${flag}\` to read ${EVENT_FORMS} like "10s kill b2", got ${JSON.stringify(value)}`);
   }
-  const [at, action, target] = parts as [string, string, string];
+  const [at, action, arg] = parts as [string, string, string];
   const atMs = parseDuration(flag, at, { allowZero: true });
-  if (!(EVENT_ACTIONS as readonly string[]).includes(action)) {
-    throw new UsageError(`Expected \`${flag}\` action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+  const backend = (name: string): string => {
+    if (!backends.includes(name)) {
+      throw new UsageError(`Expected \`${flag}\` backend to be one of ${backends.join(', ')}, got ${JSON.stringify(name)}`);
+    }
+    return name;
+  };
+  switch (action) {
+    case 'kill':
+    case 'restart':
+    case 'remove':
+      return { atMs, action, target: backend(arg) };
+    case 'weight': {
+      const m = /^([^=]+)=(.*)$/.exec(arg);
+      if (!m) throw new UsageError(`Expected \`${flag}\` weight to read <backend>=<n> like b1=5, got ${JSON.stringify(arg)}`);
+      return { atMs, action, target: backend(m[1]!), weight: parseInteger(`${flag} weight`, m[2]!, 1, 1000) };
+    }
+    case 'algo':
+      if (!algorithms.includes(arg)) {
+        throw new UsageError(`Expected \`${flag}\` algorithm to be one of ${algorithms.join(', ')}, got ${JSON.stringify(arg)}`);
+      }
+      return { atMs, action, algo: arg };
+    default:
+      throw new UsageError(`Expected \`${flag}\` action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
   }
-  if (!backends.includes(target)) {
-    throw new UsageError(`Expected \`${flag}\` backend to be one of ${backends.join(', ')}, got ${JSON.stringify(target)}`);
-  }
-  return { atMs, action: action as EventAction, target };
 }
 
 /**

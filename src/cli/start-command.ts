@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { checkOutPath } from './output.js';
 import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { BackendSpec } from '../backend/fleet.js';
+import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import {
   parseDuration,
+  EVENT_FORMS,
   parseEvent,
   parseFraction,
   parseInteger,
@@ -17,10 +19,13 @@ import {
   type LatencyProfile,
 } from './parse.js';
 
+const HASH_KEY_ALGOS: readonly string[] = ['consistent-hash', 'maglev'];
+
 /** Most backends `start` runs: enough for a lesson, few enough for a 2-core machine. */
 export const MAX_BACKENDS = 16;
 
-type StartFlags = HealthFlags & {
+/** Raw `start` flags as commander hands them over (strings); `compare` shares the scenario part. */
+export type StartFlags = HealthFlags & {
   backends: string;
   algo: string;
   weights?: string;
@@ -31,6 +36,7 @@ type StartFlags = HealthFlags & {
   errorRate: string[];
   port: string;
   event: string[];
+  hashKey?: string;
   headless?: boolean;
   json?: boolean;
   out?: string;
@@ -43,16 +49,10 @@ export function registerStartCommand(program: Command): void {
   const cmd = program
     .command('start')
     .description('spawn backends, start the balancer, fire load and show the live dashboard')
-    .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
     .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
-    .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
-    .option('--concurrency <n>', 'closed-model load workers', '16')
-    .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)')
-    .option('--latency <latency>', 'service time of every backend or one (b2=200ms); fixed 20ms or uniform 10ms-30ms; repeatable', collect, [])
-    .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
-    .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
+    .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)');
+  addScenarioOptions(cmd)
     .option('--port <port>', 'balancer port on 127.0.0.1 (0 = any free port)', '0')
-    .option('--event <spec>', 'scheduled action "<at> <kill|restart> <backend>", e.g. "10s kill b2"; repeatable', collect, [])
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
@@ -69,8 +69,10 @@ Examples:
 ${algorithmsHelp()}
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
-s slow, e errors, h health-fail (/health says 503), +/- concurrency,
-p pause load, q quit and print the report.`,
+s slow, e errors, h health-fail (/health says 503), a next algorithm,
+w weight of the selected backend (type it, Enter), +/- concurrency,
+p pause load, q quit and print the report. A change of algorithm, weight or
+membership starts a new period; the report shows each one.`,
     )
     .action(async (o: StartFlags) => {
       const config = parseStartOptions(o);
@@ -78,6 +80,22 @@ p pause load, q quit and print the report.`,
       const { runStart } = await import('./start-run.js');
       await runStart(config, { headless: o.headless, json: o.json, out: o.out });
     });
+}
+
+/**
+ * Adds the flags that describe a scenario, shared by `start` and `compare`:
+ * backends and their profiles, weights, load, timeline events, hash key.
+ */
+export function addScenarioOptions(cmd: Command): Command {
+  return cmd
+    .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
+    .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
+    .option('--concurrency <n>', 'closed-model load workers', '16')
+    .option('--latency <latency>', 'service time of every backend or one (b2=200ms); fixed 20ms or uniform 10ms-30ms; repeatable', collect, [])
+    .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
+    .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
+    .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
+    .option('--event <spec>', `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s weight b1=5", "15s algo p2c"; repeatable`, collect, []);
 }
 
 /**
@@ -104,7 +122,12 @@ export function parseStartOptions(o: StartFlags) {
   const backends: BackendSpec[] = names.map((name, i) => ({ name, latency: latency[i]!, capacity: capacity[i]!, errorRate: errorRate[i]! }));
   const headlessDefault = 10_000;
   const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined;
-  const events = o.event.map((e) => parseEvent('--event', e, names));
+  const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
+  const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
+  const switchedTo = events.flatMap((e) => (e.action === 'algo' ? [e.algo] : []));
+  if (hashKey && ![algo, ...switchedTo].some((a) => HASH_KEY_ALGOS.includes(a))) {
+    throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGOS.join(', ')}), got --algo ${algo}`);
+  }
   const late = durationMs !== undefined ? events.find((e) => e.atMs >= durationMs) : undefined;
   if (late) {
     throw new UsageError(`Expected every \`--event\` to fall within \`--duration\` (${o.duration}), got one at ${late.atMs}ms`);
@@ -113,6 +136,7 @@ export function parseStartOptions(o: StartFlags) {
     backends,
     weights,
     algo,
+    ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),

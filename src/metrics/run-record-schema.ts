@@ -41,10 +41,26 @@ export const runRecordSchema = z.object({
       expectedShare: z.number(),
       errors: z.number(),
       failedTries: z.number().optional(),
+      removed: z.boolean().optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),
   ),
+  periods: z
+    .array(
+      z.object({
+        fromMs: z.number(),
+        toMs: z.number(),
+        algo: z.string(),
+        weights: z.array(z.number()),
+        requests: z.number(),
+        errors: z.number(),
+        rps: z.number(),
+        latencyMs: latency,
+        backends: z.array(z.object({ name: z.string(), requests: z.number(), share: z.number(), expectedShare: z.number(), latencyMs: latency })),
+      }),
+    )
+    .optional(),
   events: z.array(z.object({ atMs: z.number(), type: z.string(), target: z.string().optional(), detail: z.string().optional() })),
   timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()) })),
 }) satisfies z.ZodType<RunRecord>;

@@ -24,6 +24,8 @@ export type BackendRecord = {
   errors: number;
   /** Tries the balancer sent it that failed at the transport level (refused, reset, timeout), retried or not; absent for `load`. */
   failedTries?: number;
+  /** True when it was taken out of the upstream during the run. */
+  removed?: boolean;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
@@ -33,6 +35,26 @@ export type RunEvent = { atMs: number; type: string; target?: string; detail?: s
 
 /** One second of the run: completed requests per second, overall and per backend. */
 export type TimelinePoint = { atMs: number; rps: number; errors: number; perBackend: Record<string, number> };
+
+/**
+ * One stretch of a run under one algorithm and one set of weights: a new
+ * period starts whenever the algorithm, a weight or the upstream's members
+ * change while running. `fromMs`/`toMs` in ms since the run started; shares
+ * over the responses of the period; removed backends expect 0.
+ */
+export type PeriodRecord = {
+  fromMs: number;
+  toMs: number;
+  algo: string;
+  /** One per backend, in the run's backend order. */
+  weights: number[];
+  requests: number;
+  errors: number;
+  /** Completed requests per second over the period. */
+  rps: number;
+  latencyMs: RecordLatency;
+  backends: Array<{ name: string; requests: number; share: number; expectedShare: number; latencyMs: RecordLatency }>;
+};
 
 /** What a run was asked to do. */
 export type RunConfig = {
@@ -68,8 +90,21 @@ export type RunRecord = {
     clientAborts?: number;
   };
   backends: BackendRecord[];
+  /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
+  periods?: PeriodRecord[];
   events: RunEvent[];
   timeline: TimelinePoint[];
+};
+
+/** What the record builder needs to know of one period besides its traffic; see {@link PeriodRecord}. */
+export type PeriodInfo = {
+  fromMs: number;
+  toMs: number;
+  algo: string;
+  weights: number[];
+  /** One per backend, in the run's backend order. */
+  expectedShares: number[];
+  stats: TrafficStats;
 };
 
 /** What the record builder needs to know of each backend besides its traffic. */
@@ -80,6 +115,8 @@ export type BackendInfo = {
   expectedShare: number;
   /** See {@link BackendRecord.failedTries}. */
   failedTries?: number;
+  /** See {@link BackendRecord.removed}. */
+  removed?: boolean;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
 
@@ -97,6 +134,7 @@ export function buildRunRecord(input: {
   events: readonly RunEvent[];
   retries?: { total: number; succeeded: number };
   clientAborts?: number;
+  periods?: readonly PeriodInfo[];
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -115,6 +153,7 @@ export function buildRunRecord(input: {
     timeline.push({ atMs: (s + 1) * 1000, rps: secondOf(stats.perSecond, s, seconds), errors: secondOf(stats.errorsPerSecond, s, seconds), perBackend });
   }
   const durationS = input.durationMs / 1000;
+  const expected = runExpectedShares(infos, input.periods, attributed);
   return {
     schemaVersion: RUN_RECORD_SCHEMA_VERSION,
     config: input.config,
@@ -139,15 +178,61 @@ export function buildRunRecord(input: {
         weight: info.weight,
         requests,
         share: attributed > 0 ? round(requests / attributed, 4) : 0,
-        expectedShare: round(info.expectedShare, 4),
+        expectedShare: round(expected[infos.indexOf(info)]!, 4),
         errors: t?.errors ?? 0,
         ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
+        ...(info.removed ? { removed: true } : {}),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
       };
     }),
+    ...(input.periods ? { periods: input.periods.map((p) => periodRecord(p, infos)) } : {}),
     events: [...input.events],
     timeline,
+  };
+}
+
+/**
+ * Each backend's expected share over the whole run. With one period (or
+ * none) it is the configured one; when the algorithm, weights or members
+ * changed, it is each period's expected share weighted by the responses
+ * that period had, so a switch does not make the run's shares look wrong.
+ */
+function runExpectedShares(infos: readonly BackendInfo[], periods: readonly PeriodInfo[] | undefined, attributed: number): number[] {
+  if (!periods || periods.length < 2 || attributed === 0) return infos.map((i) => i.expectedShare);
+  const out = infos.map(() => 0);
+  for (const p of periods) {
+    let n = 0;
+    for (const b of p.stats.backends.values()) n += b.requests;
+    infos.forEach((_, i) => (out[i]! += (n / attributed) * (p.expectedShares[i] ?? 0)));
+  }
+  return out;
+}
+
+function periodRecord(p: PeriodInfo, infos: readonly BackendInfo[]): PeriodRecord {
+  let attributed = 0;
+  for (const b of p.stats.backends.values()) attributed += b.requests;
+  const seconds = (p.toMs - p.fromMs) / 1000;
+  return {
+    fromMs: Math.round(p.fromMs),
+    toMs: Math.round(p.toMs),
+    algo: p.algo,
+    weights: [...p.weights],
+    requests: p.stats.requests,
+    errors: p.stats.errors,
+    rps: seconds > 0 ? round(p.stats.requests / seconds, 1) : 0,
+    latencyMs: roundLatency(p.stats.latency.summary()),
+    backends: infos.map((info, i) => {
+      const t = p.stats.backends.get(info.name);
+      const requests = t?.requests ?? 0;
+      return {
+        name: info.name,
+        requests,
+        share: attributed > 0 ? round(requests / attributed, 4) : 0,
+        expectedShare: round(p.expectedShares[i] ?? 0, 4),
+        latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+      };
+    }),
   };
 }
 

@@ -8,6 +8,8 @@ export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'other';
 
 /** Counters and latency of the requests one backend answered. */
 export class BackendTraffic {
+  constructor(readonly name: string) {}
+
   /** Responses this backend served. */
   requests = 0;
   /** Of those, responses with status ≥ 500. */
@@ -37,12 +39,27 @@ export class TrafficStats {
   readonly perSecond: number[] = [];
   /** Errors per second, same indexing as {@link perSecond}. */
   readonly errorsPerSecond: number[] = [];
+  /** Spans of the run also recorded on their own, oldest first; see {@link startSegment}. */
+  readonly segments: Array<{ startMs: number; stats: TrafficStats }> = [];
+
+  /**
+   * Starts a span of the run that is also recorded on its own (an algorithm
+   * period): every request completing at or after `atMs` (ms since the run
+   * started) goes into the returned stats too, until the next span starts.
+   * Requests are attributed by completion time, not arrival, since samples
+   * reach the main thread in batches.
+   */
+  startSegment(atMs: number): TrafficStats {
+    const stats = new TrafficStats();
+    this.segments.push({ startMs: atMs, stats });
+    return stats;
+  }
 
   /** The per-backend stats for `name`, created on first use. */
   backend(name: string): BackendTraffic {
     let b = this.backends.get(name);
     if (!b) {
-      b = new BackendTraffic();
+      b = new BackendTraffic(name);
       this.backends.set(name, b);
     }
     return b;
@@ -56,6 +73,7 @@ export class TrafficStats {
    * @param atMs when it completed, ms since the run started
    */
   record(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
+    if (this.segments.length > 0) this.recordInSegment(backend, latencyUs, status, errorKind, atMs);
     const second = atMs < 0 ? 0 : Math.floor(atMs / 1000);
     const failed = status === 0 || status >= 500;
     this.requests++;
@@ -79,6 +97,17 @@ export class TrafficStats {
       bump(backend.perSecond, second);
     }
   }
+
+  private recordInSegment(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
+    const seg = segmentAt(this.segments, atMs);
+    seg.record(backend ? seg.backend(backend.name) : undefined, latencyUs, status, errorKind, atMs);
+  }
+}
+
+/** The span a request completing at `atMs` belongs to: the last one started at or before it (else the first). */
+function segmentAt(segments: ReadonlyArray<{ startMs: number; stats: TrafficStats }>, atMs: number): TrafficStats {
+  for (let i = segments.length - 1; i > 0; i--) if (segments[i]!.startMs <= atMs) return segments[i]!.stats;
+  return segments[0]!.stats;
 }
 
 function bump(series: number[], index: number): void {

@@ -11,7 +11,8 @@ const SPARK = '▁▂▃▄▅▆▇█';
 /**
  * Renders a run record as the end-of-run metrics report: a header, totals,
  * the per-backend table (requests, share vs expected, errors,
- * p50/p90/p99/max, final state, time down, health state changes), the overall latency
+ * p50/p90/p99/max, final state, time down, health state changes), each
+ * algorithm period when the run switched algorithm or weights, the overall latency
  * histogram, per-backend req/s sparklines and the event log. A pure function
  * of the record (cli-table3 + chalk), so `lblab report run.json` prints it
  * again exactly.
@@ -25,6 +26,11 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   if (record.backends.length > 0) {
     out.push('');
     out.push(backendTable(record, c));
+  }
+  if (record.periods && record.periods.length > 1) {
+    out.push('');
+    out.push(c.bold('Algorithm periods') + c.dim(' (a new one at each algorithm, weight or membership change)'));
+    out.push(periodTable(record, c));
   }
   const hist = histogramLines(record, c);
   if (hist.length > 0) {
@@ -76,15 +82,13 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
 }
 
 function backendTable(r: RunRecord, c: ChalkInstance): string {
-  const table = new Table({
-    head: ['backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
-    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
-  });
+  const table = new Table(
+    borderless(
+      c,
+      ['backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+    ),
+  );
   for (const b of r.backends) {
     const off = b.expectedShare > 0 ? b.share - b.expectedShare : 0;
     const share = formatPct(b.share);
@@ -99,12 +103,52 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       formatMs(b.latencyMs.p90),
       formatMs(b.latencyMs.p99),
       formatMs(b.latencyMs.max),
-      b.health.state === 'up' ? c.green('UP') : c.red('DOWN'),
+      b.removed ? c.dim('REMOVED') : b.health.state === 'up' ? c.green('UP') : c.red('DOWN'),
       b.health.downMs > 0 ? formatDuration(b.health.downMs) : '-',
       String(b.health.transitions.length),
     ]);
   }
   return table.toString() + '\n' + c.dim(`failed: tries refused/reset/timed out · down: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side`);
+}
+
+/** Options of a borderless cli-table3 table, columns two spaces apart. */
+function borderless(c: ChalkInstance, head: string[], colAligns: Array<'left' | 'right'>): ConstructorParameters<typeof Table>[0] {
+  return {
+    head,
+    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+    colAligns,
+  };
+}
+
+/**
+ * One row per algorithm period: when, algorithm (and weights when they
+ * matter), req/s, p50/p99, errors, the largest gap between a backend's share
+ * and its expected share, and each backend's share/expected, four to a line.
+ */
+function periodTable(r: RunRecord, c: ChalkInstance): string {
+  const table = new Table(borderless(c, ['period', 'algorithm', 'req/s', 'p50', 'p99', 'errors', 'max dev', 'share/expected'], ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left']));
+  for (const p of r.periods ?? []) {
+    const weighted = p.weights.some((w) => w !== 1);
+    const dev = Math.max(0, ...p.backends.filter((b) => b.expectedShare > 0).map((b) => Math.abs(b.share - b.expectedShare)));
+    const shares = p.backends.map((b) => `${b.name} ${b.expectedShare > 0 ? `${formatPct(b.share)}/${formatPct(b.expectedShare)}` : c.dim(`${formatPct(b.share)}/-`)}`);
+    const lines: string[] = [];
+    for (let i = 0; i < shares.length; i += 4) lines.push(shares.slice(i, i + 4).join('  '));
+    table.push([
+      `${formatAt(p.fromMs)}–${formatAt(p.toMs)}`,
+      weighted ? `${p.algo} (${p.weights.join(',')})` : p.algo,
+      formatRate(p.rps),
+      formatMs(p.latencyMs.p50),
+      formatMs(p.latencyMs.p99),
+      p.errors > 0 ? c.red(String(p.errors)) : '0',
+      p.requests > 0 ? (dev > 0.05 ? c.yellow(formatPct(dev)) : formatPct(dev)) : '-',
+      lines.join('\n'),
+    ]);
+  }
+  return table.toString();
 }
 
 function histogramLines(r: RunRecord, c: ChalkInstance): string[] {

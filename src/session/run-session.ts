@@ -1,4 +1,6 @@
-import { expectedShares, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, expectedShares, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import type { UpstreamChange } from '../balancer/balancer.js';
+import type { HashKeySource } from '../balancer/hash-key.js';
 import { BalancerThread } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { Fleet, type BackendSpec } from '../backend/fleet.js';
@@ -6,7 +8,8 @@ import type { ScheduledEvent } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
-import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import type { TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
 
 /** Everything `lblab start` runs. Times in ms. */
@@ -15,6 +18,8 @@ export type StartConfig = {
   /** One per backend, ≥ 1. */
   weights: number[];
   algo: AlgorithmName;
+  /** Key source of the hash algorithms (`--hash-key`); default the client address. */
+  hashKey?: HashKeySource;
   health: HealthCheckConfig;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
@@ -53,9 +58,16 @@ export class RunSession implements RunControls {
   failure: RuntimeError | undefined;
   /** Listeners told about every new event (the headless view prints them). */
   onEvent: ((e: RunEvent) => void) | undefined;
+  /** Weights now, one per backend in order. */
+  private readonly weights: number[];
+  /** Backends taken out of the upstream. */
+  private readonly removed = new Set<string>();
+  /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
+  private readonly periods: Array<{ startMs: number; algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }> = [];
 
   constructor(readonly config: StartConfig) {
     this.fleet = new Fleet(config.host);
+    this.weights = [...config.weights];
     this.quitPromise = new Promise<void>((resolve) => (this.quitResolve = resolve));
   }
 
@@ -77,6 +89,7 @@ export class RunSession implements RunControls {
       {
         backends: members.map((m, i) => ({ name: m.name, url: `http://${config.host}:${m.port}`, weight: config.weights[i]! })),
         algo: config.algo,
+        ...(config.hashKey ? { hashKey: config.hashKey } : {}),
         health: config.health,
         host: config.host,
         port: config.port,
@@ -97,13 +110,13 @@ export class RunSession implements RunControls {
     });
     const { url } = await this.balancer.listen();
     this.load = new LoadGenerator({ url, concurrency: config.concurrency, durationMs: 0, epochStartMs: this.t0 });
+    this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     this.load.start();
     for (const ev of config.events) {
       this.timers.push(
         setTimeout(() => {
-          if (ev.action === 'kill') this.kill(ev.target, 'event');
-          else this.restart(ev.target, 'event');
+          this.runEvent(ev);
         }, Math.max(0, ev.atMs - this.nowMs())),
       );
     }
@@ -178,6 +191,64 @@ export class RunSession implements RunControls {
     }
   }
 
+  /** Carries out one scheduled `--event`. */
+  private runEvent(ev: ScheduledEvent): void {
+    switch (ev.action) {
+      case 'kill':
+        return this.kill(ev.target, 'event');
+      case 'restart':
+        return this.restart(ev.target, 'event');
+      case 'remove':
+        return this.removeBackend(ev.target, 'event');
+      case 'weight':
+        return this.setWeight(ev.target, ev.weight, 'event');
+      case 'algo':
+        return this.setAlgorithm(ev.algo as AlgorithmName, 'event');
+    }
+  }
+
+  /** Switches the balancer to algorithm `name` for the next request on; starts a new period and logs it. */
+  setAlgorithm(name: AlgorithmName, source = 'key'): void {
+    const from = this.balancer.algo;
+    if (name === from) return;
+    this.changeUpstream({ type: 'algo', algo: name });
+    this.log({ atMs: this.nowMs(), type: 'algo', detail: `${from} → ${name} (${source})` });
+  }
+
+  /** Switches to the next algorithm of {@link ALGORITHMS}, wrapping around. */
+  cycleAlgorithm(): void {
+    const i = ALGORITHMS.indexOf(this.balancer.algo);
+    this.setAlgorithm(ALGORITHMS[(i + 1) % ALGORITHMS.length]!);
+  }
+
+  /** Sets backend `name`'s weight (1…1000) while running; starts a new period and logs it. Ignored for removed backends. */
+  setWeight(name: string, weight: number, source = 'key'): void {
+    const i = this.config.backends.findIndex((b) => b.name === name);
+    const w = Math.max(1, Math.min(1000, Math.floor(weight)));
+    if (i < 0 || this.removed.has(name) || this.weights[i] === w) return;
+    const from = this.weights[i];
+    this.weights[i] = w;
+    this.changeUpstream({ type: 'weight', backend: name, weight: w });
+    const ignored = usesWeights(this.balancer.algo) ? '' : `; ${this.balancer.algo} ignores weights`;
+    this.log({ atMs: this.nowMs(), type: 'weight', target: name, detail: `weight ${from} → ${w} (${source}${ignored})` });
+  }
+
+  /**
+   * Takes backend `name` out of the upstream, as if removed from the
+   * configuration and reloaded: no new requests, no more checks; its process
+   * keeps running. Refused (and logged) for the last member.
+   */
+  removeBackend(name: string, source = 'key'): void {
+    if (!this.config.backends.some((b) => b.name === name) || this.removed.has(name)) return;
+    if (this.removed.size === this.config.backends.length - 1) {
+      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `not removed: it is the last backend of the upstream (${source})` });
+      return;
+    }
+    this.removed.add(name);
+    this.changeUpstream({ type: 'remove', backend: name });
+    this.log({ atMs: this.nowMs(), type: 'remove', target: name, detail: `taken out of the upstream (${source})` });
+  }
+
   /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
@@ -197,12 +268,16 @@ export class RunSession implements RunControls {
     const now = this.nowMs();
     const stats = this.load.stats;
     const upstream = this.balancer.states();
-    const shares = expectedShares(this.balancer.algo, upstream.map((b) => b.weight));
+    // Shares over the current period: after a switch they show the new algorithm at once.
+    const period = this.periods[this.periods.length - 1];
+    const shares = period ? this.periodShares(period) : upstream.map(() => 1 / upstream.length);
+    const periodStats = period?.stats ?? stats;
     let attributed = 0;
-    for (const b of stats.backends.values()) attributed += b.requests;
+    for (const b of periodStats.backends.values()) attributed += b.requests;
     const backends: BackendSnapshot[] = upstream.map((b, i) => {
       const member = this.fleet.get(b.name)!;
       const t = stats.backends.get(b.name);
+      const pt = periodStats.backends.get(b.name);
       const faults: string[] = [];
       if ((member.faults.slowFactor ?? 1) !== 1) faults.push(`slow ×${member.faults.slowFactor}`);
       if ((member.faults.errorRate ?? 0) > 0) faults.push(`errors ${Math.round(member.faults.errorRate! * 100)}%`);
@@ -214,13 +289,15 @@ export class RunSession implements RunControls {
         process: member.process,
         weight: b.weight,
         state: b.state,
+        removed: b.removed,
+        reportedLoad: b.reportedLoad,
         checkCounter: b.checkCounter,
         lastCheck: b.lastCheck,
         faults,
         inFlight: b.inFlight,
         rps: t ? lastSecondRate(t.perSecond, now) : 0,
         requests: t?.requests ?? 0,
-        share: attributed > 0 && t ? t.requests / attributed : 0,
+        share: attributed > 0 && pt ? pt.requests / attributed : 0,
         expectedShare: shares[i]!,
         p50Ms: t ? t.latency.percentileMs(50) : 0,
         p99Ms: t ? t.latency.percentileMs(99) : 0,
@@ -294,8 +371,8 @@ export class RunSession implements RunControls {
     return buildRunRecord({
       config: {
         command: 'start',
-        algo: balancer.algo,
-        weights: report.backends.map((b) => b.weight),
+        algo: this.config.algo,
+        weights: [...this.config.weights],
         concurrency: this.config.concurrency,
         health: { ...this.config.health },
       },
@@ -305,7 +382,35 @@ export class RunSession implements RunControls {
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
       retries: report.retries,
       clientAborts: report.clientAborts,
+      periods: this.periods.map((p, i): PeriodInfo => ({
+        fromMs: p.startMs,
+        toMs: Math.max(p.startMs, this.periods[i + 1]?.startMs ?? durationMs),
+        algo: p.algo,
+        weights: p.weights,
+        expectedShares: this.periodShares(p),
+        stats: p.stats,
+      })),
     });
+  }
+
+  private changeUpstream(change: UpstreamChange): void {
+    this.balancer.change(change);
+    this.newPeriod(this.nowMs());
+  }
+
+  /** Starts a new algorithm period at `atMs` with the upstream as it is now. */
+  private newPeriod(atMs: number): void {
+    const stats = this.load.stats.startSegment(atMs);
+    this.periods.push({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
+  }
+
+  /** The share each backend should get in a period: by the period's algorithm over its members; removed ones 0. */
+  private periodShares(p: { algo: AlgorithmName; weights: number[]; removed: Set<string> }): number[] {
+    const members = this.config.backends.map((b, i) => ({ i, member: !p.removed.has(b.name) })).filter((m) => m.member);
+    const shares = expectedShares(p.algo, members.map((m) => p.weights[m.i]!));
+    const out = this.config.backends.map(() => 0);
+    members.forEach((m, k) => (out[m.i] = shares[k]!));
+    return out;
   }
 
   private balancerPort(): number {

@@ -14,6 +14,10 @@ export type BackendSnapshot = {
   weight: number;
   /** Health as the balancer's checks decided it. */
   state: 'up' | 'down';
+  /** Taken out of the upstream while running (no requests, no checks). */
+  removed: boolean;
+  /** Load the backend last reported on `/health` (in-flight ÷ capacity), null when none; what `resource` picks by. */
+  reportedLoad: number | null;
   /** HAProxy's rise/fall counter display, e.g. "3/3" (UP) or "1/2" (DOWN, rising). */
   checkCounter: string;
   /** Last check result as HAProxy names it (L7OK, L4CON, L7STS 503, …), or "" before the first check. */
@@ -25,7 +29,9 @@ export type BackendSnapshot = {
   rps: number;
   /** Responses served so far. */
   requests: number;
+  /** Share of the responses since the last algorithm, weight or membership change (0..1). */
   share: number;
+  /** The share the current algorithm should give it (0..1). */
   expectedShare: number;
   p50Ms: number;
   p99Ms: number;
@@ -71,6 +77,10 @@ export interface RunControls {
   toggleHealthFail(backend: string): void;
   /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;
+  /** Switches to the next algorithm (the `a` key). */
+  cycleAlgorithm(): void;
+  /** Sets a backend's weight (1…1000) while running. */
+  setWeight(backend: string, weight: number): void;
   /** Pauses or resumes the load; requests already sent complete. */
   togglePause(): void;
   /** Ends the run: the dashboard unmounts and the report is printed. */

@@ -31,7 +31,7 @@ function cellsOf(b: BackendSnapshot): Cells {
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: String(b.weight),
-    state: `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}`,
+    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}`,
     check: b.lastCheck === '' ? '-' : b.lastCheck,
     inFlight: String(b.inFlight),
     rps: formatRate(b.rps),
@@ -108,10 +108,16 @@ export function BackendTable({ backends, selected }: BackendTableProps) {
                 {pad(r.pid, w.pid)}
               </Text>{' '}
               {pad(r.weight, w.weight, 'right')}{' '}
-              <Text bold color={b.state === 'up' ? 'green' : 'red'}>
-                {b.state === 'up' ? 'UP' : 'DOWN'}
-              </Text>
-              {pad(r.state.slice(r.state.indexOf(' ')), w.state - (b.state === 'up' ? 2 : 4))}{' '}
+              {b.removed ? (
+                <Text dimColor>{pad(r.state, w.state)}</Text>
+              ) : (
+                <>
+                  <Text bold color={b.state === 'up' ? 'green' : 'red'}>
+                    {b.state === 'up' ? 'UP' : 'DOWN'}
+                  </Text>
+                  {pad(r.state.slice(r.state.indexOf(' ')), w.state - (b.state === 'up' ? 2 : 4))}
+                </>
+              )}{' '}
               <Text color={b.lastCheck === 'L7OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
               {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
               <Text color="cyan">{shareBar(b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}

@@ -1,4 +1,4 @@
-import { Box, useInput } from 'ink';
+import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import type { RunControls, RunSnapshot } from '../session/snapshot.js';
 import { BackendTable } from './backend-table.js';
@@ -22,8 +22,9 @@ function clampIndex(index: number, count: number): number {
  * `npm run bench:dashboard` measures what drawing costs the balancer) and
  * turns keys into `RunControls` calls on the selected backend; it computes
  * nothing itself. Keys: ↑/↓ and 1–9 select, k kill, r restart, s slow,
- * e errors, h health-fail, +/= double and - halve concurrency, p pause,
- * q or Ctrl-C quit (the caller unmounts after `quit()`).
+ * e errors, h health-fail, a next algorithm, w then digits and Enter set the
+ * selected backend's weight (Esc cancels), +/= double and - halve
+ * concurrency, p pause, q or Ctrl-C quit (the caller unmounts after `quit()`).
  */
 export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   const [snapshot, setSnapshot] = useState<RunSnapshot>(() => controls.snapshot());
@@ -31,6 +32,18 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   // Key handlers read refs: two keys can arrive before React re-renders.
   const snapshotRef = useRef(snapshot);
   const selectedRef = useRef(selected);
+  // The weight being typed after `w`, for the backend named; undefined when not editing.
+  const [weightEdit, setWeightEdit] = useState<{ backend: string; text: string } | undefined>(undefined);
+  const weightRef = useRef(weightEdit);
+  const editWeight = (next: { backend: string; text: string } | undefined): void => {
+    weightRef.current = next;
+    setWeightEdit(next);
+  };
+  const commitWeight = (): void => {
+    const edit = weightRef.current;
+    editWeight(undefined);
+    if (edit && edit.text !== '') controls.setWeight(edit.backend, Number(edit.text));
+  };
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -48,6 +61,12 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
 
   /** One key press: a single printable character. */
   const press = (ch: string): void => {
+    const edit = weightRef.current;
+    if (edit) {
+      if (/^[0-9]$/.test(ch) && edit.text.length < 4) editWeight({ ...edit, text: edit.text + ch });
+      else if (ch === '\r' || ch === '\n') commitWeight();
+      return;
+    }
     if (ch === 'q') {
       controls.quit();
       return;
@@ -88,6 +107,12 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       case 'p':
         controls.togglePause();
         break;
+      case 'a':
+        controls.cycleAlgorithm();
+        break;
+      case 'w':
+        if (name !== undefined && !snap.backends[current]!.removed) editWeight({ backend: name, text: '' });
+        break;
     }
   };
 
@@ -96,7 +121,13 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       controls.quit();
       return;
     }
+    // Esc comes with meta set, so it is looked at first.
+    if (weightRef.current && key.escape) return editWeight(undefined);
     if (key.ctrl || key.meta) return;
+    if (weightRef.current) {
+      if (key.return) return commitWeight();
+      if (key.backspace || key.delete) return editWeight({ ...weightRef.current, text: weightRef.current.text.slice(0, -1) });
+    }
     const count = snapshotRef.current.backends.length;
     const current = clampIndex(selectedRef.current, count);
     if (key.upArrow) return select(clampIndex(current - 1, count));
@@ -119,7 +150,14 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         <EventLog events={snapshot.events} />
       </Box>
       <Box marginTop={1}>
-        <KeyLine />
+        {weightEdit ? (
+          <Text>
+            weight of <Text bold>{weightEdit.backend}</Text>: <Text color="cyan">{weightEdit.text}▏</Text>
+            <Text dimColor> 1-1000, Enter sets, Esc cancels</Text>
+          </Text>
+        ) : (
+          <KeyLine />
+        )}
       </Box>
     </Box>
   );

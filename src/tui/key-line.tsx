@@ -8,15 +8,17 @@ const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['s', 'slow'],
   ['e', 'errors'],
   ['h', 'health-fail'],
+  ['a', 'algo'],
+  ['w', 'weight'],
   ['+/-', 'concurrency'],
   ['p', 'pause'],
   ['q', 'quit'],
 ];
 
-/** The line of key bindings at the foot of the dashboard; it never changes, so it renders once. */
+/** The key bindings at the foot of the dashboard (wrapping onto a second line on narrow terminals); they never change, so they render once. */
 export const KeyLine = memo(function KeyLine() {
   return (
-    <Text wrap="truncate">
+    <Text wrap="wrap">
       {KEYS.map(([key, action], i) => (
         <Text key={key}>
           {i > 0 ? '  ' : ''}

@@ -12,6 +12,8 @@ function backend(over: Partial<BackendSnapshot> & Pick<BackendSnapshot, 'name' |
     process: 'running',
     weight: 1,
     state: 'up',
+    removed: false,
+    reportedLoad: null,
     checkCounter: '3/3',
     lastCheck: 'L7OK',
     faults: [],
@@ -86,6 +88,8 @@ function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
     toggleHealthFail: vi.fn<(backend: string) => void>(),
     setConcurrency: vi.fn<(value: number) => void>(),
     togglePause: vi.fn<() => void>(),
+    cycleAlgorithm: vi.fn<() => void>(),
+    setWeight: vi.fn<(backend: string, weight: number) => void>(),
     quit: vi.fn<() => void>(),
   } satisfies RunControls;
   return controls;
@@ -194,6 +198,42 @@ describe('Dashboard', () => {
     stdin.write('\u0003');
     await tick();
     expect(controls.quit).toHaveBeenCalledTimes(2);
+  });
+
+  it('cycles the algorithm with a', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('a');
+    await tick();
+    expect(controls.cycleAlgorithm).toHaveBeenCalledTimes(1);
+  });
+
+  it('sets the selected backend\'s weight with w, digits and Enter; Esc cancels; q while typing is not quit', async () => {
+    const controls = fakeControls();
+    const { stdin, lastFrame } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('2');
+    await tick();
+    stdin.write('w');
+    await tick();
+    expect(lastFrame()).toContain('weight of b2');
+    stdin.write('1q2');
+    await tick();
+    expect(lastFrame()).toContain('12');
+    stdin.write('\r');
+    await tick();
+    expect(controls.setWeight).toHaveBeenCalledWith('b2', 12);
+    expect(controls.quit).not.toHaveBeenCalled();
+    expect(lastFrame()).toContain('q quit');
+    stdin.write('w');
+    await tick();
+    stdin.write('7');
+    await tick();
+    stdin.write('\u001B');
+    await tick(100);
+    expect(lastFrame()).not.toContain('weight of');
+    expect(controls.setWeight).toHaveBeenCalledTimes(1);
   });
 
   it('refreshes from controls.snapshot() on its interval', async () => {

@@ -53,14 +53,24 @@ describe('integers, latency and per-backend values', () => {
 });
 
 describe('events', () => {
-  it('reads "<at> <action> <backend>"', () => {
-    expect(parseEvent('--event', '10s kill b2', ['b1', 'b2'])).toEqual({ atMs: 10_000, action: 'kill', target: 'b2' });
-    expect(parseEvent('--event', '0s restart b1', ['b1'])).toEqual({ atMs: 0, action: 'restart', target: 'b1' });
+  const algos = ['round-robin', 'p2c'];
+  it('reads "<at> kill|restart|remove <backend>"', () => {
+    expect(parseEvent('--event', '10s kill b2', ['b1', 'b2'], algos)).toEqual({ atMs: 10_000, action: 'kill', target: 'b2' });
+    expect(parseEvent('--event', '0s restart b1', ['b1'], algos)).toEqual({ atMs: 0, action: 'restart', target: 'b1' });
+    expect(parseEvent('--event', '5s remove b1', ['b1'], algos)).toEqual({ atMs: 5000, action: 'remove', target: 'b1' });
   });
 
-  it('names what is wrong: action, backend, shape', () => {
-    expect(() => parseEvent('--event', '10s explode b2', ['b2'])).toThrow(/action to be one of kill, restart/);
-    expect(() => parseEvent('--event', '10s kill b9', ['b1', 'b2'])).toThrow(/backend to be one of b1, b2, got "b9"/);
-    expect(() => parseEvent('--event', 'kill b2', ['b2'])).toThrow(/<at> <action> <backend>/);
+  it('reads "<at> weight <backend>=<n>" and "<at> algo <name>"', () => {
+    expect(parseEvent('--event', '10s weight b1=5', ['b1'], algos)).toEqual({ atMs: 10_000, action: 'weight', target: 'b1', weight: 5 });
+    expect(parseEvent('--event', '2s algo p2c', ['b1'], algos)).toEqual({ atMs: 2000, action: 'algo', algo: 'p2c' });
+  });
+
+  it('names what is wrong: action, backend, shape, weight, algorithm', () => {
+    expect(() => parseEvent('--event', '10s explode b2', ['b2'], algos)).toThrow(/action to be one of kill, restart, remove, weight, algo/);
+    expect(() => parseEvent('--event', '10s kill b9', ['b1', 'b2'], algos)).toThrow(/backend to be one of b1, b2, got "b9"/);
+    expect(() => parseEvent('--event', 'kill b2', ['b2'], algos)).toThrow(/<at> kill\|restart\|remove <backend>/);
+    expect(() => parseEvent('--event', '1s weight b1', ['b1'], algos)).toThrow(/<backend>=<n> like b1=5/);
+    expect(() => parseEvent('--event', '1s weight b1=0', ['b1'], algos)).toThrow(/`--event weight` to be a whole number from 1 to 1000/);
+    expect(() => parseEvent('--event', '1s algo fastest', ['b1'], algos)).toThrow(/algorithm to be one of round-robin, p2c, got "fastest"/);
   });
 });

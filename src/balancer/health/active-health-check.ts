@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { classifyError } from '../../metrics/error-kind.js';
 
 /** Active health check settings (HAProxy `check inter … rise … fall …`, `timeout check`). Times in ms. */
@@ -24,7 +24,13 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = { intervalMs: 1000, timeo
  * (other status), L7TOUT (no response in time), L4CON (connection refused or
  * reset), L4TOUT (connect timed out), SOCKERR (anything else).
  */
-export type CheckResult = { status: 'L7OK' | 'L7STS' | 'L7TOUT' | 'L4CON' | 'L4TOUT' | 'SOCKERR'; code?: number; durationMs: number };
+export type CheckResult = {
+  status: 'L7OK' | 'L7STS' | 'L7TOUT' | 'L4CON' | 'L4TOUT' | 'SOCKERR';
+  code?: number;
+  durationMs: number;
+  /** The `load` the backend reported in a JSON body (in-flight ÷ capacity, ≥ 0), as HAProxy's `agent-check` reports a server's state; absent otherwise. */
+  load?: number;
+};
 
 /** A check result as HAProxy's stats page writes it: `L7STS 503`, `L4CON`. */
 export function formatCheckResult(result: CheckResult): string {
@@ -32,7 +38,29 @@ export function formatCheckResult(result: CheckResult): string {
 }
 
 /** One backend a health checker looks after: the origin (`http://127.0.0.1:8001`). */
-export type CheckTarget = { readonly index: number; readonly origin: string };
+export type CheckTarget = { readonly origin: string };
+
+/** Largest check body read for a reported load; bigger bodies are discarded unread. */
+const MAX_REPORT_BYTES = 4096;
+
+/**
+ * Reads the `load` field of a small JSON check body (lblab backends answer
+ * `{"load": 0.25, …}`); undefined for any other body, which is discarded.
+ */
+async function reportedLoad(res: Dispatcher.ResponseData): Promise<number | undefined> {
+  const type = String(res.headers['content-type'] ?? '');
+  const length = Number(res.headers['content-length'] ?? Number.NaN);
+  if (!type.includes('json') || !(length <= MAX_REPORT_BYTES)) {
+    await res.body.dump();
+    return undefined;
+  }
+  try {
+    const load = (JSON.parse(await res.body.text()) as { load?: unknown }).load;
+    return typeof load === 'number' && Number.isFinite(load) && load >= 0 ? load : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type CheckerEvents = { result: [target: CheckTarget, result: CheckResult] };
 
@@ -43,7 +71,7 @@ type CheckerEvents = { result: [target: CheckTarget, result: CheckResult] };
  * done by whoever listens (see `RiseFall`).
  */
 export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly timers = new Map<CheckTarget, NodeJS.Timeout>();
   private readonly agent: Agent;
   private stopped = false;
 
@@ -57,6 +85,12 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
     this.schedule(target);
   }
 
+  /** Stops checking `target` (a check under way still reports). */
+  unwatch(target: CheckTarget): void {
+    clearTimeout(this.timers.get(target));
+    this.timers.delete(target);
+  }
+
   /** Runs one check now and returns its result (also emitted as `result`). */
   async check(target: CheckTarget): Promise<CheckResult> {
     const started = performance.now();
@@ -68,9 +102,9 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
         reset: true,
         signal: AbortSignal.timeout(this.config.timeoutMs),
       });
-      await res.body.dump();
+      const load = await reportedLoad(res);
       const ok = res.statusCode >= 200 && res.statusCode < 400;
-      result = { status: ok ? 'L7OK' : 'L7STS', code: res.statusCode, durationMs: performance.now() - started };
+      result = { status: ok ? 'L7OK' : 'L7STS', code: res.statusCode, durationMs: performance.now() - started, ...(load !== undefined ? { load } : {}) };
     } catch (err) {
       const kind = classifyError(err);
       const connectTimeout = (err as { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
@@ -94,8 +128,10 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
   private schedule(target: CheckTarget): void {
     if (this.stopped) return;
     const timer = setTimeout(() => {
-      void this.check(target).finally(() => this.schedule(target));
+      void this.check(target).finally(() => {
+        if (this.timers.get(target) === timer) this.schedule(target);
+      });
     }, this.config.intervalMs);
-    this.timers.set(target.index, timer);
+    this.timers.set(target, timer);
   }
 }

@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { UsageError } from '../errors.js';
+import { addHealthOptions } from './health-options.js';
+import { checkOutPath } from './output.js';
+import { parseDuration } from './parse.js';
+import { addScenarioOptions, parseStartOptions, type StartFlags } from './start-command.js';
+
+/** Raw `compare` flags: the scenario flags of `start` plus the algorithms to compare and the removal. */
+type CompareFlags = Omit<StartFlags, 'algo' | 'port' | 'headless'> & { algos: string; remove?: string; duration: string };
+
+/** What `compare` defaults to: the classic slow-backend comparison of the course. */
+const DEFAULT_ALGOS = 'round-robin,least-conn,p2c,least-response-time';
+
+/** How long after a removal the hash mapping is taken as settled: requests sent before it may still complete (ms). */
+export const REMOVE_SETTLE_MS = 500;
+
+/** `lblab compare`: one scenario under several algorithms, one after the other, side by side. */
+export function registerCompareCommand(program: Command): void {
+  const cmd = program
+    .command('compare')
+    .description('run one scenario under several algorithms, one after the other on fresh backends, and print them side by side')
+    .option('--algos <list>', `comma-separated algorithms to compare (${ALGORITHMS.join(', ')})`, DEFAULT_ALGOS)
+    .option('--duration <duration>', 'run length of each algorithm', '10s')
+    .option('--remove <backend>', 'take this backend out of the upstream halfway through each run, and count the virtual clients whose backend changed (needs --clients)');
+  addScenarioOptions(cmd)
+    .option('--json', 'print the comparison as one JSON object instead of the table')
+    .option('--out <file>', 'also write the comparison JSON to FILE');
+  addHealthOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab compare --algos round-robin,least-conn,p2c,least-response-time \\
+    --backends 4 --latency b4=100ms --concurrency 32 --duration 10s
+  lblab compare --algos ip-hash,consistent-hash,maglev --backends 5 --clients 200 --remove b3
+
+Each algorithm gets fresh backends and the same scenario; the runs follow one
+another (about duration + 1 s each). Progress goes to stderr, the comparison
+to stdout. --weights apply to the algorithms that use weights; the others see
+equal weights. With --remove, a client's backend is the one that served most
+of its requests before the removal and after it (from ${REMOVE_SETTLE_MS} ms after, so
+requests already sent do not count); "keys moved" is the share of clients
+whose backend changed.
+
+${algorithmsHelp()}`,
+    )
+    .action(async (o: CompareFlags) => {
+      const plan = parseCompareOptions(o);
+      checkOutPath(o.out);
+      const { runCompare } = await import('./compare-run.js');
+      await runCompare(plan, { json: o.json, out: o.out });
+    });
+}
+
+/**
+ * Validates the `compare` flags into one `start` config per algorithm (each
+ * checked as `start` checks it) plus the removal.
+ * @throws {UsageError} naming the first bad flag.
+ */
+export function parseCompareOptions(o: CompareFlags) {
+  const names = o.algos.split(',').map((a) => a.trim());
+  const algos: AlgorithmName[] = names.map((a) => {
+    if (!isAlgorithmName(a)) throw new UsageError(`Expected every \`--algos\` entry to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(a)}`);
+    return a;
+  });
+  const dup = algos.find((a, i) => algos.indexOf(a) !== i);
+  if (dup) throw new UsageError(`Expected every \`--algos\` entry once, got ${dup} twice`);
+  if (o.weights !== undefined && !algos.some(usesWeights)) {
+    throw new UsageError(`Expected \`--weights\` only when an algorithm in --algos uses weights, got ${algos.join(',')}`);
+  }
+  if (o.hashKey !== undefined && !algos.some(usesHashKey)) {
+    throw new UsageError(`Expected \`--hash-key\` only when an algorithm in --algos hashes a key (consistent-hash, maglev), got ${algos.join(',')}`);
+  }
+  const durationMs = parseDuration('--duration', o.duration);
+  const runs = algos.map((algo) => {
+    const parsed = parseStartOptions({
+      ...o,
+      algo,
+      port: '0',
+      weights: usesWeights(algo) ? o.weights : undefined,
+      hashKey: usesHashKey(algo) ? o.hashKey : undefined,
+    });
+    // Same weights for every algorithm: `start`'s n..1 default for weighted would make the runs unlike.
+    const weights = o.weights !== undefined && usesWeights(algo) ? parsed.weights : parsed.weights.map(() => 1);
+    return { ...parsed, weights, durationMs };
+  });
+  const first = runs[0]!;
+  const backendNames = first.backends.map((b) => b.name);
+  let remove: string | undefined;
+  if (o.remove !== undefined) {
+    if (!backendNames.includes(o.remove)) {
+      throw new UsageError(`Expected \`--remove\` to be one of ${backendNames.join(', ')}, got ${JSON.stringify(o.remove)}`);
+    }
+    if (backendNames.length < 2) throw new UsageError('Expected `--remove` with at least 2 `--backends`, got 1');
+    if ((first.clients ?? 1) < 2) {
+      throw new UsageError('Expected `--remove` with `--clients` of 2 or more: the keys that move are counted per virtual client');
+    }
+    remove = o.remove;
+    for (const r of runs) r.events.push({ atMs: Math.round(durationMs / 2), action: 'remove', target: o.remove });
+  }
+  return { algos, runs, durationMs, remove };
+}
+
+/** The result of {@link parseCompareOptions}. */
+export type ComparePlan = ReturnType<typeof parseCompareOptions>;

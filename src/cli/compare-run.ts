@@ -1,0 +1,101 @@
+import { writeFile } from 'node:fs/promises';
+import { RuntimeError } from '../errors.js';
+import { renderComparison, summarizeRun, type Comparison, type KeysMoved } from '../report/comparison.js';
+import { formatProgressLine } from '../session/progress-line.js';
+import { RunSession } from '../session/run-session.js';
+import { REMOVE_SETTLE_MS, type ComparePlan } from './compare-command.js';
+import { untilSignal } from './output.js';
+
+/**
+ * Runs `lblab compare`: each algorithm in turn on fresh backends (a whole
+ * `start` run, headless), then prints the comparison table (or JSON) on
+ * stdout. Progress lines go to stderr. Ctrl-C or SIGTERM ends the run under
+ * way and prints what was measured so far, marked partial.
+ * @throws {RuntimeError} when a run fails or `--out` cannot be written.
+ */
+export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?: string }): Promise<void> {
+  let current: RunSession | undefined;
+  let interrupted = false;
+  void untilSignal(() => {
+    interrupted = true;
+    current?.quit();
+  });
+  const results: Comparison['results'] = [];
+  for (const [i, config] of plan.runs.entries()) {
+    if (interrupted) break;
+    const session = new RunSession(config);
+    current = session;
+    const label = `[${i + 1}/${plan.runs.length}] ${config.algo}`;
+    try {
+      await session.start();
+    } catch (err) {
+      await session.abort();
+      throw err;
+    }
+    process.stderr.write(`lblab compare ${label}: ${config.backends.length} backends, concurrency ${config.concurrency}, ${config.durationMs / 1000}s\n`);
+    session.onEvent = (e) => process.stderr.write(`${label}  ${e.type}${e.target ? ` ${e.target}` : ''}${e.detail ? `  ${e.detail}` : ''}\n`);
+    const ticker = setInterval(() => process.stderr.write(`${label} ${formatProgressLine(session.snapshot())}\n`), 1000);
+    let settled: NodeJS.Timeout | undefined;
+    if (plan.remove !== undefined) {
+      // The mapping after the removal is read from requests sent once it took effect.
+      const at = Math.round(config.durationMs / 2) + REMOVE_SETTLE_MS;
+      settled = setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150);
+    }
+    await session.untilQuit();
+    clearInterval(ticker);
+    clearTimeout(settled);
+    const record = await session.finish();
+    const tally = session.load.clientTally;
+    const keysMoved = plan.remove !== undefined && tally.epochs.length > 1 ? countMoved(tally, plan.remove, config.backends.length) : undefined;
+    results.push(summarizeRun(record, tally.backendsPerClient(0), keysMoved, config.clients !== undefined && config.clients > 1));
+    if (session.failure) throw session.failure;
+  }
+  current = undefined;
+  const first = plan.runs[0]!;
+  const comparison: Comparison = {
+    schemaVersion: 1,
+    partial: interrupted || results.length < plan.runs.length,
+    scenario: {
+      backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
+      concurrency: first.concurrency,
+      durationMs: plan.durationMs,
+      ...(first.clients !== undefined ? { clients: first.clients } : {}),
+      ...(plan.remove !== undefined ? { remove: plan.remove } : {}),
+      events: first.events.map((e) => ({ ...e })),
+    },
+    results,
+  };
+  const json = JSON.stringify(comparison, null, 2) + '\n';
+  if (out.out) {
+    try {
+      await writeFile(out.out, json);
+    } catch (err) {
+      throw new RuntimeError(`could not write --out ${out.out}: ${(err as Error).message}`);
+    }
+  }
+  process.stdout.write(out.json ? json : renderComparison(comparison));
+}
+
+/**
+ * Keys moved by the removal: per virtual client, the backend that served
+ * most of its requests before (epoch 0) against after (epoch 1); clients
+ * seen in both count.
+ */
+function countMoved(tally: RunSessionTally, removed: string, backends: number): KeysMoved {
+  let clients = 0;
+  let moved = 0;
+  let movedFromKept = 0;
+  for (const client of tally.epochs[0]!.perClient.keys()) {
+    const before = tally.dominantBackend(0, client);
+    const after = tally.dominantBackend(1, client);
+    if (before === undefined || after === undefined) continue;
+    clients++;
+    if (before !== after) {
+      moved++;
+      if (before !== removed) movedFromKept++;
+    }
+  }
+  return { removed, clients, moved, movedFraction: clients > 0 ? moved / clients : 0, movedFromKept, idealFraction: 1 / backends };
+}
+
+type RunSessionTally = RunSession['load']['clientTally'];

@@ -1,0 +1,185 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { LatencyProfile } from '../cli/parse.js';
+import { formatLatency } from '../backend/latency.js';
+import type { ScheduledEvent } from '../cli/parse.js';
+import type { RecordLatency, RunRecord } from '../metrics/run-record.js';
+import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
+
+/** Keys that moved when a backend was taken out of the upstream, counted per virtual client. Fractions 0..1. */
+export type KeysMoved = {
+  /** The backend taken out. */
+  removed: string;
+  /** Clients with a backend both before and after. */
+  clients: number;
+  /** Of those, clients whose backend changed. */
+  moved: number;
+  movedFraction: number;
+  /** Moved clients whose backend was NOT the removed one: what a consistent hash avoids. */
+  movedFromKept: number;
+  /** The least that must move: the removed backend's share with equal weights, 1/n. */
+  idealFraction: number;
+};
+
+/** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
+export type CompareResult = {
+  algo: string;
+  requests: number;
+  rps: number;
+  errors: number;
+  errorRate: number;
+  latencyMs: RecordLatency;
+  /** Share of responses per backend, and what the algorithm should give each. */
+  shares: Record<string, number>;
+  expectedShares: Record<string, number>;
+  /** The largest |share − expected| over the backends. */
+  maxShareDeviation: number;
+  /** Before any removal: virtual clients seen and how many of them met one backend only (present with --clients ≥ 2). */
+  clients?: { seen: number; singleBackend: number; maxBackends: number };
+  keysMoved?: KeysMoved;
+  /** The whole run record of this run. */
+  record: RunRecord;
+};
+
+/** What `lblab compare --json` prints: the scenario and one result per algorithm, in the order run. */
+export type Comparison = {
+  schemaVersion: 1;
+  /** True when the comparison was cut short (Ctrl-C): some algorithms are missing. */
+  partial: boolean;
+  scenario: {
+    backends: Array<{ name: string; weight: number; latency: LatencyProfile; capacity: number | null; errorRate: number }>;
+    concurrency: number;
+    durationMs: number;
+    clients?: number;
+    remove?: string;
+    events: ScheduledEvent[];
+  };
+  results: CompareResult[];
+};
+
+/**
+ * Condenses one run record into a comparison column. `perClient` is the
+ * client tally of the run's first epoch (before any removal); it is kept
+ * only when the run had virtual clients (`withClients`).
+ */
+export function summarizeRun(
+  record: RunRecord,
+  perClient: { clients: number; singleBackend: number; maxBackends: number },
+  keysMoved: KeysMoved | undefined,
+  withClients: boolean,
+): CompareResult {
+  const shares: Record<string, number> = {};
+  const expected: Record<string, number> = {};
+  let dev = 0;
+  for (const b of record.backends) {
+    shares[b.name] = b.share;
+    expected[b.name] = b.expectedShare;
+    dev = Math.max(dev, Math.abs(b.share - b.expectedShare));
+  }
+  const t = record.totals;
+  return {
+    algo: record.config.algo ?? '',
+    requests: t.requests,
+    rps: t.rps,
+    errors: t.errors,
+    errorRate: t.requests > 0 ? t.errors / t.requests : 0,
+    latencyMs: t.latencyMs,
+    shares,
+    expectedShares: expected,
+    maxShareDeviation: Math.round(dev * 10_000) / 10_000,
+    ...(withClients ? { clients: { seen: perClient.clients, singleBackend: perClient.singleBackend, maxBackends: perClient.maxBackends } } : {}),
+    ...(keysMoved ? { keysMoved } : {}),
+    record,
+  };
+}
+
+/**
+ * The comparison as text: the scenario in one line, then one column per
+ * algorithm and one row per measure (req/s, p50/p90/p99/max, errors, each
+ * backend's share against its expected share, the largest share deviation,
+ * clients that met one backend, keys moved by a removal), the best value of
+ * latency rows in bold, and notes that explain a surprising column.
+ */
+export function renderComparison(cmp: Comparison, options: { color?: boolean } = {}): string {
+  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const { scenario: s, results } = cmp;
+  const lines: string[] = [];
+  const profile = s.backends
+    .map((b) => `${b.name} ${formatLatency(b.latency)}${b.capacity !== null ? ` cap ${b.capacity}` : ''}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}${b.weight !== 1 ? ` w${b.weight}` : ''}`)
+    .join(', ');
+  lines.push(c.bold(`lblab compare · ${results.length} algorithm${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`));
+  lines.push(c.dim(`backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`));
+  if (cmp.partial) lines.push(c.yellow('partial: interrupted before every algorithm ran'));
+  lines.push('');
+  if (results.length === 0) return lines.join('\n') + '\n';
+
+  const table = new Table({
+    head: ['', ...results.map((r) => r.algo)],
+    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+    colAligns: ['left', ...results.map(() => 'right' as const)],
+  });
+  /** A row whose lowest value is best, shown bold when the algorithms differ. */
+  const lowestBest = (label: string, values: number[], fmt: (v: number) => string): string[] => {
+    const min = Math.min(...values);
+    const differ = values.some((v) => v !== min);
+    return [label, ...values.map((v) => (differ && v === min ? c.bold(fmt(v)) : fmt(v)))];
+  };
+  table.push(['req/s', ...results.map((r) => formatRate(r.rps))]);
+  table.push(lowestBest('p50', results.map((r) => r.latencyMs.p50), formatMs));
+  table.push(lowestBest('p90', results.map((r) => r.latencyMs.p90), formatMs));
+  table.push(lowestBest('p99', results.map((r) => r.latencyMs.p99), formatMs));
+  table.push(lowestBest('max', results.map((r) => r.latencyMs.max), formatMs));
+  table.push(['errors', ...results.map((r) => (r.errors > 0 ? c.red(`${r.errors} (${formatPct(r.errorRate, 2)})`) : '0'))]);
+  for (const b of s.backends) {
+    table.push([`${b.name} share/exp`, ...results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)]);
+  }
+  table.push(lowestBest('max share dev', results.map((r) => r.maxShareDeviation), (v) => formatPct(v)));
+  if (results.some((r) => r.clients)) {
+    table.push(['clients on 1 backend', ...results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))]);
+  }
+  if (results.some((r) => r.keysMoved)) {
+    table.push(lowestBest('keys moved', results.map((r) => r.keysMoved?.movedFraction ?? Number.NaN), (v) => (Number.isNaN(v) ? '-' : formatPct(v))));
+    table.push(['  from kept backends', ...results.map((r) => (r.keysMoved ? `${r.keysMoved.movedFromKept}/${r.keysMoved.clients}` : '-'))]);
+  }
+  lines.push(table.toString());
+  const notes = comparisonNotes(cmp);
+  if (notes.length > 0) {
+    lines.push('');
+    lines.push(...notes.map((n) => c.dim(n)));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Plain-words notes under the table: what each figure means, and the traps a learner may fall into. */
+function comparisonNotes(cmp: Comparison): string[] {
+  const notes: string[] = [];
+  const { results, scenario: s } = cmp;
+  if (results.length > 1) {
+    const best = results.reduce((a, b) => (b.latencyMs.p99 < a.latencyMs.p99 ? b : a));
+    const worst = results.reduce((a, b) => (b.latencyMs.p99 > a.latencyMs.p99 ? b : a));
+    if (worst.latencyMs.p99 > 0) {
+      notes.push(`lowest p99: ${best.algo} ${formatMs(best.latencyMs.p99)}, highest: ${worst.algo} ${formatMs(worst.latencyMs.p99)} (${(worst.latencyMs.p99 / Math.max(best.latencyMs.p99, 0.001)).toFixed(1)}×)`);
+    }
+  }
+  const moved = results.find((r) => r.keysMoved)?.keysMoved;
+  if (moved) {
+    notes.push(
+      `keys moved: share of clients whose backend changed when ${moved.removed} left; at least ${formatPct(moved.idealFraction)} must (its own clients). "from kept backends" moved although their backend stayed.`,
+    );
+  }
+  const ipHash = results.find((r) => r.algo === 'ip-hash' && r.clients);
+  if (ipHash?.clients && ipHash.clients.seen > 1) {
+    const used = Object.values(ipHash.shares).filter((v) => v > 0.01).length;
+    if (used === 1) {
+      notes.push(
+        `ip-hash: nginx hashes only the first three octets of an IPv4 address, and all ${ipHash.clients.seen} clients share 127.0.0.0/24, so one backend takes them all; give each client its own /24 with --spread-clients, or hash the whole address with consistent-hash --hash-key ip.`,
+      );
+    }
+  }
+  if (s.events.some((e) => e.action === 'kill')) notes.push('a killed backend counts against the share deviation until it is marked DOWN.');
+  return notes;
+}

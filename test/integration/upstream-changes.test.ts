@@ -1,0 +1,144 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBackendServer } from '../../src/backend/server.js';
+import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
+import { Balancer } from '../../src/balancer/balancer.js';
+import type { HashKeySource } from '../../src/balancer/hash-key.js';
+
+/**
+ * The balancer in-process in front of real loopback servers: changes made
+ * while it runs (algorithm, weight, removal), hash keys read from the
+ * request, and the load backends report on /health.
+ */
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** `n` plain servers on loopback, each answering 200 `ok`. */
+async function servers(n: number): Promise<string[]> {
+  const urls: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    closers.push(
+      () =>
+        new Promise((r) => {
+          s.closeAllConnections();
+          s.close(r);
+        }),
+    );
+    urls.push(`http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+  }
+  return urls;
+}
+
+async function balancer(
+  urls: string[],
+  algo: AlgorithmName,
+  opts: { hashKey?: HashKeySource; intervalMs?: number; path?: string } = {},
+): Promise<{ b: Balancer; url: string }> {
+  const b = new Balancer({
+    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
+    algo,
+    ...(opts.hashKey ? { hashKey: opts.hashKey } : {}),
+    health: { intervalMs: opts.intervalMs ?? 60_000, timeoutMs: 500, rise: 2, fall: 3, path: opts.path ?? '/' },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const { url } = await b.listen();
+  closers.push(() => b.close());
+  return { b, url };
+}
+
+/** Sends `n` GETs one after the other; returns how many each backend answered. */
+async function tally(url: string, n: number, headers: Record<string, string> = {}, path = '/'): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(new URL(path, url), { headers });
+    await res.text();
+    const name = res.headers.get('x-lblab-backend') ?? '?';
+    out[name] = (out[name] ?? 0) + 1;
+  }
+  return out;
+}
+
+describe('upstream changes while running', () => {
+  it('a weight change takes effect on the next requests (smooth WRR 3:1:1)', async () => {
+    const { b, url } = await balancer(await servers(3), 'weighted');
+    expect(await tally(url, 30)).toEqual({ b1: 10, b2: 10, b3: 10 });
+    b.apply({ type: 'weight', backend: 'b1', weight: 3 });
+    expect(await tally(url, 50)).toEqual({ b1: 30, b2: 10, b3: 10 });
+    expect(b.backendInfos()[0]!.expectedShare).toBeCloseTo(0.6, 5);
+  });
+
+  it('a removed backend gets no new requests, keeps its place in the report, and the last one cannot go', async () => {
+    const { b, url } = await balancer(await servers(3), 'round-robin');
+    b.apply({ type: 'remove', backend: 'b2' });
+    expect(await tally(url, 20)).toEqual({ b1: 10, b3: 10 });
+    const infos = b.backendInfos();
+    expect(infos.map((i) => [i.name, i.removed ?? false, i.expectedShare])).toEqual([
+      ['b1', false, 0.5],
+      ['b2', true, 0],
+      ['b3', false, 0.5],
+    ]);
+    b.apply({ type: 'remove', backend: 'b1' });
+    expect(() => b.apply({ type: 'remove', backend: 'b3' })).toThrow(/at least one backend/);
+    expect(() => b.apply({ type: 'weight', backend: 'b2', weight: 2 })).toThrow(/backend of the upstream/);
+    expect(await tally(url, 3)).toEqual({ b3: 3 });
+  });
+
+  it('switching the algorithm changes how the next requests are spread', async () => {
+    const { b, url } = await balancer(await servers(3), 'round-robin', { hashKey: { kind: 'header', name: 'x-user' } });
+    expect(await tally(url, 9, { 'x-user': 'alice' })).toEqual({ b1: 3, b2: 3, b3: 3 });
+    b.apply({ type: 'algo', algo: 'consistent-hash' });
+    expect(b.algo).toBe('consistent-hash');
+    const alice = await tally(url, 9, { 'x-user': 'alice' });
+    expect(Object.values(alice)).toEqual([9]);
+  });
+});
+
+describe('hash keys', () => {
+  it('header, cookie and path keys each pin a key to one backend, and different keys spread', async () => {
+    const cases: Array<{ key: HashKeySource; send: (k: string) => { headers: Record<string, string>; path: string } }> = [
+      { key: { kind: 'header', name: 'x-user' }, send: (k) => ({ headers: { 'x-user': k }, path: '/' }) },
+      { key: { kind: 'cookie', name: 'sid' }, send: (k) => ({ headers: { cookie: `theme=dark; sid=${k}` }, path: '/' }) },
+      { key: { kind: 'path' }, send: (k) => ({ headers: {}, path: `/items/${k}?page=1` }) },
+    ];
+    for (const { key, send } of cases) {
+      const { url } = await balancer(await servers(3), 'consistent-hash', { hashKey: key });
+      const seen = new Set<string>();
+      for (let k = 0; k < 12; k++) {
+        const { headers, path } = send(`user-${k}`);
+        const got = await tally(url, 3, headers, path);
+        expect(Object.keys(got), `${key.kind} key user-${k}`).toHaveLength(1);
+        seen.add(Object.keys(got)[0]!);
+      }
+      expect(seen.size, `${key.kind}: 12 keys over 3 backends`).toBeGreaterThan(1);
+    }
+  });
+
+  it('a request without the key is still answered (round robin)', async () => {
+    const { url } = await balancer(await servers(3), 'consistent-hash', { hashKey: { kind: 'header', name: 'x-user' } });
+    expect(await tally(url, 6)).toEqual({ b1: 2, b2: 2, b3: 2 });
+  });
+});
+
+describe('reported load', () => {
+  it('reads `load` from a backend\'s /health JSON at each check', async () => {
+    const backend = await startBackendServer({ name: 'b1', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: 400 }, errorRate: 0, capacity: 4 });
+    closers.push(() => backend.close());
+    const { b, url } = await balancer([`http://127.0.0.1:${backend.port}`], 'round-robin', { intervalMs: 100, path: '/health' });
+    const upstream = b.backend('b1')!;
+    const deadline = Date.now() + 5000;
+    while (upstream.reportedLoad === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.reportedLoad).toBe(0);
+    // Two requests held for 400 ms: the next check reports 2 of 4 busy.
+    const held = [fetch(url).then((r) => r.text()), fetch(url).then((r) => r.text())];
+    while (upstream.reportedLoad !== 0.5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.reportedLoad).toBe(0.5);
+    await Promise.all(held);
+  });
+});
