@@ -48,7 +48,7 @@ export function registerStartCommand(program: Command): void {
     .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
     .option('--concurrency <n>', 'closed-model load workers', '16')
     .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)')
-    .option('--latency <latency>', 'service time of every backend or one (b2=200ms); fixed 20ms or uniform 10ms-30ms; repeatable', collect, [])
+    .option('--latency <latency>', 'service time of every backend or one (b2=200ms): fixed 20ms, uniform 10ms-30ms, normal:50ms:10ms or lognormal:50ms:20ms (mean:sd); repeatable', collect, [])
     .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
     .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
     .option('--port <port>', 'balancer port on 127.0.0.1 (0 = any free port)', '0')
