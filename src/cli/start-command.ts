@@ -3,6 +3,7 @@ import { checkOutPath } from './output.js';
 import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { UsageError } from '../errors.js';
+import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import {
   parseDuration,
@@ -20,7 +21,7 @@ import {
 /** Most backends `start` runs: enough for a lesson, few enough for a 2-core machine. */
 export const MAX_BACKENDS = 16;
 
-type StartFlags = HealthFlags & {
+type StartFlags = HealthFlags & ClientFlags & {
   backends: string;
   algo: string;
   weights?: string;
@@ -56,7 +57,7 @@ export function registerStartCommand(program: Command): void {
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addHealthOptions(cmd)
+  addClientOptions(addHealthOptions(cmd))
     .addHelpText(
       'after',
       `
@@ -120,6 +121,7 @@ export function parseStartOptions(o: StartFlags) {
     durationMs,
     headlessDefaultDurationMs: headlessDefault,
     events,
+    ...parseClientOptions(o),
   };
 }
 

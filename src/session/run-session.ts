@@ -5,6 +5,7 @@ import { Fleet, type BackendSpec } from '../backend/fleet.js';
 import type { ScheduledEvent } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
+import type { HeaderTemplate } from '../load/request-headers.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
@@ -23,6 +24,12 @@ export type StartConfig = {
   /** 0 = until the user quits. */
   durationMs: number;
   events: ScheduledEvent[];
+  /** Virtual clients, one source address each (see `LoadConfig.clients`); undefined = one client. */
+  clients?: number;
+  /** One /24 per virtual client. */
+  spreadClients?: boolean;
+  /** Headers sent on every request, with `{client}` and `{seq}` expanded. */
+  headers?: HeaderTemplate[];
 };
 
 /** The slow fault's multiplier on service time. */
@@ -96,7 +103,15 @@ export class RunSession implements RunControls {
       }
     });
     const { url } = await this.balancer.listen();
-    this.load = new LoadGenerator({ url, concurrency: config.concurrency, durationMs: 0, epochStartMs: this.t0 });
+    this.load = new LoadGenerator({
+      url,
+      concurrency: config.concurrency,
+      durationMs: 0,
+      epochStartMs: this.t0,
+      clients: config.clients,
+      spreadClients: config.spreadClients,
+      headers: config.headers,
+    });
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     this.load.start();
     for (const ev of config.events) {
