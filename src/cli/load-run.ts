@@ -27,7 +27,7 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
   await load.done();
   clearInterval(ticker);
   const record = buildRunRecord({
-    config: { command: 'load', target: config.url, concurrency: config.concurrency },
+    config: { command: 'load', target: config.url, concurrency: config.concurrency, ...(config.clients !== undefined && { clients: config.clients }) },
     durationMs: Math.min(load.nowMs(), config.durationMs),
     stats: load.stats,
     backends: [],

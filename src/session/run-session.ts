@@ -312,6 +312,7 @@ export class RunSession implements RunControls {
         algo: balancer.algo,
         weights: report.backends.map((b) => b.weight),
         concurrency: this.config.concurrency,
+        ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
       },
       durationMs,
