@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseFraction, parseInteger, parseLatency, parsePort } from './parse.js';
+import { LATENCY_FORMS, parseFraction, parseInteger, parseLatency, parsePort } from './parse.js';
 
 type BackendFlags = { port: string; host: string; name: string; latency: string; errorRate: string; capacity?: string };
 
@@ -16,7 +16,7 @@ export function registerBackendCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (0 = any free port)', '0')
     .option('--host <address>', 'loopback address to bind', '127.0.0.1')
     .option('--name <name>', 'name sent in x-lblab-backend and /health', 'b1')
-    .option('--latency <latency>', 'service time: fixed (20ms) or uniform (10ms-30ms)', '5ms')
+    .option('--latency <latency>', `service time: ${LATENCY_FORMS}`, '5ms')
     .option('--error-rate <fraction>', 'share of requests answered 500, 0..1', '0')
     .option('--capacity <n>', 'max requests served at once; the rest queue (default: no limit)')
     .addHelpText(
@@ -26,6 +26,12 @@ Examples:
   lblab backend --port 8001 --name b1
   lblab backend --port 8002 --name slow --latency 100ms-300ms --capacity 4
   lblab backend --port 8003 --name flaky --error-rate 0.1
+  lblab backend --port 8004 --name tail --latency lognormal:40ms:30ms
+
+Latency forms: 20ms or fixed:20ms (always 20ms); 10ms-30ms or
+uniform:10ms:30ms (evenly spread); normal:MEAN:SD (a bell curve, negative
+draws redrawn); lognormal:MEAN:SD (MEAN and SD of the latency itself: most
+requests fast, a long slow tail, like real services).
 
 Every response carries x-lblab-backend: <name>; GET /health answers JSON
 (name, inFlight, queued, capacity, load, served, uptimeMs).`,

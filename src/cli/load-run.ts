@@ -1,3 +1,4 @@
+import { checkClientAddresses } from '../load/client-addresses.js';
 import { LoadGenerator, type LoadConfig } from '../load/load-generator.js';
 import { buildRunRecord } from '../metrics/run-record.js';
 import { formatMs, formatPct, formatRate } from '../report/format.js';
@@ -6,8 +7,10 @@ import { emitRecord, untilSignal } from './output.js';
 /**
  * Runs `lblab load`: fires for the configured duration (or until Ctrl-C /
  * SIGTERM), printing a progress line every second on stderr, then the report.
+ * @throws {UsageError} naming `--clients` when this machine cannot bind the clients' source addresses.
  */
 export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: string }): Promise<void> {
+  if (config.clients !== undefined) await checkClientAddresses(config.clients, config.spreadClients);
   const load = new LoadGenerator(config);
   load.on('workerError', (err) => process.stderr.write(`lblab: load worker failed: ${err.message}\n`));
   load.start();
@@ -24,7 +27,7 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
   await load.done();
   clearInterval(ticker);
   const record = buildRunRecord({
-    config: { command: 'load', target: config.url, concurrency: config.concurrency },
+    config: { command: 'load', target: config.url, concurrency: config.concurrency, ...(config.clients !== undefined && { clients: config.clients }) },
     durationMs: Math.min(load.nowMs(), config.durationMs),
     stats: load.stats,
     backends: [],

@@ -4,6 +4,7 @@ import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesW
 import type { BackendSpec } from '../backend/fleet.js';
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
+import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import {
   parseDuration,
@@ -25,7 +26,8 @@ const HASH_KEY_ALGOS: readonly string[] = ['consistent-hash', 'maglev'];
 export const MAX_BACKENDS = 16;
 
 /** Raw `start` flags as commander hands them over (strings); `compare` shares the scenario part. */
-export type StartFlags = HealthFlags & {
+export type StartFlags = HealthFlags &
+  ClientFlags & {
   backends: string;
   algo: string;
   weights?: string;
@@ -87,15 +89,16 @@ membership starts a new period; the report shows each one.`,
  * backends and their profiles, weights, load, timeline events, hash key.
  */
 export function addScenarioOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
     .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
     .option('--concurrency <n>', 'closed-model load workers', '16')
-    .option('--latency <latency>', 'service time of every backend or one (b2=200ms); fixed 20ms or uniform 10ms-30ms; repeatable', collect, [])
+    .option('--latency <latency>', 'service time of every backend or one (b2=200ms): fixed 20ms, uniform 10ms-30ms, normal:50ms:10ms or lognormal:50ms:20ms (mean:sd); repeatable', collect, [])
     .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
     .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
     .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
     .option('--event <spec>', `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s weight b1=5", "15s algo p2c"; repeatable`, collect, []);
+  return addClientOptions(cmd);
 }
 
 /**
@@ -144,6 +147,7 @@ export function parseStartOptions(o: StartFlags) {
     durationMs,
     headlessDefaultDurationMs: headlessDefault,
     events,
+    ...parseClientOptions(o),
   };
 }
 

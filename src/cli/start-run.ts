@@ -1,3 +1,4 @@
+import { checkClientAddresses } from '../load/client-addresses.js';
 import { RunSession } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
@@ -18,6 +19,7 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
   if (!headless) process.env.NODE_ENV ??= 'production';
   // Load ink before load starts: importing it mid-run stalls the balancer's event loop.
   const dashboardModule = headless ? undefined : await import('../tui/render-dashboard.js');
+  if (parsed.clients !== undefined) await checkClientAddresses(parsed.clients, parsed.spreadClients);
   void untilSignal(() => session.quit());
   try {
     await session.start();

@@ -16,6 +16,7 @@ export const runRecordSchema = z.object({
     algo: z.string().optional(),
     weights: z.array(z.number()).optional(),
     concurrency: z.number().optional(),
+    clients: z.number().optional(),
     target: z.string().optional(),
     health: z.object({ intervalMs: z.number(), timeoutMs: z.number(), rise: z.number(), fall: z.number(), path: z.string() }).optional(),
   }),

@@ -62,6 +62,8 @@ export type RunConfig = {
   algo?: string;
   weights?: number[];
   concurrency?: number;
+  /** Virtual clients (`--clients`), when asked for. */
+  clients?: number;
   target?: string;
   health?: { intervalMs: number; timeoutMs: number; rise: number; fall: number; path: string };
 };

@@ -7,6 +7,7 @@ import { Fleet, type BackendSpec } from '../backend/fleet.js';
 import type { ScheduledEvent } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
+import type { HeaderTemplate } from '../load/request-headers.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import type { TrafficStats } from '../metrics/traffic-stats.js';
@@ -28,6 +29,12 @@ export type StartConfig = {
   /** 0 = until the user quits. */
   durationMs: number;
   events: ScheduledEvent[];
+  /** Virtual clients, one source address each (see `LoadConfig.clients`); undefined = one client. */
+  clients?: number;
+  /** One /24 per virtual client. */
+  spreadClients?: boolean;
+  /** Headers sent on every request, with `{client}` and `{seq}` expanded. */
+  headers?: HeaderTemplate[];
 };
 
 /** The slow fault's multiplier on service time. */
@@ -109,7 +116,15 @@ export class RunSession implements RunControls {
       }
     });
     const { url } = await this.balancer.listen();
-    this.load = new LoadGenerator({ url, concurrency: config.concurrency, durationMs: 0, epochStartMs: this.t0 });
+    this.load = new LoadGenerator({
+      url,
+      concurrency: config.concurrency,
+      durationMs: 0,
+      epochStartMs: this.t0,
+      clients: config.clients,
+      spreadClients: config.spreadClients,
+      headers: config.headers,
+    });
     this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     this.load.start();
@@ -374,6 +389,7 @@ export class RunSession implements RunControls {
         algo: this.config.algo,
         weights: [...this.config.weights],
         concurrency: this.config.concurrency,
+        ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
       },
       durationMs,
