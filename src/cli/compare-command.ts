@@ -96,6 +96,9 @@ export function parseCompareOptions(o: CompareFlags) {
     if ((first.clients ?? 1) < 2) {
       throw new UsageError('Expected `--remove` with `--clients` of 2 or more: the keys that move are counted per virtual client');
     }
+    if (durationMs < 2000) {
+      throw new UsageError(`Expected \`--duration\` of at least 2s with \`--remove\` (half before, half after the removal), got ${JSON.stringify(o.duration)}`);
+    }
     remove = o.remove;
     for (const r of runs) r.events.push({ atMs: Math.round(durationMs / 2), action: 'remove', target: o.remove });
   }

@@ -35,18 +35,23 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     process.stderr.write(`lblab compare ${label}: ${config.backends.length} backends, concurrency ${config.concurrency}, ${config.durationMs / 1000}s\n`);
     session.onEvent = (e) => process.stderr.write(`${label}  ${e.type}${e.target ? ` ${e.target}` : ''}${e.detail ? `  ${e.detail}` : ''}\n`);
     const ticker = setInterval(() => process.stderr.write(`${label} ${formatProgressLine(session.snapshot())}\n`), 1000);
-    let settled: NodeJS.Timeout | undefined;
+    const epochTimers: NodeJS.Timeout[] = [];
     if (plan.remove !== undefined) {
-      // The mapping after the removal is read from requests sent once it took effect.
-      const at = Math.round(config.durationMs / 2) + REMOVE_SETTLE_MS;
-      settled = setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150);
+      // Client epochs: 0 before the removal, 1 while requests sent before it
+      // still complete, 2 once the new mapping has settled. Each is opened a
+      // little after its start (samples arrive in batches); the tally moves
+      // samples completed after that start into it.
+      const removedAt = Math.round(config.durationMs / 2);
+      for (const at of [removedAt, removedAt + REMOVE_SETTLE_MS]) {
+        epochTimers.push(setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150));
+      }
     }
     await session.untilQuit();
     clearInterval(ticker);
-    clearTimeout(settled);
+    for (const t of epochTimers) clearTimeout(t);
     const record = await session.finish();
     const tally = session.load.clientTally;
-    const keysMoved = plan.remove !== undefined && tally.epochs.length > 1 ? countMoved(tally, plan.remove, config.backends.length) : undefined;
+    const keysMoved = plan.remove !== undefined && tally.epochs.length > 2 ? countMoved(tally, plan.remove, config.backends.length) : undefined;
     results.push(summarizeRun(record, tally.backendsPerClient(0), keysMoved, config.clients !== undefined && config.clients > 1));
     if (session.failure) throw session.failure;
   }
@@ -78,8 +83,8 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
 
 /**
  * Keys moved by the removal: per virtual client, the backend that served
- * most of its requests before (epoch 0) against after (epoch 1); clients
- * seen in both count.
+ * most of its requests before (epoch 0) against once settled after it
+ * (epoch 2); clients seen in both count.
  */
 function countMoved(tally: RunSessionTally, removed: string, backends: number): KeysMoved {
   let clients = 0;
@@ -87,7 +92,7 @@ function countMoved(tally: RunSessionTally, removed: string, backends: number): 
   let movedFromKept = 0;
   for (const client of tally.epochs[0]!.perClient.keys()) {
     const before = tally.dominantBackend(0, client);
-    const after = tally.dominantBackend(1, client);
+    const after = tally.dominantBackend(2, client);
     if (before === undefined || after === undefined) continue;
     clients++;
     if (before !== after) {
