@@ -1,21 +1,44 @@
 import { LeastConnections } from './least-connections.js';
 import type { Picker } from './picker.js';
+import { PowerOfTwoChoices } from './power-of-two-choices.js';
 import { RandomPicker } from './random.js';
 import { RoundRobin } from './round-robin.js';
 import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js';
+import { WeightedLeastConnections } from './weighted-least-connections.js';
 
 /** The `--algo` names lblab knows (SPEC "Names of the algorithms"). */
-export const ALGORITHMS = ['round-robin', 'weighted', 'least-conn', 'random'] as const;
+export const ALGORITHMS = [
+  'round-robin',
+  'weighted',
+  'least-conn',
+  'weighted-least-conn',
+  'random',
+  'p2c',
+] as const;
 
 /** One of {@link ALGORITHMS}. */
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 
-/** How each algorithm is built and whether it honours weights (which decides the expected share). */
+/**
+ * How each algorithm is built and whether it honours weights (which decides
+ * the expected share). `least-conn` ignores weights by definition
+ * (`weighted-least-conn` is the weighted one).
+ */
 const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boolean; summary: string }> = {
   'round-robin': { create: () => new RoundRobin(), usesWeights: false, summary: 'each backend in turn' },
   weighted: { create: () => new SmoothWeightedRoundRobin(), usesWeights: true, summary: 'smooth weighted round robin (nginx)' },
   'least-conn': { create: () => new LeastConnections(), usesWeights: false, summary: 'fewest in-flight, ties round robin' },
+  'weighted-least-conn': {
+    create: () => new WeightedLeastConnections(),
+    usesWeights: true,
+    summary: 'lowest in-flight ÷ weight, ties smooth weighted round robin (nginx least_conn)',
+  },
   random: { create: () => new RandomPicker(), usesWeights: true, summary: 'random, weighted when weights differ' },
+  p2c: {
+    create: () => new PowerOfTwoChoices(),
+    usesWeights: true,
+    summary: 'two weighted random draws, fewer in-flight wins (Envoy LEAST_REQUEST, HAProxy random(2))',
+  },
 };
 
 /** The algorithms whose share follows the weights. */
