@@ -1,4 +1,8 @@
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { ConsistentHash } from '../../src/balancer/algorithms/consistent-hash.js';
+import { IpHash } from '../../src/balancer/algorithms/ip-hash.js';
+import { Maglev, MAGLEV_TABLE_SIZE } from '../../src/balancer/algorithms/maglev.js';
 import type { PickableBackend, PickContext, Picker } from '../../src/balancer/algorithms/picker.js';
 import { PowerOfTwoChoices } from '../../src/balancer/algorithms/power-of-two-choices.js';
 import { SmoothWeightedRoundRobin } from '../../src/balancer/algorithms/smooth-weighted-round-robin.js';
@@ -19,7 +23,14 @@ function backends(weights: number[]): B[] {
   }));
 }
 
+/** The same backends minus the one named `name`, renumbered as a new upstream array. */
+function without(bs: readonly B[], name: string): B[] {
+  return bs.filter((b) => b.name !== name).map((b, index) => ({ ...b, index }));
+}
+
 const ctx: PickContext = { clientIp: '127.0.0.1', exclude: undefined };
+const withKey = (hashKey: string | undefined, exclude?: ReadonlySet<number>): PickContext => ({ clientIp: '127.0.0.1', hashKey, exclude });
+const fromIp = (clientIp: string, exclude?: ReadonlySet<number>): PickContext => ({ clientIp, exclude });
 
 function picks(picker: Picker, bs: readonly PickableBackend[], n: number, c: PickContext = ctx): string {
   let out = '';
@@ -48,6 +59,16 @@ function scripted(...values: number[]): () => number {
 /** For n equal-weight candidates, the draw value that lands on candidate k. */
 const at = (k: number, n: number) => (k + 0.5) / n;
 
+/** 10 000 distinct keys spread like client addresses 10.X.Y.1. */
+const KEYS = Array.from({ length: 10_000 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+
+function owners(picker: Picker, bs: readonly PickableBackend[], keys: readonly string[], c: (k: string) => PickContext): string[] {
+  return keys.map((k) => picker.pick(bs, c(k))!.name);
+}
+
+function shareOf(names: readonly string[], name: string): number {
+  return names.filter((n) => n === name).length / names.length;
+}
 
 describe('weighted least connections (nginx least_conn with weights)', () => {
   it('picks the lowest in-flight ÷ weight', () => {
@@ -135,5 +156,239 @@ describe('power of two choices (Envoy LEAST_REQUEST, HAProxy random(2))', () => 
     // Two candidates b, c: a draw value of 0.99 lands on c, 0 on b.
     expect(new PowerOfTwoChoices(scripted(0.99, 0)).pick(bs, ctx)?.name).toBe('b');
     expect(picks(new PowerOfTwoChoices(seeded(1)), bs, 300, { clientIp: '', exclude: new Set([1]) })).toBe('c'.repeat(300));
+  });
+});
+
+/** nginx ip_hash written out again, independently: which backend index an address's first octets land on. */
+function nginxIpHash(octets: readonly number[], weights: readonly number[], usable: (i: number) => boolean = () => true): number | undefined {
+  const total = weights.reduce((a, b) => a + b, 0);
+  let hash = 89;
+  for (let tries = 0; tries < 21; tries++) {
+    for (const o of octets) hash = (hash * 113 + o) % 6271;
+    let w = hash % total;
+    let i = 0;
+    while (w >= weights[i]!) w -= weights[i++]!;
+    if (usable(i)) return i;
+  }
+  return undefined;
+}
+
+const first3 = (ip: string) => ip.split('.').slice(0, 3).map(Number);
+
+describe('ip-hash (nginx ip_hash)', () => {
+  it('lands known addresses where the formula puts them, for weights 1,1,1 and 2,1,1', () => {
+    const expected: Record<string, [string, string]> = {
+      // hash after three octets: 154, 2565, 4040
+      '192.168.1.10': ['b', 'b'],
+      '10.0.0.1': ['a', 'a'],
+      '127.0.0.2': ['c', 'a'],
+    };
+    for (const [ip, [even, weighted]] of Object.entries(expected)) {
+      expect(new IpHash().pick(backends([1, 1, 1]), fromIp(ip))?.name, ip).toBe(even);
+      expect(new IpHash().pick(backends([2, 1, 1]), fromIp(ip))?.name, ip).toBe(weighted);
+      expect(String.fromCharCode(97 + nginxIpHash(first3(ip), [1, 1, 1])!)).toBe(even);
+      expect(String.fromCharCode(97 + nginxIpHash(first3(ip), [2, 1, 1])!)).toBe(weighted);
+    }
+  });
+
+  it('agrees with the formula on 10 000 spread addresses', () => {
+    const weights = [3, 1, 2, 1, 1];
+    const bs = backends(weights);
+    const p = new IpHash();
+    for (const ip of KEYS) expect(p.pick(bs, fromIp(ip))!.index).toBe(nginxIpHash(first3(ip), weights));
+  });
+
+  it('sends every client in 127.0.0.0/24 to the same backend', () => {
+    const bs = backends([1, 1, 1, 1, 1]);
+    const p = new IpHash();
+    const seen = new Set<string>();
+    for (let i = 0; i < 256; i++) seen.add(p.pick(bs, fromIp(`127.0.0.${i}`))!.name);
+    expect(seen.size).toBe(1);
+  });
+
+  it('rehashes a client whose backend is DOWN or already tried; the others stay', () => {
+    const bs = backends([1, 1, 1]);
+    const p = new IpHash();
+    const before = owners(p, bs, KEYS, fromIp);
+    expect(before[KEYS.indexOf('10.0.0.1')]).toBe('a');
+    bs[0]!.usable = false;
+    const after = owners(p, bs, KEYS, fromIp);
+    for (let i = 0; i < KEYS.length; i++) {
+      if (before[i] !== 'a') expect(after[i]).toBe(before[i]);
+      else expect(after[i]!.charCodeAt(0) - 97).toBe(nginxIpHash(first3(KEYS[i]!), [1, 1, 1], (k) => k !== 0));
+    }
+    bs[0]!.usable = true;
+    expect(p.pick(bs, fromIp('10.0.0.1', new Set([0])))?.name).toBe(after[KEYS.indexOf('10.0.0.1')]);
+  });
+
+  it('falls back to round robin after 20 rehashes, and when the client address is not an IP', () => {
+    const weights = [1, 1000];
+    const ip = KEYS.find((k) => nginxIpHash(first3(k), weights, (i) => i === 0) === undefined)!;
+    expect(ip).toBeDefined();
+    const bs = backends(weights);
+    bs[1]!.usable = false;
+    expect(new IpHash().pick(bs, fromIp(ip))?.name).toBe('a');
+    expect(picks(new IpHash(), backends([1, 1, 1]), 6, fromIp('unix:/tmp/sock'))).toBe('abcabc');
+  });
+
+  it('hashes all 16 bytes of an IPv6 address', () => {
+    const bytes = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42];
+    expect(new IpHash().pick(backends([1, 1, 1]), fromIp('2001:db8::42'))!.index).toBe(nginxIpHash(bytes, [1, 1, 1]));
+    expect(new IpHash().pick(backends([1, 1, 1]), fromIp('2001:db8::42%eth0'))!.index).toBe(nginxIpHash(bytes, [1, 1, 1]));
+    const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4];
+    expect(new IpHash().pick(backends([1, 2, 3]), fromIp('::ffff:1.2.3.4'))!.index).toBe(nginxIpHash(mapped, [1, 2, 3]));
+  });
+
+  it('moves most clients when one of five backends is removed (total weight changes)', () => {
+    const five = backends([1, 1, 1, 1, 1]);
+    const before = owners(new IpHash(), five, KEYS, fromIp);
+    const after = owners(new IpHash(), without(five, 'c'), KEYS, fromIp);
+    const moved = before.filter((n, i) => n !== after[i]).length / KEYS.length;
+    // Not consistent: far more than the removed backend's 1/5 move.
+    expect(moved).toBeGreaterThan(0.6);
+  });
+});
+
+describe('consistent-hash (nginx hash … consistent, ketama)', () => {
+  it('puts 160 × weight points per backend on the ring, sorted and unique', () => {
+    const points = new ConsistentHash().ringPoints(backends([1, 2, 3]));
+    expect(points).toHaveLength(960);
+    expect([0, 1, 2].map((i) => points.filter((p) => p.backend === i).length)).toEqual([160, 320, 480]);
+    for (let i = 1; i < points.length; i++) expect(points[i]!.hash).toBeGreaterThan(points[i - 1]!.hash);
+  });
+
+  it('chains each point: crc32 of "host\\0port" and the previous point, little-endian', () => {
+    const points = new ConsistentHash().ringPoints(backends([1]));
+    const base = Buffer.from('127.0.0.1\u00008001');
+    const p1 = crc32(Buffer.concat([base, Buffer.from([0, 0, 0, 0])]));
+    const le = Buffer.alloc(4);
+    le.writeUInt32LE(p1);
+    const p2 = crc32(Buffer.concat([base, le]));
+    const hashes = new Set(points.map((p) => p.hash));
+    expect(hashes.has(p1)).toBe(true);
+    expect(hashes.has(p2)).toBe(true);
+  });
+
+  it("maps a key to the first point at or above crc32(key), wrapping past the top", () => {
+    const bs = backends([1, 1, 1]);
+    const p = new ConsistentHash();
+    const points = p.ringPoints(bs);
+    for (const key of KEYS.slice(0, 200)) {
+      const h = crc32(key);
+      const point = points.find((q) => q.hash >= h) ?? points[0]!;
+      expect(p.pick(bs, withKey(key))!.index).toBe(point.backend);
+    }
+    const top = points.at(-1)!.hash;
+    const wrapping = Array.from({ length: 100_000 }, (_, i) => `k${i}`).find((k) => crc32(k) > top)!;
+    expect(wrapping).toBeDefined();
+    expect(p.pick(bs, withKey(wrapping))!.index).toBe(points[0]!.backend);
+  });
+
+  it('removing one of five backends moves only its keys, about 1/5 of them', () => {
+    const five = backends([1, 1, 1, 1, 1]);
+    const before = owners(new ConsistentHash(), five, KEYS, withKey);
+    const after = owners(new ConsistentHash(), without(five, 'c'), KEYS, withKey);
+    let moved = 0;
+    for (let i = 0; i < KEYS.length; i++) {
+      if (before[i] === 'c') moved++;
+      else expect(after[i]).toBe(before[i]);
+    }
+    expect(Math.abs(moved / KEYS.length - 0.2)).toBeLessThan(0.05);
+  });
+
+  it('shares keys in proportion to weight', () => {
+    const names = owners(new ConsistentHash(), backends([1, 2, 3, 4]), KEYS, withKey);
+    expect(Math.abs(shareOf(names, 'a') - 0.1)).toBeLessThan(0.05);
+    expect(Math.abs(shareOf(names, 'b') - 0.2)).toBeLessThan(0.05);
+    expect(Math.abs(shareOf(names, 'c') - 0.3)).toBeLessThan(0.05);
+    expect(Math.abs(shareOf(names, 'd') - 0.4)).toBeLessThan(0.05);
+  });
+
+  it("sends a DOWN backend's keys where removal would, and keeps everyone else's", () => {
+    const five = backends([1, 1, 1, 1, 1]);
+    const p = new ConsistentHash();
+    const before = owners(p, five, KEYS, withKey);
+    const removed = owners(new ConsistentHash(), without(five, 'c'), KEYS, withKey);
+    five[2]!.usable = false;
+    const down = owners(p, five, KEYS, withKey);
+    expect(down).toEqual(removed);
+    expect(down.filter((n, i) => n !== before[i] && before[i] !== 'c')).toEqual([]);
+    five[2]!.usable = true;
+    const key = KEYS[before.indexOf('c')]!;
+    expect(p.pick(five, withKey(key, new Set([2])))?.name).toBe(removed[before.indexOf('c')]);
+  });
+
+  it('uses round robin when the request has no key', () => {
+    expect(picks(new ConsistentHash(), backends([1, 1, 1]), 6, withKey(undefined))).toBe('abcabc');
+  });
+
+  it('builds the ring once per backends array (cached against its identity)', () => {
+    const bs = backends([1, 1]);
+    const p = new ConsistentHash();
+    const ring = p.ringPoints(bs);
+    bs[0]!.weight = 5; // not how the balancer changes weights: it passes a new array
+    expect(p.ringPoints(bs)).toEqual(ring);
+    expect(p.ringPoints([...bs])).toHaveLength(160 * 6);
+  });
+});
+
+describe('maglev (Envoy)', () => {
+  it('fills a table of 65537 entries, each backend an equal share', () => {
+    const table = new Maglev().tableEntries(backends([1, 1, 1, 1, 1]));
+    expect(table).toHaveLength(MAGLEV_TABLE_SIZE);
+    const counts = [0, 0, 0, 0, 0];
+    for (const i of table) counts[i]!++;
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(MAGLEV_TABLE_SIZE);
+    for (const c of counts) expect(Math.abs(c / MAGLEV_TABLE_SIZE - 0.2)).toBeLessThan(0.02);
+  });
+
+  it('fills in proportion to weight', () => {
+    const table = new Maglev().tableEntries(backends([1, 2, 3, 4]));
+    const counts = [0, 0, 0, 0];
+    for (const i of table) counts[i]!++;
+    counts.forEach((c, i) => expect(Math.abs(c / MAGLEV_TABLE_SIZE - (i + 1) / 10)).toBeLessThan(0.01));
+  });
+
+  it('looks a key up as table[crc32(key) mod 65537]', () => {
+    const bs = backends([1, 1, 1]);
+    const p = new Maglev();
+    const table = p.tableEntries(bs);
+    for (const key of KEYS.slice(0, 500)) expect(p.pick(bs, withKey(key))!.index).toBe(table[crc32(key) % MAGLEV_TABLE_SIZE]);
+  });
+
+  it('does not depend on the order the backends are listed in', () => {
+    const bs = backends([1, 2, 1, 1]);
+    const reversed = [...bs].reverse().map((b, index) => ({ ...b, index }));
+    expect(owners(new Maglev(), reversed, KEYS, withKey)).toEqual(owners(new Maglev(), bs, KEYS, withKey));
+  });
+
+  it('removing one of five moves about 1/5 of keys and few others', () => {
+    const five = backends([1, 1, 1, 1, 1]);
+    const before = owners(new Maglev(), five, KEYS, withKey);
+    const after = owners(new Maglev(), without(five, 'c'), KEYS, withKey);
+    const moved = before.filter((n, i) => n !== after[i]).length / KEYS.length;
+    expect(Math.abs(moved - 0.2)).toBeLessThan(0.05);
+    expect(moved).toBeLessThan(0.3);
+  });
+
+  it("sends a DOWN backend's keys elsewhere and keeps everyone else's", () => {
+    const five = backends([1, 1, 1, 1, 1]);
+    const p = new Maglev();
+    const before = owners(p, five, KEYS, withKey);
+    five[2]!.usable = false;
+    const after = owners(p, five, KEYS, withKey);
+    for (let i = 0; i < KEYS.length; i++) {
+      if (before[i] === 'c') expect(after[i]).not.toBe('c');
+      else expect(after[i]).toBe(before[i]);
+    }
+    // The displaced keys spread over the other four, not onto one of them.
+    const displaced = after.filter((_, i) => before[i] === 'c');
+    for (const n of ['a', 'b', 'd', 'e']) expect(shareOf(displaced, n)).toBeGreaterThan(0.15);
+  });
+
+  it('with no key, looks up a random entry (as Envoy)', () => {
+    const bs = backends([1, 1, 1]);
+    const table = new Maglev().tableEntries(bs);
+    expect(new Maglev(() => 0).pick(bs, withKey(undefined))!.index).toBe(table[0]);
   });
 });
