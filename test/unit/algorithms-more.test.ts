@@ -1,8 +1,20 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ConsistentHash } from '../../src/balancer/algorithms/consistent-hash.js';
+import {
+  ALGORITHMS,
+  createPicker,
+  expectedShares,
+  HASH_KEY_ALGORITHMS,
+  usesHashKey,
+  usesWeights,
+  type AlgorithmName,
+} from '../../src/balancer/algorithms/index.js';
 import { IpHash } from '../../src/balancer/algorithms/ip-hash.js';
+import { LeastReportedLoad } from '../../src/balancer/algorithms/least-reported-load.js';
+import { LeastResponseTime } from '../../src/balancer/algorithms/least-response-time.js';
 import { Maglev, MAGLEV_TABLE_SIZE } from '../../src/balancer/algorithms/maglev.js';
+import { PEAK_EWMA_PENALTY, PeakEwma } from '../../src/balancer/algorithms/peak-ewma.js';
 import type { PickableBackend, PickContext, Picker } from '../../src/balancer/algorithms/picker.js';
 import { PowerOfTwoChoices } from '../../src/balancer/algorithms/power-of-two-choices.js';
 import { SmoothWeightedRoundRobin } from '../../src/balancer/algorithms/smooth-weighted-round-robin.js';
@@ -390,5 +402,320 @@ describe('maglev (Envoy)', () => {
     const bs = backends([1, 1, 1]);
     const table = new Maglev().tableEntries(bs);
     expect(new Maglev(() => 0).pick(bs, withKey(undefined))!.index).toBe(table[0]);
+  });
+});
+
+describe('least response time (nginx least_time)', () => {
+  /** Sends one try to `b` at the picker's clock and ends it `latencyMs` later. */
+  function serve(p: LeastResponseTime, clock: { t: number }, b: B, latencyMs: number, ok = true): void {
+    b.inFlight++;
+    p.onRequestStart(b);
+    clock.t += latencyMs;
+    b.inFlight--;
+    p.onRequestEnd(b, { latencyMs, ok });
+  }
+
+  it('averages latency with α = 0.05 after a first sample that sets it', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const [a] = backends([1]);
+    expect(p.responseTimeMs(a!)).toBe(0);
+    serve(p, clock, a!, 10);
+    expect(p.responseTimeMs(a!)).toBe(10);
+    serve(p, clock, a!, 110);
+    expect(p.responseTimeMs(a!)).toBeCloseTo(15, 10);
+  });
+
+  it('scores rt × (1 + in-flight), divided by weight', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1]);
+    serve(p, clock, bs[0]!, 10);
+    serve(p, clock, bs[1]!, 25);
+    expect(p.pick(bs, ctx)?.name).toBe('a');
+    bs[0]!.inFlight = 2; // 10 × 3 = 30 > 25 × 1
+    expect(p.pick(bs, ctx)?.name).toBe('b');
+    const weighted = backends([1, 2]);
+    serve(p, clock, weighted[0]!, 10);
+    serve(p, clock, weighted[1]!, 15);
+    expect(p.pick(weighted, ctx)?.name).toBe('b'); // 15 ÷ 2 < 10 ÷ 1
+  });
+
+  it('counts the elapsed time of tries still in flight', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1]);
+    serve(p, clock, bs[0]!, 10);
+    serve(p, clock, bs[1]!, 50);
+    bs[0]!.inFlight++;
+    p.onRequestStart(bs[0]!);
+    clock.t += 500;
+    expect(p.responseTimeMs(bs[0]!)).toBe(500);
+    expect(p.pick(bs, ctx)?.name).toBe('b');
+  });
+
+  it('does not let a fast failure lower the estimate; a slow one raises it', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const [a] = backends([1]);
+    serve(p, clock, a!, 40);
+    serve(p, clock, a!, 0.1, false);
+    expect(p.responseTimeMs(a!)).toBe(40);
+    serve(p, clock, a!, 1040, false);
+    expect(p.responseTimeMs(a!)).toBeCloseTo(90, 10);
+  });
+
+  it('breaks ties (no samples yet) with smooth weighted round robin', () => {
+    expect(picks(new LeastResponseTime(() => 0), backends([5, 1, 1]), 7)).toBe('aabacaa');
+  });
+
+  it('one at a time: a backend that jumps from 10 to 200 ms is picked once more, then not again', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1, 1]);
+    let slow = false;
+    const seq: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      if (i === 30) slow = true;
+      const b = p.pick(bs, ctx) as B;
+      seq.push(b.name);
+      serve(p, clock, b, b.name === 'a' && slow ? 200 : 10);
+    }
+    // Until then a gets its third (9 of the first 30: ties go smooth WRR, but a backend still at 0 wins outright).
+    expect(seq.slice(0, 30).filter((n) => n === 'a')).toHaveLength(9);
+    // a's next pick returns 200 ms: avg 0.05·200 + 0.95·10 = 19.5 > 10, and nothing pulls it back down.
+    expect(seq.slice(30).filter((n) => n === 'a')).toHaveLength(1);
+  });
+
+  it('under load: a backend that jumps from 10 to 200 ms loses its picks within 40 requests', () => {
+    // A request every 2 ms (~5 in flight); b and c answer in 10 ms, a too until request 300.
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1, 1]);
+    const pending: { at: number; b: B; sent: number }[] = [];
+    const seq: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const now = i * 2;
+      pending.sort((x, y) => x.at - y.at);
+      while (pending.length > 0 && pending[0]!.at <= now) {
+        const done = pending.shift()!;
+        clock.t = done.at;
+        done.b.inFlight--;
+        p.onRequestEnd(done.b, { latencyMs: done.at - done.sent, ok: true });
+      }
+      clock.t = now;
+      const b = p.pick(bs, ctx) as B;
+      b.inFlight++;
+      p.onRequestStart(b);
+      pending.push({ at: now + (b.name === 'a' && i >= 300 ? 200 : 10), b, sent: now });
+      seq.push(b.name);
+    }
+    const countA = (from: number, to: number) => seq.slice(from, to).filter((n) => n === 'a').length;
+    // Before: a third. Within 40 requests of the jump its first slow tries have been in
+    // flight longer than b's and c's 10 ms × (1 + in-flight), so it stops being picked;
+    // once they return, its average is ≥ 19.5 ms. From then on it gets under 1%.
+    expect(Math.abs(countA(200, 300) - 33)).toBeLessThanOrEqual(3);
+    expect(countA(300, 340)).toBeLessThanOrEqual(6);
+    expect(countA(340, 1000)).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
+  it('starts at 30 ms and adopts a new peak at once', () => {
+    let t = 0;
+    const p = new PeakEwma(Math.random, () => t);
+    const [a] = backends([1]);
+    expect(p.costMs(a!)).toBe(30);
+    p.onRequestEnd(a!, { latencyMs: 100, ok: true });
+    expect(p.costMs(a!)).toBe(100);
+    t = 1;
+    p.onRequestEnd(a!, { latencyMs: 500, ok: true });
+    expect(p.costMs(a!)).toBe(500);
+  });
+
+  it('decays toward lower RTTs with τ = 10 s', () => {
+    let t = 0;
+    const p = new PeakEwma(Math.random, () => t);
+    const [a] = backends([1]);
+    p.onRequestEnd(a!, { latencyMs: 100, ok: true });
+    t = 10_000; // Δt = τ: w = 1/e
+    p.onRequestEnd(a!, { latencyMs: 10, ok: true });
+    expect(p.costMs(a!)).toBeCloseTo(100 / Math.E + 10 * (1 - 1 / Math.E), 9);
+    // A lower RTT a moment later barely moves it.
+    t = 10_010;
+    p.onRequestEnd(a!, { latencyMs: 10, ok: true });
+    expect(p.costMs(a!)).toBeGreaterThan(43);
+  });
+
+  it('decays toward 0 when nobody tries the backend, so it gets probed again', () => {
+    let t = 0;
+    const p = new PeakEwma(Math.random, () => t);
+    const [a] = backends([1]);
+    p.onRequestEnd(a!, { latencyMs: 1000, ok: true });
+    t = 20_000;
+    expect(p.load(a!)).toBeCloseTo(1000 / Math.E ** 2, 9);
+  });
+
+  it('load = cost × (in-flight + 1), with a penalty for in-flight before any RTT', () => {
+    let t = 0;
+    const p = new PeakEwma(Math.random, () => t);
+    const [a, b] = backends([1, 1]);
+    p.onRequestEnd(b!, { latencyMs: 50, ok: true });
+    b!.inFlight = 5;
+    expect(p.load(b!)).toBe(300);
+    expect(p.load(a!)).toBe(30); // no RTT yet, but nothing in flight either
+    a!.inFlight = 1;
+    expect(p.load(a!)).toBe(PEAK_EWMA_PENALTY + 1);
+  });
+
+  it('picks the lower load of two distinct random candidates, the first on a tie', () => {
+    let t = 0;
+    const bs = backends([1, 1, 1]);
+    const clock = () => t;
+    const warm = new PeakEwma(Math.random, clock);
+    warm.onRequestEnd(bs[0]!, { latencyMs: 80, ok: true });
+    warm.onRequestEnd(bs[1]!, { latencyMs: 20, ok: true });
+    warm.onRequestEnd(bs[2]!, { latencyMs: 20, ok: true });
+    // First draw among 3, second among the other 2.
+    const pickWith = (...r: number[]) => {
+      const p = new PeakEwma(scripted(...r), clock);
+      p.onRequestEnd(bs[0]!, { latencyMs: 80, ok: true });
+      p.onRequestEnd(bs[1]!, { latencyMs: 20, ok: true });
+      p.onRequestEnd(bs[2]!, { latencyMs: 20, ok: true });
+      return p.pick(bs, ctx)?.name;
+    };
+    expect(pickWith(at(0, 3), at(0, 2))).toBe('b'); // a vs b
+    expect(pickWith(at(1, 3), at(0, 2))).toBe('b'); // b vs a
+    expect(pickWith(at(1, 3), at(1, 2))).toBe('b'); // b vs c: tie, first
+    expect(pickWith(at(2, 3), at(1, 2))).toBe('c'); // c vs b: tie, first
+    expect(pickWith(at(0, 3), at(1, 2))).toBe('c'); // a vs c
+    t = 1;
+    expect(warm.pick([bs[0]!], ctx)?.name).toBe('a');
+  });
+
+  it('keeps away from a backend whose RTT peaks while it is under load', () => {
+    let t = 0;
+    const p = new PeakEwma(seeded(3), () => t);
+    const bs = backends([1, 1, 1]);
+    for (const b of bs) p.onRequestEnd(b, { latencyMs: 10, ok: true });
+    p.onRequestEnd(bs[0]!, { latencyMs: 400, ok: true });
+    const seq = picks(p, bs, 300);
+    // a is drawn in 2 of 3 pairs but always loses: 400 ms against ~10 ms.
+    expect(seq).not.toContain('a');
+  });
+});
+
+describe('resource (lowest reported load)', () => {
+  it('picks the lowest reported load; no report counts as 0', () => {
+    const bs = backends([1, 1, 1]);
+    bs[0]!.reportedLoad = 0.7;
+    bs[1]!.reportedLoad = 0.2;
+    bs[2]!.reportedLoad = 0.5;
+    expect(new LeastReportedLoad().pick(bs, ctx)?.name).toBe('b');
+    bs[2]!.reportedLoad = undefined;
+    expect(new LeastReportedLoad().pick(bs, ctx)?.name).toBe('c');
+  });
+
+  it('breaks ties by fewer in-flight, then round robin', () => {
+    const bs = backends([1, 1, 1]);
+    bs.forEach((b) => (b.reportedLoad = 0.25));
+    bs[0]!.inFlight = 3;
+    bs[2]!.inFlight = 1;
+    expect(new LeastReportedLoad().pick(bs, ctx)?.name).toBe('b');
+    bs.forEach((b) => (b.inFlight = 0));
+    expect(picks(new LeastReportedLoad(), bs, 6)).toBe('abcabc');
+  });
+
+  it('herds onto the idlest report until the next check', () => {
+    const bs = backends([1, 1, 1]);
+    bs[0]!.reportedLoad = 0.9;
+    bs[1]!.reportedLoad = 0.1;
+    bs[2]!.reportedLoad = 0.4;
+    const p = new LeastReportedLoad();
+    for (let i = 0; i < 20; i++) (p.pick(bs, ctx) as B).inFlight++;
+    expect(bs.map((b) => b.inFlight)).toEqual([0, 20, 0]);
+  });
+});
+
+/** Pickers of every algorithm, the randomized ones seeded. */
+function everyPicker(): [AlgorithmName, Picker][] {
+  return ALGORITHMS.map((name): [AlgorithmName, Picker] => {
+    switch (name) {
+      case 'p2c':
+        return [name, new PowerOfTwoChoices(seeded(11))];
+      case 'peak-ewma':
+        return [name, new PeakEwma(seeded(12), () => 0)];
+      case 'maglev':
+        return [name, new Maglev(seeded(13))];
+      case 'least-response-time':
+        return [name, new LeastResponseTime(() => 0)];
+      default:
+        return [name, createPicker(name)];
+    }
+  });
+}
+
+describe('every algorithm', () => {
+  it('returns undefined when nothing is usable or everything usable was tried', () => {
+    for (const [name, p] of everyPicker()) {
+      const bs = backends([1, 2, 1]);
+      bs.forEach((b) => (b.usable = false));
+      expect(p.pick(bs, withKey('k')), name).toBeUndefined();
+      expect(p.pick([], withKey('k')), name).toBeUndefined();
+      const up = backends([1, 2, 1]);
+      up[1]!.usable = false;
+      expect(p.pick(up, { clientIp: '10.1.2.3', hashKey: 'k', exclude: new Set([0, 2]) }), name).toBeUndefined();
+    }
+  });
+
+  it('never picks a DOWN backend or an index already tried', () => {
+    for (const [name, p] of everyPicker()) {
+      const bs = backends([2, 1, 1, 3, 1]);
+      bs[3]!.usable = false;
+      bs.forEach((b, i) => (b.inFlight = i % 3));
+      bs.forEach((b, i) => (b.reportedLoad = i / 10));
+      for (let k = 0; k < 500; k++) {
+        const exclude = new Set([k % 5, (k * 7) % 5]);
+        const c: PickContext = { clientIp: `10.${k % 7}.${k % 11}.${k % 13}`, hashKey: k % 10 === 0 ? undefined : `key-${k}`, exclude };
+        const got = p.pick(bs, c);
+        expect(got, name).toBeDefined();
+        expect(got!.usable, name).toBe(true);
+        expect(exclude.has(got!.index), name).toBe(false);
+        p.onRequestStart?.(got!);
+        p.onRequestEnd?.(got!, { latencyMs: 5 + (k % 4), ok: k % 9 !== 0 });
+      }
+    }
+  });
+});
+
+describe('the registry', () => {
+  it('lists the algorithms in SPEC order', () => {
+    expect(ALGORITHMS).toEqual([
+      'round-robin',
+      'weighted',
+      'least-conn',
+      'weighted-least-conn',
+      'random',
+      'p2c',
+      'ip-hash',
+      'consistent-hash',
+      'maglev',
+      'least-response-time',
+      'peak-ewma',
+      'resource',
+    ]);
+  });
+
+  it('says which algorithms follow weights and which read the hash key', () => {
+    const weighted = ALGORITHMS.filter((a) => usesWeights(a));
+    expect(weighted).toEqual(['weighted', 'weighted-least-conn', 'random', 'p2c', 'ip-hash', 'consistent-hash', 'maglev', 'least-response-time']);
+    expect(HASH_KEY_ALGORITHMS).toEqual(['consistent-hash', 'maglev']);
+    expect(ALGORITHMS.filter((a) => usesHashKey(a))).toEqual(['consistent-hash', 'maglev']);
+    expect(expectedShares('peak-ewma', [3, 1])).toEqual([0.5, 0.5]);
+    expect(expectedShares('maglev', [3, 1])).toEqual([0.75, 0.25]);
+  });
+
+  it('creates a working picker for every name', () => {
+    for (const name of ALGORITHMS) expect(createPicker(name).pick(backends([1, 1]), withKey('k')), name).toBeDefined();
   });
 });

@@ -1,7 +1,10 @@
 import { ConsistentHash } from './consistent-hash.js';
 import { IpHash } from './ip-hash.js';
 import { LeastConnections } from './least-connections.js';
+import { LeastReportedLoad } from './least-reported-load.js';
+import { LeastResponseTime } from './least-response-time.js';
 import { Maglev } from './maglev.js';
+import { PeakEwma } from './peak-ewma.js';
 import type { Picker } from './picker.js';
 import { PowerOfTwoChoices } from './power-of-two-choices.js';
 import { RandomPicker } from './random.js';
@@ -20,6 +23,9 @@ export const ALGORITHMS = [
   'ip-hash',
   'consistent-hash',
   'maglev',
+  'least-response-time',
+  'peak-ewma',
+  'resource',
 ] as const;
 
 /** One of {@link ALGORITHMS}. */
@@ -29,8 +35,9 @@ export type AlgorithmName = (typeof ALGORITHMS)[number];
  * How each algorithm is built and whether it honours weights (which decides
  * the expected share). The hash algorithms honour weights in how they spread
  * keys, so their share follows the weights only when the keys are many and
- * spread (one client IP is one backend). `least-conn` ignores them by
- * definition (`weighted-least-conn` is the weighted one).
+ * spread (one client IP is one backend). `peak-ewma` (Finagle, linkerd2) and
+ * `resource` ignore weights, as their sources do; `least-conn` ignores them
+ * by definition (`weighted-least-conn` is the weighted one).
  */
 const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boolean; usesHashKey: boolean; summary: string }> = {
   'round-robin': { create: () => new RoundRobin(), usesWeights: false, usesHashKey: false, summary: 'each backend in turn' },
@@ -66,6 +73,24 @@ const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boole
     usesWeights: true,
     usesHashKey: true,
     summary: 'Maglev lookup table of 65537 entries on --hash-key (Envoy MAGLEV)',
+  },
+  'least-response-time': {
+    create: () => new LeastResponseTime(),
+    usesWeights: true,
+    usesHashKey: false,
+    summary: 'lowest average response time × (in-flight + 1) ÷ weight (nginx least_time)',
+  },
+  'peak-ewma': {
+    create: () => new PeakEwma(),
+    usesWeights: false,
+    usesHashKey: false,
+    summary: 'lower peak-EWMA latency × (in-flight + 1) of two random backends (Finagle, linkerd2)',
+  },
+  resource: {
+    create: () => new LeastReportedLoad(),
+    usesWeights: false,
+    usesHashKey: false,
+    summary: 'lowest load reported by /health, as fresh as the last check (HAProxy agent-check idea)',
   },
 };
 
