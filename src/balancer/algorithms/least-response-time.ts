@@ -1,0 +1,127 @@
+import { isCandidate, type PickableBackend, type PickContext, type Picker, type TryOutcome } from './picker.js';
+
+/** Weight of a new sample in the moving average, as nginx `least_time`: avg = 0.05·v + 0.95·avg. */
+export const RESPONSE_TIME_ALPHA = 0.05;
+
+/** What the picker knows of one backend. Times in ms of the picker's clock. */
+type ResponseTime = {
+  /** Moving average of try latency (ms); 0 until the first sample. */
+  avgMs: number;
+  samples: number;
+  /** Tries this picker saw start and not yet end, and the sum of their start times (ms). */
+  open: number;
+  openStartSumMs: number;
+};
+
+/**
+ * Least response time as nginx `least_time` (NGINX Plus
+ * `ngx_http_upstream_least_time_module`, documented, not open source) and
+ * the seeds' "response time × active connections": each usable backend
+ * scores `rt × (1 + inFlight)` and the lowest score ÷ weight wins, compared by
+ * cross-multiplying (`scoreA × weightB` against `scoreB × weightA`). Ties
+ * (every backend before any sample, all scoring 0) get one step of smooth
+ * weighted round robin over the tied backends only, as `least_conn`.
+ *
+ * `rt` is a moving average of try latency (`TryOutcome.latencyMs`, send to
+ * end of response, ms) with α = 0.05 (`avg = 0.05·v + 0.95·avg`); the first
+ * sample sets it, and a backend with no sample yet has rt 0. While tries to a
+ * backend are in flight rt is at least their elapsed time, so a backend that
+ * has gone slow (or hangs) is noticed before its slow answers arrive. nginx
+ * speaks of the elapsed time of the requests in flight; lblab, to stay O(1)
+ * per try, uses the mean age of the tries it saw start (a sum of start times,
+ * each try's start recovered from its latency when it ends), so one very old
+ * try counts less than it would as a maximum.
+ *
+ * A failed try (transport error) counts as a sample of at least the current
+ * average: a timeout raises it, but a refused connection answered in 0.1 ms
+ * does not make a broken backend look fast and draw all the traffic (lblab's
+ * choice; nginx measures only responses).
+ *
+ * `now` is the clock in ms (injectable for tests); the latencies the balancer
+ * reports come from `performance.now()`, the default.
+ */
+export class LeastResponseTime implements Picker {
+  private readonly byBackend = new WeakMap<PickableBackend, ResponseTime>();
+  /** The state of `backends[i]`, cached against the array's identity with the tie-break's current weights. */
+  private states: ResponseTime[] = [];
+  private current: number[] = [];
+  private scores = new Float64Array(0);
+  private statesFor: readonly PickableBackend[] | undefined;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
+    if (backends !== this.statesFor) {
+      this.statesFor = backends;
+      this.states = backends.map((b) => this.stateOf(b));
+      this.current = backends.map(() => 0);
+      this.scores = new Float64Array(backends.length);
+    }
+    const now = this.now();
+    const scores = this.scores;
+    let best: PickableBackend | undefined;
+    let many = false;
+    for (const b of backends) {
+      if (!isCandidate(b, ctx)) continue;
+      const score = responseTimeMs(this.states[b.index]!, now) * (1 + b.inFlight);
+      scores[b.index] = score;
+      if (best === undefined || score * best.weight < scores[best.index]! * b.weight) {
+        best = b;
+        many = false;
+      } else if (score * best.weight === scores[best.index]! * b.weight) {
+        many = true;
+      }
+    }
+    if (best === undefined || !many) return best;
+    // One smooth weighted round robin step (nginx's) over the tied backends only.
+    const current = this.current;
+    const lowest = best;
+    const lowestScore = scores[lowest.index]!;
+    let total = 0;
+    for (const b of backends) {
+      if (!isCandidate(b, ctx) || scores[b.index]! * lowest.weight !== lowestScore * b.weight) continue;
+      current[b.index]! += b.weight;
+      total += b.weight;
+      if (current[b.index]! > current[best.index]!) best = b;
+    }
+    current[best.index]! -= total;
+    return best;
+  }
+
+  onRequestStart(backend: PickableBackend): void {
+    const s = this.stateOf(backend);
+    s.open++;
+    s.openStartSumMs += this.now();
+  }
+
+  onRequestEnd(backend: PickableBackend, outcome: TryOutcome): void {
+    const s = this.stateOf(backend);
+    const now = this.now();
+    if (s.open > 0) {
+      s.open--;
+      s.openStartSumMs = s.open === 0 ? 0 : s.openStartSumMs - (now - outcome.latencyMs);
+    }
+    const v = outcome.ok ? outcome.latencyMs : Math.max(outcome.latencyMs, s.avgMs);
+    s.avgMs = s.samples === 0 ? v : RESPONSE_TIME_ALPHA * v + (1 - RESPONSE_TIME_ALPHA) * s.avgMs;
+    s.samples++;
+  }
+
+  /** The response time (ms) `backend` is scored with now: the average, or the mean age of its tries in flight if larger. */
+  responseTimeMs(backend: PickableBackend): number {
+    return responseTimeMs(this.stateOf(backend), this.now());
+  }
+
+  private stateOf(b: PickableBackend): ResponseTime {
+    let s = this.byBackend.get(b);
+    if (s === undefined) {
+      s = { avgMs: 0, samples: 0, open: 0, openStartSumMs: 0 };
+      this.byBackend.set(b, s);
+    }
+    return s;
+  }
+}
+
+function responseTimeMs(s: ResponseTime, now: number): number {
+  if (s.open === 0) return s.avgMs;
+  return Math.max(s.avgMs, now - s.openStartSumMs / s.open);
+}
