@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
 import { checkOutPath } from './output.js';
-import { ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import {
+  ALGORITHMS,
+  HASH_KEY_ALGORITHMS,
+  WEIGHTED_ALGORITHMS,
+  algorithmsHelp,
+  isAlgorithmName,
+  usesHashKey,
+  usesWeights,
+  type AlgorithmName,
+} from '../balancer/algorithms/index.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
@@ -20,7 +29,13 @@ import {
   type LatencyProfile,
 } from './parse.js';
 
-const HASH_KEY_ALGOS: readonly string[] = ['consistent-hash', 'maglev'];
+/**
+ * Requests a backend of `start` serves at once unless `--capacity` says
+ * otherwise; the rest wait in its queue. A real server has a bounded worker
+ * pool, and it is this queue that makes a slow backend pile up requests
+ * under round robin (the lesson of `lblab compare`).
+ */
+export const DEFAULT_CAPACITY = 10;
 
 /** Most backends `start` runs: enough for a lesson, few enough for a 2-core machine. */
 export const MAX_BACKENDS = 16;
@@ -94,7 +109,7 @@ export function addScenarioOptions(cmd: Command): Command {
     .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
     .option('--concurrency <n>', 'closed-model load workers', '16')
     .option('--latency <latency>', 'service time of every backend or one (b2=200ms): fixed 20ms, uniform 10ms-30ms, normal:50ms:10ms or lognormal:50ms:20ms (mean:sd); repeatable', collect, [])
-    .option('--capacity <n>', 'max requests a backend serves at once (b1=4 for one); repeatable', collect, [])
+    .option('--capacity <n>', `max requests a backend serves at once, the rest queue (default ${DEFAULT_CAPACITY}, a server's worker pool; b1=4 for one); repeatable`, collect, [])
     .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
     .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
     .option('--event <spec>', `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s weight b1=5", "15s algo p2c"; repeatable`, collect, []);
@@ -120,7 +135,7 @@ export function parseStartOptions(o: StartFlags) {
         ? names.map((_, i) => n - i)
         : names.map(() => 1);
   const latency = perBackend('--latency', o.latency, names, { kind: 'uniform', minMs: 5, maxMs: 15 } as LatencyProfile, (v) => parseLatency('--latency', v));
-  const capacity = perBackend('--capacity', o.capacity, names, Infinity, (v) => parseInteger('--capacity', v, 1, 100_000));
+  const capacity = perBackend('--capacity', o.capacity, names, DEFAULT_CAPACITY, (v) => parseInteger('--capacity', v, 1, 100_000));
   const errorRate = perBackend('--error-rate', o.errorRate, names, 0, (v) => parseFraction('--error-rate', v));
   const backends: BackendSpec[] = names.map((name, i) => ({ name, latency: latency[i]!, capacity: capacity[i]!, errorRate: errorRate[i]! }));
   const headlessDefault = 10_000;
@@ -128,8 +143,8 @@ export function parseStartOptions(o: StartFlags) {
   const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
   const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
   const switchedTo = events.flatMap((e) => (e.action === 'algo' ? [e.algo] : []));
-  if (hashKey && ![algo, ...switchedTo].some((a) => HASH_KEY_ALGOS.includes(a))) {
-    throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGOS.join(', ')}), got --algo ${algo}`);
+  if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
+    throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${algo}`);
   }
   const late = durationMs !== undefined ? events.find((e) => e.atMs >= durationMs) : undefined;
   if (late) {

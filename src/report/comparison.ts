@@ -137,7 +137,7 @@ export function renderComparison(cmp: Comparison, options: { color?: boolean } =
   for (const b of s.backends) {
     table.push([`${b.name} share/exp`, ...results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)]);
   }
-  table.push(lowestBest('max share dev', results.map((r) => r.maxShareDeviation), (v) => formatPct(v)));
+  table.push(['max share dev', ...results.map((r) => formatPct(r.maxShareDeviation))]);
   if (results.some((r) => r.clients)) {
     table.push(['clients on 1 backend', ...results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))]);
   }
@@ -154,6 +154,9 @@ export function renderComparison(cmp: Comparison, options: { color?: boolean } =
   return lines.join('\n') + '\n';
 }
 
+/** Algorithms that steer by what they measure (in-flight, latency, reported load) rather than by a fixed share. */
+const ADAPTIVE = new Set(['least-conn', 'weighted-least-conn', 'p2c', 'least-response-time', 'peak-ewma', 'resource']);
+
 /** Plain-words notes under the table: what each figure means, and the traps a learner may fall into. */
 function comparisonNotes(cmp: Comparison): string[] {
   const notes: string[] = [];
@@ -164,6 +167,10 @@ function comparisonNotes(cmp: Comparison): string[] {
     if (worst.latencyMs.p99 > 0) {
       notes.push(`lowest p99: ${best.algo} ${formatMs(best.latencyMs.p99)}, highest: ${worst.algo} ${formatMs(worst.latencyMs.p99)} (${(worst.latencyMs.p99 / Math.max(best.latencyMs.p99, 0.001)).toFixed(1)}×)`);
     }
+  }
+  const adaptive = results.filter((r) => ADAPTIVE.has(r.algo) && r.maxShareDeviation > 0.05).map((r) => r.algo);
+  if (adaptive.length > 0) {
+    notes.push(`${adaptive.join(', ')}: the expected share assumes equal backends; these algorithms leave it on purpose when one is slower or busier.`);
   }
   const moved = results.find((r) => r.keysMoved)?.keysMoved;
   if (moved) {
