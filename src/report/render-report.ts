@@ -126,29 +126,51 @@ function borderless(c: ChalkInstance, head: string[], colAligns: Array<'left' | 
 
 /**
  * One row per algorithm period: when, algorithm (and weights when they
- * matter), req/s, p50/p99, errors, the largest gap between a backend's share
- * and its expected share, and each backend's share/expected, four to a line.
+ * matter), req/s, p50/p99, errors and the largest gap between a backend's
+ * share and its expected share; then each backend's share/expected per
+ * period, seven backends to a table so it stays within 100 columns.
  */
 function periodTable(r: RunRecord, c: ChalkInstance): string {
-  const table = new Table(borderless(c, ['period', 'algorithm', 'req/s', 'p50', 'p99', 'errors', 'max dev', 'share/expected'], ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left']));
-  for (const p of r.periods ?? []) {
+  const periods = r.periods ?? [];
+  const when = (p: (typeof periods)[number]): string => `${formatAt(p.fromMs)}–${formatAt(p.toMs)}`;
+  const table = new Table(borderless(c, ['period', 'algorithm', 'req/s', 'p50', 'p99', 'errors', 'max dev'], ['left', 'left', 'right', 'right', 'right', 'right', 'right']));
+  for (const p of periods) {
     const weighted = p.weights.some((w) => w !== 1);
     const dev = Math.max(0, ...p.backends.filter((b) => b.expectedShare > 0).map((b) => Math.abs(b.share - b.expectedShare)));
-    const shares = p.backends.map((b) => `${b.name} ${b.expectedShare > 0 ? `${formatPct(b.share)}/${formatPct(b.expectedShare)}` : c.dim(`${formatPct(b.share)}/-`)}`);
-    const lines: string[] = [];
-    for (let i = 0; i < shares.length; i += 4) lines.push(shares.slice(i, i + 4).join('  '));
     table.push([
-      `${formatAt(p.fromMs)}–${formatAt(p.toMs)}`,
+      when(p),
       weighted ? `${p.algo} (${p.weights.join(',')})` : p.algo,
       formatRate(p.rps),
       formatMs(p.latencyMs.p50),
       formatMs(p.latencyMs.p99),
       p.errors > 0 ? c.red(String(p.errors)) : '0',
       p.requests > 0 ? (dev > 0.05 ? c.yellow(formatPct(dev)) : formatPct(dev)) : '-',
-      lines.join('\n'),
     ]);
   }
-  return table.toString();
+  const out = [table.toString(), '', c.dim('share/expected per period (%; - = not in the upstream)')];
+  const names = r.backends.map((b) => b.name);
+  for (let i = 0; i < names.length; i += 7) {
+    const chunk = names.slice(i, i + 7);
+    const shares = new Table(borderless(c, ['period', ...chunk], ['left', ...chunk.map(() => 'right' as const)]));
+    for (const p of periods) {
+      shares.push([
+        when(p),
+        ...chunk.map((name) => {
+          const b = p.backends.find((x) => x.name === name);
+          if (!b) return '-';
+          const cell = b.expectedShare > 0 ? `${pct(b.share)}/${pct(b.expectedShare)}` : `${pct(b.share)}/-`;
+          return b.expectedShare > 0 && Math.abs(b.share - b.expectedShare) > 0.05 ? c.yellow(cell) : cell;
+        }),
+      ]);
+    }
+    out.push(shares.toString());
+  }
+  return out.join('\n');
+}
+
+/** A share 0..1 as a bare percentage with one decimal: `33.3`. */
+function pct(share: number): string {
+  return (share * 100).toFixed(1);
 }
 
 function histogramLines(r: RunRecord, c: ChalkInstance): string[] {

@@ -326,6 +326,7 @@ export class RunSession implements RunControls {
       algo: this.balancer.algo,
       listen: `http://${this.config.host}:${this.balancerPort()}/`,
       elapsedMs: now,
+      periodStartMs: period?.startMs ?? 0,
       durationMs: this.config.durationMs,
       rps,
       concurrency: this.load.concurrency,

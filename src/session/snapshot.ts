@@ -45,6 +45,8 @@ export type RunSnapshot = {
   /** The balancer's URL, e.g. http://127.0.0.1:43121/ */
   listen: string;
   elapsedMs: number;
+  /** When the current algorithm period began (ms since the start): shares count from there. */
+  periodStartMs: number;
   /** Planned run length in ms; 0 = until the user quits. */
   durationMs: number;
   /** Completed requests per second over the last second (all backends). */

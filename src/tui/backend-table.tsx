@@ -1,13 +1,17 @@
 import { Box, Text } from 'ink';
-import { formatMs, formatPct, formatRate, shareBar } from '../report/format.js';
+import { formatAt, formatMs, formatPct, formatRate, shareBar } from '../report/format.js';
 import type { BackendSnapshot } from '../session/snapshot.js';
 import { pad, widest } from './pad.js';
 
 /** Cells of the share bar drawn by `shareBar`. */
 const BAR_WIDTH = 16;
 
-/** Props of {@link BackendTable}: the backends in configured order and the index of the selected one. */
-export type BackendTableProps = { backends: readonly BackendSnapshot[]; selected: number };
+/**
+ * Props of {@link BackendTable}: the backends in configured order, the index
+ * of the selected one, and when the shares start counting (ms since the
+ * start; 0 = the whole run).
+ */
+export type BackendTableProps = { backends: readonly BackendSnapshot[]; selected: number; sharesSinceMs?: number };
 
 type Cells = {
   name: string;
@@ -48,11 +52,12 @@ function cellsOf(b: BackendSnapshot): Cells {
  * in red once the process is gone, even while health checks still say UP),
  * weight, health state with the rise/fall counter and last check, requests
  * in flight, req/s over the last second, share of responses as a bar against
- * the expected share (the `|` marker) followed by both percentages, p50/p99
+ * the expected share (the `|` marker) followed by both percentages (shares
+ * count from the last algorithm, weight or membership change), p50/p99
  * latency and 5xx count. Faults switched on follow their backend's row.
  * Column widths fit the widest value so the table stays within ~100 columns.
  */
-export function BackendTable({ backends, selected }: BackendTableProps) {
+export function BackendTable({ backends, selected, sharesSinceMs = 0 }: BackendTableProps) {
   const rows = backends.map(cellsOf);
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
@@ -81,7 +86,7 @@ export function BackendTable({ backends, selected }: BackendTableProps) {
     pad('check', w.check),
     pad('infl', w.inFlight, 'right'),
     pad('req/s', w.rps, 'right'),
-    pad('share / expected', shareWidth),
+    pad(sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected', shareWidth),
     pad('p50', w.p50, 'right'),
     pad('p99', w.p99, 'right'),
     pad('err', w.errors, 'right'),

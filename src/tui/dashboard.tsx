@@ -141,7 +141,7 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     <Box flexDirection="column">
       <Header snapshot={snapshot} />
       <Box marginTop={1}>
-        <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} />
+        <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} sharesSinceMs={snapshot.periodStartMs} />
       </Box>
       <Box marginTop={1}>
         <LatencyChart latency={snapshot.latency} />

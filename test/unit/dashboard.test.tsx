@@ -34,6 +34,7 @@ function fakeSnapshot(): RunSnapshot {
     algo: 'swrr',
     listen: 'http://127.0.0.1:43100/',
     elapsedMs: 12_300,
+    periodStartMs: 0,
     durationMs: 30_000,
     rps: 2410,
     concurrency: 16,
