@@ -114,7 +114,7 @@ export function renderComparison(cmp: Comparison, options: { color?: boolean } =
   if (results.length === 0) return lines.join('\n') + '\n';
 
   const table = new Table({
-    head: ['', ...results.map((r) => r.algo)],
+    head: ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${r.algo}*` : r.algo))],
     style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
@@ -154,6 +154,11 @@ export function renderComparison(cmp: Comparison, options: { color?: boolean } =
   return lines.join('\n') + '\n';
 }
 
+/** Whether a run ended before its planned duration (Ctrl-C). */
+function cutShort(r: CompareResult, plannedMs: number): boolean {
+  return r.record.durationMs < plannedMs - 100;
+}
+
 /** Algorithms that steer by what they measure (in-flight, latency, reported load) rather than by a fixed share. */
 const ADAPTIVE = new Set(['least-conn', 'weighted-least-conn', 'p2c', 'least-response-time', 'peak-ewma', 'resource']);
 
@@ -171,6 +176,9 @@ function comparisonNotes(cmp: Comparison): string[] {
   const adaptive = results.filter((r) => ADAPTIVE.has(r.algo) && r.maxShareDeviation > 0.05).map((r) => r.algo);
   if (adaptive.length > 0) {
     notes.push(`${adaptive.join(', ')}: the expected share assumes equal backends; these algorithms leave it on purpose when one is slower or busier.`);
+  }
+  for (const r of results.filter((x) => cutShort(x, s.durationMs))) {
+    notes.push(`${r.algo}*: cut short after ${formatDuration(r.record.durationMs)} of ${formatDuration(s.durationMs)}.`);
   }
   const moved = results.find((r) => r.keysMoved)?.keysMoved;
   if (moved) {
