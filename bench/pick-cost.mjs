@@ -7,9 +7,10 @@
 // For every algorithm of `--algo` and upstreams of 3, 10 and 100 backends (weights 1, 2, 3
 // in turn, all UP), it times PICKS calls in one tight loop, after WARMUP untimed ones,
 // and prints ns per operation. One operation is what the balancer does per try:
-//   pick(backends, ctx) → inFlight++ → onRequestStart(backend), and, once 8 tries are
-//   open, onRequestEnd(oldest, { latencyMs, ok }) → inFlight-- on the oldest one,
-// so algorithms that learn from responses pay for it. Each request comes from one of
+//   pick(backends, ctx) → inFlight++ → onRequestStart(backend, startedAtMs), and, once 8
+//   tries are open, inFlight-- → onRequestEnd(oldest, { startedAtMs, latencyMs, ok }) on the
+//   oldest one, so algorithms that learn from responses pay for it. The start times are a
+//   counter, not a clock: only the cost is measured here. Each request comes from one of
 // 4096 client addresses (10.X.Y.Z, spread over /24s) with one of 4096 hash keys, in turn.
 // The same `backends` array is passed every time, as the balancer does until membership
 // changes, so rings and tables are built once, during warm-up.
@@ -72,12 +73,13 @@ function run(picker, backends, count, state) {
   for (let i = 0; i < count; i++) {
     const b = picker.pick(backends, contexts[state.k++ & (VARIETY - 1)]);
     b.inFlight++;
-    picker.onRequestStart?.(b);
-    open.push(b);
+    const startedAtMs = state.k;
+    picker.onRequestStart?.(b, startedAtMs);
+    open.push({ b, startedAtMs });
     if (open.length > OPEN_TRIES) {
       const done = open.shift();
-      done.inFlight--;
-      picker.onRequestEnd?.(done, { latencyMs: 5 + (state.k % 11), ok: true });
+      done.b.inFlight--;
+      picker.onRequestEnd?.(done.b, { startedAtMs: done.startedAtMs, latencyMs: 5 + (state.k % 11), ok: true });
     }
   }
   return Number(process.hrtime.bigint() - start);

@@ -46,10 +46,11 @@ export type FromBalancer =
   | { type: 'listen-error'; message: string; usage: boolean; coded: boolean }
   | { type: 'state'; states: UpstreamState[] }
   | { type: 'transition'; transition: TransitionEvent }
+  | { type: 'change-error'; message: string }
   | ({ type: 'report' } & BalancerReport)
   | { type: 'closed' };
 
-type ThreadEvents = { transition: [TransitionEvent]; failed: [Error] };
+type ThreadEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string] };
 
 /**
  * The balancer of `lblab start`, run in a worker thread of its own so that
@@ -76,6 +77,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
     this.worker.on('message', (m: FromBalancer) => {
       if (m.type === 'state') this.latest = m.states;
       else if (m.type === 'transition') this.emit('transition', m.transition);
+      else if (m.type === 'change-error') this.emit('changeRejected', m.message);
       const waiters = this.waiting.get(m.type);
       if (waiters?.length) waiters.shift()!(m);
     });

@@ -53,9 +53,10 @@ port.on('message', (m: ToBalancer) => {
   } else if (m.type === 'change') {
     try {
       balancer.apply(m.change);
-    } catch {
-      // The main thread checked the change; a race (e.g. removing the last
-      // member twice) leaves the upstream as it was.
+    } catch (err) {
+      // The main thread checked the change; should a race still make it
+      // invalid, the upstream stays as it was and the run's log says so.
+      post({ type: 'change-error', message: (err as Error).message });
     }
     post({ type: 'state', states: states() });
   } else if (m.type === 'close') {

@@ -6,7 +6,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
 import { TrafficStats, type BackendTraffic, type ErrorKind } from '../metrics/traffic-stats.js';
 import type { BackendInfo } from '../metrics/run-record.js';
-import { createPicker, expectedShares, type AlgorithmName } from './algorithms/index.js';
+import { createPicker, expectedShares, usesHashKey, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
@@ -113,6 +113,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.checker = new ActiveHealthChecker(config.health);
     this.checker.on('result', (target, result) => {
       const backend = target as UpstreamBackend;
+      // A check under way when its backend was removed: nothing to decide any more.
+      if (backend.removed) return;
       const transition = backend.observeCheck(result, this.nowMs());
       this.emit('check', backend.name, result);
       if (transition) this.emit('transition', { ...transition, backend: backend.name });
@@ -157,6 +159,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     } else {
       if (this.members.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
       backend.removed = true;
+      backend.index = -1;
       this.checker.unwatch(backend);
       void backend.pool.close().catch(() => undefined);
     }
@@ -253,7 +256,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       p.clientGone = true;
       p.current?.cancel();
     });
-    this.tryBackend(p, { clientIp, hashKey: requestHashKey(this.hashKey, req, clientIp), exclude: undefined }, 1, undefined);
+    // The key is read only for an algorithm that hashes one (a cookie parse is not free).
+    const hashKey = usesHashKey(this.algoName) ? requestHashKey(this.hashKey, req, clientIp) : undefined;
+    this.tryBackend(p, { clientIp, hashKey, exclude: undefined }, 1, undefined);
   }
 
   private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: string } | undefined): void {
@@ -261,7 +266,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
-    const backend = this.picker.pick(this.members, ctx) as UpstreamBackend | undefined;
+    const picker = this.picker;
+    const backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
     if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
@@ -271,18 +277,21 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;
-    this.picker.onRequestStart?.(backend);
-    const t = new ProxyTry(p, backend, attempt, (done, err) => this.tryEnded(done, ctx, err));
+    const startedAt = performance.now();
+    picker.onRequestStart?.(backend, startedAt);
+    // The try ends on the picker that saw it start, even after an algorithm switch.
+    const t = new ProxyTry(p, backend, attempt, startedAt, (done, err) => this.tryEnded(done, picker, ctx, err));
     p.current = t;
     backend.pool.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
 
-  private tryEnded(t: ProxyTry, ctx: PickContext, err: Error | undefined): void {
+  private tryEnded(t: ProxyTry, picker: Picker, ctx: PickContext, err: Error | undefined): void {
     const { request: p, backend } = t;
     p.current = undefined;
     backend.inFlight--;
-    const latencyUs = (performance.now() - p.started) * 1000;
-    this.picker.onRequestEnd?.(backend, { latencyMs: performance.now() - t.startedAt, ok: err === undefined });
+    const now = performance.now();
+    const latencyUs = (now - p.started) * 1000;
+    picker.onRequestEnd?.(backend, { startedAtMs: t.startedAt, latencyMs: now - t.startedAt, ok: err === undefined });
     if (err === undefined) {
       if (t.attempt > 1) this.retriesSucceeded++;
       this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());
@@ -303,7 +312,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     }
     if (p.retryable && t.attempt < MAX_TRIES) {
       const exclude = new Set(ctx.exclude);
-      exclude.add(backend.index);
+      exclude.add(backend);
       this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend: backend.name });
       return;
     }

@@ -37,8 +37,6 @@ export class ClientGoneError extends Error {
 export class ProxyTry implements Dispatcher.DispatchHandler {
   /** Upstream status, 0 until the response headers arrived. */
   status = 0;
-  /** When the try was sent (performance.now(), ms). */
-  readonly startedAt = performance.now();
   private controller: Dispatcher.DispatchController | undefined;
   private ended = false;
 
@@ -46,6 +44,8 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     readonly request: ProxiedRequest,
     readonly backend: UpstreamBackend,
     readonly attempt: number,
+    /** When the try was sent (`performance.now()`, ms). */
+    readonly startedAt: number,
     private readonly onEnd: (t: ProxyTry, err: Error | undefined) => void,
   ) {}
 

@@ -12,8 +12,12 @@ type CompareFlags = Omit<StartFlags, 'algo' | 'port' | 'headless'> & { algos: st
 /** What `compare` defaults to: the classic slow-backend comparison of the course. */
 const DEFAULT_ALGOS = 'round-robin,least-conn,p2c,least-response-time';
 
-/** How long after a removal the hash mapping is taken as settled: requests sent before it may still complete (ms). */
-export const REMOVE_SETTLE_MS = 500;
+/**
+ * How long after a removal (ms) the requests a client sends are taken as the
+ * new mapping: the change reaches the balancer thread a little after the
+ * scheduled time. Requests are attributed by send time.
+ */
+export const REMOVE_SETTLE_MS = 250;
 
 /** `lblab compare`: one scenario under several algorithms, one after the other, side by side. */
 export function registerCompareCommand(program: Command): void {
@@ -73,6 +77,9 @@ export function parseCompareOptions(o: CompareFlags) {
     throw new UsageError(`Expected \`--hash-key\` only when an algorithm in --algos hashes a key (consistent-hash, maglev), got ${algos.join(',')}`);
   }
   const durationMs = parseDuration('--duration', o.duration);
+  if (o.event.some((e) => /^\S+\s+algo\b/.test(e.trim()))) {
+    throw new UsageError('Expected `--event` without "algo" in compare: each column is one algorithm (use lblab start to switch while running)');
+  }
   const runs = algos.map((algo) => {
     const parsed = parseStartOptions({
       ...o,

@@ -4,6 +4,7 @@ import { renderComparison, summarizeRun, type Comparison, type KeysMoved } from 
 import { formatProgressLine } from '../session/progress-line.js';
 import { RunSession } from '../session/run-session.js';
 import { REMOVE_SETTLE_MS, type ComparePlan } from './compare-command.js';
+import { checkClientAddresses } from '../load/client-addresses.js';
 import { untilSignal } from './output.js';
 
 /**
@@ -14,6 +15,8 @@ import { untilSignal } from './output.js';
  * @throws {RuntimeError} when a run fails or `--out` cannot be written.
  */
 export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?: string }): Promise<void> {
+  const first = plan.runs[0]!;
+  if (first.clients !== undefined) await checkClientAddresses(first.clients, first.spreadClients);
   let current: RunSession | undefined;
   let interrupted = false;
   void untilSignal(() => {
@@ -21,6 +24,7 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     current?.quit();
   });
   const results: Comparison['results'] = [];
+  let failure: Error | undefined;
   for (const [i, config] of plan.runs.entries()) {
     if (interrupted) break;
     const session = new RunSession(config);
@@ -30,7 +34,14 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
       await session.start();
     } catch (err) {
       await session.abort();
-      throw err;
+      // Runs already measured are still printed; then the failure.
+      failure = err as Error;
+      break;
+    }
+    if (interrupted) {
+      // Ctrl-C while this run was starting: it measured nothing worth a column.
+      await session.abort();
+      break;
     }
     process.stderr.write(`lblab compare ${label}: ${config.backends.length} backends, concurrency ${config.concurrency}, ${config.durationMs / 1000}s\n`);
     session.onEvent = (e) => process.stderr.write(`${label}  ${e.type}${e.target ? ` ${e.target}` : ''}${e.detail ? `  ${e.detail}` : ''}\n`);
@@ -51,12 +62,14 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     for (const t of epochTimers) clearTimeout(t);
     const record = await session.finish();
     const tally = session.load.clientTally;
-    const keysMoved = plan.remove !== undefined && tally.epochs.length > 2 ? countMoved(tally, plan.remove, config.backends.length) : undefined;
+    const keysMoved = plan.remove !== undefined && tally.epochs.length > 2 ? countMoved(tally, plan.remove, removedWeightShare(config, plan.remove)) : undefined;
     results.push(summarizeRun(record, tally.backendsPerClient(0), keysMoved, config.clients !== undefined && config.clients > 1));
-    if (session.failure) throw session.failure;
+    if (session.failure) {
+      failure = session.failure;
+      break;
+    }
   }
   current = undefined;
-  const first = plan.runs[0]!;
   const comparison: Comparison = {
     schemaVersion: 1,
     partial: interrupted || results.length < plan.runs.length,
@@ -79,6 +92,7 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     }
   }
   process.stdout.write(out.json ? json : renderComparison(comparison));
+  if (failure) throw failure;
 }
 
 /**
@@ -86,7 +100,7 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
  * most of its requests before (epoch 0) against once settled after it
  * (epoch 2); clients seen in both count.
  */
-function countMoved(tally: RunSessionTally, removed: string, backends: number): KeysMoved {
+function countMoved(tally: RunSessionTally, removed: string, idealFraction: number): KeysMoved {
   let clients = 0;
   let moved = 0;
   let movedFromKept = 0;
@@ -100,7 +114,13 @@ function countMoved(tally: RunSessionTally, removed: string, backends: number): 
       if (before !== removed) movedFromKept++;
     }
   }
-  return { removed, clients, moved, movedFraction: clients > 0 ? moved / clients : 0, movedFromKept, idealFraction: 1 / backends };
+  return { removed, clients, moved, movedFraction: clients > 0 ? moved / clients : 0, movedFromKept, idealFraction };
+}
+
+/** The removed backend's share of the total weight: the least share of keys that must move. */
+function removedWeightShare(config: ComparePlan['runs'][number], removed: string): number {
+  const total = config.weights.reduce((a, b) => a + b, 0);
+  return config.weights[config.backends.findIndex((b) => b.name === removed)]! / total;
 }
 
 type RunSessionTally = RunSession['load']['clientTally'];

@@ -23,8 +23,9 @@ const RECENT = 65_536;
  * Who served whom: per virtual client, how many responses each backend gave
  * it, split into epochs (e.g. before and after a backend was killed) to see
  * stickiness (`ip-hash`, consistent hashing) and how it breaks. Samples are
- * attributed by their completion time, not by when they reached the main
- * thread (batches arrive up to a batch interval late). An epoch may start in
+ * attributed by the time the caller gives (the load generator gives the
+ * send time: the mapping in force when the balancer picked), not by when
+ * they reached the main thread (batches arrive up to a batch interval late). An epoch may start in
  * the recent past: samples already tallied with `atMs` at or after its start
  * move to it, as long as they are among the last 65 536 tallied.
  */
@@ -41,8 +42,9 @@ export class ClientTally {
   private recentNext = 0;
 
   /**
-   * Counts one response `backend` gave client `client` (0-based), completed
-   * at `atMs` (ms since the run started), in the epoch that covers `atMs`.
+   * Counts one response `backend` gave client `client` (0-based), for a
+   * request at `atMs` (ms since the run started; the load generator passes
+   * its send time), in the epoch that covers `atMs`.
    */
   record(atMs: number, client: number, backend: string): void {
     let e = this.epochs.length - 1;

@@ -136,7 +136,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
                 kind === 0 ? undefined : (ERROR_KIND_CODES[kind] as ErrorKind),
                 atMs,
               );
-              if (b >= 0) this.clientTally.record(atMs, m.client[i]!, names[b]!);
+              // Who served whom is told by when the request was sent: the mapping in force then.
+              if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!);
             }
             this.emit('batch', m.count);
           });

@@ -44,10 +44,11 @@ export class TrafficStats {
 
   /**
    * Starts a span of the run that is also recorded on its own (an algorithm
-   * period): every request completing at or after `atMs` (ms since the run
-   * started) goes into the returned stats too, until the next span starts.
-   * Requests are attributed by completion time, not arrival, since samples
-   * reach the main thread in batches.
+   * period): every request sent at or after `atMs` (ms since the run
+   * started; send time = completion time − latency) goes into the returned
+   * stats too, until the next span starts. Requests are attributed by when
+   * they were sent — the algorithm in force then picked their backend — not
+   * by when their sample reached the main thread.
    */
   startSegment(atMs: number): TrafficStats {
     const stats = new TrafficStats();
@@ -99,12 +100,12 @@ export class TrafficStats {
   }
 
   private recordInSegment(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
-    const seg = segmentAt(this.segments, atMs);
+    const seg = segmentAt(this.segments, atMs - latencyUs / 1000);
     seg.record(backend ? seg.backend(backend.name) : undefined, latencyUs, status, errorKind, atMs);
   }
 }
 
-/** The span a request completing at `atMs` belongs to: the last one started at or before it (else the first). */
+/** The span a request sent at `atMs` belongs to: the last one started at or before it (else the first). */
 function segmentAt(segments: ReadonlyArray<{ startMs: number; stats: TrafficStats }>, atMs: number): TrafficStats {
   for (let i = segments.length - 1; i > 0; i--) if (segments[i]!.startMs <= atMs) return segments[i]!.stats;
   return segments[0]!.stats;

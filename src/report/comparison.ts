@@ -17,7 +17,7 @@ export type KeysMoved = {
   movedFraction: number;
   /** Moved clients whose backend was NOT the removed one: what a consistent hash avoids. */
   movedFromKept: number;
-  /** The least that must move: the removed backend's share with equal weights, 1/n. */
+  /** The least that must move: the removed backend's share of the total weight (1/n with equal weights). */
   idealFraction: number;
 };
 

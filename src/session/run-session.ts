@@ -109,6 +109,7 @@ export class RunSession implements RunControls {
       this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` });
       this.quit();
     });
+    this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
       if (!e.byUs) {

@@ -42,7 +42,9 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   const commitWeight = (): void => {
     const edit = weightRef.current;
     editWeight(undefined);
-    if (edit && edit.text !== '') controls.setWeight(edit.backend, Number(edit.text));
+    // Weights run 1…1000; anything else is dropped rather than clamped behind the user's back.
+    const weight = Number(edit?.text);
+    if (edit && Number.isInteger(weight) && weight >= 1 && weight <= 1000) controls.setWeight(edit.backend, weight);
   };
 
   useEffect(() => {
@@ -127,6 +129,11 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     if (weightRef.current) {
       if (key.return) return commitWeight();
       if (key.backspace || key.delete) return editWeight({ ...weightRef.current, text: weightRef.current.text.slice(0, -1) });
+    }
+    if (weightRef.current) {
+      // While a weight is typed, arrows do not move the selection away from the backend it is for.
+      for (const ch of input) press(ch);
+      return;
     }
     const count = snapshotRef.current.backends.length;
     const current = clampIndex(selectedRef.current, count);

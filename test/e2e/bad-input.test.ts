@@ -65,6 +65,7 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--hash-key', 'host'], /`--hash-key` to be ip, path, header:NAME or cookie:NAME, got "host"/],
   [['start', '--hash-key', 'ip'], /`--hash-key` only with an algorithm that hashes a key \(consistent-hash, maglev\), got --algo round-robin/],
   [['balance', '--backend', 'http://127.0.0.1:1', '--hash-key', 'path'], /`--hash-key` only with an algorithm that hashes a key/],
+  [['compare', '--algos', 'round-robin,p2c', '--event', '2s algo p2c'], /`--event` without "algo" in compare/],
   [['compare', '--algos', 'round-robin,round-robin'], /every `--algos` entry once, got round-robin twice/],
   [['compare', '--algos', 'least-conn', '--weights', '1,1,1'], /`--weights` only when an algorithm in --algos uses weights/],
   [['compare', '--algos', 'ip-hash', '--clients', '4', '--remove', 'b9'], /`--remove` to be one of b1, b2, b3, got "b9"/],

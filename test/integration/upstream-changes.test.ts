@@ -90,6 +90,33 @@ describe('upstream changes while running', () => {
     expect(await tally(url, 3)).toEqual({ b3: 3 });
   });
 
+  it('a try cut on a backend removed meanwhile is retried on another, not on the one that took its index', async () => {
+    let cut: (() => void) | undefined;
+    const s1 = http.createServer((req) => {
+      cut = () => req.socket.destroy();
+    });
+    await new Promise<void>((r) => s1.listen(0, '127.0.0.1', r));
+    closers.push(
+      () =>
+        new Promise((r) => {
+          s1.closeAllConnections();
+          s1.close(r);
+        }),
+    );
+    const [b2url] = await servers(1);
+    const { b, url } = await balancer([`http://127.0.0.1:${(s1.address() as AddressInfo).port}`, b2url!], 'round-robin');
+    const pending = fetch(url);
+    while (!cut) await new Promise((r) => setTimeout(r, 10));
+    // b1 leaves the upstream while its try is under way; b2 now has index 0.
+    b.apply({ type: 'remove', backend: 'b1' });
+    cut();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-lblab-backend')).toBe('b2');
+    await res.text();
+    expect(b.retries).toBe(1);
+  });
+
   it('switching the algorithm changes how the next requests are spread', async () => {
     const { b, url } = await balancer(await servers(3), 'round-robin', { hashKey: { kind: 'header', name: 'x-user' } });
     expect(await tally(url, 9, { 'x-user': 'alice' })).toEqual({ b1: 3, b2: 3, b3: 3 });
@@ -128,14 +155,14 @@ describe('hash keys', () => {
 
 describe('reported load', () => {
   it('reads `load` from a backend\'s /health JSON at each check', async () => {
-    const backend = await startBackendServer({ name: 'b1', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: 400 }, errorRate: 0, capacity: 4 });
+    const backend = await startBackendServer({ name: 'b1', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: 2000 }, errorRate: 0, capacity: 4 });
     closers.push(() => backend.close());
     const { b, url } = await balancer([`http://127.0.0.1:${backend.port}`], 'round-robin', { intervalMs: 100, path: '/health' });
     const upstream = b.backend('b1')!;
     const deadline = Date.now() + 5000;
     while (upstream.reportedLoad === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.reportedLoad).toBe(0);
-    // Two requests held for 400 ms: the next check reports 2 of 4 busy.
+    // Two requests held for 2 s (several checks, even on a busy machine): a check reports 2 of 4 busy.
     const held = [fetch(url).then((r) => r.text()), fetch(url).then((r) => r.text())];
     while (upstream.reportedLoad !== 0.5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.reportedLoad).toBe(0.5);

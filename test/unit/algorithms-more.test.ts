@@ -12,7 +12,7 @@ import {
 } from '../../src/balancer/algorithms/index.js';
 import { IpHash } from '../../src/balancer/algorithms/ip-hash.js';
 import { LeastReportedLoad } from '../../src/balancer/algorithms/least-reported-load.js';
-import { LeastResponseTime } from '../../src/balancer/algorithms/least-response-time.js';
+import { FAILED_TRY_PENALTY_MS, LeastResponseTime } from '../../src/balancer/algorithms/least-response-time.js';
 import { Maglev, MAGLEV_TABLE_SIZE } from '../../src/balancer/algorithms/maglev.js';
 import { PEAK_EWMA_PENALTY, PeakEwma } from '../../src/balancer/algorithms/peak-ewma.js';
 import type { PickableBackend, PickContext, Picker } from '../../src/balancer/algorithms/picker.js';
@@ -41,8 +41,8 @@ function without(bs: readonly B[], name: string): B[] {
 }
 
 const ctx: PickContext = { clientIp: '127.0.0.1', exclude: undefined };
-const withKey = (hashKey: string | undefined, exclude?: ReadonlySet<number>): PickContext => ({ clientIp: '127.0.0.1', hashKey, exclude });
-const fromIp = (clientIp: string, exclude?: ReadonlySet<number>): PickContext => ({ clientIp, exclude });
+const withKey = (hashKey: string | undefined, exclude?: ReadonlySet<PickableBackend>): PickContext => ({ clientIp: '127.0.0.1', hashKey, exclude });
+const fromIp = (clientIp: string, exclude?: ReadonlySet<PickableBackend>): PickContext => ({ clientIp, exclude });
 
 function picks(picker: Picker, bs: readonly PickableBackend[], n: number, c: PickContext = ctx): string {
   let out = '';
@@ -93,11 +93,11 @@ describe('weighted least connections (nginx least_conn with weights)', () => {
     expect(new WeightedLeastConnections().pick(bs, ctx)?.name).toBe('b');
   });
 
-  it('compares ratios by cross-multiplying, so 3/9 and 1/3 are a tie', () => {
+  it('treats equal ratios with different counts as a tie: 3 in flight at weight 9, 1 at weight 3', () => {
     const bs = backends([9, 3]);
     bs[0]!.inFlight = 3;
     bs[1]!.inFlight = 1;
-    // Tied: smooth WRR among both, the weight-9 backend first, then 9:3.
+    // 3/9 = 1/3: smooth WRR among both, the weight-9 backend first, then 9:3.
     expect(picks(new WeightedLeastConnections(), bs, 8)).toBe(picks(new SmoothWeightedRoundRobin(), bs, 8));
   });
 
@@ -161,13 +161,52 @@ describe('power of two choices (Envoy LEAST_REQUEST, HAProxy random(2))', () => 
     expect(Math.abs(a / n - 0.75)).toBeLessThan(0.02);
   });
 
+  it('compares in-flight relative to weight (HAProxy random(2)): the busier by that measure loses', () => {
+    const bs = backends([3, 1]);
+    bs[0]!.inFlight = 5; // 5/3 < 2/1: a is the less loaded, though it has more in flight
+    bs[1]!.inFlight = 2;
+    // Draws a then b, and b then a: a either way.
+    expect(new PowerOfTwoChoices(scripted(0.1, 0.9)).pick(bs, ctx)?.name).toBe('a');
+    expect(new PowerOfTwoChoices(scripted(0.9, 0.1)).pick(bs, ctx)?.name).toBe('a');
+    bs[0]!.inFlight = 6; // 6/3 = 2/1: a tie, the first draw wins
+    expect(new PowerOfTwoChoices(scripted(0.9, 0.1)).pick(bs, ctx)?.name).toBe('b');
+    expect(new PowerOfTwoChoices(scripted(0.1, 0.9)).pick(bs, ctx)?.name).toBe('a');
+  });
+
+  it('keeps the weight share in a closed loop with ~20 tries in flight: weights 3:1 give 0.75', () => {
+    // Each try ends after a service time drawn independently of the backend; every end sends a new try.
+    const bs = backends([3, 1]);
+    const p = new PowerOfTwoChoices(seeded(21));
+    const service = seeded(22);
+    const open: { at: number; b: B }[] = [];
+    const counts = [0, 0];
+    let now = 0;
+    const send = (counted: boolean) => {
+      const b = p.pick(bs, ctx) as B;
+      b.inFlight++;
+      if (counted) counts[b.index]!++;
+      open.push({ at: now + 5 + 10 * service(), b });
+    };
+    for (let k = 0; k < 20; k++) send(false);
+    for (let k = 0; k < 22_000; k++) {
+      let first = 0;
+      for (let i = 1; i < open.length; i++) if (open[i]!.at < open[first]!.at) first = i;
+      const done = open.splice(first, 1)[0]!;
+      now = done.at;
+      done.b.inFlight--;
+      send(k >= 2000);
+    }
+    // Comparing raw in-flight counts gives ~0.60 here.
+    expect(Math.abs(counts[0]! / 20_000 - 0.75)).toBeLessThan(0.04);
+  });
+
   it('draws only among candidates', () => {
     const bs = backends([1, 1, 1]);
     bs[0]!.usable = false;
     bs[2]!.inFlight = 4;
     // Two candidates b, c: a draw value of 0.99 lands on c, 0 on b.
     expect(new PowerOfTwoChoices(scripted(0.99, 0)).pick(bs, ctx)?.name).toBe('b');
-    expect(picks(new PowerOfTwoChoices(seeded(1)), bs, 300, { clientIp: '', exclude: new Set([1]) })).toBe('c'.repeat(300));
+    expect(picks(new PowerOfTwoChoices(seeded(1)), bs, 300, { clientIp: '', exclude: new Set([bs[1]!]) })).toBe('c'.repeat(300));
   });
 });
 
@@ -186,6 +225,42 @@ function nginxIpHash(octets: readonly number[], weights: readonly number[], usab
 }
 
 const first3 = (ip: string) => ip.split('.').slice(0, 3).map(Number);
+
+/** The backend index each of nginx's ip_hash attempts lands on (the first choice, then rehash after rehash), ignoring usability. */
+function ipHashLandings(octets: readonly number[], weights: readonly number[], attempts: number): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const out: number[] = [];
+  let hash = 89;
+  for (let t = 0; t < attempts; t++) {
+    for (const o of octets) hash = (hash * 113 + o) % 6271;
+    let w = hash % total;
+    let i = 0;
+    while (w >= weights[i]!) w -= weights[i++]!;
+    out.push(i);
+  }
+  return out;
+}
+
+/** Every 10.X.Y.1, one address per /24 (all that ip_hash sees of an IPv4 address). */
+const ONE_PER_24 = Array.from({ length: 65_536 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+
+/** IPv6 text to its 16 bytes, written plainly (split and pad) to check the picker's parser against. */
+function ipv6Bytes(ip: string): number[] {
+  const addr = ip.split('%')[0]!;
+  const words = (side: string): number[] =>
+    side === ''
+      ? []
+      : side.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number);
+          return [(a! << 8) | b!, (c! << 8) | d!];
+        });
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const h = words(head!);
+  const t = tail === undefined ? [] : words(tail);
+  const all = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return all.flatMap((w) => [w >> 8, w & 0xff]);
+}
 
 describe('ip-hash (nginx ip_hash)', () => {
   it('lands known addresses where the formula puts them, for weights 1,1,1 and 2,1,1', () => {
@@ -230,17 +305,46 @@ describe('ip-hash (nginx ip_hash)', () => {
       else expect(after[i]!.charCodeAt(0) - 97).toBe(nginxIpHash(first3(KEYS[i]!), [1, 1, 1], (k) => k !== 0));
     }
     bs[0]!.usable = true;
-    expect(p.pick(bs, fromIp('10.0.0.1', new Set([0])))?.name).toBe(after[KEYS.indexOf('10.0.0.1')]);
+    expect(p.pick(bs, fromIp('10.0.0.1', new Set([bs[0]!])))?.name).toBe(after[KEYS.indexOf('10.0.0.1')]);
   });
 
-  it('falls back to round robin after 20 rehashes, and when the client address is not an IP', () => {
-    const weights = [1, 1000];
-    const ip = KEYS.find((k) => nginxIpHash(first3(k), weights, (i) => i === 0) === undefined)!;
-    expect(ip).toBeDefined();
+  it('rehashes up to 20 times: a client whose 21st attempt is the first usable one gets it', () => {
+    // Weights 1,1000,1 with b DOWN: nearly every attempt lands on b.
+    const weights = [1, 1000, 1];
     const bs = backends(weights);
     bs[1]!.usable = false;
-    expect(new IpHash().pick(bs, fromIp(ip))?.name).toBe('a');
-    expect(picks(new IpHash(), backends([1, 1, 1]), 6, fromIp('unix:/tmp/sock'))).toBe('abcabc');
+    const ip = ONE_PER_24.find((k) => {
+      const l = ipHashLandings(first3(k), weights, 21);
+      return l.slice(0, 20).every((i) => i === 1) && l[20] === 2;
+    });
+    expect(ip).toBeDefined();
+    // c, found on the last allowed rehash; stopping any earlier would give round robin's a.
+    expect(new IpHash().pick(bs, fromIp(ip!))?.name).toBe('c');
+  });
+
+  it('falls back to round robin when all 21 attempts land on an unusable backend', () => {
+    const weights = [1, 1000, 1];
+    const bs = backends(weights);
+    bs[1]!.usable = false;
+    // One more rehash would have found c: only the fallback gives a first.
+    const ip = ONE_PER_24.find((k) => {
+      const l = ipHashLandings(first3(k), weights, 22);
+      return l.slice(0, 21).every((i) => i === 1) && l[21] === 2;
+    });
+    expect(ip).toBeDefined();
+    const p = new IpHash();
+    // Smooth weighted round robin over a and c: a, c, a…
+    expect(picks(p, bs, 3, fromIp(ip!))).toBe('aca');
+  });
+
+  it("hashes a client address that is not an IP as nginx's pseudo address, three zero bytes", () => {
+    for (const weights of [[1, 1, 1], [2, 5, 1, 3]]) {
+      const expected = String.fromCharCode(97 + nginxIpHash([0, 0, 0], weights)!);
+      expect(picks(new IpHash(), backends(weights), 4, fromIp('unix:/tmp/sock'))).toBe(expected.repeat(4));
+      expect(new IpHash().pick(backends(weights), fromIp(''))?.name).toBe(expected);
+      // As a client in 0.0.0.0/24 would.
+      expect(new IpHash().pick(backends(weights), fromIp('0.0.0.7'))?.name).toBe(expected);
+    }
   });
 
   it('hashes all 16 bytes of an IPv6 address', () => {
@@ -249,6 +353,31 @@ describe('ip-hash (nginx ip_hash)', () => {
     expect(new IpHash().pick(backends([1, 1, 1]), fromIp('2001:db8::42%eth0'))!.index).toBe(nginxIpHash(bytes, [1, 1, 1]));
     const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4];
     expect(new IpHash().pick(backends([1, 2, 3]), fromIp('::ffff:1.2.3.4'))!.index).toBe(nginxIpHash(mapped, [1, 2, 3]));
+  });
+
+  it('expands every IPv6 form: leading, trailing and inner ::, full, IPv4 tail, upper case, zone', () => {
+    const weights = [5, 3, 7, 2, 11, 1, 4];
+    const forms = [
+      '::',
+      '::1',
+      '1::',
+      'fe80::1:2:3:4:5:6',
+      '1:2:3:4:5:6:7::',
+      '2001:0db8:85a3:0000:0000:8a2e:0370:7334',
+      '2001:DB8:0:0:8:800:200C:417A',
+      '64:ff9b::192.0.2.33',
+      '1:2:3:4:5:6:1.2.3.4',
+      'fe80::abcd:ef01%eth0',
+    ];
+    for (const ip of forms) {
+      expect(ipv6Bytes(ip), ip).toHaveLength(16);
+      expect(new IpHash().pick(backends(weights), fromIp(ip))!.index, ip).toBe(nginxIpHash(ipv6Bytes(ip), weights));
+    }
+    // Not addresses: hashed as the pseudo address.
+    const pseudo = nginxIpHash([0, 0, 0], weights);
+    for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', 'g::1', '1.2.3', '1.2.3.256', '::1.2.3']) {
+      expect(new IpHash().pick(backends(weights), fromIp(bad))!.index, bad).toBe(pseudo);
+    }
   });
 
   it('moves most clients when one of five backends is removed (total weight changes)', () => {
@@ -279,6 +408,34 @@ describe('consistent-hash (nginx hash … consistent, ketama)', () => {
     const hashes = new Set(points.map((p) => p.hash));
     expect(hashes.has(p1)).toBe(true);
     expect(hashes.has(p2)).toBe(true);
+  });
+
+  it('computes the whole chain as zlib crc32 does, and builds the ring a plain sort would', () => {
+    const bs = backends([40, 25, 60]);
+    // The ring written out plainly: zlib's crc32 chained over Buffers, a comparator sort, first of each hash kept.
+    const all: { hash: number; backend: number; n: number }[] = [];
+    for (const b of bs) {
+      const base = Buffer.from(`127.0.0.1\u0000${8001 + b.index}`);
+      const previous = Buffer.alloc(4);
+      for (let j = 0; j < 160 * b.weight; j++) {
+        const hash = crc32(Buffer.concat([base, previous]));
+        all.push({ hash, backend: b.index, n: all.length });
+        previous.writeUInt32LE(hash);
+      }
+    }
+    all.sort((x, y) => x.hash - y.hash || x.n - y.n);
+    const expected = all.filter((q, i) => i === 0 || all[i - 1]!.hash !== q.hash).map(({ hash, backend }) => ({ hash, backend }));
+    expect(new ConsistentHash().ringPoints(bs)).toEqual(expected);
+  });
+
+  it('gives a hash two backends share to the earlier one, as nginx keeps the first after its sort', () => {
+    // Two backends with one address put the same 160 points on the ring: all go to the first.
+    const twins = backends([1, 2]).map((b) => ({ ...b, origin: 'http://10.0.0.9:8080' }));
+    const points = new ConsistentHash().ringPoints(twins);
+    expect(points).toHaveLength(320); // b's chain is 320 long, its first 160 shared
+    expect(points.filter((q) => q.backend === 0)).toHaveLength(160);
+    const swapped = [twins[1]!, twins[0]!].map((b, index) => ({ ...b, index }));
+    expect(new ConsistentHash().ringPoints(swapped).every((q) => q.backend === 0)).toBe(true);
   });
 
   it("maps a key to the first point at or above crc32(key), wrapping past the top", () => {
@@ -327,11 +484,12 @@ describe('consistent-hash (nginx hash … consistent, ketama)', () => {
     expect(down.filter((n, i) => n !== before[i] && before[i] !== 'c')).toEqual([]);
     five[2]!.usable = true;
     const key = KEYS[before.indexOf('c')]!;
-    expect(p.pick(five, withKey(key, new Set([2])))?.name).toBe(removed[before.indexOf('c')]);
+    expect(p.pick(five, withKey(key, new Set([five[2]!])))?.name).toBe(removed[before.indexOf('c')]);
   });
 
-  it('uses round robin when the request has no key', () => {
+  it('uses round robin when the request has no key, or an empty one', () => {
     expect(picks(new ConsistentHash(), backends([1, 1, 1]), 6, withKey(undefined))).toBe('abcabc');
+    expect(picks(new ConsistentHash(), backends([1, 1, 1]), 6, withKey(''))).toBe('abcabc');
   });
 
   it('builds the ring once per backends array (cached against its identity)', () => {
@@ -398,10 +556,56 @@ describe('maglev (Envoy)', () => {
     for (const n of ['a', 'b', 'd', 'e']) expect(shareOf(displaced, n)).toBeGreaterThan(0.15);
   });
 
-  it('with no key, looks up a random entry (as Envoy)', () => {
+  it('with no key, or an empty one, looks up a random entry (as Envoy)', () => {
     const bs = backends([1, 1, 1]);
     const table = new Maglev().tableEntries(bs);
     expect(new Maglev(() => 0).pick(bs, withKey(undefined))!.index).toBe(table[0]);
+    // crc32('') is 0, so an empty key hashed as a key would always read table[0].
+    const r = [0.25, 0.5, 0.75].find((x) => table[Math.floor(x * 2 ** 32) % MAGLEV_TABLE_SIZE] !== table[0])!;
+    expect(r).toBeDefined();
+    expect(new Maglev(() => r).pick(bs, withKey(''))!.index).toBe(table[Math.floor(r * 2 ** 32) % MAGLEV_TABLE_SIZE]);
+  });
+
+  it("skips an unusable backend with Envoy's retry mutation: attempt a reads table[(h XOR (2^32 - a)) mod 65537]", () => {
+    const bs = backends([1, 8, 1]);
+    const p = new Maglev();
+    const table = p.tableEntries(bs);
+    bs[1]!.usable = false;
+    /** The backend index attempt `a` reads for a key hashing to `h`, written independently. */
+    const reads = (h: number, a: number) => table[(a === 0 ? h : Number((BigInt(h) ^ (2n ** 32n - BigInt(a))) & 0xffffffffn)) % MAGLEV_TABLE_SIZE]!;
+    let deep = 0;
+    let fallback: string | undefined;
+    for (const key of KEYS) {
+      const h = crc32(key);
+      const a = Array.from({ length: 21 }, (_, k) => k).find((k) => reads(h, k) !== 1);
+      if (a === undefined) {
+        fallback ??= key;
+        continue;
+      }
+      if (a >= 2) deep++;
+      expect(p.pick(bs, withKey(key))!.index, key).toBe(reads(h, a));
+    }
+    // Plenty of keys needed more than one mutation, so the loop is pinned, not just its first step.
+    expect(deep).toBeGreaterThan(1000);
+    // Past 20 mutations: smooth weighted round robin over a and c, a first.
+    expect(fallback).toBeDefined();
+    expect(picks(new Maglev(), bs, 3, withKey(fallback!))).toBe('aca');
+  });
+
+  it('follows a weight changed in place once a new array is passed, as the balancer does', () => {
+    const bs = backends([1, 1, 1]);
+    const p = new Maglev();
+    const before = p.tableEntries(bs);
+    const same = (x: Int32Array, y: Int32Array) => x.length === y.length && x.every((v, i) => v === y[i]);
+    bs[0]!.weight = 3; // the balancer mutates the backend, then passes a new members array
+    expect(same(p.tableEntries(bs), before)).toBe(true); // same array: the cached table
+    const next = [...bs];
+    const after = p.tableEntries(next);
+    expect(same(after, new Maglev().tableEntries(backends([3, 1, 1])))).toBe(true);
+    const counts = [0, 0, 0];
+    for (const i of after) counts[i]!++;
+    expect(Math.abs(counts[0]! / MAGLEV_TABLE_SIZE - 0.6)).toBeLessThan(0.01);
+    for (const key of KEYS.slice(0, 300)) expect(p.pick(next, withKey(key))!.index).toBe(after[crc32(key) % MAGLEV_TABLE_SIZE]);
   });
 });
 
@@ -409,10 +613,11 @@ describe('least response time (nginx least_time)', () => {
   /** Sends one try to `b` at the picker's clock and ends it `latencyMs` later. */
   function serve(p: LeastResponseTime, clock: { t: number }, b: B, latencyMs: number, ok = true): void {
     b.inFlight++;
-    p.onRequestStart(b);
+    const startedAtMs = clock.t;
+    p.onRequestStart(b, startedAtMs);
     clock.t += latencyMs;
     b.inFlight--;
-    p.onRequestEnd(b, { latencyMs, ok });
+    p.onRequestEnd(b, { startedAtMs, latencyMs, ok });
   }
 
   it('averages latency with α = 0.05 after a first sample that sets it', () => {
@@ -448,7 +653,7 @@ describe('least response time (nginx least_time)', () => {
     serve(p, clock, bs[0]!, 10);
     serve(p, clock, bs[1]!, 50);
     bs[0]!.inFlight++;
-    p.onRequestStart(bs[0]!);
+    p.onRequestStart(bs[0]!, clock.t);
     clock.t += 500;
     expect(p.responseTimeMs(bs[0]!)).toBe(500);
     expect(p.pick(bs, ctx)?.name).toBe('b');
@@ -463,6 +668,124 @@ describe('least response time (nginx least_time)', () => {
     expect(p.responseTimeMs(a!)).toBe(40);
     serve(p, clock, a!, 1040, false);
     expect(p.responseTimeMs(a!)).toBeCloseTo(90, 10);
+  });
+
+  it('scores a backend that has only failed at the 1000 ms penalty, until its first answer replaces it', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const [a, b] = backends([1, 1]);
+    serve(p, clock, a!, 0.1, false);
+    expect(p.responseTimeMs(a!)).toBe(FAILED_TRY_PENALTY_MS);
+    expect(FAILED_TRY_PENALTY_MS).toBe(1000);
+    serve(p, clock, a!, 5000, false); // a timeout counts as itself
+    expect(p.responseTimeMs(a!)).toBeCloseTo(0.05 * 5000 + 0.95 * 1000, 9);
+    serve(p, clock, a!, 12);
+    expect(p.responseTimeMs(a!)).toBe(12);
+    serve(p, clock, b!, 3000, false);
+    expect(p.responseTimeMs(b!)).toBe(3000);
+  });
+
+  it('under load: a backend refusing in 0.1 ms before it ever answered gets a small share, not nearly all', () => {
+    // A request every 2 ms; b and c answer in 10 ms, a refuses every connection in 0.1 ms.
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1, 1]);
+    const pending: { at: number; b: B; sent: number; ok: boolean }[] = [];
+    const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
+    for (let i = 0; i < 1000; i++) {
+      const now = i * 2;
+      pending.sort((x, y) => x.at - y.at);
+      while (pending.length > 0 && pending[0]!.at <= now) {
+        const done = pending.shift()!;
+        clock.t = done.at;
+        done.b.inFlight--;
+        p.onRequestEnd(done.b, { startedAtMs: done.sent, latencyMs: done.at - done.sent, ok: done.ok });
+      }
+      clock.t = now;
+      const b = p.pick(bs, ctx) as B;
+      b.inFlight++;
+      p.onRequestStart(b, now);
+      const refuses = b.name === 'a';
+      pending.push({ at: now + (refuses ? 0.1 : 10), b, sent: now, ok: !refuses });
+      counts[b.name]!++;
+    }
+    // Scored at 0.1 ms it would take nearly every pick; at 1000 ms only the first one.
+    expect(counts.a! / 1000).toBeLessThan(0.02);
+    expect(Math.abs(counts.b! - counts.c!)).toBeLessThan(50);
+  });
+
+  it('keeps the in-flight age exact with overlapping tries whose latency differs from the clock delta', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const [a] = backends([1]);
+    let avg = 10;
+    serve(p, clock, a!, 10);
+    // A long try held open from t = 10…
+    const longStart = clock.t;
+    p.onRequestStart(a!, longStart);
+    clock.t += 40;
+    expect(p.responseTimeMs(a!)).toBe(40);
+    let last = 40;
+    for (let k = 0; k < 50; k++) {
+      // …while pairs of short ones overlap it and each other. The latency the balancer reports is
+      // 0.3 ms under the clock's delta (it reads the clock on its own), which must not leak into the age.
+      const s1 = clock.t;
+      p.onRequestStart(a!, s1);
+      clock.t += 1;
+      const s2 = clock.t;
+      p.onRequestStart(a!, s2);
+      clock.t += 1;
+      expect(p.responseTimeMs(a!)).toBeCloseTo(Math.max(avg, clock.t - (longStart + s1 + s2) / 3), 9);
+      p.onRequestEnd(a!, { startedAtMs: s1, latencyMs: clock.t - s1 - 0.3, ok: true });
+      avg = 0.05 * (clock.t - s1 - 0.3) + 0.95 * avg;
+      clock.t += 1;
+      p.onRequestEnd(a!, { startedAtMs: s2, latencyMs: clock.t - s2 - 0.3, ok: true });
+      avg = 0.05 * (clock.t - s2 - 0.3) + 0.95 * avg;
+      // Only the long try is open: the estimate is its age, exactly, and rises while it stays open.
+      const now = p.responseTimeMs(a!);
+      expect(now).toBe(clock.t - longStart);
+      expect(now).toBeGreaterThan(last);
+      last = now;
+    }
+    clock.t += 7;
+    p.onRequestEnd(a!, { startedAtMs: longStart, latencyMs: clock.t - longStart - 0.3, ok: true });
+    avg = 0.05 * (clock.t - longStart - 0.3) + 0.95 * avg;
+    // Ended: back to the average.
+    expect(p.responseTimeMs(a!)).toBeCloseTo(avg, 9);
+    expect(p.responseTimeMs(a!)).toBeLessThan(20);
+  });
+
+  it('never lets the open count go below zero: an end it never saw start is ignored for the age', () => {
+    const clock = { t: 100 };
+    const p = new LeastResponseTime(() => clock.t);
+    const [a] = backends([1]);
+    p.onRequestEnd(a!, { startedAtMs: 40, latencyMs: 60, ok: true }); // a try another picker started
+    expect(p.responseTimeMs(a!)).toBe(60);
+    p.onRequestStart(a!, clock.t);
+    clock.t += 500;
+    expect(p.responseTimeMs(a!)).toBe(500);
+  });
+
+  it('ignores a latency that is not a finite number ≥ 0, and a start time that is not finite', () => {
+    const clock = { t: 0 };
+    const p = new LeastResponseTime(() => clock.t);
+    const bs = backends([1, 1]);
+    serve(p, clock, bs[0]!, 10);
+    serve(p, clock, bs[1]!, 20);
+    for (const latencyMs of [NaN, Infinity, -Infinity, -5]) {
+      p.onRequestStart(bs[0]!, clock.t);
+      p.onRequestEnd(bs[0]!, { startedAtMs: clock.t, latencyMs, ok: true });
+      p.onRequestStart(bs[0]!, clock.t);
+      p.onRequestEnd(bs[0]!, { startedAtMs: clock.t, latencyMs, ok: false });
+      expect(p.responseTimeMs(bs[0]!), String(latencyMs)).toBe(10);
+    }
+    p.onRequestStart(bs[0]!, NaN);
+    expect(p.responseTimeMs(bs[0]!)).toBe(10);
+    p.onRequestEnd(bs[0]!, { startedAtMs: NaN, latencyMs: NaN, ok: true });
+    expect(p.pick(bs, ctx)?.name).toBe('a');
+    p.onRequestStart(bs[0]!, clock.t);
+    clock.t += 300;
+    expect(p.responseTimeMs(bs[0]!)).toBe(300);
   });
 
   it('breaks ties (no samples yet) with smooth weighted round robin', () => {
@@ -501,12 +824,12 @@ describe('least response time (nginx least_time)', () => {
         const done = pending.shift()!;
         clock.t = done.at;
         done.b.inFlight--;
-        p.onRequestEnd(done.b, { latencyMs: done.at - done.sent, ok: true });
+        p.onRequestEnd(done.b, { startedAtMs: done.sent, latencyMs: done.at - done.sent, ok: true });
       }
       clock.t = now;
       const b = p.pick(bs, ctx) as B;
       b.inFlight++;
-      p.onRequestStart(b);
+      p.onRequestStart(b, now);
       pending.push({ at: now + (b.name === 'a' && i >= 300 ? 200 : 10), b, sent: now });
       seq.push(b.name);
     }
@@ -526,10 +849,10 @@ describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
     const p = new PeakEwma(Math.random, () => t);
     const [a] = backends([1]);
     expect(p.costMs(a!)).toBe(30);
-    p.onRequestEnd(a!, { latencyMs: 100, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 100, ok: true });
     expect(p.costMs(a!)).toBe(100);
     t = 1;
-    p.onRequestEnd(a!, { latencyMs: 500, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 500, ok: true });
     expect(p.costMs(a!)).toBe(500);
   });
 
@@ -537,13 +860,13 @@ describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
     let t = 0;
     const p = new PeakEwma(Math.random, () => t);
     const [a] = backends([1]);
-    p.onRequestEnd(a!, { latencyMs: 100, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 100, ok: true });
     t = 10_000; // Δt = τ: w = 1/e
-    p.onRequestEnd(a!, { latencyMs: 10, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 10, ok: true });
     expect(p.costMs(a!)).toBeCloseTo(100 / Math.E + 10 * (1 - 1 / Math.E), 9);
     // A lower RTT a moment later barely moves it.
     t = 10_010;
-    p.onRequestEnd(a!, { latencyMs: 10, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 10, ok: true });
     expect(p.costMs(a!)).toBeGreaterThan(43);
   });
 
@@ -551,16 +874,34 @@ describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
     let t = 0;
     const p = new PeakEwma(Math.random, () => t);
     const [a] = backends([1]);
-    p.onRequestEnd(a!, { latencyMs: 1000, ok: true });
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 1000, ok: true });
     t = 20_000;
     expect(p.load(a!)).toBeCloseTo(1000 / Math.E ** 2, 9);
+  });
+
+  it('ignores a latency that is not a finite number ≥ 0, which would stick in the cost', () => {
+    let t = 0;
+    const p = new PeakEwma(Math.random, () => t);
+    const [a] = backends([1]);
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 50, ok: true });
+    for (const latencyMs of [NaN, Infinity, -1]) {
+      p.onRequestEnd(a!, { startedAtMs: 0, latencyMs, ok: false });
+      expect(p.costMs(a!), String(latencyMs)).toBe(50);
+    }
+    const [fresh] = backends([1]);
+    fresh!.inFlight = 1;
+    p.onRequestEnd(fresh!, { startedAtMs: 0, latencyMs: NaN, ok: true });
+    expect(p.load(fresh!)).toBe(PEAK_EWMA_PENALTY + 1); // still no RTT observed
+    t = 10_000;
+    p.onRequestEnd(a!, { startedAtMs: 0, latencyMs: 10, ok: true });
+    expect(p.costMs(a!)).toBeCloseTo(50 / Math.E + 10 * (1 - 1 / Math.E), 9);
   });
 
   it('load = cost × (in-flight + 1), with a penalty for in-flight before any RTT', () => {
     let t = 0;
     const p = new PeakEwma(Math.random, () => t);
     const [a, b] = backends([1, 1]);
-    p.onRequestEnd(b!, { latencyMs: 50, ok: true });
+    p.onRequestEnd(b!, { startedAtMs: 0, latencyMs: 50, ok: true });
     b!.inFlight = 5;
     expect(p.load(b!)).toBe(300);
     expect(p.load(a!)).toBe(30); // no RTT yet, but nothing in flight either
@@ -573,15 +914,15 @@ describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
     const bs = backends([1, 1, 1]);
     const clock = () => t;
     const warm = new PeakEwma(Math.random, clock);
-    warm.onRequestEnd(bs[0]!, { latencyMs: 80, ok: true });
-    warm.onRequestEnd(bs[1]!, { latencyMs: 20, ok: true });
-    warm.onRequestEnd(bs[2]!, { latencyMs: 20, ok: true });
+    warm.onRequestEnd(bs[0]!, { startedAtMs: 0, latencyMs: 80, ok: true });
+    warm.onRequestEnd(bs[1]!, { startedAtMs: 0, latencyMs: 20, ok: true });
+    warm.onRequestEnd(bs[2]!, { startedAtMs: 0, latencyMs: 20, ok: true });
     // First draw among 3, second among the other 2.
     const pickWith = (...r: number[]) => {
       const p = new PeakEwma(scripted(...r), clock);
-      p.onRequestEnd(bs[0]!, { latencyMs: 80, ok: true });
-      p.onRequestEnd(bs[1]!, { latencyMs: 20, ok: true });
-      p.onRequestEnd(bs[2]!, { latencyMs: 20, ok: true });
+      p.onRequestEnd(bs[0]!, { startedAtMs: 0, latencyMs: 80, ok: true });
+      p.onRequestEnd(bs[1]!, { startedAtMs: 0, latencyMs: 20, ok: true });
+      p.onRequestEnd(bs[2]!, { startedAtMs: 0, latencyMs: 20, ok: true });
       return p.pick(bs, ctx)?.name;
     };
     expect(pickWith(at(0, 3), at(0, 2))).toBe('b'); // a vs b
@@ -597,8 +938,8 @@ describe('peak EWMA (Finagle, linkerd2 defaults)', () => {
     let t = 0;
     const p = new PeakEwma(seeded(3), () => t);
     const bs = backends([1, 1, 1]);
-    for (const b of bs) p.onRequestEnd(b, { latencyMs: 10, ok: true });
-    p.onRequestEnd(bs[0]!, { latencyMs: 400, ok: true });
+    for (const b of bs) p.onRequestEnd(b, { startedAtMs: 0, latencyMs: 10, ok: true });
+    p.onRequestEnd(bs[0]!, { startedAtMs: 0, latencyMs: 400, ok: true });
     const seq = picks(p, bs, 300);
     // a is drawn in 2 of 3 pairs but always loses: 400 ms against ~10 ms.
     expect(seq).not.toContain('a');
@@ -664,7 +1005,7 @@ describe('every algorithm', () => {
       expect(p.pick([], withKey('k')), name).toBeUndefined();
       const up = backends([1, 2, 1]);
       up[1]!.usable = false;
-      expect(p.pick(up, { clientIp: '10.1.2.3', hashKey: 'k', exclude: new Set([0, 2]) }), name).toBeUndefined();
+      expect(p.pick(up, { clientIp: '10.1.2.3', hashKey: 'k', exclude: new Set([up[0]!, up[2]!]) }), name).toBeUndefined();
     }
   });
 
@@ -675,14 +1016,14 @@ describe('every algorithm', () => {
       bs.forEach((b, i) => (b.inFlight = i % 3));
       bs.forEach((b, i) => (b.reportedLoad = i / 10));
       for (let k = 0; k < 500; k++) {
-        const exclude = new Set([k % 5, (k * 7) % 5]);
+        const exclude = new Set<PickableBackend>([bs[k % 5]!, bs[(k * 7) % 5]!]);
         const c: PickContext = { clientIp: `10.${k % 7}.${k % 11}.${k % 13}`, hashKey: k % 10 === 0 ? undefined : `key-${k}`, exclude };
         const got = p.pick(bs, c);
         expect(got, name).toBeDefined();
         expect(got!.usable, name).toBe(true);
-        expect(exclude.has(got!.index), name).toBe(false);
-        p.onRequestStart?.(got!);
-        p.onRequestEnd?.(got!, { latencyMs: 5 + (k % 4), ok: k % 9 !== 0 });
+        expect(exclude.has(got!), name).toBe(false);
+        p.onRequestStart?.(got!, k * 10);
+        p.onRequestEnd?.(got!, { startedAtMs: k * 10, latencyMs: 5 + (k % 4), ok: k % 9 !== 0 });
       }
     }
   });

@@ -40,7 +40,7 @@ describe('smooth weighted round robin (nginx)', () => {
   it('returns undefined when nothing is usable, and honours the retry exclusion', () => {
     const bs = backends([1, 1]);
     const p = new SmoothWeightedRoundRobin();
-    expect(p.pick(bs, { clientIp: '', exclude: new Set([0]) })?.name).toBe('b');
+    expect(p.pick(bs, { clientIp: '', exclude: new Set([bs[0]!]) })?.name).toBe('b');
     bs.forEach((b) => (b.usable = false));
     expect(p.pick(bs, ctx)).toBeUndefined();
   });

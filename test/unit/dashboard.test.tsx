@@ -221,7 +221,7 @@ describe('Dashboard', () => {
     expect(lastFrame()).toContain('weight of b2');
     stdin.write('1q2');
     await tick();
-    expect(lastFrame()).toContain('12');
+    expect(lastFrame()).toContain('weight of b2: 12▏');
     stdin.write('\r');
     await tick();
     expect(controls.setWeight).toHaveBeenCalledWith('b2', 12);
@@ -235,6 +235,29 @@ describe('Dashboard', () => {
     await tick(100);
     expect(lastFrame()).not.toContain('weight of');
     expect(controls.setWeight).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes "w5\\r" typed as one chunk, edits with Backspace, and drops a weight of 0', async () => {
+    const controls = fakeControls();
+    const { stdin, lastFrame } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('3w5\r');
+    await tick();
+    expect(controls.setWeight).toHaveBeenCalledWith('b3', 5);
+    stdin.write('w');
+    await tick();
+    stdin.write('47');
+    await tick();
+    stdin.write('\u007F');
+    await tick();
+    expect(lastFrame()).toContain('weight of b3: 4▏');
+    stdin.write('\r');
+    await tick();
+    expect(controls.setWeight).toHaveBeenLastCalledWith('b3', 4);
+    stdin.write('w0\r');
+    await tick();
+    expect(controls.setWeight).toHaveBeenCalledTimes(2);
+    expect(lastFrame()).not.toContain('weight of');
   });
 
   it('refreshes from controls.snapshot() on its interval', async () => {

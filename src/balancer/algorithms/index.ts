@@ -54,7 +54,7 @@ const REGISTRY: Record<AlgorithmName, { create: () => Picker; usesWeights: boole
     create: () => new PowerOfTwoChoices(),
     usesWeights: true,
     usesHashKey: false,
-    summary: 'two weighted random draws, fewer in-flight wins (Envoy LEAST_REQUEST, HAProxy random(2))',
+    summary: 'two weighted random draws, lower in-flight ÷ weight wins (HAProxy random(2), Envoy LEAST_REQUEST)',
   },
   'ip-hash': {
     create: () => new IpHash(),

@@ -19,9 +19,11 @@ const MAX_REHASHES = 20;
  * subtracting their weights until `w` falls inside one. If that backend is
  * DOWN or already tried, the same mixing runs again on the current hash (up
  * to 20 more times), so the client moves to another backend while everyone
- * else stays put; after that, or when `clientIp` is not an IP address, the
- * pick falls back to nginx's round robin (smooth weighted, as nginx's
- * `get_rr_peer`; plain round robin when weights are equal).
+ * else stays put; after that the pick falls back to nginx's round robin
+ * (smooth weighted, as nginx's `get_rr_peer`; plain round robin when weights
+ * are equal). A client address that is neither IPv4 nor IPv6 (a Unix socket)
+ * hashes as nginx's pseudo address, three zero bytes, like a client in
+ * 0.0.0.0/24.
  *
  * Because only three octets count, every client in one /24 lands on the same
  * backend: all of 127.0.0.0/24, so every local test client, goes to one
@@ -31,12 +33,11 @@ const MAX_REHASHES = 20;
  */
 export class IpHash implements Picker {
   private readonly fallback = new SmoothWeightedRoundRobin();
-  /** The address bytes that count, reused across picks: 3 for IPv4, 16 for IPv6. */
+  /** The address bytes that count, reused across picks: 3 for IPv4, 16 for IPv6, 3 zeros for anything else. */
   private readonly bytes = new Uint8Array(16);
 
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
     const length = ipHashBytes(ctx.clientIp, this.bytes);
-    if (length === 0) return this.fallback.pick(backends, ctx);
     let totalWeight = 0;
     for (const b of backends) totalWeight += b.weight;
     if (totalWeight === 0) return undefined;
@@ -54,29 +55,32 @@ export class IpHash implements Picker {
 }
 
 /**
- * Writes into `out` the address bytes nginx's ip_hash mixes for `ip` and
- * returns how many: 3 (the first three octets) for dotted IPv4, 16 for IPv6
- * (a zone such as `%eth0` ignored), 0 when `ip` is neither.
+ * Writes into `out` (16 bytes or more) the address bytes nginx's ip_hash
+ * mixes for `ip` and returns how many: 3 (the first three octets) for dotted
+ * IPv4, 16 for IPv6 (a zone such as `%eth0` ignored), and otherwise 3 zero
+ * bytes, nginx's `ngx_http_upstream_ip_hash_pseudo_addr` for an address of
+ * another family. Allocates nothing.
  */
 export function ipHashBytes(ip: string, out: Uint8Array): number {
-  if (parseIpv4(ip, out)) return 3;
+  if (parseIpv4(ip, 0, ip.length, out, 0)) return 3;
   if (parseIpv6(ip, out)) return 16;
-  return 0;
+  out.fill(0, 0, 3);
+  return 3;
 }
 
-/** Dotted-decimal IPv4 into out[0..3], digits only, each part 0..255; false if `ip` is not one. */
-function parseIpv4(ip: string, out: Uint8Array): boolean {
+/** Dotted-decimal IPv4 `s[from, to)` into out[at..at+4], digits only, each part 0..255; false if it is not one. */
+function parseIpv4(s: string, from: number, to: number, out: Uint8Array, at: number): boolean {
   let part = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0; i <= ip.length; i++) {
-    const c = i < ip.length ? ip.charCodeAt(i) : 46; // a final '.' closes the last part
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 46; // a final '.' closes the last part
     if (c >= 48 && c <= 57) {
       value = value * 10 + (c - 48);
       if (++digits > 3 || value > 255) return false;
     } else if (c === 46) {
       if (digits === 0 || part > 3) return false;
-      out[part++] = value;
+      out[at + part++] = value;
       value = 0;
       digits = 0;
     } else {
@@ -86,37 +90,50 @@ function parseIpv4(ip: string, out: Uint8Array): boolean {
   return part === 4;
 }
 
-/** IPv6 (with `::`, an embedded IPv4 tail or a zone) into out[0..16]; false if `ip` is not one. */
+/**
+ * IPv6 (with `::`, an embedded IPv4 tail or a zone) into out[0..16]; false
+ * if `ip` is not one. `node:net`'s `isIPv6` validates; this only expands.
+ */
 function parseIpv6(ip: string, out: Uint8Array): boolean {
+  if (!isIPv6(ip)) return false;
   const zone = ip.indexOf('%');
-  const addr = zone >= 0 ? ip.slice(0, zone) : ip;
-  if (!isIPv6(addr)) return false;
-  const gap = addr.indexOf('::');
-  const head = groups(gap >= 0 ? addr.slice(0, gap) : addr);
-  const tail = gap >= 0 ? groups(addr.slice(gap + 2)) : [];
-  if (head === undefined || tail === undefined) return false;
-  const zeros = 8 - head.length - tail.length;
-  if (zeros < 0 || (gap < 0 && zeros !== 0)) return false;
-  const words = [...head, ...new Array<number>(zeros).fill(0), ...tail];
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = words[i]! >> 8;
-    out[2 * i + 1] = words[i]! & 0xff;
+  const end = zone >= 0 ? zone : ip.length;
+  let n = 0; // bytes written
+  let gap = -1; // where `::` stands, in bytes
+  let i = 0;
+  if (ip.charCodeAt(0) === 58 && ip.charCodeAt(1) === 58) {
+    gap = 0;
+    i = 2;
   }
-  return true;
-}
-
-/** The 16-bit groups of one side of an IPv6 address; a dotted IPv4 tail counts as two. */
-function groups(s: string): number[] | undefined {
-  if (s === '') return [];
-  const words: number[] = [];
-  const v4 = new Uint8Array(4);
-  for (const part of s.split(':')) {
-    if (part.includes('.')) {
-      if (!parseIpv4(part, v4)) return undefined;
-      words.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+  while (i < end && n < 16) {
+    let j = i;
+    let value = 0;
+    let dotted = false;
+    for (; j < end; j++) {
+      const c = ip.charCodeAt(j);
+      if (c === 58) break;
+      if (c === 46) dotted = true;
+      else value = value * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+    }
+    if (dotted) {
+      if (n > 12 || !parseIpv4(ip, i, j, out, n)) return false;
+      n += 4;
     } else {
-      words.push(parseInt(part, 16));
+      out[n++] = value >> 8;
+      out[n++] = value & 0xff;
+    }
+    i = j + 1;
+    if (i < end && ip.charCodeAt(i) === 58) {
+      gap = n;
+      i++;
     }
   }
-  return words;
+  if (gap >= 0) {
+    // Move what follows `::` to the end and zero the gap.
+    out.copyWithin(16 - (n - gap), gap, n);
+    out.fill(0, gap, 16 - (n - gap));
+  } else if (n !== 16) {
+    return false;
+  }
+  return true;
 }

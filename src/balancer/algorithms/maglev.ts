@@ -23,16 +23,21 @@ const MAX_RETRY_ATTEMPTS = 20;
  * of a third of it every third round (Envoy's weighted fill). The backends
  * are visited in origin order, so the table does not depend on how the
  * backends are listed. It is built once per `backends` array and cached
- * against its identity (see {@link Picker}); building takes a few ms.
+ * against its identity (see {@link Picker}). Building takes 1–5 ms for
+ * three backends of weight 1000; it runs about M × largest ÷ total weight
+ * rounds over every backend, so only a very uneven upstream is slow (one
+ * backend of weight 1000 beside 999 of weight 1: ~100 ms).
  *
  * A pick: `table[crc32(ctx.hashKey) mod M]`. If that backend is DOWN or
- * already tried, the hash is mutated as Envoy does for retries (attempt a
- * XORs it with 2³² − a, Envoy's `~0 − a + 1` on 32 bits) and looked up again,
- * up to 20 times, then nginx-style round robin (smooth weighted) takes over.
- * Envoy instead rebuilds the table over the healthy hosts whenever health
- * changes; lblab keeps one table per membership, so a DOWN backend's keys
- * spread over the others (in proportion to their entries) while every other
- * key stays put. With no key (`ctx.hashKey` undefined) the hash is a random
+ * already tried, attempt a = 1, 2, … 20 looks up `(h XOR (2³² − a)) mod M`
+ * instead, h the key's hash, and the first usable backend found wins: Envoy's
+ * retry mutation `hash ^= ~0 − attempt + 1` (`MaglevTable::chooseHost`)
+ * on lblab's 32-bit hash instead of Envoy's 64-bit one. After 20 such
+ * attempts nginx-style round robin (smooth weighted) takes over. Envoy
+ * instead rebuilds the table over the healthy hosts whenever health changes;
+ * lblab keeps one table per membership, so a DOWN backend's keys spread over
+ * the others (in proportion to their entries) while every other key stays
+ * put. With no key (`ctx.hashKey` undefined or empty) the hash is a random
  * number, as Envoy does when a request yields no hash, which makes the pick
  * weighted random. `random` is injectable for tests; it must return values
  * in [0, 1).
@@ -50,8 +55,10 @@ export class Maglev implements Picker {
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
     const table = this.tableOf(backends);
     if (table.length === 0) return undefined;
-    const hash = ctx.hashKey === undefined ? Math.floor(this.random() * 0x1_0000_0000) : crc32(ctx.hashKey);
+    const key = ctx.hashKey;
+    const hash = key === undefined || key === '' ? Math.floor(this.random() * 0x1_0000_0000) : crc32(key);
     for (let attempt = 0; attempt <= MAX_RETRY_ATTEMPTS; attempt++) {
+      // ~(attempt − 1) is −attempt in 32 bits, i.e. 2³² − attempt.
       const h = attempt === 0 ? hash : (hash ^ ~(attempt - 1)) >>> 0;
       const b = backends[table[h % MAGLEV_TABLE_SIZE]!]!;
       if (isCandidate(b, ctx)) return b;

@@ -29,7 +29,9 @@ type Ewma = { costMs: number; stampMs: number; observed: boolean };
  * the first drawn on a tie.
  *
  * RTTs are the try latencies the balancer reports (`TryOutcome.latencyMs`);
- * failed tries count too, as Finagle observes every finished request.
+ * failed tries count too, as Finagle observes every finished request. A
+ * latency that is not a finite number ≥ 0 is ignored: a NaN would stick in
+ * the cost forever, and so would Infinity (the peak is taken at once).
  * `random` (values in [0, 1)) and `now` (ms) are injectable for tests.
  */
 export class PeakEwma implements Picker {
@@ -58,6 +60,7 @@ export class PeakEwma implements Picker {
   }
 
   onRequestEnd(backend: PickableBackend, outcome: TryOutcome): void {
+    if (!(outcome.latencyMs >= 0 && outcome.latencyMs < Infinity)) return;
     const e = this.ewmaOf(backend);
     observe(e, outcome.latencyMs, this.now());
     e.observed = true;
@@ -69,7 +72,12 @@ export class PeakEwma implements Picker {
     return e.costMs * Math.exp(-Math.max(this.now() - e.stampMs, 0) / PEAK_EWMA_DECAY_MS);
   }
 
-  /** `backend`'s load as a pick sees it (decaying its cost to now, as Finagle's `Metric.get`). */
+  /**
+   * `backend`'s load as a pick sees it, in ms × (in-flight + 1): its cost
+   * decayed to now (as Finagle's `Metric.get`, which updates it) times its
+   * in-flight count plus one, or {@link PEAK_EWMA_PENALTY} + in-flight while it
+   * has tries in flight and no RTT observed yet.
+   */
   load(backend: PickableBackend): number {
     return this.loadOf(backend, this.now());
   }

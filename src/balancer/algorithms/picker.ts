@@ -8,10 +8,13 @@
 export interface PickableBackend {
   /** Position in the array given to {@link Picker.pick}, 0-based; stable until the upstream's membership changes. */
   readonly index: number;
+  /** The backend's name as lblab shows it (`b1`, `b2`, …). */
   readonly name: string;
   /** Scheme, host and port, e.g. `http://127.0.0.1:8001`: what hash rings place (nginx hashes the server address). */
   readonly origin: string;
+  /** Relative share of traffic, an integer ≥ 1 (nginx's `weight=`); may change in place, with a new array passed after (see {@link Picker}). */
   readonly weight: number;
+  /** Tries sent to it and not yet ended (answered or failed), across all pickers. */
   readonly inFlight: number;
   /** False while health checks hold the backend DOWN. */
   readonly usable: boolean;
@@ -27,13 +30,19 @@ export interface PickableBackend {
  * Per-request input to a pick. `clientIp` is the client's address as the
  * balancer saw it (IPv4 dotted or IPv6); `hashKey` is the request's key for
  * the hash algorithms as `--hash-key` chose it (undefined when the request
- * has none, e.g. a missing header); `exclude` holds indexes already tried
- * for this request (retries).
+ * has none, e.g. a missing header); `exclude` holds the backends already
+ * tried for this request (retries), by identity, so a re-index after a
+ * removal cannot shut out the wrong one.
  */
-export type PickContext = { clientIp: string; hashKey?: string | undefined; exclude: ReadonlySet<number> | undefined };
+export type PickContext = { clientIp: string; hashKey?: string | undefined; exclude: ReadonlySet<PickableBackend> | undefined };
 
-/** How a try ended, for algorithms that learn from responses. `latencyMs` from send to the end of the response (ms); `ok` false on a transport error. */
-export type TryOutcome = { latencyMs: number; ok: boolean };
+/**
+ * How a try ended, for algorithms that learn from responses. `startedAtMs`
+ * is the `performance.now()` value given to {@link Picker.onRequestStart}
+ * for this try; `latencyMs` runs from then to the end of the response (ms);
+ * `ok` is false on a transport error.
+ */
+export type TryOutcome = { startedAtMs: number; latencyMs: number; ok: boolean };
 
 /**
  * A balancing algorithm. `pick` returns a usable backend not in
@@ -47,13 +56,13 @@ export type TryOutcome = { latencyMs: number; ok: boolean };
  */
 export interface Picker {
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined;
-  /** Called when a try is sent to `backend` (after its in-flight count went up). */
-  onRequestStart?(backend: PickableBackend): void;
-  /** Called when that try ended, answered or failed (after its in-flight count went down). */
+  /** Called when a try is sent to `backend` (after its in-flight count went up); `startedAtMs` is `performance.now()` then. */
+  onRequestStart?(backend: PickableBackend, startedAtMs: number): void;
+  /** Called once when that try ended, answered or failed (after its in-flight count went down), on the same picker that saw it start. */
   onRequestEnd?(backend: PickableBackend, outcome: TryOutcome): void;
 }
 
 /** Whether `b` may take this request: healthy and not already tried. */
 export function isCandidate(b: PickableBackend, ctx: PickContext): boolean {
-  return b.usable && (ctx.exclude === undefined || !ctx.exclude.has(b.index));
+  return b.usable && (ctx.exclude === undefined || !ctx.exclude.has(b));
 }

@@ -4,11 +4,14 @@ import { isCandidate, type PickableBackend, type PickContext, type Picker } from
  * Weighted least connections as nginx `least_conn` with weights
  * (`ngx_http_upstream_least_conn_module.c`): the usable backend with the
  * lowest in-flight ÷ weight wins. Ratios are compared by cross-multiplying,
- * `a.inFlight × b.weight` against `b.inFlight × a.weight`, so no float
- * rounding can split a tie. When several backends share the lowest ratio,
- * one step of smooth weighted round robin runs over the tied backends only
- * (their nginx `current_weight` moves, the others' does not), so idle
- * backends with weights 2,1,1 are picked a b c a, not a a b c.
+ * `a.inFlight × b.weight` against `b.inFlight × a.weight`, as nginx does
+ * (`peer->conns * best->weight < best->conns * peer->weight`). That is
+ * nginx's integer habit, not a fix for rounding: with integer counts and
+ * weights a division would pick the same (equal ratios divide to the same
+ * double). When several backends share the lowest ratio, one step of smooth
+ * weighted round robin runs over the tied backends only (their nginx
+ * `current_weight` moves, the others' does not), so idle backends with
+ * weights 2,1,1 are picked a b c a, not a a b c.
  *
  * HAProxy `balance leastconn` with weights follows the same ratio but breaks
  * ties round robin and counts queued requests too; lblab has no queue.

@@ -45,17 +45,29 @@ const MAX_REPORT_BYTES = 4096;
 
 /**
  * Reads the `load` field of a small JSON check body (lblab backends answer
- * `{"load": 0.25, …}`); undefined for any other body, which is discarded.
+ * `{"load": 0.25, …}`), with or without a content-length (chunked bodies
+ * too); undefined for any other body, which is discarded. A body over
+ * {@link MAX_REPORT_BYTES} is cut and ignored.
  */
 async function reportedLoad(res: Dispatcher.ResponseData): Promise<number | undefined> {
   const type = String(res.headers['content-type'] ?? '');
-  const length = Number(res.headers['content-length'] ?? Number.NaN);
-  if (!type.includes('json') || !(length <= MAX_REPORT_BYTES)) {
+  const length = Number(res.headers['content-length'] ?? 0);
+  if (!type.includes('json') || length > MAX_REPORT_BYTES) {
     await res.body.dump();
     return undefined;
   }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REPORT_BYTES) {
+      res.body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
   try {
-    const load = (JSON.parse(await res.body.text()) as { load?: unknown }).load;
+    const load = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { load?: unknown }).load;
     return typeof load === 'number' && Number.isFinite(load) && load >= 0 ? load : undefined;
   } catch {
     return undefined;
