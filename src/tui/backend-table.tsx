@@ -11,7 +11,13 @@ const BAR_WIDTH = 16;
  * of the selected one, and when the shares start counting (ms since the
  * start; 0 = the whole run).
  */
-export type BackendTableProps = { backends: readonly BackendSnapshot[]; selected: number; sharesSinceMs?: number };
+export type BackendTableProps = {
+  backends: readonly BackendSnapshot[];
+  selected: number;
+  sharesSinceMs?: number;
+  /** Show each backend's reported load after its last check (what `resource` picks by). */
+  showLoad?: boolean;
+};
 
 type Cells = {
   name: string;
@@ -29,14 +35,14 @@ type Cells = {
   errors: string;
 };
 
-function cellsOf(b: BackendSnapshot): Cells {
+function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
   return {
     name: b.name,
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: String(b.weight),
     state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}`,
-    check: b.lastCheck === '' ? '-' : b.lastCheck,
+    check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     inFlight: String(b.inFlight),
     rps: formatRate(b.rps),
     share: formatPct(b.share),
@@ -57,8 +63,8 @@ function cellsOf(b: BackendSnapshot): Cells {
  * latency and 5xx count. Faults switched on follow their backend's row.
  * Column widths fit the widest value so the table stays within ~100 columns.
  */
-export function BackendTable({ backends, selected, sharesSinceMs = 0 }: BackendTableProps) {
-  const rows = backends.map(cellsOf);
+export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false }: BackendTableProps) {
+  const rows = backends.map((b) => cellsOf(b, showLoad));
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
     name: col('name', 'name', 4),
@@ -123,7 +129,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0 }: BackendT
                   {pad(r.state.slice(r.state.indexOf(' ')), w.state - (b.state === 'up' ? 2 : 4))}
                 </>
               )}{' '}
-              <Text color={b.lastCheck === 'L7OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
+              <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
               {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
               <Text color="cyan">{shareBar(b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
               <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {pad(r.p50, w.p50, 'right')}{' '}

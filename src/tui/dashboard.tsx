@@ -148,7 +148,9 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     <Box flexDirection="column">
       <Header snapshot={snapshot} />
       <Box marginTop={1}>
-        <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} sharesSinceMs={snapshot.periodStartMs} />
+        <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} sharesSinceMs={snapshot.periodStartMs}
+          showLoad={snapshot.algo === 'resource'}
+        />
       </Box>
       <Box marginTop={1}>
         <LatencyChart latency={snapshot.latency} />
