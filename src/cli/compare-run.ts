@@ -104,17 +104,19 @@ function countMoved(tally: RunSessionTally, removed: string, idealFraction: numb
   let clients = 0;
   let moved = 0;
   let movedFromKept = 0;
+  let ownClients = 0;
   for (const client of tally.epochs[0]!.perClient.keys()) {
     const before = tally.dominantBackend(0, client);
     const after = tally.dominantBackend(2, client);
     if (before === undefined || after === undefined) continue;
     clients++;
+    if (before === removed) ownClients++;
     if (before !== after) {
       moved++;
       if (before !== removed) movedFromKept++;
     }
   }
-  return { removed, clients, moved, movedFraction: clients > 0 ? moved / clients : 0, movedFromKept, idealFraction };
+  return { removed, clients, moved, movedFraction: clients > 0 ? moved / clients : 0, movedFromKept, ownClients, idealFraction };
 }
 
 /** The removed backend's share of the total weight: the least share of keys that must move. */

@@ -47,8 +47,9 @@ describe('lblab compare (real processes)', () => {
       expect(x.keysMoved!.clients, x.algo).toBe(40);
       expect(x.errors, x.algo).toBe(0);
     }
-    // Ketama: only b2's own clients move.
+    // Ketama: only b2's own clients move, all of them.
     expect(ring.keysMoved!.movedFromKept).toBe(0);
+    expect(ring.keysMoved!.moved).toBe(ring.keysMoved!.ownClients);
     expect(ring.keysMoved!.moved).toBeGreaterThan(0);
     expect(ring.keysMoved!.movedFraction).toBeLessThan(0.5);
     // ip_hash is modulo the total weight: taking one of four out moves most keys.
