@@ -27,7 +27,7 @@ export function registerCompareCommand(program: Command): void {
     .option('--algos <list>', `comma-separated algorithms to compare (${ALGORITHMS.join(', ')})`, DEFAULT_ALGOS)
     .option('--duration <duration>', 'run length of each algorithm', '10s')
     .option('--remove <backend>', 'take this backend out of the upstream halfway through each run, and count the virtual clients whose backend changed (needs --clients)');
-  addScenarioOptions(cmd)
+  addScenarioOptions(cmd, 'comma-separated weights, one per backend, for the algorithms that use weights (default: all 1)')
     .option('--json', 'print the comparison as one JSON object instead of the table')
     .option('--out <file>', 'also write the comparison JSON to FILE');
   addHealthOptions(cmd)

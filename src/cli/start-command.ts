@@ -101,12 +101,13 @@ membership starts a new period; the report shows each one.`,
 
 /**
  * Adds the flags that describe a scenario, shared by `start` and `compare`:
- * backends and their profiles, weights, load, timeline events, hash key.
+ * backends and their profiles, weights, load, timeline events, hash key,
+ * virtual clients. `weightsHelp` is the `--weights` help line.
  */
-export function addScenarioOptions(cmd: Command): Command {
+export function addScenarioOptions(cmd: Command, weightsHelp = 'comma-separated weights, one per backend (weighted default: n..1)'): Command {
   cmd
     .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
-    .option('--weights <list>', 'comma-separated weights, one per backend (weighted default: n..1)')
+    .option('--weights <list>', weightsHelp)
     .option('--concurrency <n>', 'closed-model load workers', '16')
     .option('--latency <latency>', 'service time of every backend or one (b2=200ms): fixed 20ms, uniform 10ms-30ms, normal:50ms:10ms or lognormal:50ms:20ms (mean:sd); repeatable', collect, [])
     .option('--capacity <n>', `max requests a backend serves at once, the rest queue (default ${DEFAULT_CAPACITY}, a server's worker pool; b1=4 for one); repeatable`, collect, [])
