@@ -43,9 +43,9 @@ Each algorithm gets fresh backends and the same scenario; the runs follow one
 another (about duration + 1 s each). Progress goes to stderr, the comparison
 to stdout. --weights apply to the algorithms that use weights; the others see
 equal weights. With --remove, a client's backend is the one that served most
-of its requests before the removal and after it (from ${REMOVE_SETTLE_MS} ms after, so
-requests already sent do not count); "keys moved" is the share of clients
-whose backend changed.
+of the requests it sent before the removal, and of those it sent from
+${REMOVE_SETTLE_MS} ms after it (once the change has reached the balancer); "keys moved"
+is the share of clients whose backend changed.
 
 ${algorithmsHelp()}`,
     )
