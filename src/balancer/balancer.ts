@@ -11,7 +11,8 @@ import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { ClientGoneError, ProxyTry, type ProxiedRequest } from './proxy-try.js';
+import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
+import { ClientGoneError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
 
@@ -29,7 +30,10 @@ export type BalancerConfig = {
   host: string;
   /** 0 = any free port. */
   port: number;
+  /** Per-try timeouts; default {@link DEFAULT_CONNECTION}. */
   connection?: UpstreamConnectionConfig;
+  /** When to try another backend; default {@link DEFAULT_RETRY_POLICY}. */
+  retry?: RetryPolicy;
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
   /**
@@ -59,10 +63,8 @@ type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, 
 /** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** Tries per request: one retry on another backend (nginx `proxy_next_upstream_tries 2`). */
-const MAX_TRIES = 2;
-
-const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 2000, responseTimeoutMs: 60_000 };
+/** The balancer's default per-try timeouts (ms): connect 2 s; response 60 s, as nginx `proxy_read_timeout`. */
+export const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 2000, responseTimeoutMs: 60_000 };
 
 /**
  * The in-process HTTP/1.1 reverse proxy. Each request is given to the
@@ -84,6 +86,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
    */
   private members: UpstreamBackend[];
   private readonly hashKey: HashKeySource;
+  private readonly retry: RetryPolicy;
   /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
   readonly stats = new TrafficStats();
   /** Retries made (nginx "next upstream"), and how many of them got a response. */
@@ -107,6 +110,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     );
     this.members = [...this.backends];
     this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
+    this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
     this.picker = createPicker(config.algo);
@@ -245,7 +249,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const method = req.method ?? 'GET';
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    const retryable = IDEMPOTENT.has(method) && !hasBody;
+    const retryable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody && this.retry.retries > 0;
     const headers = upstreamRequestHeaders(req.headers, clientIp);
     if (!hasBody) req.resume();
     const p: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
@@ -280,7 +284,14 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const startedAt = performance.now();
     picker.onRequestStart?.(backend, startedAt);
     // The try ends on the picker that saw it start, even after an algorithm switch.
-    const t = new ProxyTry(p, backend, attempt, startedAt, (done, err) => this.tryEnded(done, picker, ctx, err));
+    const t = new ProxyTry(
+      p,
+      backend,
+      attempt,
+      startedAt,
+      (done, err) => this.tryEnded(done, picker, ctx, err),
+      (status) => p.retryable && attempt <= this.retry.retries && retriesOnStatus(this.retry, status) && this.anotherCandidate(backend, ctx),
+    );
     p.current = t;
     backend.pool.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
@@ -310,7 +321,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.record(undefined, latencyUs, 0, classifyError(err), this.nowMs());
       return;
     }
-    if (p.retryable && t.attempt < MAX_TRIES) {
+    const condition = err instanceof RetryableStatusError ? (String(err.status) as RetryCondition) : classifyError(err) === 'timeout' ? 'timeout' : 'error';
+    if (p.retryable && t.attempt <= this.retry.retries && this.retry.on.has(condition)) {
       const exclude = new Set(ctx.exclude);
       exclude.add(backend);
       this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend: backend.name });
@@ -319,8 +331,20 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.replyFailure(p.res, err, p.started, backend.name);
   }
 
-  /** 504 for a timeout, else 502, naming the failed try (nginx answers the same way). */
+  /** Whether a backend other than `tried` (and those `ctx` excludes) could take a retry now. */
+  private anotherCandidate(tried: UpstreamBackend, ctx: PickContext): boolean {
+    return this.members.some((b) => b !== tried && b.usable && !ctx.exclude?.has(b));
+  }
+
+  /**
+   * 504 for a timeout, else 502, naming the failed try (nginx answers the
+   * same way); a dropped retryable status is answered with that status.
+   */
   private replyFailure(res: http.ServerResponse, err: unknown, started: number, backend: string): void {
+    if (err instanceof RetryableStatusError) {
+      this.reply(res, err.status, `lblab: backend ${backend} answered ${err.status} and no other backend was left to try\n`, started);
+      return;
+    }
     const kind = classifyError(err);
     this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend} failed (${kind}): ${(err as Error).message}\n`, started);
   }

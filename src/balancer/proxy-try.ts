@@ -27,18 +27,34 @@ export class ClientGoneError extends Error {
 }
 
 /**
+ * Why a try ended without relaying its response: the backend answered with
+ * a status the retry policy retries (nginx `proxy_next_upstream http_503`),
+ * and another backend is there to try. The response was read and dropped.
+ */
+export class RetryableStatusError extends Error {
+  override readonly name = 'RetryableStatusError';
+  constructor(readonly status: number) {
+    super(`answered ${status}`);
+  }
+}
+
+/**
  * One try of a client request on one backend: the undici dispatch handler
  * that streams the upstream response into the client's response, with
  * backpressure (a slow client pauses the upstream read). `onEnd` is called
  * exactly once, with no error when the response was relayed whole, or with
  * the error that ended the try; `headersSent` then says whether the client
- * already has a status line.
+ * already has a status line. When `retryOnStatus` says a status is worth a
+ * retry, the response is read to its end (keeping the connection) and
+ * dropped, and the try ends with a {@link RetryableStatusError}.
  */
 export class ProxyTry implements Dispatcher.DispatchHandler {
   /** Upstream status, 0 until the response headers arrived. */
   status = 0;
   private controller: Dispatcher.DispatchController | undefined;
   private ended = false;
+  /** Set when this response is dropped for a retry. */
+  private dropping = false;
 
   constructor(
     readonly request: ProxiedRequest,
@@ -47,6 +63,7 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     /** When the try was sent (`performance.now()`, ms). */
     readonly startedAt: number,
     private readonly onEnd: (t: ProxyTry, err: Error | undefined) => void,
+    private readonly retryOnStatus: (status: number) => boolean = () => false,
   ) {}
 
   /** Cancels the try because the client went away; `onEnd` follows with a {@link ClientGoneError}. */
@@ -64,12 +81,16 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     // 1xx informational responses are the proxy's business, not the client's.
     if (statusCode < 200) return;
     this.status = statusCode;
+    if (this.retryOnStatus(statusCode)) {
+      this.dropping = true;
+      return;
+    }
     this.request.res.writeHead(statusCode, clientResponseHeaders(headers, this.backend.name));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const { res } = this.request;
-    if (res.destroyed) return;
+    if (this.dropping || res.destroyed) return;
     if (!res.write(chunk)) {
       controller.pause();
       res.once('drain', () => controller.resume());
@@ -77,6 +98,10 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.dropping) {
+      this.end(new RetryableStatusError(this.status));
+      return;
+    }
     this.request.res.end();
     this.end(undefined);
   }

@@ -4,10 +4,12 @@ import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, i
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import { addProxyOptions, parseProxyOptions, type ProxyFlags } from './proxy-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
 import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
 
-type BalanceFlags = HealthFlags & {
+type BalanceFlags = HealthFlags &
+  ProxyFlags & {
   backend: string[];
   algo: string;
   weights?: string;
@@ -35,7 +37,7 @@ export function registerBalanceCommand(program: Command): void {
     .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addHealthOptions(cmd, '/')
+  addProxyOptions(addHealthOptions(cmd, '/'))
     .addHelpText(
       'after',
       `
@@ -77,6 +79,7 @@ ${algorithmsHelp()}`,
         algo: o.algo,
         ...(hashKey ? { hashKey } : {}),
         health: parseHealthOptions(o),
+        ...parseProxyOptions(o),
         host: validateLoopback('--host', o.host),
         port: parsePort('--port', o.port),
       };

@@ -1,4 +1,5 @@
-import { Balancer, type BalancerConfig } from '../balancer/balancer.js';
+import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
+import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
 import { emitRecord, untilSignal } from './output.js';
@@ -26,7 +27,13 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   else await stop;
 
   const record = buildRunRecord({
-    config: { command: 'balance', algo: balancer.algo, weights: balancer.backends.map((b) => b.weight), health: { ...config.health } },
+    config: {
+      command: 'balance',
+      algo: balancer.algo,
+      weights: balancer.backends.map((b) => b.weight),
+      health: { ...config.health },
+      proxy: proxyRecord(config.connection ?? DEFAULT_CONNECTION, config.retry ?? DEFAULT_RETRY_POLICY),
+    },
     durationMs: balancer.nowMs(),
     stats: balancer.stats,
     backends: balancer.backendInfos(),

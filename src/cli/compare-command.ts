@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions } from './health-options.js';
+import { addProxyOptions } from './proxy-options.js';
 import { checkOutPath } from './output.js';
 import { parseDuration } from './parse.js';
 import { addScenarioOptions, parseStartOptions, type StartFlags } from './start-command.js';
@@ -30,7 +31,7 @@ export function registerCompareCommand(program: Command): void {
   addScenarioOptions(cmd, 'comma-separated weights, one per backend, for the algorithms that use weights (default: all 1)')
     .option('--json', 'print the comparison as one JSON object instead of the table')
     .option('--out <file>', 'also write the comparison JSON to FILE');
-  addHealthOptions(cmd)
+  addProxyOptions(addHealthOptions(cmd))
     .addHelpText(
       'after',
       `

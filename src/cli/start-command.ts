@@ -15,6 +15,7 @@ import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import { addProxyOptions, parseProxyOptions, type ProxyFlags } from './proxy-options.js';
 import {
   parseDuration,
   EVENT_FORMS,
@@ -42,6 +43,7 @@ export const MAX_BACKENDS = 16;
 
 /** Raw `start` flags as commander hands them over (strings); `compare` shares the scenario part. */
 export type StartFlags = HealthFlags &
+  ProxyFlags &
   ClientFlags & {
   backends: string;
   algo: string;
@@ -73,7 +75,7 @@ export function registerStartCommand(program: Command): void {
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addHealthOptions(cmd)
+  addProxyOptions(addHealthOptions(cmd))
     .addHelpText(
       'after',
       `
@@ -157,6 +159,7 @@ export function parseStartOptions(o: StartFlags) {
     algo,
     ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
+    ...parseProxyOptions(o),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),

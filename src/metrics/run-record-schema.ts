@@ -19,6 +19,9 @@ export const runRecordSchema = z.object({
     clients: z.number().optional(),
     target: z.string().optional(),
     health: z.object({ intervalMs: z.number(), timeoutMs: z.number(), rise: z.number(), fall: z.number(), path: z.string() }).optional(),
+    proxy: z
+      .object({ connectTimeoutMs: z.number(), responseTimeoutMs: z.number(), retries: z.number(), retryOn: z.array(z.string()), retryNonIdempotent: z.boolean() })
+      .optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({

@@ -66,7 +66,12 @@ export type RunConfig = {
   clients?: number;
   target?: string;
   health?: { intervalMs: number; timeoutMs: number; rise: number; fall: number; path: string };
+  /** The balancer's per-try timeouts (ms) and retry policy (`--retry-on` conditions). */
+  proxy?: ProxyRecord;
 };
+
+/** See {@link RunConfig.proxy}. */
+export type ProxyRecord = { connectTimeoutMs: number; responseTimeoutMs: number; retries: number; retryOn: string[]; retryNonIdempotent: boolean };
 
 /**
  * The run record: one JSON object that says everything measured about a run;

@@ -78,6 +78,11 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   if (codes.length > 0) lines.push(`${c.bold('Status')} ${codes.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
   const kinds = Object.entries(t.errorKinds);
   if (kinds.length > 0) lines.push(`${c.bold('Transport errors')} ${kinds.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  const p = r.config.proxy;
+  if (p) {
+    const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
+    lines.push(c.dim(`Balancer: ${retries} · timeouts connect ${formatDuration(p.connectTimeoutMs)}, response ${formatDuration(p.responseTimeoutMs)}`));
+  }
   return lines;
 }
 
@@ -108,7 +113,7 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       String(b.health.transitions.length),
     ]);
   }
-  return table.toString() + '\n' + c.dim(`failed: tries refused/reset/timed out · down: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side`);
+  return table.toString() + '\n' + c.dim(`failed: tries refused, reset, timed out or answered with a retried status\ndown: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side`);
 }
 
 /** Options of a borderless cli-table3 table, columns two spaces apart. */

@@ -1,6 +1,9 @@
 import { ALGORITHMS, expectedShares, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
 import type { HashKeySource } from '../balancer/hash-key.js';
+import { DEFAULT_RETRY_POLICY, proxyRecord, type RetryPolicy } from '../balancer/retry-policy.js';
+import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
+import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
 import { BalancerThread } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { Fleet, type BackendSpec } from '../backend/fleet.js';
@@ -22,6 +25,9 @@ export type StartConfig = {
   /** Key source of the hash algorithms (`--hash-key`); default the client address. */
   hashKey?: HashKeySource;
   health: HealthCheckConfig;
+  /** Per-try timeouts and the retry policy of the balancer (defaults: the balancer's). */
+  connection?: UpstreamConnectionConfig;
+  retry?: RetryPolicy;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
@@ -98,6 +104,8 @@ export class RunSession implements RunControls {
         algo: config.algo,
         ...(config.hashKey ? { hashKey: config.hashKey } : {}),
         health: config.health,
+        ...(config.connection ? { connection: config.connection } : {}),
+        ...(config.retry ? { retry: config.retry } : {}),
         host: config.host,
         port: config.port,
       },
@@ -393,6 +401,7 @@ export class RunSession implements RunControls {
         concurrency: this.config.concurrency,
         ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
+        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY),
       },
       durationMs,
       stats: this.load.stats,
