@@ -4,7 +4,7 @@ import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import type { AlgorithmName } from './algorithms/index.js';
-import type { BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
+import type { BackendEvent, BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
 import type { HealthState } from './health/rise-fall.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
@@ -24,6 +24,14 @@ export type UpstreamState = {
   reportedLoad: number | null;
   /** Taken out of the upstream while running. */
   removed: boolean;
+  /** Draining: no new requests while those in flight finish. */
+  draining: boolean;
+  /** A backup: serves only when no primary can. */
+  backup: boolean;
+  /** While ejected by passive checks: ms until it is readmitted; null otherwise. */
+  ejectedForMs: number | null;
+  /** The circuit breaker's state, null without one. */
+  breaker: 'closed' | 'open' | 'half-open' | null;
 };
 
 /** What the balancer thread is started with. Times in ms. */
@@ -47,10 +55,11 @@ export type FromBalancer =
   | { type: 'state'; states: UpstreamState[] }
   | { type: 'transition'; transition: TransitionEvent }
   | { type: 'change-error'; message: string }
+  | { type: 'backend-event'; event: BackendEvent }
   | ({ type: 'report' } & BalancerReport)
   | { type: 'closed' };
 
-type ThreadEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string] };
+type ThreadEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string]; backend: [BackendEvent] };
 
 /**
  * The balancer of `lblab start`, run in a worker thread of its own so that
@@ -78,6 +87,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
       if (m.type === 'state') this.latest = m.states;
       else if (m.type === 'transition') this.emit('transition', m.transition);
       else if (m.type === 'change-error') this.emit('changeRejected', m.message);
+      else if (m.type === 'backend-event') this.emit('backend', m.event);
       const waiters = this.waiting.get(m.type);
       if (waiters?.length) waiters.shift()!(m);
     });
@@ -104,7 +114,13 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
     else {
       // Show it at once; the thread's next report confirms it.
       this.latest = this.latest.map((b) =>
-        b.name !== change.backend ? b : change.type === 'weight' ? { ...b, weight: change.weight } : { ...b, removed: true, inFlight: 0 },
+        b.name !== change.backend
+          ? b
+          : change.type === 'weight'
+            ? { ...b, weight: change.weight }
+            : change.type === 'drain'
+              ? { ...b, draining: change.on }
+              : { ...b, removed: true, inFlight: 0 },
       );
     }
     if (!this.exited) this.worker.postMessage({ type: 'change', change } satisfies ToBalancer);

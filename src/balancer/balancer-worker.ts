@@ -32,9 +32,14 @@ const states = (): UpstreamState[] =>
     lastCheck: b.lastCheck ? formatCheckResult(b.lastCheck) : '',
     reportedLoad: b.reportedLoad ?? null,
     removed: b.removed,
+    draining: b.draining,
+    backup: b.backup,
+    ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
+    breaker: b.breaker?.state ?? null,
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
+balancer.on('backend', (event) => post({ type: 'backend-event', event }));
 const ticker = setInterval(() => post({ type: 'state', states: states() }), data.stateIntervalMs);
 
 port.on('message', (m: ToBalancer) => {

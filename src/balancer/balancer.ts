@@ -14,10 +14,11 @@ import { upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
 import { ClientGoneError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
+import type { BreakerConfig, OutlierConfig, PassiveChange } from './passive/passive-checks.js';
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
 
-/** A backend as configured: a name (b1…), an origin URL and a weight ≥ 1. */
-export type UpstreamConfig = { name: string; url: string; weight: number };
+/** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
+export type UpstreamConfig = { name: string; url: string; weight: number; backup?: boolean };
 
 /** Everything the balancer needs. Times in ms. */
 export type BalancerConfig = {
@@ -34,6 +35,8 @@ export type BalancerConfig = {
   connection?: UpstreamConnectionConfig;
   /** When to try another backend; default {@link DEFAULT_RETRY_POLICY}. */
   retry?: RetryPolicy;
+  /** Passive health: outlier ejection and circuit breaker; both off by default. */
+  passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
   /**
@@ -56,9 +59,17 @@ export type TransitionEvent = HealthTransition & { backend: string };
 export type UpstreamChange =
   | { type: 'algo'; algo: AlgorithmName }
   | { type: 'weight'; backend: string; weight: number }
-  | { type: 'remove'; backend: string };
+  | { type: 'remove'; backend: string }
+  | { type: 'drain'; backend: string; on: boolean };
 
-type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult] };
+/**
+ * Something that happened to one backend besides health checks: ejected or
+ * readmitted by passive checks, its circuit breaker opening, half-opening or
+ * closing, draining started, finished or called off. `atMs` on the run's clock.
+ */
+export type BackendEvent = { atMs: number; backend: string; type: PassiveChange['type'] | 'draining' | 'drained' | 'undrained'; detail: string };
+
+type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult]; backend: [BackendEvent] };
 
 /** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -80,11 +91,17 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Every configured backend in order, removed ones included (they keep their place in reports). */
   readonly backends: UpstreamBackend[];
   /**
-   * The backends the algorithm picks from: {@link backends} less removed
-   * ones. A new array after each membership or weight change, as the
+   * The backends the algorithm picks from: the primaries of {@link backends}
+   * less removed ones; `backups` likewise, picked from (by a picker of their
+   * own, as nginx keeps a separate peer list) only when no primary can take
+   * the request. New arrays after each membership or weight change, as the
    * {@link Picker} contract asks.
    */
   private members: UpstreamBackend[];
+  private backups: UpstreamBackend[];
+  private backupPicker: Picker;
+  /** Per backend, the timer of its next passive state change (ejection over, breaker half-open). */
+  private readonly passiveTimers = new Map<UpstreamBackend, NodeJS.Timeout>();
   private readonly hashKey: HashKeySource;
   private readonly retry: RetryPolicy;
   /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
@@ -106,14 +123,19 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     super();
     const conn = config.connection ?? DEFAULT_CONNECTION;
     this.backends = config.backends.map(
-      (b, i) => new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn),
+      (b, i) =>
+        new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn, config.passive ?? {}),
     );
-    this.members = [...this.backends];
+    config.backends.forEach((b, i) => (this.backends[i]!.backup = b.backup === true));
+    this.members = [];
+    this.backups = [];
+    this.rebuildMembers();
     this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
     this.picker = createPicker(config.algo);
+    this.backupPicker = createPicker(config.algo);
     this.checker = new ActiveHealthChecker(config.health);
     this.checker.on('result', (target, result) => {
       const backend = target as UpstreamBackend;
@@ -141,6 +163,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   setAlgorithm(name: AlgorithmName): void {
     this.algoName = name;
     this.picker = createPicker(name);
+    this.backupPicker = createPicker(name);
   }
 
   /**
@@ -155,20 +178,83 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     }
     const backend = this.backend(change.backend);
     if (!backend || backend.removed) throw new UsageError(`Expected a backend of the upstream, got ${JSON.stringify(change.backend)}`);
+    if (change.type === 'drain') {
+      this.setDraining(backend, change.on);
+      return;
+    }
     if (change.type === 'weight') {
       if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > 1000) {
         throw new UsageError(`Expected a weight from 1 to 1000, got ${change.weight}`);
       }
       backend.weight = change.weight;
     } else {
-      if (this.members.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
+      if (this.members.length + this.backups.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
       backend.removed = true;
       backend.index = -1;
       this.checker.unwatch(backend);
       void backend.pool.close().catch(() => undefined);
     }
-    this.members = this.backends.filter((b) => !b.removed);
+    this.rebuildMembers();
+  }
+
+  /** Rebuilds the pick arrays (new identities) and re-indexes each group from 0. */
+  private rebuildMembers(): void {
+    this.members = this.backends.filter((b) => !b.removed && !b.backup);
+    this.backups = this.backends.filter((b) => !b.removed && b.backup);
     this.members.forEach((b, i) => (b.index = i));
+    this.backups.forEach((b, i) => (b.index = i));
+  }
+
+  /** Starts or calls off draining `backend`; one that drains with nothing in flight is drained at once. */
+  private setDraining(backend: UpstreamBackend, on: boolean): void {
+    if (backend.draining === on) return;
+    backend.draining = on;
+    if (!on) {
+      this.emitBackend(backend, 'undrained', 'draining called off: taking requests again');
+      return;
+    }
+    this.emitBackend(backend, 'draining', `no new requests; ${backend.inFlight} in flight may finish`);
+    if (backend.inFlight === 0) this.emitBackend(backend, 'drained', 'nothing in flight: safe to stop');
+  }
+
+  private emitBackend(backend: UpstreamBackend, type: BackendEvent['type'], detail: string): void {
+    this.emit('backend', { atMs: this.nowMs(), backend: backend.name, type, detail });
+  }
+
+  /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
+  private observePassive(backend: UpstreamBackend, ok: boolean): void {
+    const now = this.nowMs();
+    const ejected = this.members.filter((b) => b.outlier.ejected).length;
+    const mayEject = ejected === 0 || (ejected + 1) / Math.max(1, this.members.length) <= this.maxEjectionFraction();
+    const changes = [backend.outlier.observe(ok, now, mayEject), backend.breaker?.observe(ok, now)];
+    let changed = false;
+    for (const c of changes) {
+      if (!c) continue;
+      changed = true;
+      this.emitBackend(backend, c.type, c.detail);
+    }
+    if (changed) this.schedulePassive(backend);
+  }
+
+  private maxEjectionFraction(): number {
+    const o = this.config.passive?.outlier;
+    return o?.mode === 'envoy' ? o.maxEjectionPercent / 100 : 1;
+  }
+
+  /** Arms the timer for the backend's next passive change (ejection over, breaker half-open). */
+  private schedulePassive(backend: UpstreamBackend): void {
+    clearTimeout(this.passiveTimers.get(backend));
+    this.passiveTimers.delete(backend);
+    const next = Math.min(backend.outlier.nextChangeAtMs() ?? Infinity, backend.breaker?.nextChangeAtMs() ?? Infinity);
+    if (!Number.isFinite(next)) return;
+    const timer = setTimeout(() => {
+      this.passiveTimers.delete(backend);
+      const now = this.nowMs();
+      for (const c of [backend.outlier.tick(now), backend.breaker?.tick(now)]) if (c) this.emitBackend(backend, c.type, c.detail);
+      this.schedulePassive(backend);
+    }, Math.max(0, next - this.nowMs()));
+    timer.unref();
+    this.passiveTimers.set(backend, timer);
   }
   /**
    * Each backend as the run record describes it: origin, weight, the share
@@ -178,11 +264,12 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   backendInfos(): BackendInfo[] {
     const now = this.nowMs();
     const shares = expectedShares(this.algoName, this.members.map((b) => b.weight));
+    // Backups expect nothing while a primary can serve.
     return this.backends.map((b) => ({
       name: b.name,
       url: b.origin,
       weight: b.weight,
-      expectedShare: b.removed ? 0 : shares[b.index]!,
+      expectedShare: b.removed || b.backup ? 0 : shares[b.index]!,
       ...(b.removed ? { removed: true } : {}),
       failedTries: b.failures,
       health: {
@@ -231,6 +318,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.unregister?.();
     this.unregister = undefined;
     await this.checker.stop();
+    for (const t of this.passiveTimers.values()) clearTimeout(t);
+    this.passiveTimers.clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -270,8 +359,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
-    const picker = this.picker;
-    const backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
+    let picker = this.picker;
+    let backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
+    if (!backend && this.backups.length > 0) {
+      // No primary can take it: the backups' turn (nginx tries them after the primaries).
+      picker = this.backupPicker;
+      backend = picker.pick(this.backups, ctx) as UpstreamBackend | undefined;
+    }
     if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
@@ -281,6 +375,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;
+    backend.breaker?.onSend();
     const startedAt = performance.now();
     picker.onRequestStart?.(backend, startedAt);
     // The try ends on the picker that saw it start, even after an algorithm switch.
@@ -303,12 +398,17 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const now = performance.now();
     const latencyUs = (now - p.started) * 1000;
     picker.onRequestEnd?.(backend, { startedAtMs: t.startedAt, latencyMs: now - t.startedAt, ok: err === undefined });
+    if (backend.draining && backend.inFlight === 0) this.emitBackend(backend, 'drained', 'the last request in flight finished: safe to stop');
+    const clientLeft = err instanceof ClientGoneError || p.clientGone;
+    if (clientLeft) backend.breaker?.onAbandoned();
+    // Passive checks judge the backend: a transport failure or a 5xx is its failure; a client that left is nobody's.
+    else this.observePassive(backend, err === undefined ? t.status < 500 : false);
     if (err === undefined) {
       if (t.attempt > 1) this.retriesSucceeded++;
       this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());
       return;
     }
-    if (err instanceof ClientGoneError || p.clientGone) {
+    if (clientLeft) {
       // The client left; the backend did nothing wrong.
       this.clientAborts++;
       return;
@@ -333,7 +433,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /** Whether a backend other than `tried` (and those `ctx` excludes) could take a retry now. */
   private anotherCandidate(tried: UpstreamBackend, ctx: PickContext): boolean {
-    return this.members.some((b) => b !== tried && b.usable && !ctx.exclude?.has(b));
+    const other = (b: UpstreamBackend): boolean => b !== tried && b.usable && !ctx.exclude?.has(b);
+    return this.members.some(other) || this.backups.some(other);
   }
 
   /**
@@ -354,7 +455,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   private noBackendMessage(): string {
-    const down = this.members.filter((b) => !b.usable).map((b) => b.name);
+    const down = [...this.members, ...this.backups].filter((b) => !b.usable).map((b) => b.name);
     return `lblab: no backend is UP in this upstream (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
   }
 

@@ -1,3 +1,6 @@
+import type { ProxyRecord } from '../metrics/run-record.js';
+import type { BreakerConfig, OutlierConfig } from './passive/passive-checks.js';
+
 /**
  * When the balancer sends a request to another backend after a try failed:
  * nginx `proxy_next_upstream` (the conditions) and
@@ -29,8 +32,18 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 1, on: new Set(['err
 export function proxyRecord(
   connection: { connectTimeoutMs: number; responseTimeoutMs: number },
   policy: RetryPolicy,
-): { connectTimeoutMs: number; responseTimeoutMs: number; retries: number; retryOn: string[]; retryNonIdempotent: boolean } {
-  return { ...connection, retries: policy.retries, retryOn: [...policy.on], retryNonIdempotent: policy.nonIdempotent };
+  passive: { outlier?: OutlierConfig; breaker?: BreakerConfig } | undefined,
+  backups: readonly string[] | undefined,
+): ProxyRecord {
+  return {
+    ...connection,
+    retries: policy.retries,
+    retryOn: [...policy.on],
+    retryNonIdempotent: policy.nonIdempotent,
+    ...(passive?.outlier && passive.outlier.mode !== 'off' ? { outlier: { ...passive.outlier } } : {}),
+    ...(passive?.breaker ? { breaker: { ...passive.breaker } } : {}),
+    ...(backups && backups.length > 0 ? { backups: [...backups] } : {}),
+  };
 }
 
 /** Whether an upstream answer with `status` is a reason to try another backend under `policy`. */

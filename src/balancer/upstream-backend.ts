@@ -3,6 +3,7 @@ import type { BackendTraffic } from '../metrics/traffic-stats.js';
 import type { PickableBackend } from './algorithms/picker.js';
 import { formatCheckResult, type CheckResult } from './health/active-health-check.js';
 import { RiseFall, type HealthState } from './health/rise-fall.js';
+import { CircuitBreaker, OutlierDetector, type BreakerConfig, type OutlierConfig } from './passive/passive-checks.js';
 
 /** A change of health state. `atMs` is ms since the balancer started; `reason` says which checks decided it. */
 export type HealthTransition = { atMs: number; from: HealthState; to: HealthState; reason: string };
@@ -30,6 +31,14 @@ export class UpstreamBackend implements PickableBackend {
   reportedLoad: number | undefined;
   /** Taken out of the upstream while running: no new requests, no checks. */
   removed = false;
+  /** Draining: no new requests; those in flight finish (HAProxy `drain`). */
+  draining = false;
+  /** A backup backend: it serves only when no primary can (nginx `backup`, HAProxy `backup`). */
+  backup = false;
+  /** Passive health: outlier ejection from the tries' outcomes. */
+  readonly outlier: OutlierDetector;
+  /** The circuit breaker, when one is configured. */
+  readonly breaker: CircuitBreaker | undefined;
   readonly health: RiseFall;
   readonly pool: Pool;
   private downSinceMs: number | undefined;
@@ -46,8 +55,11 @@ export class UpstreamBackend implements PickableBackend {
     rise: number,
     fall: number,
     conn: UpstreamConnectionConfig,
+    passive: { outlier?: OutlierConfig; breaker?: BreakerConfig } = {},
   ) {
     this.health = new RiseFall(rise, fall);
+    this.outlier = new OutlierDetector(passive.outlier ?? { mode: 'off' });
+    this.breaker = passive.breaker ? new CircuitBreaker(passive.breaker) : undefined;
     this.pool = new Pool(origin, {
       connectTimeout: conn.connectTimeoutMs,
       headersTimeout: conn.responseTimeoutMs,
@@ -56,9 +68,12 @@ export class UpstreamBackend implements PickableBackend {
     });
   }
 
-  /** True while health checks hold the backend UP. */
+  /**
+   * Whether it may take a new request: health checks hold it UP, and it is
+   * not removed, draining, ejected, or behind an open circuit breaker.
+   */
   get usable(): boolean {
-    return this.health.state === 'up';
+    return this.health.state === 'up' && !this.removed && !this.draining && this.outlier.ejectedUntilMs === undefined && (this.breaker === undefined || this.breaker.allows);
   }
 
   /** Port of the origin. */

@@ -74,12 +74,16 @@ ${algorithmsHelp()}`,
       if (hashKey && !usesHashKey(o.algo)) {
         throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${o.algo}`);
       }
+      const { backups, ...proxy } = parseProxyOptions(
+        o,
+        backends.map((b) => b.name),
+      );
       const config = {
-        backends: backends.map((b, i) => ({ ...b, weight: weights[i]! })),
+        backends: backends.map((b, i) => ({ ...b, weight: weights[i]!, ...(backups.includes(b.name) ? { backup: true } : {}) })),
         algo: o.algo,
         ...(hashKey ? { hashKey } : {}),
         health: parseHealthOptions(o),
-        ...parseProxyOptions(o),
+        ...proxy,
         host: validateLoopback('--host', o.host),
         port: parsePort('--port', o.port),
       };

@@ -32,7 +32,12 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
       algo: balancer.algo,
       weights: balancer.backends.map((b) => b.weight),
       health: { ...config.health },
-      proxy: proxyRecord(config.connection ?? DEFAULT_CONNECTION, config.retry ?? DEFAULT_RETRY_POLICY),
+      proxy: proxyRecord(
+        config.connection ?? DEFAULT_CONNECTION,
+        config.retry ?? DEFAULT_RETRY_POLICY,
+        config.passive,
+        config.backends.filter((b) => b.backup).map((b) => b.name),
+      ),
     },
     durationMs: balancer.nowMs(),
     stats: balancer.stats,

@@ -2,11 +2,28 @@ import type { Command } from 'commander';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
+import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
 import { UsageError } from '../errors.js';
 import { parseDuration, parseInteger } from './parse.js';
 
 /** Raw proxy flags as commander hands them over (strings). */
-export type ProxyFlags = { connectTimeout: string; responseTimeout: string; retries: string; retryOn: string; retryNonIdempotent?: boolean };
+export type ProxyFlags = {
+  connectTimeout: string;
+  responseTimeout: string;
+  retries: string;
+  retryOn: string;
+  retryNonIdempotent?: boolean;
+  maxFails: string;
+  failTimeout: string;
+  ejectConsecutive: string;
+  ejectTime: string;
+  maxEjectionPercent: string;
+  breaker: string;
+  breakerCooldown: string;
+  backup: string[];
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 const HOUR_MS = 3_600_000;
 
@@ -20,14 +37,25 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--response-timeout <duration>', 'time a try may wait for response headers, and between body chunks (nginx proxy_read_timeout)', `${DEFAULT_CONNECTION.responseTimeoutMs / 1000}s`)
     .option('--retries <n>', 'further tries on other backends after a failed one, 0-10 (nginx proxy_next_upstream_tries − 1)', String(DEFAULT_RETRY_POLICY.retries))
     .option('--retry-on <list>', `what allows a retry: ${RETRY_CONDITIONS.join(', ')} (nginx proxy_next_upstream), comma-separated`, [...DEFAULT_RETRY_POLICY.on].join(','))
-    .option('--retry-non-idempotent', 'also retry POST and PATCH requests without a body (nginx non_idempotent)');
+    .option('--retry-non-idempotent', 'also retry POST and PATCH requests without a body (nginx non_idempotent)')
+    .option('--max-fails <n>', 'passive checks, nginx style: this many failed tries (error, timeout, 5xx) within --fail-timeout take a backend out for --fail-timeout; 0 = off', '0')
+    .option('--fail-timeout <duration>', 'window and time out of --max-fails (nginx fail_timeout)', '10s')
+    .option('--eject-consecutive <n>', 'passive checks, Envoy style: this many failed tries in a row eject a backend for --eject-time × its ejection count; 0 = off', '0')
+    .option('--eject-time <duration>', 'base ejection time of --eject-consecutive (Envoy base_ejection_time)', '30s')
+    .option('--max-ejection-percent <p>', 'most of the upstream --eject-consecutive may eject at once, 0-100; one backend always may (Envoy max_ejection_percent)', '10')
+    .option('--breaker <n>', 'circuit breaker per backend: this many failed tries in a row open it; 0 = off', '0')
+    .option('--breaker-cooldown <duration>', 'time an open breaker waits before one probe request decides (half-open)', '10s')
+    .option('--backup <backend>', 'a backup backend: serves only when no primary can (nginx/HAProxy backup); repeatable', collect, []);
 }
 
 /**
  * Validates the proxy flags into the connection settings and the retry policy.
  * @throws {UsageError} naming the flag.
  */
-export function parseProxyOptions(o: ProxyFlags): { connection: UpstreamConnectionConfig; retry: RetryPolicy } {
+export function parseProxyOptions(
+  o: ProxyFlags,
+  backendNames: readonly string[],
+): { connection: UpstreamConnectionConfig; retry: RetryPolicy; passive: { outlier: OutlierConfig; breaker?: BreakerConfig }; backups: string[] } {
   const on = new Set<RetryCondition>();
   for (const raw of o.retryOn.split(',').map((s) => s.trim())) {
     if (raw === '' && o.retryOn.trim() === '') continue;
@@ -42,5 +70,39 @@ export function parseProxyOptions(o: ProxyFlags): { connection: UpstreamConnecti
       responseTimeoutMs: parseDuration('--response-timeout', o.responseTimeout, { maxMs: HOUR_MS }),
     },
     retry: { retries: parseInteger('--retries', o.retries, 0, 10), on, nonIdempotent: Boolean(o.retryNonIdempotent) },
+    passive: parsePassive(o),
+    backups: parseBackups(o.backup, backendNames),
   };
+}
+
+/** Outlier ejection (one style at most) and the circuit breaker, from their flags. */
+function parsePassive(o: ProxyFlags): { outlier: OutlierConfig; breaker?: BreakerConfig } {
+  const maxFails = parseInteger('--max-fails', o.maxFails, 0, 1000);
+  const consecutive = parseInteger('--eject-consecutive', o.ejectConsecutive, 0, 1000);
+  if (maxFails > 0 && consecutive > 0) {
+    throw new UsageError('Expected one style of passive checks, `--max-fails` (nginx) or `--eject-consecutive` (Envoy), got both');
+  }
+  const failTimeoutMs = parseDuration('--fail-timeout', o.failTimeout, { maxMs: HOUR_MS });
+  const baseEjectionMs = parseDuration('--eject-time', o.ejectTime, { maxMs: HOUR_MS });
+  const maxEjectionPercent = parseInteger('--max-ejection-percent', o.maxEjectionPercent, 0, 100);
+  const outlier: OutlierConfig =
+    maxFails > 0 ? { mode: 'nginx', maxFails, failTimeoutMs } : consecutive > 0 ? { mode: 'envoy', consecutive, baseEjectionMs, maxEjectionPercent } : { mode: 'off' };
+  const failures = parseInteger('--breaker', o.breaker, 0, 1000);
+  const cooldownMs = parseDuration('--breaker-cooldown', o.breakerCooldown, { maxMs: HOUR_MS });
+  return failures > 0 ? { outlier, breaker: { failures, cooldownMs } } : { outlier };
+}
+
+/**
+ * Checks `--backup` names against the backends; at least one primary must remain.
+ * @throws {UsageError} naming `--backup`.
+ */
+function parseBackups(values: readonly string[], names: readonly string[]): string[] {
+  for (const v of values) {
+    if (!names.includes(v)) throw new UsageError(`Expected \`--backup\` to be one of ${names.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  const backups = [...new Set(values)];
+  if (backups.length > 0 && backups.length >= names.length) {
+    throw new UsageError(`Expected \`--backup\` to leave at least one primary backend, got all of ${names.join(', ')}`);
+  }
+  return backups;
 }

@@ -88,7 +88,7 @@ Examples:
 ${algorithmsHelp()}
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
-s slow, e errors, h health-fail (/health says 503), a next algorithm,
+s slow, e errors, h health-fail (/health says 503), d drain, a next algorithm,
 w weight of the selected backend (type it, Enter), +/- concurrency,
 p pause load, q quit and print the report. A change of algorithm, weight or
 membership starts a new period; the report shows each one.`,
@@ -159,7 +159,7 @@ export function parseStartOptions(o: StartFlags) {
     algo,
     ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
-    ...parseProxyOptions(o),
+    ...parseProxyOptions(o, names),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),

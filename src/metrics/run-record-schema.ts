@@ -20,7 +20,21 @@ export const runRecordSchema = z.object({
     target: z.string().optional(),
     health: z.object({ intervalMs: z.number(), timeoutMs: z.number(), rise: z.number(), fall: z.number(), path: z.string() }).optional(),
     proxy: z
-      .object({ connectTimeoutMs: z.number(), responseTimeoutMs: z.number(), retries: z.number(), retryOn: z.array(z.string()), retryNonIdempotent: z.boolean() })
+      .object({
+        connectTimeoutMs: z.number(),
+        responseTimeoutMs: z.number(),
+        retries: z.number(),
+        retryOn: z.array(z.string()),
+        retryNonIdempotent: z.boolean(),
+        outlier: z
+          .discriminatedUnion('mode', [
+            z.object({ mode: z.literal('nginx'), maxFails: z.number(), failTimeoutMs: z.number() }),
+            z.object({ mode: z.literal('envoy'), consecutive: z.number(), baseEjectionMs: z.number(), maxEjectionPercent: z.number() }),
+          ])
+          .optional(),
+        breaker: z.object({ failures: z.number(), cooldownMs: z.number() }).optional(),
+        backups: z.array(z.string()).optional(),
+      })
       .optional(),
   }),
   durationMs: z.number().nonnegative(),

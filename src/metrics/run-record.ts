@@ -70,8 +70,17 @@ export type RunConfig = {
   proxy?: ProxyRecord;
 };
 
-/** See {@link RunConfig.proxy}. */
-export type ProxyRecord = { connectTimeoutMs: number; responseTimeoutMs: number; retries: number; retryOn: string[]; retryNonIdempotent: boolean };
+/** See {@link RunConfig.proxy}. `outlier` and `breaker` as configured (times in ms), absent when off; `backups` names the backup backends. */
+export type ProxyRecord = {
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  retries: number;
+  retryOn: string[];
+  retryNonIdempotent: boolean;
+  outlier?: { mode: 'nginx'; maxFails: number; failTimeoutMs: number } | { mode: 'envoy'; consecutive: number; baseEjectionMs: number; maxEjectionPercent: number };
+  breaker?: { failures: number; cooldownMs: number };
+  backups?: string[];
+};
 
 /**
  * The run record: one JSON object that says everything measured about a run;

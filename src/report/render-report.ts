@@ -81,7 +81,12 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const p = r.config.proxy;
   if (p) {
     const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
-    lines.push(c.dim(`Balancer: ${retries} · timeouts connect ${formatDuration(p.connectTimeoutMs)}, response ${formatDuration(p.responseTimeoutMs)}`));
+    const parts = [retries, `timeouts connect ${formatDuration(p.connectTimeoutMs)}, response ${formatDuration(p.responseTimeoutMs)}`];
+    if (p.outlier?.mode === 'nginx') parts.push(`max_fails ${p.outlier.maxFails} fail_timeout ${formatDuration(p.outlier.failTimeoutMs)}`);
+    if (p.outlier?.mode === 'envoy') parts.push(`ejection after ${p.outlier.consecutive} failures in a row, ${formatDuration(p.outlier.baseEjectionMs)} × n, ≤${p.outlier.maxEjectionPercent}%`);
+    if (p.breaker) parts.push(`breaker ${p.breaker.failures} failures, cool-down ${formatDuration(p.breaker.cooldownMs)}`);
+    if (p.backups) parts.push(`backup ${p.backups.join(',')}`);
+    lines.push(c.dim(`Balancer: ${parts.join(' · ')}`));
   }
   return lines;
 }

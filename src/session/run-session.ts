@@ -1,6 +1,7 @@
 import { ALGORITHMS, expectedShares, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
 import type { HashKeySource } from '../balancer/hash-key.js';
+import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord, type RetryPolicy } from '../balancer/retry-policy.js';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
@@ -28,6 +29,10 @@ export type StartConfig = {
   /** Per-try timeouts and the retry policy of the balancer (defaults: the balancer's). */
   connection?: UpstreamConnectionConfig;
   retry?: RetryPolicy;
+  /** Passive health of the balancer: outlier ejection and circuit breaker (default: off). */
+  passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
+  /** Names of the backup backends (`--backup`). */
+  backups?: string[];
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
@@ -100,12 +105,18 @@ export class RunSession implements RunControls {
     this.t0 = performance.timeOrigin + performance.now();
     this.balancer = new BalancerThread(
       {
-        backends: members.map((m, i) => ({ name: m.name, url: `http://${config.host}:${m.port}`, weight: config.weights[i]! })),
+        backends: members.map((m, i) => ({
+          name: m.name,
+          url: `http://${config.host}:${m.port}`,
+          weight: config.weights[i]!,
+          ...(config.backups?.includes(m.name) ? { backup: true } : {}),
+        })),
         algo: config.algo,
         ...(config.hashKey ? { hashKey: config.hashKey } : {}),
         health: config.health,
         ...(config.connection ? { connection: config.connection } : {}),
         ...(config.retry ? { retry: config.retry } : {}),
+        ...(config.passive ? { passive: config.passive } : {}),
         host: config.host,
         port: config.port,
       },
@@ -117,6 +128,7 @@ export class RunSession implements RunControls {
       this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` });
       this.quit();
     });
+    this.balancer.on('backend', (e) => this.log({ atMs: e.atMs, type: e.type, target: e.backend, detail: e.detail }));
     this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
@@ -273,6 +285,13 @@ export class RunSession implements RunControls {
     this.log({ atMs: this.nowMs(), type: 'remove', target: name, detail: `taken out of the upstream (${source})` });
   }
 
+  /** Starts draining backend `name` (no new requests, those in flight finish), or calls it off; the balancer logs both. */
+  toggleDrain(name: string): void {
+    const b = this.balancer.states().find((s) => s.name === name);
+    if (!b || b.removed) return;
+    this.balancer.change({ type: 'drain', backend: name, on: !b.draining });
+  }
+
   /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
@@ -314,6 +333,10 @@ export class RunSession implements RunControls {
         weight: b.weight,
         state: b.state,
         removed: b.removed,
+        draining: b.draining,
+        backup: b.backup,
+        ejectedForMs: b.ejectedForMs,
+        breaker: b.breaker,
         reportedLoad: b.reportedLoad,
         checkCounter: b.checkCounter,
         lastCheck: b.lastCheck,
@@ -401,7 +424,7 @@ export class RunSession implements RunControls {
         concurrency: this.config.concurrency,
         ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
-        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY),
+        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups),
       },
       durationMs,
       stats: this.load.stats,
@@ -433,7 +456,8 @@ export class RunSession implements RunControls {
 
   /** The share each backend should get in a period: by the period's algorithm over its members; removed ones 0. */
   private periodShares(p: { algo: AlgorithmName; weights: number[]; removed: Set<string> }): number[] {
-    const members = this.config.backends.map((b, i) => ({ i, member: !p.removed.has(b.name) })).filter((m) => m.member);
+    // Backups expect nothing while a primary serves.
+    const members = this.config.backends.map((b, i) => ({ i, member: !p.removed.has(b.name) && !this.config.backups?.includes(b.name) })).filter((m) => m.member);
     const shares = expectedShares(p.algo, members.map((m) => p.weights[m.i]!));
     const out = this.config.backends.map(() => 0);
     members.forEach((m, k) => (out[m.i] = shares[k]!));

@@ -16,6 +16,14 @@ export type BackendSnapshot = {
   state: 'up' | 'down';
   /** Taken out of the upstream while running (no requests, no checks). */
   removed: boolean;
+  /** Draining: no new requests while those in flight finish. */
+  draining: boolean;
+  /** A backup backend: serves only when no primary can. */
+  backup: boolean;
+  /** While ejected by passive checks: ms until readmitted; null otherwise. */
+  ejectedForMs: number | null;
+  /** Circuit breaker state, null without a breaker. */
+  breaker: 'closed' | 'open' | 'half-open' | null;
   /** Load the backend last reported on `/health` (in-flight ÷ capacity), null when none; what `resource` picks by. */
   reportedLoad: number | null;
   /** HAProxy's rise/fall counter display, e.g. "3/3" (UP) or "1/2" (DOWN, rising). */
@@ -79,6 +87,8 @@ export interface RunControls {
   toggleHealthFail(backend: string): void;
   /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;
+  /** Starts or calls off draining a backend (the `d` key). */
+  toggleDrain(backend: string): void;
   /** Switches to the next algorithm (the `a` key). */
   cycleAlgorithm(): void;
   /** Sets a backend's weight (1…1000) while running. */

@@ -35,13 +35,28 @@ type Cells = {
   errors: string;
 };
 
+/**
+ * What besides health keeps a backend from new requests, in HAProxy/Envoy
+ * words: EJECTED (passive checks, with the time left), OPEN/HALF-OPEN
+ * (circuit breaker), DRAIN; and BACKUP for a backup backend.
+ */
+function stateExtra(b: BackendSnapshot): string {
+  const parts: string[] = [];
+  if (b.ejectedForMs !== null) parts.push(`EJECTED ${Math.ceil(b.ejectedForMs / 1000)}s`);
+  if (b.breaker === 'open') parts.push('OPEN');
+  else if (b.breaker === 'half-open') parts.push('HALF-OPEN');
+  if (b.draining) parts.push(b.inFlight === 0 ? 'DRAINED' : 'DRAIN');
+  if (b.backup) parts.push('BACKUP');
+  return parts.join(' ');
+}
+
 function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
   return {
     name: b.name,
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: String(b.weight),
-    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}`,
+    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${stateExtra(b) ? ` ${stateExtra(b)}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     inFlight: String(b.inFlight),
     rps: formatRate(b.rps),
@@ -126,7 +141,13 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                   <Text bold color={b.state === 'up' ? 'green' : 'red'}>
                     {b.state === 'up' ? 'UP' : 'DOWN'}
                   </Text>
-                  {pad(r.state.slice(r.state.indexOf(' ')), w.state - (b.state === 'up' ? 2 : 4))}
+                  {` ${b.checkCounter}`}
+                  {stateExtra(b) ? (
+                    <Text color={b.ejectedForMs !== null || b.breaker === 'open' ? 'red' : b.backup && !b.draining && b.breaker !== 'half-open' ? 'blue' : 'yellow'}>
+                      {` ${stateExtra(b)}`}
+                    </Text>
+                  ) : null}
+                  {' '.repeat(Math.max(0, w.state - r.state.length))}
                 </>
               )}{' '}
               <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}

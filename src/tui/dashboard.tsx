@@ -22,7 +22,7 @@ function clampIndex(index: number, count: number): number {
  * `npm run bench:dashboard` measures what drawing costs the balancer) and
  * turns keys into `RunControls` calls on the selected backend; it computes
  * nothing itself. Keys: ↑/↓ and 1–9 select, k kill, r restart, s slow,
- * e errors, h health-fail, a next algorithm, w then digits and Enter set the
+ * e errors, h health-fail, d drain (again: call it off), a next algorithm, w then digits and Enter set the
  * selected backend's weight (Esc cancels), +/= double and - halve
  * concurrency, p pause, q or Ctrl-C quit (the caller unmounts after `quit()`).
  */
@@ -111,6 +111,9 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         break;
       case 'a':
         controls.cycleAlgorithm();
+        break;
+      case 'd':
+        if (name !== undefined) controls.toggleDrain(name);
         break;
       case 'w':
         if (name !== undefined && !snap.backends[current]!.removed) editWeight({ backend: name, text: '' });

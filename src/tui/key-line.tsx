@@ -8,6 +8,7 @@ const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['s', 'slow'],
   ['e', 'errors'],
   ['h', 'health-fail'],
+  ['d', 'drain'],
   ['a', 'algo'],
   ['w', 'weight'],
   ['+/-', 'concurrency'],

@@ -13,6 +13,10 @@ function backend(over: Partial<BackendSnapshot> & Pick<BackendSnapshot, 'name' |
     weight: 1,
     state: 'up',
     removed: false,
+    draining: false,
+    backup: false,
+    ejectedForMs: null,
+    breaker: null,
     reportedLoad: null,
     checkCounter: '3/3',
     lastCheck: 'L7OK',
@@ -90,6 +94,7 @@ function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
     setConcurrency: vi.fn<(value: number) => void>(),
     togglePause: vi.fn<() => void>(),
     cycleAlgorithm: vi.fn<() => void>(),
+    toggleDrain: vi.fn<(backend: string) => void>(),
     setWeight: vi.fn<(backend: string, weight: number) => void>(),
     quit: vi.fn<() => void>(),
   } satisfies RunControls;
@@ -199,6 +204,15 @@ describe('Dashboard', () => {
     stdin.write('\u0003');
     await tick();
     expect(controls.quit).toHaveBeenCalledTimes(2);
+  });
+
+  it('drains the selected backend with d', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('3d');
+    await tick();
+    expect(controls.toggleDrain).toHaveBeenCalledWith('b3');
   });
 
   it('cycles the algorithm with a', async () => {

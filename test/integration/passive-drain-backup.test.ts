@@ -1,0 +1,159 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/balancer/balancer.js';
+
+/**
+ * Passive checks (outlier ejection, circuit breaker), draining and backup
+ * backends, with the balancer in-process in front of real loopback servers
+ * whose behaviour the test switches.
+ */
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A server answering `status()` after `delayMs()`; both read at each request. */
+async function server(status: () => number, delayMs: () => number = () => 0): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+  let hits = 0;
+  const s = http.createServer((_req, res) => {
+    hits++;
+    setTimeout(() => {
+      res.writeHead(status(), { 'content-type': 'text/plain' });
+      res.end('x');
+    }, delayMs());
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  let closed = false;
+  const close = () =>
+    new Promise<void>((r) => {
+      if (closed) return r();
+      closed = true;
+      s.closeAllConnections();
+      s.close(() => r());
+    });
+  closers.push(close);
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits, close };
+}
+
+async function balancer(urls: string[], extra: Partial<BalancerConfig> = {}, backups: number[] = []): Promise<{ b: Balancer; url: string; events: BackendEvent[] }> {
+  const b = new Balancer({
+    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1, ...(backups.includes(i) ? { backup: true } : {}) })),
+    algo: 'round-robin',
+    health: { intervalMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
+    host: '127.0.0.1',
+    port: 0,
+    ...extra,
+  });
+  const events: BackendEvent[] = [];
+  b.on('backend', (e) => events.push(e));
+  const { url } = await b.listen();
+  closers.push(() => b.close());
+  return { b, url, events };
+}
+
+async function get(url: string): Promise<{ status: number; backend: string | null }> {
+  const res = await fetch(url);
+  await res.text();
+  return { status: res.status, backend: res.headers.get('x-lblab-backend') };
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('passive checks', () => {
+  it('Envoy style: consecutive 5xx eject a backend; it takes nothing while out, then comes back', async () => {
+    let sick = true;
+    const a = await server(() => (sick ? 500 : 200));
+    const c = await server(() => 200);
+    const { url, events } = await balancer([a.url, c.url], {
+      passive: { outlier: { mode: 'envoy', consecutive: 3, baseEjectionMs: 800, maxEjectionPercent: 50 } },
+      retry: { retries: 0, on: new Set(), nonIdempotent: false },
+    });
+    for (let i = 0; i < 6; i++) await get(url);
+    expect(events.map((e) => e.type)).toEqual(['ejected']);
+    expect(events[0]!.backend).toBe('b1');
+    const hitsWhenEjected = a.hits();
+    for (let i = 0; i < 20; i++) expect((await get(url)).backend).toBe('b2');
+    expect(a.hits()).toBe(hitsWhenEjected);
+    sick = false;
+    await until(() => events.some((e) => e.type === 'readmitted'), 'readmission');
+    const after = await Promise.all(Array.from({ length: 4 }, () => get(url)));
+    expect(after.map((r) => r.backend)).toContain('b1');
+  });
+
+  it('nginx style: max_fails within fail_timeout', async () => {
+    const a = await server(() => 503);
+    const c = await server(() => 200);
+    const { url, events } = await balancer([a.url, c.url], {
+      passive: { outlier: { mode: 'nginx', maxFails: 2, failTimeoutMs: 60_000 } },
+    });
+    // Each request tries b1 first (503, retried on b2): two of them eject b1.
+    for (let i = 0; i < 2; i++) expect((await get(url)).status).toBe(200);
+    expect(events.map((e) => [e.type, e.backend])).toEqual([['ejected', 'b1']]);
+    const hits = a.hits();
+    for (let i = 0; i < 6; i++) await get(url);
+    expect(a.hits()).toBe(hits);
+  });
+
+  it('circuit breaker: opens after failures in a row, half-opens after the cool-down, a good probe closes it', async () => {
+    let sick = true;
+    const a = await server(() => (sick ? 500 : 200));
+    const c = await server(() => 200);
+    const { url, events } = await balancer([a.url, c.url], {
+      passive: { breaker: { failures: 2, cooldownMs: 400 } },
+      retry: { retries: 0, on: new Set(), nonIdempotent: false },
+    });
+    for (let i = 0; i < 4; i++) await get(url);
+    expect(events.map((e) => e.type)).toEqual(['breaker-open']);
+    const hits = a.hits();
+    for (let i = 0; i < 6; i++) expect((await get(url)).backend).toBe('b2');
+    expect(a.hits()).toBe(hits);
+    sick = false;
+    await until(() => events.some((e) => e.type === 'breaker-half-open'), 'half-open');
+    for (let i = 0; i < 4; i++) await get(url);
+    expect(events.map((e) => e.type)).toEqual(['breaker-open', 'breaker-half-open', 'breaker-closed']);
+    expect(a.hits()).toBeGreaterThan(hits);
+  });
+});
+
+describe('draining', () => {
+  it('stops new requests, lets the ones in flight finish without an error, then reports drained', async () => {
+    const slow = await server(() => 200, () => 400);
+    const fast = await server(() => 200);
+    const { b, url, events } = await balancer([slow.url, fast.url]);
+    const inFlight = Array.from({ length: 6 }, () => get(url));
+    await until(() => b.backend('b1')!.inFlight === 3, 'three requests in flight on b1');
+    b.apply({ type: 'drain', backend: 'b1', on: true });
+    expect(events.map((e) => e.type)).toEqual(['draining']);
+    for (let i = 0; i < 5; i++) expect((await get(url)).backend).toBe('b2');
+    const results = await Promise.all(inFlight);
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.filter((r) => r.backend === 'b1')).toHaveLength(3);
+    expect(events.map((e) => e.type)).toEqual(['draining', 'drained']);
+    b.apply({ type: 'drain', backend: 'b1', on: false });
+    const again = await Promise.all(Array.from({ length: 4 }, () => get(url)));
+    expect(again.map((r) => r.backend)).toContain('b1');
+  });
+});
+
+describe('backup backends', () => {
+  it('a backup takes traffic only while no primary can', async () => {
+    const p1 = await server(() => 200);
+    const p2 = await server(() => 200);
+    const backup = await server(() => 200);
+    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { intervalMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' } }, [2]);
+    for (let i = 0; i < 10; i++) expect((await get(url)).backend).not.toBe('b3');
+    expect(b.backendInfos().map((i) => i.expectedShare)).toEqual([0.5, 0.5, 0]);
+    await p1.close();
+    await p2.close();
+    await until(() => b.backend('b1')!.health.state === 'down' && b.backend('b2')!.health.state === 'down', 'both primaries DOWN');
+    for (let i = 0; i < 5; i++) expect(await get(url)).toEqual({ status: 200, backend: 'b3' });
+  });
+});
