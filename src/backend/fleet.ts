@@ -28,6 +28,8 @@ export type FleetMember = {
   /** `running` once the child said it listens; `exited` after any exit, killed by us or from outside. */
   process: 'starting' | 'running' | 'exited';
   faults: BackendFaults;
+  /** When the degrade fault went on (epoch ms, as lblab saw it), null while it is off. */
+  degradingSince: number | null;
 };
 
 /** Emitted when a backend process ends, whoever ended it. */
@@ -62,7 +64,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
    */
   async start(specs: readonly BackendSpec[]): Promise<FleetMember[]> {
     for (const spec of specs) {
-      this.members.push({ name: spec.name, spec, port: 0, pid: null, process: 'starting', faults: {} });
+      this.members.push({ name: spec.name, spec, port: 0, pid: null, process: 'starting', faults: {}, degradingSince: null });
     }
     await Promise.all(this.members.map((m) => this.spawn(m)));
     return this.members;
@@ -106,6 +108,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       await this.kill(name);
       if (this.stopped) throw new RuntimeError(`backend ${name} not restarted: lblab is stopping`);
       member.faults = {};
+      member.degradingSince = null;
       await this.spawn(member);
       return member;
     })().finally(() => this.restarting.delete(name));
@@ -115,12 +118,24 @@ export class Fleet extends EventEmitter<FleetEvents> {
 
   /** Sends fault switches to a running backend over IPC; returns false if it is not running. */
   setFaults(name: string, faults: BackendFaults): boolean {
-    return this.send(name, { type: 'fault', faults }, () => Object.assign(this.require(name).faults, faults));
+    return this.send(name, { type: 'fault', faults }, () => {
+      const member = this.require(name);
+      const wasDegrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
+      Object.assign(member.faults, faults);
+      const degrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
+      // The backend keeps the start of a degradation whose rate changes; so does this copy.
+      if (degrading && !wasDegrading) member.degradingSince = Date.now();
+      if (!degrading) member.degradingSince = null;
+    });
   }
 
   /** Clears every fault of a running backend; returns false if it is not running. */
   recover(name: string): boolean {
-    return this.send(name, { type: 'recover' }, () => (this.require(name).faults = {}));
+    return this.send(name, { type: 'recover' }, () => {
+      const member = this.require(name);
+      member.faults = {};
+      member.degradingSince = null;
+    });
   }
 
   /** SIGKILLs every backend still running and waits for them to be gone. */

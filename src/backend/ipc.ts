@@ -7,13 +7,36 @@
 export type BackendFaults = {
   /** Multiplies every service time; 1 is normal. */
   slowFactor?: number;
-  /** Fraction (0..1) of requests answered with 500 on top of the profile's own error rate. */
+  /** Fraction (0..1) of requests answered with an error on top of the profile's own error rate. */
   errorRate?: number;
+  /** Status of the answers the `errorRate` fault fails (default 500); the profile's own errors stay 500. */
+  errorStatus?: 500 | 503;
   /** When true, `/health` answers 503 while traffic is still served (readiness lesson). */
   healthFail?: boolean;
+  /**
+   * When true, the backend accepts connections and reads requests but answers
+   * none, `/health` included (active checks time out: L7TOUT). Requests held
+   * when the fault is cleared are answered then, as a process whose stall
+   * (GC pause, deadlock, full disk) ended would; clients that gave up meanwhile
+   * get nothing.
+   */
+  hang?: boolean;
+  /**
+   * When true, every request (not `/health`) gets its response headers and
+   * half of its body, then the connection is reset (TCP RST): the process is
+   * alive, the data path breaks mid-response.
+   */
+  reset?: boolean;
+  /**
+   * Gradual degradation, in ms added to every service time per second since
+   * the fault went on (20 → +200 ms after 10 s); 0 = off. Changing a non-zero
+   * rate keeps the start time. Capacity queueing still applies, so a
+   * degrading backend backs up.
+   */
+  degradeMsPerSecond?: number;
 };
 
-/** Parent → backend. `recover` clears every fault. */
+/** Parent → backend. `recover` clears every fault (and answers requests a hang held). */
 export type ParentMessage = { type: 'fault'; faults: BackendFaults } | { type: 'recover' };
 
 /** Backend → parent, sent once the server listens. */

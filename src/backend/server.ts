@@ -28,7 +28,7 @@ export type BackendHealth = {
   uptimeMs: number;
 };
 
-/** A running backend server: its port, its counters and its fault switches. */
+/** A running backend server: its port, its counters and its fault switches ({@link BackendFaults}; `recover` clears them all). */
 export type RunningBackend = {
   port: number;
   health(): BackendHealth;
@@ -37,22 +37,42 @@ export type RunningBackend = {
   close(): Promise<void>;
 };
 
+/** A backend with no fault switched on. */
+const NO_FAULTS: Required<BackendFaults> = {
+  slowFactor: 1,
+  errorRate: 0,
+  errorStatus: 500,
+  healthFail: false,
+  hang: false,
+  reset: false,
+  degradeMsPerSecond: 0,
+};
+
 /**
  * Starts a backend HTTP server. Every response carries
  * `x-lblab-backend: <name>`. `GET /health` answers 200 JSON
  * ({@link BackendHealth}) while healthy, 503 under the `healthFail` fault.
  * Every other request waits for a capacity slot (FIFO), then for a service
- * time drawn from the latency profile, then answers 200 (or 500 with the
- * configured error rate). Capacity-limited queueing is what makes a weak
- * server slow under load rather than merely delayed.
+ * time drawn from the latency profile (× `slowFactor`, + the degradation so
+ * far), then answers 200 (or 500 with the configured error rate, or the
+ * fault's status with the fault's rate). Capacity-limited queueing is what
+ * makes a weak server slow under load rather than merely delayed.
+ *
+ * Faults ({@link BackendFaults}): `hang` holds every answer, `/health`
+ * included, until it is cleared, then gives them; `reset` sends headers and
+ * half the body, then resets the connection (`/health` unaffected).
  * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors.
  */
 export async function startBackendServer(config: BackendConfig): Promise<RunningBackend> {
   const startedAt = Date.now();
   let inFlight = 0;
   let served = 0;
-  let faults: Required<BackendFaults> = { slowFactor: 1, errorRate: 0, healthFail: false };
+  let faults: Required<BackendFaults> = { ...NO_FAULTS };
+  /** When the degrade fault went on (epoch ms). */
+  let degradingSince = 0;
   const queue: Array<() => void> = [];
+  /** Answers the hang fault holds; each leaves the set when its client goes away. */
+  const held = new Set<() => void>();
   const body = Buffer.from(`hello from ${config.name}\n`);
 
   const health = (): BackendHealth => ({
@@ -65,41 +85,91 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     uptimeMs: Date.now() - startedAt,
   });
 
+  /** Runs `answer` once the hang fault is cleared, unless the client has gone by then. */
+  const hold = (res: http.ServerResponse, answer: () => void): void => {
+    const entry = (): void => {
+      res.off('close', drop);
+      answer();
+    };
+    const drop = (): void => {
+      held.delete(entry);
+    };
+    res.once('close', drop);
+    held.add(entry);
+  };
+
+  const releaseHeld = (): void => {
+    const waiting = [...held];
+    held.clear();
+    for (const answer of waiting) answer();
+  };
+
+  /** Extra service time in ms the degrade fault adds right now. */
+  const degradationMs = (): number =>
+    faults.degradeMsPerSecond > 0 ? (faults.degradeMsPerSecond * (Date.now() - degradingSince)) / 1000 : 0;
+
+  const answerHealth = (res: http.ServerResponse): void => {
+    if (faults.hang) return hold(res, () => answerHealth(res));
+    if (res.destroyed) return;
+    const payload = JSON.stringify(health());
+    res.writeHead(faults.healthFail ? 503 : 200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'x-lblab-backend': config.name,
+    });
+    res.end(payload);
+  };
+
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (faults.hang) return hold(res, () => answer(req, res));
+    if (res.destroyed) return;
+    if (faults.reset) {
+      // Headers and half the body reach the client, then an RST: a
+      // connection reset mid-response, which no balancer can retry.
+      res.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': body.length,
+        'x-lblab-backend': config.name,
+      });
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.resetAndDestroy());
+      return;
+    }
+    const profileFailed = Math.random() < config.errorRate;
+    const faultFailed = !profileFailed && Math.random() < faults.errorRate;
+    const failed = profileFailed || faultFailed;
+    res.writeHead(profileFailed ? 500 : faultFailed ? faults.errorStatus : 200, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': failed ? 0 : body.length,
+      'x-lblab-backend': config.name,
+    });
+    res.end(failed || req.method === 'HEAD' ? undefined : body);
+  };
+
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     inFlight++;
-    const delay = sampleLatencyMs(config.latency) * faults.slowFactor;
+    const delay = sampleLatencyMs(config.latency) * faults.slowFactor + degradationMs();
     const finish = (): void => {
       inFlight--;
       served++;
       const next = queue.shift();
       if (next) next();
-      if (res.destroyed) return;
-      const failed = Math.random() < config.errorRate || Math.random() < faults.errorRate;
-      res.writeHead(failed ? 500 : 200, {
-        'content-type': 'text/plain; charset=utf-8',
-        'content-length': failed ? 0 : body.length,
-        'x-lblab-backend': config.name,
-      });
-      res.end(failed || req.method === 'HEAD' ? undefined : body);
+      answer(req, res);
     };
     if (delay > 0) setTimeout(finish, delay);
     else setImmediate(finish);
   };
 
-  const server = http.createServer((req, res) => {
-    req.resume();
-    if (req.url === '/health' || req.url?.startsWith('/health?')) {
-      const payload = JSON.stringify(health());
-      res.writeHead(faults.healthFail ? 503 : 200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(payload),
-        'x-lblab-backend': config.name,
-      });
-      res.end(payload);
-      return;
-    }
+  const admit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (inFlight < config.capacity) serve(req, res);
     else queue.push(() => serve(req, res));
+  };
+
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (req.url === '/health' || req.url?.startsWith('/health?')) return answerHealth(res);
+    // A hung backend reads the request and does nothing more: no slot taken.
+    if (faults.hang) return hold(res, () => admit(req, res));
+    admit(req, res);
   });
   server.keepAliveTimeout = 60_000;
 
@@ -116,10 +186,16 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     port: (server.address() as AddressInfo).port,
     health,
     setFaults(next) {
-      faults = { ...faults, ...next };
+      const wasHanging = faults.hang;
+      const wasDegrading = faults.degradeMsPerSecond > 0;
+      const given = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)) as BackendFaults;
+      faults = { ...faults, ...given };
+      if (!wasDegrading && faults.degradeMsPerSecond > 0) degradingSince = Date.now();
+      if (wasHanging && !faults.hang) releaseHeld();
     },
     recover() {
-      faults = { slowFactor: 1, errorRate: 0, healthFail: false };
+      faults = { ...NO_FAULTS };
+      releaseHeld();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -173,26 +173,41 @@ export function parseHttpUrl(flag: string, value: string): URL {
 }
 
 /**
+ * The faults a backend can be switched into, by the name `--event` and the
+ * event log use: `slow` (service time ×10), `errors` (50% answered 500),
+ * `health-fail` (`/health` answers 503, traffic still served), `hang` (no
+ * answer at all, `/health` included), `reset` (connection reset
+ * mid-response), `degrade` (service time grows with time).
+ */
+export const FAULTS = ['slow', 'errors', 'health-fail', 'hang', 'reset', 'degrade'] as const;
+/** One of {@link FAULTS}. */
+export type FaultName = (typeof FAULTS)[number];
+
+/**
  * A scheduled action of `--event`. `atMs` in ms from the start of load.
- * `kill`/`restart`/`remove` act on a backend; `weight` sets one backend's
- * weight; `algo` switches the algorithm.
+ * `kill`/`restart`/`remove` act on a backend; a fault name switches that
+ * fault on (an event sets, it does not toggle); `recover` clears every fault
+ * of the backend; `weight` sets one backend's weight; `algo` switches the
+ * algorithm.
  */
 export type ScheduledEvent =
-  | { atMs: number; action: 'kill' | 'restart' | 'remove'; target: string }
+  | { atMs: number; action: 'kill' | 'restart' | 'remove' | FaultName | 'recover'; target: string }
   | { atMs: number; action: 'weight'; target: string; weight: number }
   | { atMs: number; action: 'algo'; algo: string };
 
 /** The actions `--event` knows. */
-export const EVENT_ACTIONS = ['kill', 'restart', 'remove', 'weight', 'algo'] as const;
+export const EVENT_ACTIONS = ['kill', 'restart', 'remove', ...FAULTS, 'recover', 'weight', 'algo'] as const;
 /** One of {@link EVENT_ACTIONS}. */
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /** How each `--event` form is written, for messages and `--help`. */
-export const EVENT_FORMS = '"<at> kill|restart|remove <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"';
+export const EVENT_FORMS =
+  `"<at> kill|restart|remove <backend>", "<at> ${FAULTS.join('|')}|recover <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"`;
 
 /**
- * Parses `--event "10s kill b2"`, `"10s weight b1=5"` or `"10s algo p2c"`;
- * `backends` and `algorithms` are the known names.
+ * Parses `--event "10s kill b2"`, `"10s hang b2"`, `"12s recover b2"`,
+ * `"10s weight b1=5"` or `"10s algo p2c"`; `backends` and `algorithms` are
+ * the known names.
  * @throws {UsageError} on a bad time, an unknown action, backend or algorithm, or a weight outside 1..1000.
  */
 export function parseEvent(flag: string, value: string, backends: readonly string[], algorithms: readonly string[]): ScheduledEvent {
@@ -212,6 +227,13 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     case 'kill':
     case 'restart':
     case 'remove':
+    case 'slow':
+    case 'errors':
+    case 'health-fail':
+    case 'hang':
+    case 'reset':
+    case 'degrade':
+    case 'recover':
       return { atMs, action, target: backend(arg) };
     case 'weight': {
       const m = /^([^=]+)=(.*)$/.exec(arg);

@@ -84,14 +84,25 @@ Examples:
   lblab start --backends 3 --algo weighted --weights 5,1,1 --concurrency 32 --duration 30s
   lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
   lblab start --backends 3 --headless --duration 10s --json --out run.json
+  lblab start --backends 3 --algo least-conn --event "5s degrade b2" --event "25s recover b2"
 
 ${algorithmsHelp()}
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
-s slow, e errors, h health-fail (/health says 503), d drain, a next algorithm,
-w weight of the selected backend (type it, Enter), +/- concurrency,
-p pause load, q quit and print the report. A change of algorithm, weight or
-membership starts a new period; the report shows each one.`,
+d drain (again: call it off), a next algorithm, w weight of the selected
+backend (type it, Enter), +/- concurrency, p pause load, q quit and print the report. A change of
+algorithm, weight or membership starts a new period; the report shows each one.
+Fault keys toggle a fault on the selected backend:
+  s slow         service time ×10
+  e errors       50% answered 500
+  h health-fail  /health says 503, traffic still served
+  g hang         no answer to anything, /health included (checks: L7TOUT);
+                 held requests are answered when the fault is cleared
+  x reset        headers and half the body, then the connection is reset
+  u degrade      service time grows +20ms per second since the fault went on
+  c recover      clear every fault of the selected backend
+On the timeline a fault's name switches it on (an event sets, it does not
+toggle) and recover clears them all: --event "5s hang b2" --event "15s recover b2"`,
     )
     .action(async (o: StartFlags) => {
       const config = parseStartOptions(o);
@@ -115,7 +126,7 @@ export function addScenarioOptions(cmd: Command, weightsHelp = 'comma-separated 
     .option('--capacity <n>', `max requests a backend serves at once, the rest queue (default ${DEFAULT_CAPACITY}, a server's worker pool; b1=4 for one); repeatable`, collect, [])
     .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
     .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
-    .option('--event <spec>', `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s weight b1=5", "15s algo p2c"; repeatable`, collect, []);
+    .option('--event <spec>', `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s hang b2", "20s recover b2", "10s weight b1=5", "15s algo p2c"; repeatable`, collect, []);
   return addClientOptions(cmd);
 }
 

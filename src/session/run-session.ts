@@ -7,8 +7,9 @@ import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
 import { BalancerThread } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
-import { Fleet, type BackendSpec } from '../backend/fleet.js';
-import type { ScheduledEvent } from '../cli/parse.js';
+import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
+import type { BackendFaults } from '../backend/ipc.js';
+import type { FaultName, ScheduledEvent } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
 import type { HeaderTemplate } from '../load/request-headers.js';
@@ -52,6 +53,73 @@ export type StartConfig = {
 const SLOW_FACTOR = 10;
 /** The errors fault's share of requests answered 500. */
 const ERROR_FAULT_RATE = 0.5;
+/** The degrade fault's growth of service time: ms added per second since it went on (+200 ms after 10 s). */
+const DEGRADE_MS_PER_SECOND = 20;
+
+/** Whether fault `fault` is on, by the switches lblab sent. */
+function isFaultOn(faults: BackendFaults, fault: FaultName): boolean {
+  switch (fault) {
+    case 'slow':
+      return (faults.slowFactor ?? 1) !== 1;
+    case 'errors':
+      return (faults.errorRate ?? 0) > 0;
+    case 'health-fail':
+      return faults.healthFail === true;
+    case 'hang':
+      return faults.hang === true;
+    case 'reset':
+      return faults.reset === true;
+    case 'degrade':
+      return (faults.degradeMsPerSecond ?? 0) > 0;
+  }
+}
+
+/** The switches that turn `fault` on or off. */
+function faultSwitch(fault: FaultName, on: boolean): BackendFaults {
+  switch (fault) {
+    case 'slow':
+      return { slowFactor: on ? SLOW_FACTOR : 1 };
+    case 'errors':
+      return { errorRate: on ? ERROR_FAULT_RATE : 0 };
+    case 'health-fail':
+      return { healthFail: on };
+    case 'hang':
+      return { hang: on };
+    case 'reset':
+      return { reset: on };
+    case 'degrade':
+      return { degradeMsPerSecond: on ? DEGRADE_MS_PER_SECOND : 0 };
+  }
+}
+
+/** What switching `fault` on does, in words, for the event log. */
+const FAULT_EFFECTS: Record<FaultName, string> = {
+  slow: `service time ×${SLOW_FACTOR}`,
+  errors: `${ERROR_FAULT_RATE * 100}% answered 500`,
+  'health-fail': '/health answers 503, traffic still served',
+  hang: 'no answer to requests or /health until recovered',
+  reset: 'connections reset mid-response, after the headers',
+  degrade: `service time grows +${DEGRADE_MS_PER_SECOND}ms per second from now`,
+};
+
+/** Extra service time in ms the degrade fault adds now (0 when off). */
+function degradationMs(member: FleetMember, nowEpochMs = Date.now()): number {
+  const rate = member.faults.degradeMsPerSecond ?? 0;
+  return rate > 0 && member.degradingSince !== null ? (rate * (nowEpochMs - member.degradingSince)) / 1000 : 0;
+}
+
+/** The faults on, in words, as the backend's row shows them: e.g. ["slow ×10", "degrading +20ms/s (now +140ms)"]. */
+function faultWords(member: FleetMember): string[] {
+  const f = member.faults;
+  const words: string[] = [];
+  if (isFaultOn(f, 'slow')) words.push(`slow ×${f.slowFactor}`);
+  if (isFaultOn(f, 'errors')) words.push(`errors ${Math.round(f.errorRate! * 100)}%${f.errorStatus === 503 ? ' (503)' : ''}`);
+  if (isFaultOn(f, 'health-fail')) words.push('health-fail');
+  if (isFaultOn(f, 'hang')) words.push('hang');
+  if (isFaultOn(f, 'reset')) words.push('reset mid-response');
+  if (isFaultOn(f, 'degrade')) words.push(`degrading +${f.degradeMsPerSecond}ms/s (now +${Math.round(degradationMs(member))}ms)`);
+  return words;
+}
 
 /**
  * One run of `lblab start`: a fleet of real backend processes, the
@@ -199,35 +267,78 @@ export class RunSession implements RunControls {
 
   /** Switches the slow fault (service time ×10) on or off over IPC. */
   toggleSlow(name: string): void {
-    const member = this.fleet.get(name);
-    if (!member) return;
-    const on = (member.faults.slowFactor ?? 1) === 1;
-    if (this.fleet.setFaults(name, { slowFactor: on ? SLOW_FACTOR : 1 })) {
-      this.log({ atMs: this.nowMs(), type: on ? 'slow' : 'recover', target: name, detail: on ? `service time ×${SLOW_FACTOR}` : 'slow fault cleared' });
-    }
+    this.toggleFault(name, 'slow');
   }
 
   /** Switches the errors fault (50% answered 500) on or off over IPC. */
   toggleErrors(name: string): void {
-    const member = this.fleet.get(name);
-    if (!member) return;
-    const on = (member.faults.errorRate ?? 0) === 0;
-    if (this.fleet.setFaults(name, { errorRate: on ? ERROR_FAULT_RATE : 0 })) {
-      this.log({ atMs: this.nowMs(), type: on ? 'errors' : 'recover', target: name, detail: on ? `${ERROR_FAULT_RATE * 100}% answered 500` : 'errors fault cleared' });
-    }
+    this.toggleFault(name, 'errors');
   }
 
   /** Switches the health-fail fault (`/health` answers 503) on or off over IPC. */
   toggleHealthFail(name: string): void {
-    const member = this.fleet.get(name);
-    if (!member) return;
-    const on = !member.faults.healthFail;
-    if (this.fleet.setFaults(name, { healthFail: on })) {
-      this.log({ atMs: this.nowMs(), type: on ? 'health-fail' : 'recover', target: name, detail: on ? '/health answers 503, traffic still served' : 'health-fail fault cleared' });
-    }
+    this.toggleFault(name, 'health-fail');
   }
 
-  /** Carries out one scheduled `--event`. */
+  /** Switches the hang fault (no answer to anything, `/health` included) on or off over IPC. */
+  toggleHang(name: string): void {
+    this.toggleFault(name, 'hang');
+  }
+
+  /** Switches the reset fault (connections reset mid-response) on or off over IPC. */
+  toggleReset(name: string): void {
+    this.toggleFault(name, 'reset');
+  }
+
+  /** Switches the degrade fault (service time +20 ms per second since on) on or off over IPC. */
+  toggleDegrade(name: string): void {
+    this.toggleFault(name, 'degrade');
+  }
+
+  /**
+   * Switches `fault` on or off on backend `name` over IPC and logs it
+   * (type: the fault's name when on, `recover` when off). A backend whose
+   * process is not running cannot take a fault: that is logged as an error.
+   */
+  setFault(name: string, fault: FaultName, on: boolean, source = 'key'): void {
+    const member = this.fleet.get(name);
+    if (!member) return;
+    const reached = fault === 'degrade' && !on && isFaultOn(member.faults, 'degrade') ? `, it had reached +${Math.round(degradationMs(member))}ms` : '';
+    if (!this.fleet.setFaults(name, faultSwitch(fault, on))) {
+      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `${fault} not ${on ? 'set' : 'cleared'}: the process is not running (${source})` });
+      return;
+    }
+    this.log({
+      atMs: this.nowMs(),
+      type: on ? fault : 'recover',
+      target: name,
+      detail: on ? `${FAULT_EFFECTS[fault]} (${source})` : `${fault} fault cleared${reached} (${source})`,
+    });
+  }
+
+  /** Clears every fault of backend `name` (a hang's held requests are answered then) and logs what was on. */
+  recover(name: string, source = 'key'): void {
+    const member = this.fleet.get(name);
+    if (!member) return;
+    const was = faultWords(member);
+    if (!this.fleet.recover(name)) {
+      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `faults not cleared: the process is not running (${source})` });
+      return;
+    }
+    this.log({
+      atMs: this.nowMs(),
+      type: 'recover',
+      target: name,
+      detail: was.length > 0 ? `all faults cleared: ${was.join(', ')} (${source})` : `no fault was on (${source})`,
+    });
+  }
+
+  private toggleFault(name: string, fault: FaultName): void {
+    const member = this.fleet.get(name);
+    if (member) this.setFault(name, fault, !isFaultOn(member.faults, fault));
+  }
+
+  /** Carries out one scheduled `--event`. A fault event switches its fault on, whatever its state. */
   private runEvent(ev: ScheduledEvent): void {
     switch (ev.action) {
       case 'kill':
@@ -236,6 +347,15 @@ export class RunSession implements RunControls {
         return this.restart(ev.target, 'event');
       case 'remove':
         return this.removeBackend(ev.target, 'event');
+      case 'slow':
+      case 'errors':
+      case 'health-fail':
+      case 'hang':
+      case 'reset':
+      case 'degrade':
+        return this.setFault(ev.target, ev.action, true, 'event');
+      case 'recover':
+        return this.recover(ev.target, 'event');
       case 'weight':
         return this.setWeight(ev.target, ev.weight, 'event');
       case 'algo':
@@ -321,10 +441,7 @@ export class RunSession implements RunControls {
       const member = this.fleet.get(b.name)!;
       const t = stats.backends.get(b.name);
       const pt = periodStats.backends.get(b.name);
-      const faults: string[] = [];
-      if ((member.faults.slowFactor ?? 1) !== 1) faults.push(`slow ×${member.faults.slowFactor}`);
-      if ((member.faults.errorRate ?? 0) > 0) faults.push(`errors ${Math.round(member.faults.errorRate! * 100)}%`);
-      if (member.faults.healthFail) faults.push('health-fail');
+      const faults = faultWords(member);
       return {
         name: b.name,
         port: member.port,

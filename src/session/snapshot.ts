@@ -30,7 +30,7 @@ export type BackendSnapshot = {
   checkCounter: string;
   /** Last check result as HAProxy names it (L7OK, L4CON, L7STS 503, …), or "" before the first check. */
   lastCheck: string;
-  /** Faults switched on, in words: e.g. ["slow ×10", "errors 50%"]. */
+  /** Faults switched on, in words: e.g. ["slow ×10", "errors 50%", "hang", "reset mid-response", "degrading +20ms/s (now +140ms)"]. */
   faults: string[];
   inFlight: number;
   /** Responses per second over the last second. */
@@ -85,6 +85,18 @@ export interface RunControls {
   toggleErrors(backend: string): void;
   /** Toggles the health-fail fault: `/health` answers 503 while traffic is still served. */
   toggleHealthFail(backend: string): void;
+  /**
+   * Toggles the hang fault: the backend reads requests but answers none,
+   * `/health` included, so active checks time out (L7TOUT); what it held is
+   * answered when the fault is cleared.
+   */
+  toggleHang(backend: string): void;
+  /** Toggles the reset fault: each response is cut after its headers and half its body by a connection reset; `/health` still answers. */
+  toggleReset(backend: string): void;
+  /** Toggles the degrade fault: service time grows by 20 ms per second since it went on; capacity queueing still applies. */
+  toggleDegrade(backend: string): void;
+  /** Clears every fault on a backend (slow, errors, health-fail, hang, reset, degrade). */
+  recover(backend: string): void;
   /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;
   /** Starts or calls off draining a backend (the `d` key). */

@@ -22,7 +22,8 @@ function clampIndex(index: number, count: number): number {
  * `npm run bench:dashboard` measures what drawing costs the balancer) and
  * turns keys into `RunControls` calls on the selected backend; it computes
  * nothing itself. Keys: ↑/↓ and 1–9 select, k kill, r restart, s slow,
- * e errors, h health-fail, d drain (again: call it off), a next algorithm, w then digits and Enter set the
+ * e errors, h health-fail, g hang, x reset, u degrade (each toggles its
+ * fault), c clear every fault, d drain (again: call it off), a next algorithm, w then digits and Enter set the
  * selected backend's weight (Esc cancels), +/= double and - halve
  * concurrency, p pause, q or Ctrl-C quit (the caller unmounts after `quit()`).
  */
@@ -98,6 +99,18 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         break;
       case 'h':
         if (name !== undefined) controls.toggleHealthFail(name);
+        break;
+      case 'g':
+        if (name !== undefined) controls.toggleHang(name);
+        break;
+      case 'x':
+        if (name !== undefined) controls.toggleReset(name);
+        break;
+      case 'u':
+        if (name !== undefined) controls.toggleDegrade(name);
+        break;
+      case 'c':
+        if (name !== undefined) controls.recover(name);
         break;
       case '+':
       case '=':

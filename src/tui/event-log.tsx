@@ -20,6 +20,10 @@ function colourOf(type: string): string | undefined {
       return 'green';
     case 'slow':
     case 'errors':
+    case 'health-fail':
+    case 'hang':
+    case 'reset':
+    case 'degrade':
     case 'pause':
       return 'yellow';
     default:

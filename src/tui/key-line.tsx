@@ -1,13 +1,13 @@
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
 import { memo } from 'react';
 
-const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
+type Keys = ReadonlyArray<readonly [key: string, action: string]>;
+
+/** Selection, process, upstream and load keys. */
+const CONTROL_KEYS: Keys = [
   ['↑/↓ 1-9', 'select'],
   ['k', 'kill'],
   ['r', 'restart'],
-  ['s', 'slow'],
-  ['e', 'errors'],
-  ['h', 'health-fail'],
   ['d', 'drain'],
   ['a', 'algo'],
   ['w', 'weight'],
@@ -16,16 +16,41 @@ const KEYS: ReadonlyArray<readonly [key: string, action: string]> = [
   ['q', 'quit'],
 ];
 
-/** The key bindings at the foot of the dashboard (wrapping onto a second line on narrow terminals); they never change, so they render once. */
-export const KeyLine = memo(function KeyLine() {
+/** Fault keys: each toggles its fault on the selected backend; `c` clears them all. */
+const FAULT_KEYS: Keys = [
+  ['s', 'slow'],
+  ['e', 'errors'],
+  ['h', 'health-fail'],
+  ['g', 'hang'],
+  ['x', 'reset'],
+  ['u', 'degrade'],
+  ['c', 'recover'],
+];
+
+function KeyRow({ label, keys }: { label?: string; keys: Keys }) {
   return (
     <Text wrap="wrap">
-      {KEYS.map(([key, action], i) => (
+      {label !== undefined ? <Text dimColor>{label} </Text> : null}
+      {keys.map(([key, action], i) => (
         <Text key={key}>
           {i > 0 ? '  ' : ''}
           <Text bold>{key}</Text> <Text dimColor>{action}</Text>
         </Text>
       ))}
     </Text>
+  );
+}
+
+/**
+ * The key bindings at the foot of the dashboard, on two lines (each under
+ * 90 columns): the controls, then the faults of the selected backend. They
+ * never change, so they render once.
+ */
+export const KeyLine = memo(function KeyLine() {
+  return (
+    <Box flexDirection="column">
+      <KeyRow keys={CONTROL_KEYS} />
+      <KeyRow label="faults:" keys={FAULT_KEYS} />
+    </Box>
   );
 });

@@ -62,6 +62,25 @@ describe('lblab start (headless, real processes)', () => {
     }
   });
 
+  it('a hung backend (--event "1s hang b2") goes DOWN by health checks that time out (L7TOUT)', async () => {
+    const r = await runCliToEnd(['start', '--headless', '--backends', '3', '--duration', '6s', '--concurrency', '4', '--event', '1s hang b2', '--json'], 20_000);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    const hang = record.events.find((e) => e.type === 'hang' && e.target === 'b2');
+    expect(hang, JSON.stringify(record.events)).toBeDefined();
+    expect(hang!.detail).toMatch(/no answer .*\(event\)/);
+    const b2 = record.backends.find((b) => b.name === 'b2')!;
+    const down = b2.health.transitions.find((t) => t.to === 'down');
+    expect(down, JSON.stringify(b2.health)).toBeDefined();
+    expect(down!.reason).toMatch(/3 failed checks, last L7TOUT/);
+    // defaults: interval 1s, timeout 500ms, fall 3; slack 1.5s for a busy machine
+    expect(down!.atMs - hang!.atMs).toBeLessThanOrEqual(3 * 1000 + 500 + 1500);
+    expect(b2.health.state).toBe('down');
+    expect(record.backends.filter((b) => b.name !== 'b2').every((b) => b.health.state === 'up')).toBe(true);
+    expect(r.stderr).toMatch(/hang b2 .*\(event\)/);
+  });
+
   it('restart brings a killed backend back UP after rise passed checks, on the same port', async () => {
     const r = await runCliToEnd([
       'start', '--backends', '2', '--duration', '6s', '--concurrency', '4', '--health-interval', '300ms',

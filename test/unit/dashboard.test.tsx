@@ -91,6 +91,10 @@ function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
     toggleSlow: vi.fn<(backend: string) => void>(),
     toggleErrors: vi.fn<(backend: string) => void>(),
     toggleHealthFail: vi.fn<(backend: string) => void>(),
+    toggleHang: vi.fn<(backend: string) => void>(),
+    toggleReset: vi.fn<(backend: string) => void>(),
+    toggleDegrade: vi.fn<(backend: string) => void>(),
+    recover: vi.fn<(backend: string) => void>(),
     setConcurrency: vi.fn<(value: number) => void>(),
     togglePause: vi.fn<() => void>(),
     cycleAlgorithm: vi.fn<() => void>(),
@@ -182,6 +186,37 @@ describe('Dashboard', () => {
     stdin.write('h');
     await tick();
     expect(controls.toggleHealthFail).toHaveBeenLastCalledWith('b1');
+  });
+
+  it('switches hang (g), reset (x) and degrade (u) on the selected backend, and c clears its faults', async () => {
+    const controls = fakeControls();
+    const { stdin } = render(<Dashboard controls={controls} />);
+    await tick();
+    stdin.write('2g');
+    await tick();
+    expect(controls.toggleHang).toHaveBeenCalledWith('b2');
+    stdin.write('x');
+    await tick();
+    expect(controls.toggleReset).toHaveBeenCalledWith('b2');
+    stdin.write('3u');
+    await tick();
+    expect(controls.toggleDegrade).toHaveBeenCalledWith('b3');
+    stdin.write('c');
+    await tick();
+    expect(controls.recover).toHaveBeenCalledWith('b3');
+    for (const fn of [controls.toggleHang, controls.toggleReset, controls.toggleDegrade, controls.recover]) expect(fn).toHaveBeenCalledTimes(1);
+    expect(controls.kill).not.toHaveBeenCalled();
+    expect(controls.quit).not.toHaveBeenCalled();
+  });
+
+  it('shows the new faults in words under the backend row and names their keys', async () => {
+    const snapshot = fakeSnapshot();
+    snapshot.backends[0] = { ...snapshot.backends[0]!, faults: ['hang', 'reset mid-response', 'degrading +20ms/s (now +140ms)'] };
+    const { lastFrame } = render(<Dashboard controls={fakeControls(snapshot)} />);
+    await tick();
+    const frame = lastFrame() ?? '';
+    expect(frame).toContain('↳ hang, reset mid-response, degrading +20ms/s (now +140ms)');
+    for (const key of ['g hang', 'x reset', 'u degrade', 'c recover']) expect(frame).toContain(key);
   });
 
   it('doubles and halves concurrency, pauses and quits', async () => {

@@ -65,8 +65,24 @@ describe('events', () => {
     expect(parseEvent('--event', '2s algo p2c', ['b1'], algos)).toEqual({ atMs: 2000, action: 'algo', algo: 'p2c' });
   });
 
+  it('reads each fault, switched on, and "<at> recover <backend>"', () => {
+    for (const action of ['slow', 'errors', 'health-fail', 'hang', 'reset', 'degrade', 'recover'] as const) {
+      expect(parseEvent('--event', `10s ${action} b2`, ['b1', 'b2'], algos)).toEqual({ atMs: 10_000, action, target: 'b2' });
+    }
+    expect(parseEvent('--event', ' 1500ms  hang  b1 ', ['b1'], algos)).toEqual({ atMs: 1500, action: 'hang', target: 'b1' });
+  });
+
+  it('names the flag when a fault event is wrong: unknown backend, missing backend, bad time', () => {
+    expect(() => parseEvent('--event', '1s hang b9', ['b1', 'b2'], algos)).toThrow('Expected `--event` backend to be one of b1, b2, got "b9"');
+    expect(() => parseEvent('--event', '1s degrade', ['b1'], algos)).toThrow(/`--event` to read .*"<at> slow\|errors\|health-fail\|hang\|reset\|degrade\|recover <backend>"/);
+    expect(() => parseEvent('--event', 'soon reset b1', ['b1'], algos)).toThrow(/`--event`.*got "soon"/);
+    expect(() => parseEvent('--event', '1s Hang b1', ['b1'], algos)).toThrow(/`--event` action to be one of .*hang, reset, degrade, recover/);
+  });
+
   it('names what is wrong: action, backend, shape, weight, algorithm', () => {
-    expect(() => parseEvent('--event', '10s explode b2', ['b2'], algos)).toThrow(/action to be one of kill, restart, remove, weight, algo/);
+    expect(() => parseEvent('--event', '10s explode b2', ['b2'], algos)).toThrow(
+      'Expected `--event` action to be one of kill, restart, remove, slow, errors, health-fail, hang, reset, degrade, recover, weight, algo, got "explode"',
+    );
     expect(() => parseEvent('--event', '10s kill b9', ['b1', 'b2'], algos)).toThrow(/backend to be one of b1, b2, got "b9"/);
     expect(() => parseEvent('--event', 'kill b2', ['b2'], algos)).toThrow(/<at> kill\|restart\|remove <backend>/);
     expect(() => parseEvent('--event', '1s weight b1', ['b1'], algos)).toThrow(/<backend>=<n> like b1=5/);
