@@ -30,7 +30,7 @@ export function addHealthOptions(cmd: Command, defaultPath = DEFAULT_HEALTH_CHEC
     .option('--health-interval <duration>', 'time between two checks of a fully UP backend (HAProxy inter)', `${d.intervalMs}ms`)
     .option('--health-fastinter <duration>', 'time between checks while a backend changes state: UP having failed a check, or DOWN having passed one (HAProxy fastinter) (default: --health-interval)')
     .option('--health-downinter <duration>', 'time between checks of a fully DOWN backend (HAProxy downinter) (default: --health-interval)')
-    .option('--health-timeout <duration>', 'time a check may take (HAProxy timeout check)', `${d.timeoutMs}ms`)
+    .option('--health-timeout <duration>', 'time a check may take: connect and response, the connect alone with tcp (HAProxy timeout check)', `${d.timeoutMs}ms`)
     .option('--rise <n>', 'consecutive passed checks to mark a DOWN backend UP', String(d.rise))
     .option('--fall <n>', 'consecutive failed checks to mark an UP backend DOWN', String(d.fall))
     .option('--health-path <path>', 'path of the HTTP check (GET); 2xx/3xx passes; ignored with --health-check tcp, as HAProxy does', defaultPath);
