@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkIntervalMs } from '../../src/balancer/health/check-interval.js';
 import { RiseFall } from '../../src/balancer/health/rise-fall.js';
+import { parseHealthOptions } from '../../src/cli/health-options.js';
+import { UsageError } from '../../src/errors.js';
 
 const intervals = { intervalMs: 2000, fastinterMs: 200, downinterMs: 5000 };
 
@@ -33,5 +35,26 @@ describe('check interval as HAProxy srv_getinter (inter, fastinter, downinter)',
     }
     // up 4 → 3 → 2 → down 0 → 1 → up 4
     expect(seen).toEqual([2000, 200, 200, 5000, 200, 2000]);
+  });
+});
+
+describe('health flags', () => {
+  const flags = { healthCheck: 'http', healthInterval: '2s', healthTimeout: '500ms', rise: '2', fall: '3', healthPath: '/health' };
+
+  it('fastinter and downinter default to the interval, as HAProxy leaves them unset', () => {
+    expect(parseHealthOptions(flags)).toMatchObject({ mode: 'http', intervalMs: 2000, fastinterMs: 2000, downinterMs: 2000 });
+  });
+
+  it('reads tcp mode and both intervals', () => {
+    expect(parseHealthOptions({ ...flags, healthCheck: 'tcp', healthFastinter: '200ms', healthDowninter: '5s' })).toMatchObject({
+      mode: 'tcp',
+      fastinterMs: 200,
+      downinterMs: 5000,
+    });
+  });
+
+  it('refuses an unknown mode and a zero fastinter', () => {
+    expect(() => parseHealthOptions({ ...flags, healthCheck: 'udp' })).toThrow(UsageError);
+    expect(() => parseHealthOptions({ ...flags, healthFastinter: '0s' })).toThrow(/`--health-fastinter`/);
   });
 });
