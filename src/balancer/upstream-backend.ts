@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import type { BackendTraffic } from '../metrics/traffic-stats.js';
 import type { PickableBackend } from './algorithms/picker.js';
-import { formatCheckResult, type CheckResult } from './health/active-health-check.js';
+import { checkPassed, formatCheckResult, type CheckResult } from './health/active-health-check.js';
 import { RiseFall, type HealthState } from './health/rise-fall.js';
 import { CircuitBreaker, OutlierDetector, type BreakerConfig, type OutlierConfig } from './passive/passive-checks.js';
 
@@ -89,7 +89,7 @@ export class UpstreamBackend implements PickableBackend {
     this.lastCheck = result;
     if (result.status === 'L7OK') this.reportedLoad = result.load;
     const from = this.health.state;
-    const to = this.health.observe(result.status === 'L7OK');
+    const to = this.health.observe(checkPassed(result));
     if (to === undefined) return undefined;
     const what = formatCheckResult(result);
     const reason = to === 'down' ? `${this.health.fall} failed checks, last ${what}` : `${this.health.rise} passed checks, last ${what}`;

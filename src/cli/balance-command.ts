@@ -50,6 +50,8 @@ The seed lab: start three servers (python3 -m http.server 8001, 8002, 8003),
 run the first example with a third --backend, then
   for i in $(seq 9); do curl -s -o /dev/null -D - http://127.0.0.1:8080/ | grep x-lblab-backend; done
 Health transitions print on stderr as they happen; Ctrl-C prints the report.
+In front of servers with no HTTP check to offer, check the port alone:
+  lblab balance --health-check tcp --health-interval 2s --health-fastinter 200ms --backend http://127.0.0.1:8001
 
 ${algorithmsHelp()}`,
     )

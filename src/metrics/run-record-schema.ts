@@ -18,7 +18,18 @@ export const runRecordSchema = z.object({
     concurrency: z.number().optional(),
     clients: z.number().optional(),
     target: z.string().optional(),
-    health: z.object({ intervalMs: z.number(), timeoutMs: z.number(), rise: z.number(), fall: z.number(), path: z.string() }).optional(),
+    health: z
+      .object({
+        mode: z.enum(['http', 'tcp']).optional(),
+        intervalMs: z.number(),
+        fastinterMs: z.number().optional(),
+        downinterMs: z.number().optional(),
+        timeoutMs: z.number(),
+        rise: z.number(),
+        fall: z.number(),
+        path: z.string(),
+      })
+      .optional(),
     proxy: z
       .object({
         connectTimeoutMs: z.number(),

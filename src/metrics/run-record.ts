@@ -65,9 +65,27 @@ export type RunConfig = {
   /** Virtual clients (`--clients`), when asked for. */
   clients?: number;
   target?: string;
-  health?: { intervalMs: number; timeoutMs: number; rise: number; fall: number; path: string };
+  health?: HealthRecord;
   /** The balancer's per-try timeouts (ms) and retry policy (`--retry-on` conditions). */
   proxy?: ProxyRecord;
+};
+
+/**
+ * The health checks of a run (see `HealthCheckConfig`), times in ms. `mode`,
+ * `fastinterMs` and `downinterMs` are absent from records written before
+ * they existed; read them as `http` and `intervalMs`.
+ */
+export type HealthRecord = {
+  mode?: 'http' | 'tcp';
+  intervalMs: number;
+  /** HAProxy `fastinter`: the interval while a backend changes state. */
+  fastinterMs?: number;
+  /** HAProxy `downinter`: the interval while a backend is fully DOWN. */
+  downinterMs?: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  path: string;
 };
 
 /** See {@link RunConfig.proxy}. `outlier` and `breaker` as configured (times in ms), absent when off; `backups` names the backup backends. */

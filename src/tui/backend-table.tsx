@@ -150,7 +150,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                   {' '.repeat(Math.max(0, w.state - r.state.length))}
                 </>
               )}{' '}
-              <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
+              <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === 'L4OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
               {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
               <Text color="cyan">{shareBar(b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
               <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {pad(r.p50, w.p50, 'right')}{' '}

@@ -45,7 +45,7 @@ async function balancer(urls: string[], algo: 'round-robin' | 'weighted' = 'roun
     backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
     algo,
     // checks far apart: these tests look at the request path alone
-    health: { intervalMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
+    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
     host: '127.0.0.1',
     port: 0,
   });

@@ -41,7 +41,7 @@ async function balancer(urls: string[], extra: Partial<BalancerConfig> = {}, bac
   const b = new Balancer({
     backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1, ...(backups.includes(i) ? { backup: true } : {}) })),
     algo: 'round-robin',
-    health: { intervalMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
+    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
     host: '127.0.0.1',
     port: 0,
     ...extra,
@@ -148,7 +148,7 @@ describe('backup backends', () => {
     const p1 = await server(() => 200);
     const p2 = await server(() => 200);
     const backup = await server(() => 200);
-    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { intervalMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' } }, [2]);
+    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' } }, [2]);
     for (let i = 0; i < 10; i++) expect((await get(url)).backend).not.toBe('b3');
     expect(b.backendInfos().map((i) => i.expectedShare)).toEqual([0.5, 0.5, 0]);
     await p1.close();

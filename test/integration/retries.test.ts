@@ -41,7 +41,7 @@ async function balancer(urls: string[], retry: Partial<RetryPolicy> & { on?: Rea
   const b = new Balancer({
     backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
     algo: 'round-robin',
-    health: { intervalMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
+    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
     connection: { connectTimeoutMs: 2000, responseTimeoutMs },
     retry: { ...DEFAULT_RETRY_POLICY, ...retry },
     host: '127.0.0.1',

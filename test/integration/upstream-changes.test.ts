@@ -40,11 +40,12 @@ async function balancer(
   algo: AlgorithmName,
   opts: { hashKey?: HashKeySource; intervalMs?: number; path?: string } = {},
 ): Promise<{ b: Balancer; url: string }> {
+  const intervalMs = opts.intervalMs ?? 60_000;
   const b = new Balancer({
     backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
     algo,
     ...(opts.hashKey ? { hashKey: opts.hashKey } : {}),
-    health: { intervalMs: opts.intervalMs ?? 60_000, timeoutMs: 500, rise: 2, fall: 3, path: opts.path ?? '/' },
+    health: { mode: 'http', intervalMs, fastinterMs: intervalMs, downinterMs: intervalMs, timeoutMs: 500, rise: 2, fall: 3, path: opts.path ?? '/' },
     host: '127.0.0.1',
     port: 0,
   });

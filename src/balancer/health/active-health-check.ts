@@ -1,31 +1,59 @@
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import { classifyError } from '../../metrics/error-kind.js';
+import { checkIntervalMs, type HealthCounter } from './check-interval.js';
+
+/**
+ * What a check does: `http` sends `GET <path>` and needs a 2xx/3xx (HAProxy
+ * `option httpchk`); `tcp` only opens a TCP connection and closes it at once
+ * (HAProxy `check` without `option httpchk`).
+ */
+export type HealthCheckMode = 'http' | 'tcp';
+
+/** The check modes, in the order `--help` lists them. */
+export const HEALTH_CHECK_MODES: readonly HealthCheckMode[] = ['http', 'tcp'];
 
 /** Active health check settings (HAProxy `check inter … rise … fall …`, `timeout check`). Times in ms. */
 export type HealthCheckConfig = {
-  /** Time between two checks of one backend (HAProxy `inter`). */
+  /** HTTP GET or a bare TCP connect; see {@link HealthCheckMode}. */
+  mode: HealthCheckMode;
+  /** Time between two checks of a fully UP backend (HAProxy `inter`). */
   intervalMs: number;
+  /** Time between two checks while a backend changes state — UP having failed a check, or DOWN having passed one (HAProxy `fastinter`). */
+  fastinterMs: number;
+  /** Time between two checks of a fully DOWN backend (HAProxy `downinter`). */
+  downinterMs: number;
   /** Time a check may take, connect included (HAProxy `timeout check`). */
   timeoutMs: number;
   /** Consecutive passed checks that bring a DOWN backend UP. */
   rise: number;
   /** Consecutive failed checks that take an UP backend DOWN. */
   fall: number;
-  /** Path of the HTTP check, `GET` (HAProxy `option httpchk GET /health`). */
+  /** Path of the HTTP check, `GET` (HAProxy `option httpchk GET /health`); unused in `tcp` mode. */
   path: string;
 };
 
-/** lblab's defaults: interval 1s, timeout 500ms, rise 2, fall 3, path /health. */
-export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = { intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 3, path: '/health' };
+/** lblab's defaults: http, interval 1s (fastinter and downinter too, as HAProxy when unset), timeout 500ms, rise 2, fall 3, path /health. */
+export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
+  mode: 'http',
+  intervalMs: 1000,
+  fastinterMs: 1000,
+  downinterMs: 1000,
+  timeoutMs: 500,
+  rise: 2,
+  fall: 3,
+  path: '/health',
+};
 
 /**
  * A check result, named as HAProxy's stats show them: L7OK (2xx/3xx), L7STS
- * (other status), L7TOUT (no response in time), L4CON (connection refused or
- * reset), L4TOUT (connect timed out), SOCKERR (anything else).
+ * (other status), L7TOUT (no response in time), L4OK (a `tcp` check
+ * connected), L4CON (connection refused or reset), L4TOUT (connect timed
+ * out), SOCKERR (anything else).
  */
 export type CheckResult = {
-  status: 'L7OK' | 'L7STS' | 'L7TOUT' | 'L4CON' | 'L4TOUT' | 'SOCKERR';
+  status: 'L7OK' | 'L7STS' | 'L7TOUT' | 'L4OK' | 'L4CON' | 'L4TOUT' | 'SOCKERR';
   code?: number;
   durationMs: number;
   /** The `load` the backend reported in a JSON body (in-flight ÷ capacity, ≥ 0), as HAProxy's `agent-check` reports a server's state; absent otherwise. */
@@ -37,8 +65,18 @@ export function formatCheckResult(result: CheckResult): string {
   return result.code !== undefined ? `${result.status} ${result.code}` : result.status;
 }
 
-/** One backend a health checker looks after: the origin (`http://127.0.0.1:8001`). */
-export type CheckTarget = { readonly origin: string };
+/** True for the results that count as a passed check: L7OK, and L4OK (the whole of a `tcp` check). */
+export function checkPassed(result: CheckResult): boolean {
+  return result.status === 'L7OK' || result.status === 'L4OK';
+}
+
+/**
+ * One backend a health checker looks after: the origin
+ * (`http://127.0.0.1:8001`) and, when the caller keeps one, its rise/fall
+ * counter, which picks the interval before the next check (`inter`,
+ * `fastinter` or `downinter`); without it every wait is `inter`.
+ */
+export type CheckTarget = { readonly origin: string; readonly health?: HealthCounter };
 
 /** Largest check body read for a reported load; bigger bodies are discarded unread. */
 const MAX_REPORT_BYTES = 4096;
@@ -77,13 +115,17 @@ async function reportedLoad(res: Dispatcher.ResponseData): Promise<number | unde
 type CheckerEvents = { result: [target: CheckTarget, result: CheckResult] };
 
 /**
- * Runs HTTP `GET <path>` against every target every `intervalMs`, each check
- * on a fresh connection (as HAProxy opens one per check) with `timeoutMs` for
- * connect and response. It only reports results; the rise/fall counting is
- * done by whoever listens (see `RiseFall`).
+ * Checks every target over and over: HTTP `GET <path>` (`http` mode) or a
+ * bare TCP connect (`tcp` mode), each on a fresh connection (as HAProxy opens
+ * one per check) with `timeoutMs` for connect and response. The wait before
+ * the next check is chosen from the target's counter once the result has been
+ * handled (see {@link checkIntervalMs}). It only reports results; the
+ * rise/fall counting is done by whoever listens (see `RiseFall`).
  */
 export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
   private readonly timers = new Map<CheckTarget, NodeJS.Timeout>();
+  /** Ends each `tcp` check under way (so `stop` leaves no socket or timer behind). */
+  private readonly tcpChecks = new Set<() => void>();
   private readonly agent: Agent;
   private stopped = false;
 
@@ -92,7 +134,7 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
     this.agent = new Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
   }
 
-  /** Starts checking `target`: the first check runs after one interval. */
+  /** Starts checking `target`: the first check runs after one interval (chosen from its counter). */
   watch(target: CheckTarget): void {
     this.schedule(target);
   }
@@ -105,6 +147,12 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
 
   /** Runs one check now and returns its result (also emitted as `result`). */
   async check(target: CheckTarget): Promise<CheckResult> {
+    const result = this.config.mode === 'tcp' ? await this.tcpCheck(target) : await this.httpCheck(target);
+    if (!this.stopped) this.emit('result', target, result);
+    return result;
+  }
+
+  private async httpCheck(target: CheckTarget): Promise<CheckResult> {
     const started = performance.now();
     let result: CheckResult;
     try {
@@ -125,8 +173,35 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
         durationMs: performance.now() - started,
       };
     }
-    if (!this.stopped) this.emit('result', target, result);
     return result;
+  }
+
+  /**
+   * Opens a TCP connection to the target's host and port and closes it as
+   * soon as it is up: L4OK; refused or reset: L4CON; not up within
+   * `timeoutMs`: L4TOUT; any other socket error: SOCKERR.
+   */
+  private tcpCheck(target: CheckTarget): Promise<CheckResult> {
+    const url = new URL(target.origin);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || 80);
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const socket = net.connect({ host, port });
+      const finish = (status: CheckResult['status']): void => {
+        clearTimeout(timer);
+        this.tcpChecks.delete(end);
+        socket.destroy();
+        resolve({ status, durationMs: performance.now() - started });
+      };
+      const end = (): void => finish('SOCKERR');
+      const timer = setTimeout(() => finish('L4TOUT'), this.config.timeoutMs);
+      this.tcpChecks.add(end);
+      socket.once('connect', () => finish('L4OK'));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        finish(err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' ? 'L4CON' : err.code === 'ETIMEDOUT' ? 'L4TOUT' : 'SOCKERR');
+      });
+    });
   }
 
   /** Stops every timer and closes the check connections. */
@@ -134,6 +209,7 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const end of [...this.tcpChecks]) end();
     await this.agent.destroy();
   }
 
@@ -143,7 +219,7 @@ export class ActiveHealthChecker extends EventEmitter<CheckerEvents> {
       void this.check(target).finally(() => {
         if (this.timers.get(target) === timer) this.schedule(target);
       });
-    }, this.config.intervalMs);
+    }, target.health ? checkIntervalMs(target.health, this.config) : this.config.intervalMs);
     this.timers.set(target, timer);
   }
 }

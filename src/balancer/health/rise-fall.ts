@@ -14,7 +14,7 @@ export type HealthState = 'up' | 'down';
  * not take it out.
  */
 export class RiseFall {
-  private counter: number;
+  private count: number;
 
   /** @throws {RangeError} unless rise and fall are whole numbers ≥ 1. */
   constructor(
@@ -24,19 +24,24 @@ export class RiseFall {
     if (!Number.isInteger(rise) || !Number.isInteger(fall) || rise < 1 || fall < 1) {
       throw new RangeError(`rise and fall must be whole numbers ≥ 1, got rise ${rise}, fall ${fall}`);
     }
-    this.counter = rise + fall - 1;
+    this.count = rise + fall - 1;
+  }
+
+  /** The counter itself, 0 (fully DOWN) … rise+fall−1 (fully UP), as HAProxy's `check->health`. */
+  get counter(): number {
+    return this.count;
   }
 
   /** `up` while the counter is ≥ rise. */
   get state(): HealthState {
-    return this.counter >= this.rise ? 'up' : 'down';
+    return this.count >= this.rise ? 'up' : 'down';
   }
 
   /** The counter as HAProxy's stats page shows it: "3/3" fully up, "0/2" fully down. */
   get display(): string {
     return this.state === 'up'
-      ? `${this.counter - this.rise + 1}/${this.fall}`
-      : `${this.counter}/${this.rise}`;
+      ? `${this.count - this.rise + 1}/${this.fall}`
+      : `${this.count}/${this.rise}`;
   }
 
   /** Feeds one check result; returns the new state if it changed, else undefined. */
@@ -44,9 +49,9 @@ export class RiseFall {
     const before = this.state;
     const top = this.rise + this.fall - 1;
     if (passed) {
-      this.counter = this.counter + 1 >= this.rise ? top : this.counter + 1;
+      this.count = this.count + 1 >= this.rise ? top : this.count + 1;
     } else {
-      this.counter = this.counter - 1 < this.rise ? 0 : this.counter - 1;
+      this.count = this.count - 1 < this.rise ? 0 : this.count - 1;
     }
     const after = this.state;
     return after === before ? undefined : after;
