@@ -272,6 +272,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       expectedShare: b.removed || b.backup ? 0 : shares[b.index]!,
       ...(b.removed ? { removed: true } : {}),
       failedTries: b.failures,
+      tries: { ...b.tries },
+      checks: { ...b.checkCounts },
       health: {
         state: b.health.state,
         downMs: Math.round(b.downMs(now)),
@@ -405,6 +407,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     else this.observePassive(backend, err === undefined ? t.status < 500 : false);
     if (err === undefined) {
       if (t.attempt > 1) this.retriesSucceeded++;
+      if (t.status < 500) backend.tries.served++;
+      else backend.tries.lost++;
       this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());
       return;
     }
@@ -418,6 +422,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       // Failed mid-body: the status is out, so all we can do is cut the
       // response; it counts as a transport error, not a success.
       p.res.destroy();
+      backend.tries.lost++;
       this.record(undefined, latencyUs, 0, classifyError(err), this.nowMs());
       return;
     }
@@ -425,9 +430,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (p.retryable && t.attempt <= this.retry.retries && this.retry.on.has(condition)) {
       const exclude = new Set(ctx.exclude);
       exclude.add(backend);
+      backend.tries.retried++;
       this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend: backend.name });
       return;
     }
+    backend.tries.lost++;
     this.replyFailure(p.res, err, p.started, backend.name);
   }
 

@@ -29,6 +29,15 @@ export class UpstreamBackend implements PickableBackend {
   lastCheck: CheckResult | undefined;
   /** Load from the backend's last `/health` JSON (in-flight ÷ capacity); undefined when it reports none. */
   reportedLoad: number | undefined;
+  /**
+   * What became of the tries sent here: `served` relayed with a status
+   * below 500; `retried` failed (transport error or retried status) and went
+   * on to another backend; `lost` reached the client as a failure (a 5xx
+   * relayed, a 502/504 of the balancer, or a response cut mid-body).
+   */
+  readonly tries = { served: 0, retried: 0, lost: 0 };
+  /** Active check results so far, by HAProxy's name (L7OK, L7STS, L4CON, …). */
+  readonly checkCounts: Record<string, number> = {};
   /** Taken out of the upstream while running: no new requests, no checks. */
   removed = false;
   /** Draining: no new requests; those in flight finish (HAProxy `drain`). */
@@ -87,6 +96,7 @@ export class UpstreamBackend implements PickableBackend {
    */
   observeCheck(result: CheckResult, atMs: number): HealthTransition | undefined {
     this.lastCheck = result;
+    this.checkCounts[result.status] = (this.checkCounts[result.status] ?? 0) + 1;
     if (result.status === 'L7OK') this.reportedLoad = result.load;
     const from = this.health.state;
     const to = this.health.observe(checkPassed(result));

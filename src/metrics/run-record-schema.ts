@@ -71,6 +71,8 @@ export const runRecordSchema = z.object({
       errors: z.number(),
       failedTries: z.number().optional(),
       removed: z.boolean().optional(),
+      tries: z.object({ served: z.number(), retried: z.number(), lost: z.number() }).optional(),
+      checks: z.record(z.string(), z.number()).optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),

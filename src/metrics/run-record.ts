@@ -26,6 +26,10 @@ export type BackendRecord = {
   failedTries?: number;
   /** True when it was taken out of the upstream during the run. */
   removed?: boolean;
+  /** Balancer side: tries relayed below 500 (`served`), retried elsewhere, or lost (a failure the client saw); absent for `load`. */
+  tries?: { served: number; retried: number; lost: number };
+  /** Active check results by HAProxy's name (L7OK, L7STS, L4CON, …); absent for `load`. */
+  checks?: Record<string, number>;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
@@ -151,6 +155,10 @@ export type BackendInfo = {
   failedTries?: number;
   /** See {@link BackendRecord.removed}. */
   removed?: boolean;
+  /** See {@link BackendRecord.tries}. */
+  tries?: { served: number; retried: number; lost: number };
+  /** See {@link BackendRecord.checks}. */
+  checks?: Record<string, number>;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
 
@@ -216,6 +224,8 @@ export function buildRunRecord(input: {
         errors: t?.errors ?? 0,
         ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
         ...(info.removed ? { removed: true } : {}),
+        ...(info.tries ? { tries: { ...info.tries } } : {}),
+        ...(info.checks ? { checks: { ...info.checks } } : {}),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
       };
