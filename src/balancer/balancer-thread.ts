@@ -28,6 +28,8 @@ export type UpstreamState = {
   draining: boolean;
   /** A backup: serves only when no primary can. */
   backup: boolean;
+  /** The weight pickers use now: below `weight` while slow start ramps it up. */
+  effectiveWeight: number;
   /** While ejected by passive checks: ms until it is readmitted; null otherwise. */
   ejectedForMs: number | null;
   /** The circuit breaker's state, null without one. */

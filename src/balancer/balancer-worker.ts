@@ -25,7 +25,8 @@ const states = (): UpstreamState[] =>
   balancer.backends.map((b) => ({
     name: b.name,
     origin: b.origin,
-    weight: b.weight,
+    weight: b.configuredWeight,
+    effectiveWeight: b.weight,
     inFlight: b.inFlight,
     state: b.health.state,
     checkCounter: b.health.display,

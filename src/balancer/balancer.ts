@@ -37,6 +37,10 @@ export type BalancerConfig = {
   retry?: RetryPolicy;
   /** Passive health: outlier ejection and circuit breaker; both off by default. */
   passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
+  /** Slow start (HAProxy `slowstart`), ms: a backend back UP ramps its weight up linearly over this long; 0 = off. */
+  slowStartMs?: number;
+  /** Panic threshold (Envoy `healthy_panic_threshold`), percent: below this share of usable primaries, health is ignored; 0 = off. */
+  panicThreshold?: number;
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
   /**
@@ -67,9 +71,27 @@ export type UpstreamChange =
  * readmitted by passive checks, its circuit breaker opening, half-opening or
  * closing, draining started, finished or called off. `atMs` on the run's clock.
  */
-export type BackendEvent = { atMs: number; backend: string; type: PassiveChange['type'] | 'draining' | 'drained' | 'undrained'; detail: string };
+export type BackendEvent = {
+  atMs: number;
+  /** The backend concerned; empty for an event of the whole upstream (panic). */
+  backend: string;
+  type: PassiveChange['type'] | 'draining' | 'drained' | 'undrained' | 'slow-start' | 'slow-start-done' | 'panic' | 'panic-over';
+  detail: string;
+};
+
+/** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. */
+const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(['ip-hash', 'consistent-hash', 'maglev']);
 
 type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult]; backend: [BackendEvent] };
+
+/** Slow start: the share of its weight a backend starts from, and how often the ramp is updated (ms). */
+const SLOW_START_FLOOR = 0.05;
+const SLOW_START_TICK_MS = 100;
+
+/** A weight that may be fractional during slow start, as a short number: `0.15`, `3`. */
+function formatWeight(w: number): string {
+  return Number.isInteger(w) ? String(w) : w.toFixed(2);
+}
 
 /** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -102,6 +124,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   private backupPicker: Picker;
   /** Per backend, the timer of its next passive state change (ejection over, breaker half-open). */
   private readonly passiveTimers = new Map<UpstreamBackend, NodeJS.Timeout>();
+  /** Backends whose slow start is under way, with when it began (run clock, ms). */
+  private readonly rampingSince = new Map<UpstreamBackend, number>();
+  private rampTimer: NodeJS.Timeout | undefined;
+  /** Whether the upstream is in panic (too few usable primaries). */
+  private panicking = false;
   private readonly hashKey: HashKeySource;
   private readonly retry: RetryPolicy;
   /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
@@ -143,7 +170,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (backend.removed) return;
       const transition = backend.observeCheck(result, this.nowMs());
       this.emit('check', backend.name, result);
-      if (transition) this.emit('transition', { ...transition, backend: backend.name });
+      if (!transition) return;
+      this.emit('transition', { ...transition, backend: backend.name });
+      if (transition.to === 'up') this.startSlowStart(backend);
+      else this.endSlowStart(backend, false);
     });
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
@@ -161,6 +191,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /** Switches the algorithm for the next request on; the new picker starts fresh. */
   setAlgorithm(name: AlgorithmName): void {
+    // Hashing algorithms need whole weights: a ramp under way ends at full weight.
+    if (HASHING_ALGORITHMS.has(name)) for (const b of [...this.rampingSince.keys()]) this.endSlowStart(b, false);
     this.algoName = name;
     this.picker = createPicker(name);
     this.backupPicker = createPicker(name);
@@ -186,7 +218,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > 1000) {
         throw new UsageError(`Expected a weight from 1 to 1000, got ${change.weight}`);
       }
-      backend.weight = change.weight;
+      backend.configuredWeight = change.weight;
     } else {
       if (this.members.length + this.backups.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
       backend.removed = true;
@@ -217,8 +249,63 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (backend.inFlight === 0) this.emitBackend(backend, 'drained', 'nothing in flight: safe to stop');
   }
 
-  private emitBackend(backend: UpstreamBackend, type: BackendEvent['type'], detail: string): void {
-    this.emit('backend', { atMs: this.nowMs(), backend: backend.name, type, detail });
+  private emitBackend(backend: UpstreamBackend | undefined, type: BackendEvent['type'], detail: string): void {
+    this.emit('backend', { atMs: this.nowMs(), backend: backend?.name ?? '', type, detail });
+  }
+
+  /** Starts ramping a backend that came back UP (HAProxy `slowstart`), unless off or the algorithm hashes. */
+  private startSlowStart(backend: UpstreamBackend): void {
+    const ms = this.config.slowStartMs ?? 0;
+    if (ms <= 0 || HASHING_ALGORITHMS.has(this.algoName)) return;
+    this.rampingSince.set(backend, this.nowMs());
+    backend.slowStartFactor = SLOW_START_FLOOR;
+    this.emitBackend(backend, 'slow-start', `weight ramps from ${formatWeight(backend.weight)} to ${backend.configuredWeight} over ${ms}ms`);
+    this.rampTimer ??= setInterval(() => this.rampTick(), SLOW_START_TICK_MS);
+    this.rampTimer.unref();
+  }
+
+  private rampTick(): void {
+    const ms = this.config.slowStartMs ?? 0;
+    const now = this.nowMs();
+    for (const [b, since] of this.rampingSince) {
+      const factor = Math.max(SLOW_START_FLOOR, (now - since) / ms);
+      if (factor >= 1) this.endSlowStart(b, true);
+      else b.slowStartFactor = factor;
+    }
+  }
+
+  /** Ends a ramp: at full weight (`done`, logged) or because the backend went DOWN or the algorithm changed. */
+  private endSlowStart(backend: UpstreamBackend, done: boolean): void {
+    if (!this.rampingSince.delete(backend)) return;
+    backend.slowStartFactor = 1;
+    if (done) this.emitBackend(backend, 'slow-start-done', `full weight ${backend.configuredWeight}`);
+    if (this.rampingSince.size === 0 && this.rampTimer) {
+      clearInterval(this.rampTimer);
+      this.rampTimer = undefined;
+    }
+  }
+
+  /**
+   * Whether the upstream is in panic now (Envoy): fewer than
+   * `panicThreshold`% of the primaries usable. Logs entering and leaving it.
+   */
+  private inPanic(): boolean {
+    const threshold = this.config.panicThreshold ?? 0;
+    if (threshold <= 0 || this.members.length === 0) return false;
+    let usable = 0;
+    for (const b of this.members) if (b.usable) usable++;
+    const panic = (usable / this.members.length) * 100 < threshold;
+    if (panic !== this.panicking) {
+      this.panicking = panic;
+      this.emitBackend(
+        undefined,
+        panic ? 'panic' : 'panic-over',
+        panic
+          ? `${usable} of ${this.members.length} primaries usable, under ${threshold}%: routing to all of them, health ignored`
+          : `${usable} of ${this.members.length} primaries usable again: health counts`,
+      );
+    }
+    return panic;
   }
 
   /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
@@ -263,12 +350,12 @@ export class Balancer extends EventEmitter<BalancerEvents> {
    */
   backendInfos(): BackendInfo[] {
     const now = this.nowMs();
-    const shares = expectedShares(this.algoName, this.members.map((b) => b.weight));
+    const shares = expectedShares(this.algoName, this.members.map((b) => b.configuredWeight));
     // Backups expect nothing while a primary can serve.
     return this.backends.map((b) => ({
       name: b.name,
       url: b.origin,
-      weight: b.weight,
+      weight: b.configuredWeight,
       expectedShare: b.removed || b.backup ? 0 : shares[b.index]!,
       ...(b.removed ? { removed: true } : {}),
       failedTries: b.failures,
@@ -322,6 +409,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     await this.checker.stop();
     for (const t of this.passiveTimers.values()) clearTimeout(t);
     this.passiveTimers.clear();
+    clearInterval(this.rampTimer);
+    this.rampTimer = undefined;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -361,6 +450,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
+    if (attempt === 1 && this.inPanic()) ctx = { ...ctx, panic: true };
     let picker = this.picker;
     let backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
     if (!backend && this.backups.length > 0) {

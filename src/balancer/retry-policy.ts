@@ -34,6 +34,7 @@ export function proxyRecord(
   policy: RetryPolicy,
   passive: { outlier?: OutlierConfig; breaker?: BreakerConfig } | undefined,
   backups: readonly string[] | undefined,
+  ramp: { slowStartMs: number; panicThreshold: number } = { slowStartMs: 0, panicThreshold: 0 },
 ): ProxyRecord {
   return {
     ...connection,
@@ -43,6 +44,8 @@ export function proxyRecord(
     ...(passive?.outlier && passive.outlier.mode !== 'off' ? { outlier: { ...passive.outlier } } : {}),
     ...(passive?.breaker ? { breaker: { ...passive.breaker } } : {}),
     ...(backups && backups.length > 0 ? { backups: [...backups] } : {}),
+    ...(ramp.slowStartMs > 0 ? { slowStartMs: ramp.slowStartMs } : {}),
+    ...(ramp.panicThreshold > 0 ? { panicThreshold: ramp.panicThreshold } : {}),
   };
 }
 

@@ -58,7 +58,8 @@ export class UpstreamBackend implements PickableBackend {
     readonly name: string,
     /** Scheme, host and port, e.g. `http://127.0.0.1:8001`. */
     readonly origin: string,
-    public weight: number,
+    /** The weight the user set (1…1000). */
+    public configuredWeight: number,
     /** Responses proxied to this backend, as the balancer saw them. */
     readonly traffic: BackendTraffic,
     rise: number,
@@ -75,6 +76,17 @@ export class UpstreamBackend implements PickableBackend {
       bodyTimeout: conn.responseTimeoutMs,
       keepAliveTimeout: 4000,
     });
+  }
+
+  /**
+   * Slow start (HAProxy `slowstart`): the share of its weight a backend that
+   * has just come back UP has reached, 0 < factor ≤ 1; 1 otherwise.
+   */
+  slowStartFactor = 1;
+
+  /** The effective weight pickers use: the configured weight, scaled down while slow start ramps it up. */
+  get weight(): number {
+    return this.slowStartFactor >= 1 ? this.configuredWeight : this.configuredWeight * this.slowStartFactor;
   }
 
   /**

@@ -37,6 +37,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
         config.retry ?? DEFAULT_RETRY_POLICY,
         config.passive,
         config.backends.filter((b) => b.backup).map((b) => b.name),
+        { slowStartMs: config.slowStartMs ?? 0, panicThreshold: config.panicThreshold ?? 0 },
       ),
     },
     durationMs: balancer.nowMs(),

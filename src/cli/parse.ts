@@ -185,24 +185,24 @@ export type FaultName = (typeof FAULTS)[number];
 
 /**
  * A scheduled action of `--event`. `atMs` in ms from the start of load.
- * `kill`/`restart`/`remove` act on a backend; a fault name switches that
+ * `kill`/`restart`/`remove`/`drain` act on a backend; a fault name switches that
  * fault on (an event sets, it does not toggle); `recover` clears every fault
  * of the backend; `weight` sets one backend's weight; `algo` switches the
  * algorithm.
  */
 export type ScheduledEvent =
-  | { atMs: number; action: 'kill' | 'restart' | 'remove' | FaultName | 'recover'; target: string }
+  | { atMs: number; action: 'kill' | 'restart' | 'remove' | 'drain' | FaultName | 'recover'; target: string }
   | { atMs: number; action: 'weight'; target: string; weight: number }
   | { atMs: number; action: 'algo'; algo: string };
 
 /** The actions `--event` knows. */
-export const EVENT_ACTIONS = ['kill', 'restart', 'remove', ...FAULTS, 'recover', 'weight', 'algo'] as const;
+export const EVENT_ACTIONS = ['kill', 'restart', 'remove', 'drain', ...FAULTS, 'recover', 'weight', 'algo'] as const;
 /** One of {@link EVENT_ACTIONS}. */
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /** How each `--event` form is written, for messages and `--help`. */
 export const EVENT_FORMS =
-  `"<at> kill|restart|remove <backend>", "<at> ${FAULTS.join('|')}|recover <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"`;
+  `"<at> kill|restart|remove|drain <backend>", "<at> ${FAULTS.join('|')}|recover <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"`;
 
 /**
  * Parses `--event "10s kill b2"`, `"10s hang b2"`, `"12s recover b2"`,
@@ -227,6 +227,7 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     case 'kill':
     case 'restart':
     case 'remove':
+    case 'drain':
     case 'slow':
     case 'errors':
     case 'health-fail':

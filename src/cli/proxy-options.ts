@@ -21,6 +21,8 @@ export type ProxyFlags = {
   breaker: string;
   breakerCooldown: string;
   backup: string[];
+  slowStart: string;
+  panicThreshold: string;
 };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -45,7 +47,9 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--max-ejection-percent <p>', 'most of the upstream --eject-consecutive may eject at once, 0-100; one backend always may (Envoy max_ejection_percent)', '10')
     .option('--breaker <n>', 'circuit breaker per backend: this many failed tries in a row open it; 0 = off', '0')
     .option('--breaker-cooldown <duration>', 'time an open breaker waits before one probe request decides (half-open)', '10s')
-    .option('--backup <backend>', 'a backup backend: serves only when no primary can (nginx/HAProxy backup); repeatable', collect, []);
+    .option('--backup <backend>', 'a backup backend: serves only when no primary can (nginx/HAProxy backup); repeatable', collect, [])
+    .option('--slow-start <duration>', 'a backend back UP ramps its weight up linearly over this long (HAProxy slowstart; not with the hashing algorithms); 0s = off', '0s')
+    .option('--panic-threshold <percent>', 'below this share of usable primaries, route to all of them regardless of health (Envoy panic threshold); 0 = off', '0');
 }
 
 /**
@@ -55,7 +59,14 @@ export function addProxyOptions(cmd: Command): Command {
 export function parseProxyOptions(
   o: ProxyFlags,
   backendNames: readonly string[],
-): { connection: UpstreamConnectionConfig; retry: RetryPolicy; passive: { outlier: OutlierConfig; breaker?: BreakerConfig }; backups: string[] } {
+): {
+  connection: UpstreamConnectionConfig;
+  retry: RetryPolicy;
+  passive: { outlier: OutlierConfig; breaker?: BreakerConfig };
+  backups: string[];
+  slowStartMs: number;
+  panicThreshold: number;
+} {
   const on = new Set<RetryCondition>();
   for (const raw of o.retryOn.split(',').map((s) => s.trim())) {
     if (raw === '' && o.retryOn.trim() === '') continue;
@@ -72,6 +83,8 @@ export function parseProxyOptions(
     retry: { retries: parseInteger('--retries', o.retries, 0, 10), on, nonIdempotent: Boolean(o.retryNonIdempotent) },
     passive: parsePassive(o),
     backups: parseBackups(o.backup, backendNames),
+    slowStartMs: parseDuration('--slow-start', o.slowStart, { allowZero: true, maxMs: HOUR_MS }),
+    panicThreshold: parseInteger('--panic-threshold', o.panicThreshold, 0, 100),
   };
 }
 

@@ -45,6 +45,8 @@ export const runRecordSchema = z.object({
           .optional(),
         breaker: z.object({ failures: z.number(), cooldownMs: z.number() }).optional(),
         backups: z.array(z.string()).optional(),
+        slowStartMs: z.number().optional(),
+        panicThreshold: z.number().optional(),
       })
       .optional(),
   }),

@@ -102,6 +102,10 @@ export type ProxyRecord = {
   outlier?: { mode: 'nginx'; maxFails: number; failTimeoutMs: number } | { mode: 'envoy'; consecutive: number; baseEjectionMs: number; maxEjectionPercent: number };
   breaker?: { failures: number; cooldownMs: number };
   backups?: string[];
+  /** Slow start ramp (ms), when on. */
+  slowStartMs?: number;
+  /** Panic threshold (%), when on. */
+  panicThreshold?: number;
 };
 
 /**

@@ -86,6 +86,8 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
     if (p.outlier?.mode === 'envoy') parts.push(`ejection after ${p.outlier.consecutive} failures in a row, ${formatDuration(p.outlier.baseEjectionMs)} × n, ≤${p.outlier.maxEjectionPercent}%`);
     if (p.breaker) parts.push(`breaker ${p.breaker.failures} failures, cool-down ${formatDuration(p.breaker.cooldownMs)}`);
     if (p.backups) parts.push(`backup ${p.backups.join(',')}`);
+    if (p.slowStartMs) parts.push(`slow start ${formatDuration(p.slowStartMs)}`);
+    if (p.panicThreshold) parts.push(`panic below ${p.panicThreshold}%`);
     lines.push(c.dim(`Balancer: ${parts.join(' · ')}`));
   }
   return lines;

@@ -34,6 +34,9 @@ export type StartConfig = {
   passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
   /** Names of the backup backends (`--backup`). */
   backups?: string[];
+  /** Slow start (ms, 0 = off) and panic threshold (%, 0 = off) of the balancer. */
+  slowStartMs?: number;
+  panicThreshold?: number;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
@@ -185,6 +188,8 @@ export class RunSession implements RunControls {
         ...(config.connection ? { connection: config.connection } : {}),
         ...(config.retry ? { retry: config.retry } : {}),
         ...(config.passive ? { passive: config.passive } : {}),
+        ...(config.slowStartMs ? { slowStartMs: config.slowStartMs } : {}),
+        ...(config.panicThreshold ? { panicThreshold: config.panicThreshold } : {}),
         host: config.host,
         port: config.port,
       },
@@ -196,7 +201,7 @@ export class RunSession implements RunControls {
       this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` });
       this.quit();
     });
-    this.balancer.on('backend', (e) => this.log({ atMs: e.atMs, type: e.type, target: e.backend, detail: e.detail }));
+    this.balancer.on('backend', (e) => this.log({ atMs: e.atMs, type: e.type, ...(e.backend ? { target: e.backend } : {}), detail: e.detail }));
     this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
     this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
     this.fleet.on('exit', (e) => {
@@ -347,6 +352,8 @@ export class RunSession implements RunControls {
         return this.restart(ev.target, 'event');
       case 'remove':
         return this.removeBackend(ev.target, 'event');
+      case 'drain':
+        return this.drain(ev.target, true);
       case 'slow':
       case 'errors':
       case 'health-fail':
@@ -408,8 +415,14 @@ export class RunSession implements RunControls {
   /** Starts draining backend `name` (no new requests, those in flight finish), or calls it off; the balancer logs both. */
   toggleDrain(name: string): void {
     const b = this.balancer.states().find((s) => s.name === name);
-    if (!b || b.removed) return;
-    this.balancer.change({ type: 'drain', backend: name, on: !b.draining });
+    if (b) this.drain(name, !b.draining);
+  }
+
+  /** Drains backend `name` (`on`) or calls draining off. */
+  private drain(name: string, on: boolean): void {
+    const b = this.balancer.states().find((s) => s.name === name);
+    if (!b || b.removed || b.draining === on) return;
+    this.balancer.change({ type: 'drain', backend: name, on });
   }
 
   /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
@@ -452,6 +465,7 @@ export class RunSession implements RunControls {
         removed: b.removed,
         draining: b.draining,
         backup: b.backup,
+        effectiveWeight: b.effectiveWeight,
         ejectedForMs: b.ejectedForMs,
         breaker: b.breaker,
         reportedLoad: b.reportedLoad,
@@ -541,7 +555,10 @@ export class RunSession implements RunControls {
         concurrency: this.config.concurrency,
         ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
-        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups),
+        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups, {
+          slowStartMs: this.config.slowStartMs ?? 0,
+          panicThreshold: this.config.panicThreshold ?? 0,
+        }),
       },
       durationMs,
       stats: this.load.stats,

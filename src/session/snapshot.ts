@@ -20,6 +20,8 @@ export type BackendSnapshot = {
   draining: boolean;
   /** A backup backend: serves only when no primary can. */
   backup: boolean;
+  /** The weight the balancer picks with now: below `weight` while slow start ramps it up. */
+  effectiveWeight: number;
   /** While ejected by passive checks: ms until readmitted; null otherwise. */
   ejectedForMs: number | null;
   /** Circuit breaker state, null without a breaker. */

@@ -55,7 +55,7 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
     name: b.name,
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
-    weight: String(b.weight),
+    weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
     state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${stateExtra(b) ? ` ${stateExtra(b)}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     inFlight: String(b.inFlight),

@@ -157,3 +157,67 @@ describe('backup backends', () => {
     for (let i = 0; i < 5; i++) expect(await get(url)).toEqual({ status: 200, backend: 'b3' });
   });
 });
+
+describe('slow start (HAProxy slowstart)', () => {
+  it('a backend back UP ramps its effective weight up, and its share with it', async () => {
+    // b1 on a port the test can close and open again.
+    let s1: http.Server | undefined;
+    const open = async (port = 0): Promise<number> => {
+      s1 = http.createServer((_req, res) => res.end('x'));
+      await new Promise<void>((r) => s1!.listen(port, '127.0.0.1', r));
+      return (s1.address() as AddressInfo).port;
+    };
+    const shut = () =>
+      new Promise<void>((r) => {
+        if (!s1?.listening) return r();
+        s1.closeAllConnections();
+        s1.close(() => r());
+      });
+    closers.push(shut);
+    const port = await open();
+    const other = await server(() => 200);
+    const { b, url, events } = await balancer([`http://127.0.0.1:${port}`, other.url], {
+      algo: 'weighted',
+      slowStartMs: 1500,
+      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' },
+    });
+    const b1 = b.backend('b1')!;
+    await shut();
+    await until(() => b1.health.state === 'down', 'b1 DOWN');
+    await open(port);
+    await until(() => events.some((e) => e.type === 'slow-start'), 'slow start');
+    const early = b1.weight;
+    expect(early).toBeLessThan(0.5);
+    // Early on, b1 gets far less than its half.
+    const first = await Promise.all(Array.from({ length: 20 }, () => get(url)));
+    expect(first.filter((r) => r.backend === 'b1').length).toBeLessThan(8);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b1.weight).toBeGreaterThan(early);
+    await until(() => events.some((e) => e.type === 'slow-start-done'), 'full weight', 5000);
+    expect(b1.weight).toBe(1);
+    const later = [];
+    for (let i = 0; i < 20; i++) later.push(await get(url));
+    expect(later.filter((r) => r.backend === 'b1')).toHaveLength(10);
+  });
+});
+
+describe('panic threshold (Envoy)', () => {
+  it('below the threshold of usable primaries, health is ignored and the event log says so', async () => {
+    const a = await server(() => 200);
+    const c = await server(() => 200);
+    const d = await server(() => 200);
+    const { b, url, events } = await balancer([a.url, c.url, d.url], {
+      panicThreshold: 50,
+      // Two retries: a request may meet both DOWN backends before b3.
+      retry: { retries: 2, on: new Set(['error', 'timeout']), nonIdempotent: false },
+      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' },
+    });
+    await a.close();
+    await c.close();
+    await until(() => b.backend('b1')!.health.state === 'down' && b.backend('b2')!.health.state === 'down', 'two of three DOWN');
+    // One of three usable is under 50%: the DOWN ones are picked again (and refuse; the retries end on b3).
+    for (let i = 0; i < 6; i++) expect((await get(url)).status).toBe(200);
+    expect(events.map((e) => e.type)).toContain('panic');
+    expect(b.backend('b1')!.failures + b.backend('b2')!.failures).toBeGreaterThan(0);
+  });
+});

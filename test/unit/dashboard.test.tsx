@@ -15,6 +15,7 @@ function backend(over: Partial<BackendSnapshot> & Pick<BackendSnapshot, 'name' |
     removed: false,
     draining: false,
     backup: false,
+    effectiveWeight: over.weight ?? 1,
     ejectedForMs: null,
     breaker: null,
     reportedLoad: null,

@@ -54,7 +54,8 @@ describe('integers, latency and per-backend values', () => {
 
 describe('events', () => {
   const algos = ['round-robin', 'p2c'];
-  it('reads "<at> kill|restart|remove <backend>"', () => {
+  it('reads "<at> kill|restart|remove|drain <backend>"', () => {
+    expect(parseEvent('--event', '3s drain b1', ['b1'], algos)).toEqual({ atMs: 3000, action: 'drain', target: 'b1' });
     expect(parseEvent('--event', '10s kill b2', ['b1', 'b2'], algos)).toEqual({ atMs: 10_000, action: 'kill', target: 'b2' });
     expect(parseEvent('--event', '0s restart b1', ['b1'], algos)).toEqual({ atMs: 0, action: 'restart', target: 'b1' });
     expect(parseEvent('--event', '5s remove b1', ['b1'], algos)).toEqual({ atMs: 5000, action: 'remove', target: 'b1' });
@@ -81,10 +82,10 @@ describe('events', () => {
 
   it('names what is wrong: action, backend, shape, weight, algorithm', () => {
     expect(() => parseEvent('--event', '10s explode b2', ['b2'], algos)).toThrow(
-      'Expected `--event` action to be one of kill, restart, remove, slow, errors, health-fail, hang, reset, degrade, recover, weight, algo, got "explode"',
+      'Expected `--event` action to be one of kill, restart, remove, drain, slow, errors, health-fail, hang, reset, degrade, recover, weight, algo, got "explode"',
     );
     expect(() => parseEvent('--event', '10s kill b9', ['b1', 'b2'], algos)).toThrow(/backend to be one of b1, b2, got "b9"/);
-    expect(() => parseEvent('--event', 'kill b2', ['b2'], algos)).toThrow(/<at> kill\|restart\|remove <backend>/);
+    expect(() => parseEvent('--event', 'kill b2', ['b2'], algos)).toThrow(/<at> kill\|restart\|remove\|drain <backend>/);
     expect(() => parseEvent('--event', '1s weight b1', ['b1'], algos)).toThrow(/<backend>=<n> like b1=5/);
     expect(() => parseEvent('--event', '1s weight b1=0', ['b1'], algos)).toThrow(/`--event weight` to be a whole number from 1 to 1000/);
     expect(() => parseEvent('--event', '1s algo fastest', ['b1'], algos)).toThrow(/algorithm to be one of round-robin, p2c, got "fastest"/);

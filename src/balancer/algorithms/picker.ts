@@ -34,7 +34,13 @@ export interface PickableBackend {
  * tried for this request (retries), by identity, so a re-index after a
  * removal cannot shut out the wrong one.
  */
-export type PickContext = { clientIp: string; hashKey?: string | undefined; exclude: ReadonlySet<PickableBackend> | undefined };
+export type PickContext = {
+  clientIp: string;
+  hashKey?: string | undefined;
+  exclude: ReadonlySet<PickableBackend> | undefined;
+  /** Panic mode (Envoy's panic threshold): health is ignored, every backend may be picked. */
+  panic?: boolean;
+};
 
 /**
  * How a try ended, for algorithms that learn from responses. `startedAtMs`
@@ -64,5 +70,5 @@ export interface Picker {
 
 /** Whether `b` may take this request: healthy and not already tried. */
 export function isCandidate(b: PickableBackend, ctx: PickContext): boolean {
-  return b.usable && (ctx.exclude === undefined || !ctx.exclude.has(b));
+  return (b.usable || ctx.panic === true) && (ctx.exclude === undefined || !ctx.exclude.has(b));
 }
