@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/balancer-overhead.mjs — what does lblab's balancer cost?
 //
-// Run it:   npm run bench                      (builds, then the full run, about 80 s)
+// Run it:   npm run bench                      (builds, then the full run, about 2 min)
 //           node bench/balancer-overhead.mjs --quick   (smoke check, about 15 s)
 //           node bench/balancer-overhead.mjs --json    (a JSON object on stdout instead of the table)
 //
@@ -16,6 +16,10 @@
 //   load generator completed in it), and its resident memory (VmRSS from /proc/<pid>/status)
 //   after 10 s and after 60 s of measured load — growth between the two hints at a leak.
 //   Each measured run follows a short unmeasured warm-up run.
+//   (c) every protection on: a second `lblab balance` with active checks, Envoy-style
+//       passive ejection, a circuit breaker and retries on error/timeout/502/503/504,
+//       measured for 10 s between two more 10 s runs of the plain balancer; the ratio
+//       of its req/s to the mean of those two (the issue's bar: within 10%).
 //
 // Read the numbers with care: the load generator, the balancer and the backends all run on
 // this one machine and share its cores (2 on the machine this was written on). The direct
@@ -67,6 +71,9 @@ const STOP_GRACE_MS = 5_000;
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
+
+/** The (c) run's balancer: active checks (on by default), Envoy-style ejection, a breaker and retries. */
+const PROTECTIONS = ['--eject-consecutive', '5', '--breaker', '5', '--retries', '1', '--retry-on', 'error,timeout,502,503,504', '--health-interval', '1s'];
 
 function log(msg) {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -282,7 +289,7 @@ async function main() {
   for (const b of backends) assertAlive(b.child);
 
   log('starting the balancer (round-robin over the three backends)');
-  const balancerMaxS = 2 * WARMUP_S + DIRECT_S + THROUGH_FIRST_S + THROUGH_SECOND_S + 300; // a backstop if this script is killed
+  const balancerMaxS = 3 * WARMUP_S + DIRECT_S + 4 * THROUGH_FIRST_S + THROUGH_SECOND_S + 300; // a backstop if this script is killed
   const balancer = startLblab('balancer', [
     'balance',
     '--port',
@@ -315,6 +322,34 @@ async function main() {
   const rssSecond = rssMiB(bpid);
   for (const b of backends) assertAlive(b.child);
 
+  // (c) every protection on, measured between two more runs of the plain one so that drift
+  // of a busy machine hits both alike.
+  log('starting a second balancer with every protection on (checks, passive ejection, breaker, retries)');
+  const guarded = startLblab('guarded balancer', [
+    'balance',
+    '--port',
+    '0',
+    '--algo',
+    'round-robin',
+    ...backends.flatMap((b) => ['--backend', b.url]),
+    ...PROTECTIONS,
+    '--duration',
+    `${balancerMaxS}s`,
+    '--json',
+  ]);
+  const gm = await waitForLine(guarded, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
+  const guardedUrl = `http://127.0.0.1:${gm[1]}/`;
+  log(`warming it up for ${WARMUP_S} s (not measured)`);
+  await runLoad(guardedUrl, WARMUP_S);
+  log(`(c) plain again for ${THROUGH_FIRST_S} s, then with protections for ${THROUGH_FIRST_S} s, then plain once more`);
+  const plainBefore = await runLoad(balancerUrl, THROUGH_FIRST_S);
+  const gcpu0 = cpuSeconds(guarded.pid);
+  const protectedRun = await runLoad(guardedUrl, THROUGH_FIRST_S);
+  const gcpu1 = cpuSeconds(guarded.pid);
+  const plainAfter = await runLoad(balancerUrl, THROUGH_FIRST_S);
+  assertAlive(guarded);
+  const guardedExit = await stop(guarded);
+
   log('stopping the balancer and the backends');
   const balExit = await stop(balancer);
   let balancerRecord = null;
@@ -327,6 +362,7 @@ async function main() {
 
   const problems = [];
   if (balExit.code !== 0) problems.push(`balancer exited with code ${balExit.code} signal ${balExit.signal} on SIGTERM`);
+  if (guardedExit.code !== 0) problems.push(`guarded balancer exited with code ${guardedExit.code} signal ${guardedExit.signal} on SIGTERM`);
   if (!balancerRecord) problems.push('balancer printed no JSON run record on SIGTERM');
   backendExits.forEach((e, i) => {
     if (e.code !== 0) problems.push(`backend b${i + 1} exited with code ${e.code} signal ${e.signal} on SIGTERM`);
@@ -359,6 +395,14 @@ async function main() {
       balancerReport: balancerRecord
         ? { requests: balancerRecord.totals?.requests, errors: balancerRecord.totals?.errors }
         : null,
+    },
+    protections: {
+      flags: PROTECTIONS.join(' '),
+      plainBefore,
+      protected: protectedRun,
+      plainAfter,
+      ratioRps: ratio(protectedRun.rps, (plainBefore.rps + plainAfter.rps) / 2),
+      cpuUsPerRequest: ((gcpu1 - gcpu0) * 1e6) / protectedRun.requests,
     },
     problems,
   };
@@ -406,6 +450,13 @@ function render(r, rss) {
   if (t.balancerReport) {
     lines.push(`balancer's own report: ${t.balancerReport.requests} requests, ${t.balancerReport.errors} errors`);
   }
+  const p = r.protections;
+  lines.push('');
+  lines.push(`every protection on: ${p.flags}`);
+  lines.push(row(['(c) plain balancer, before', f1(p.plainBefore.rps), f3(p.plainBefore.p50), f3(p.plainBefore.p99), p.plainBefore.errors], w));
+  lines.push(row(['    with protections', f1(p.protected.rps), f3(p.protected.p50), f3(p.protected.p99), p.protected.errors], w));
+  lines.push(row(['    plain balancer, after', f1(p.plainAfter.rps), f3(p.plainAfter.p50), f3(p.plainAfter.p99), p.plainAfter.errors], w));
+  lines.push(`protected ÷ mean of plain runs: ${f2(p.ratioRps)} req/s; protected balancer CPU ${f1(p.cpuUsPerRequest)} µs/request`);
   const spread = (pb) => pb.map((b) => `${b.name} ${b.requests}`).join(', ');
   if (t.first.perBackend.length) lines.push(`spread (first run): ${spread(t.first.perBackend)}`);
   lines.push('');

@@ -311,16 +311,18 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
   private observePassive(backend: UpstreamBackend, ok: boolean): void {
     const now = this.nowMs();
-    const ejected = this.members.filter((b) => b.outlier.ejected).length;
-    const mayEject = ejected === 0 || (ejected + 1) / Math.max(1, this.members.length) <= this.maxEjectionFraction();
-    const changes = [backend.outlier.observe(ok, now, mayEject), backend.breaker?.observe(ok, now)];
-    let changed = false;
-    for (const c of changes) {
-      if (!c) continue;
-      changed = true;
-      this.emitBackend(backend, c.type, c.detail);
+    // The cap on ejections is counted only when a failure could eject (not on the hot path of successes).
+    let mayEject = true;
+    if (!ok) {
+      let ejected = 0;
+      for (const b of this.members) if (b.outlier.ejected) ejected++;
+      mayEject = ejected === 0 || (ejected + 1) / Math.max(1, this.members.length) <= this.maxEjectionFraction();
     }
-    if (changed) this.schedulePassive(backend);
+    const fromOutlier = backend.outlier.observe(ok, now, mayEject);
+    const fromBreaker = backend.breaker?.observe(ok, now);
+    if (fromOutlier) this.emitBackend(backend, fromOutlier.type, fromOutlier.detail);
+    if (fromBreaker) this.emitBackend(backend, fromBreaker.type, fromBreaker.detail);
+    if (fromOutlier || fromBreaker) this.schedulePassive(backend);
   }
 
   private maxEjectionFraction(): number {
