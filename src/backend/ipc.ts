@@ -7,6 +7,8 @@
 export type BackendFaults = {
   /** Multiplies every service time; 1 is normal. */
   slowFactor?: number;
+  /** Adds this many ms to every service time (the `slow b2=+200ms` form); 0 is normal. */
+  slowAddMs?: number;
   /** Fraction (0..1) of requests answered with an error on top of the profile's own error rate. */
   errorRate?: number;
   /** Status of the answers the `errorRate` fault fails (default 500); the profile's own errors stay 500. */

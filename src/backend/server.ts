@@ -40,6 +40,7 @@ export type RunningBackend = {
 /** A backend with no fault switched on. */
 const NO_FAULTS: Required<BackendFaults> = {
   slowFactor: 1,
+  slowAddMs: 0,
   errorRate: 0,
   errorStatus: 500,
   healthFail: false,
@@ -147,7 +148,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     inFlight++;
-    const delay = sampleLatencyMs(config.latency) * faults.slowFactor + degradationMs();
+    const delay = sampleLatencyMs(config.latency) * faults.slowFactor + faults.slowAddMs + degradationMs();
     const finish = (): void => {
       inFlight--;
       served++;

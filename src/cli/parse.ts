@@ -1,4 +1,5 @@
 import ms from 'ms';
+import type { BackendFaults } from '../backend/ipc.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -191,7 +192,8 @@ export type FaultName = (typeof FAULTS)[number];
  * algorithm.
  */
 export type ScheduledEvent =
-  | { atMs: number; action: 'kill' | 'restart' | 'remove' | 'drain' | FaultName | 'recover'; target: string }
+  | { atMs: number; action: 'kill' | 'restart' | 'remove' | 'drain' | 'recover'; target: string }
+  | { atMs: number; action: FaultName; target: string; faults?: BackendFaults }
   | { atMs: number; action: 'weight'; target: string; weight: number }
   | { atMs: number; action: 'algo'; algo: string };
 
@@ -202,7 +204,7 @@ export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /** How each `--event` form is written, for messages and `--help`. */
 export const EVENT_FORMS =
-  `"<at> kill|restart|remove|drain <backend>", "<at> ${FAULTS.join('|')}|recover <backend>", "<at> weight <backend>=<n>" or "<at> algo <name>"`;
+  `"<at> kill|restart|remove|drain <backend>", "<at> ${FAULTS.join('|')}|recover <backend>" (or "slow b2=x5", "slow b2=+200ms", "errors b2=0.2:503", "degrade b2=50ms"), "<at> weight <backend>=<n>" or "<at> algo <name>"`;
 
 /**
  * Parses `--event "10s kill b2"`, `"10s hang b2"`, `"12s recover b2"`,
@@ -228,14 +230,19 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     case 'restart':
     case 'remove':
     case 'drain':
-    case 'slow':
-    case 'errors':
+    case 'recover':
+      return { atMs, action, target: backend(arg) };
     case 'health-fail':
     case 'hang':
     case 'reset':
-    case 'degrade':
-    case 'recover':
       return { atMs, action, target: backend(arg) };
+    case 'slow':
+    case 'errors':
+    case 'degrade': {
+      const m = /^([^=]+)=(.*)$/.exec(arg);
+      if (!m) return { atMs, action, target: backend(arg) };
+      return { atMs, action, target: backend(m[1]!), faults: parseFaultArgs(flag, action, m[2]!) };
+    }
     case 'weight': {
       const m = /^([^=]+)=(.*)$/.exec(arg);
       if (!m) throw new UsageError(`Expected \`${flag}\` weight to read <backend>=<n> like b1=5, got ${JSON.stringify(arg)}`);
@@ -249,6 +256,30 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     default:
       throw new UsageError(`Expected \`${flag}\` action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
   }
+}
+
+/**
+ * Reads the value of a parametrised fault event: `slow b2=x5` (service time
+ * ×5) or `slow b2=+200ms` (+200 ms); `errors b2=0.2` (20% answered 500) or
+ * `errors b2=0.2:503`; `degrade b2=50ms` (+50 ms per second).
+ * @throws {UsageError} naming `flag` for anything else.
+ */
+function parseFaultArgs(flag: string, fault: 'slow' | 'errors' | 'degrade', value: string): BackendFaults {
+  if (fault === 'slow') {
+    const times = /^[x×](\d+(?:\.\d+)?)$/.exec(value);
+    if (times && Number(times[1]) >= 1 && Number(times[1]) <= 1000) return { slowFactor: Number(times[1]), slowAddMs: 0 };
+    if (value.startsWith('+')) return { slowFactor: 1, slowAddMs: parseDuration(`${flag} slow`, value.slice(1), { maxMs: 600_000 }) };
+    throw new UsageError(`Expected \`${flag}\` slow to read <backend>=x<factor> or <backend>=+<duration> like b2=x5 or b2=+200ms, got ${JSON.stringify(value)}`);
+  }
+  if (fault === 'errors') {
+    const m = /^([^:]+)(?::(\d+))?$/.exec(value);
+    const status = m?.[2] === undefined ? 500 : Number(m[2]);
+    if (!m || (status !== 500 && status !== 503)) {
+      throw new UsageError(`Expected \`${flag}\` errors to read <backend>=<rate>[:500|503] like b2=0.2:503, got ${JSON.stringify(value)}`);
+    }
+    return { errorRate: parseFraction(`${flag} errors`, m[1]!), errorStatus: status };
+  }
+  return { degradeMsPerSecond: parseDuration(`${flag} degrade`, value, { maxMs: 60_000 }) };
 }
 
 /**

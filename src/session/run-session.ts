@@ -63,7 +63,7 @@ const DEGRADE_MS_PER_SECOND = 20;
 function isFaultOn(faults: BackendFaults, fault: FaultName): boolean {
   switch (fault) {
     case 'slow':
-      return (faults.slowFactor ?? 1) !== 1;
+      return (faults.slowFactor ?? 1) !== 1 || (faults.slowAddMs ?? 0) > 0;
     case 'errors':
       return (faults.errorRate ?? 0) > 0;
     case 'health-fail':
@@ -81,9 +81,9 @@ function isFaultOn(faults: BackendFaults, fault: FaultName): boolean {
 function faultSwitch(fault: FaultName, on: boolean): BackendFaults {
   switch (fault) {
     case 'slow':
-      return { slowFactor: on ? SLOW_FACTOR : 1 };
+      return { slowFactor: on ? SLOW_FACTOR : 1, slowAddMs: 0 };
     case 'errors':
-      return { errorRate: on ? ERROR_FAULT_RATE : 0 };
+      return { errorRate: on ? ERROR_FAULT_RATE : 0, errorStatus: 500 };
     case 'health-fail':
       return { healthFail: on };
     case 'hang':
@@ -105,6 +105,20 @@ const FAULT_EFFECTS: Record<FaultName, string> = {
   degrade: `service time grows +${DEGRADE_MS_PER_SECOND}ms per second from now`,
 };
 
+/** The slow fault in words: `slow ×10`, `slow +200ms`. */
+function slowWords(f: BackendFaults): string {
+  return (f.slowAddMs ?? 0) > 0 ? `slow +${f.slowAddMs}ms` : `slow ×${f.slowFactor ?? 1}`;
+}
+
+/** What switching a fault on with these switches does, in words, for the event log. */
+function faultEffect(fault: FaultName, switches: BackendFaults | undefined): string {
+  if (!switches) return FAULT_EFFECTS[fault];
+  if (fault === 'slow') return `service time ${(switches.slowAddMs ?? 0) > 0 ? `+${switches.slowAddMs}ms` : `×${switches.slowFactor}`}`;
+  if (fault === 'errors') return `${Math.round((switches.errorRate ?? 0) * 100)}% answered ${switches.errorStatus ?? 500}`;
+  if (fault === 'degrade') return `service time grows +${switches.degradeMsPerSecond}ms per second from now`;
+  return FAULT_EFFECTS[fault];
+}
+
 /** Extra service time in ms the degrade fault adds now (0 when off). */
 function degradationMs(member: FleetMember, nowEpochMs = Date.now()): number {
   const rate = member.faults.degradeMsPerSecond ?? 0;
@@ -115,7 +129,7 @@ function degradationMs(member: FleetMember, nowEpochMs = Date.now()): number {
 function faultWords(member: FleetMember): string[] {
   const f = member.faults;
   const words: string[] = [];
-  if (isFaultOn(f, 'slow')) words.push(`slow ×${f.slowFactor}`);
+  if (isFaultOn(f, 'slow')) words.push(slowWords(f));
   if (isFaultOn(f, 'errors')) words.push(`errors ${Math.round(f.errorRate! * 100)}%${f.errorStatus === 503 ? ' (503)' : ''}`);
   if (isFaultOn(f, 'health-fail')) words.push('health-fail');
   if (isFaultOn(f, 'hang')) words.push('hang');
@@ -305,11 +319,11 @@ export class RunSession implements RunControls {
    * (type: the fault's name when on, `recover` when off). A backend whose
    * process is not running cannot take a fault: that is logged as an error.
    */
-  setFault(name: string, fault: FaultName, on: boolean, source = 'key'): void {
+  setFault(name: string, fault: FaultName, on: boolean, source = 'key', switches?: BackendFaults): void {
     const member = this.fleet.get(name);
     if (!member) return;
     const reached = fault === 'degrade' && !on && isFaultOn(member.faults, 'degrade') ? `, it had reached +${Math.round(degradationMs(member))}ms` : '';
-    if (!this.fleet.setFaults(name, faultSwitch(fault, on))) {
+    if (!this.fleet.setFaults(name, on && switches ? switches : faultSwitch(fault, on))) {
       this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `${fault} not ${on ? 'set' : 'cleared'}: the process is not running (${source})` });
       return;
     }
@@ -317,7 +331,7 @@ export class RunSession implements RunControls {
       atMs: this.nowMs(),
       type: on ? fault : 'recover',
       target: name,
-      detail: on ? `${FAULT_EFFECTS[fault]} (${source})` : `${fault} fault cleared${reached} (${source})`,
+      detail: on ? `${faultEffect(fault, switches)} (${source})` : `${fault} fault cleared${reached} (${source})`,
     });
   }
 
@@ -360,7 +374,7 @@ export class RunSession implements RunControls {
       case 'hang':
       case 'reset':
       case 'degrade':
-        return this.setFault(ev.target, ev.action, true, 'event');
+        return this.setFault(ev.target, ev.action, true, 'event', ev.faults);
       case 'recover':
         return this.recover(ev.target, 'event');
       case 'weight':

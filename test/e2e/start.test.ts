@@ -185,4 +185,23 @@ describe('lblab start (headless, real processes)', () => {
     const record = JSON.parse(run.stdout()) as RunRecord;
     expect(record.backends[1]!.health.state).toBe('down');
   });
+
+  it('fault events take values: slow +d on one backend, errors rate:503 on another', async () => {
+    const r = await runCliToEnd([
+      'start', '--backends', '2', '--duration', '3s', '--concurrency', '4', '--latency', '5ms',
+      '--event', '0s slow b2=+60ms', '--event', '0s errors b1=0.3:503', '--retry-on', 'error,timeout', '--json',
+    ]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    const [b1, b2] = record.backends as [RunRecord['backends'][0], RunRecord['backends'][0]];
+    expect(b2.latencyMs.p50).toBeGreaterThanOrEqual(60);
+    expect(b1.latencyMs.p50).toBeLessThan(40);
+    const share503 = (record.totals.statusCodes['503'] ?? 0) / Math.max(1, b1.requests);
+    expect(share503).toBeGreaterThan(0.15);
+    expect(share503).toBeLessThan(0.45);
+    expect(record.totals.statusCodes['500']).toBeUndefined();
+    expect(record.events.find((e) => e.type === 'slow')?.detail).toMatch(/service time \+60ms/);
+    expect(record.events.find((e) => e.type === 'errors')?.detail).toMatch(/30% answered 503/);
+  });
 });

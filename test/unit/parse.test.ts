@@ -61,6 +61,20 @@ describe('events', () => {
     expect(parseEvent('--event', '5s remove b1', ['b1'], algos)).toEqual({ atMs: 5000, action: 'remove', target: 'b1' });
   });
 
+  it('reads fault events with values: slow ×k or +d, errors rate[:status], degrade rate', () => {
+    const ev = (v: string) => parseEvent('--event', v, ['b1', 'b2'], algos);
+    expect(ev('1s slow b2')).toEqual({ atMs: 1000, action: 'slow', target: 'b2' });
+    expect(ev('1s slow b2=x5')).toEqual({ atMs: 1000, action: 'slow', target: 'b2', faults: { slowFactor: 5, slowAddMs: 0 } });
+    expect(ev('1s slow b2=+200ms')).toEqual({ atMs: 1000, action: 'slow', target: 'b2', faults: { slowFactor: 1, slowAddMs: 200 } });
+    expect(ev('1s errors b1=0.2')).toEqual({ atMs: 1000, action: 'errors', target: 'b1', faults: { errorRate: 0.2, errorStatus: 500 } });
+    expect(ev('1s errors b1=0.2:503')).toEqual({ atMs: 1000, action: 'errors', target: 'b1', faults: { errorRate: 0.2, errorStatus: 503 } });
+    expect(ev('1s degrade b1=50ms')).toEqual({ atMs: 1000, action: 'degrade', target: 'b1', faults: { degradeMsPerSecond: 50 } });
+    expect(() => ev('1s slow b2=fast')).toThrow(/`--event` slow to read <backend>=x<factor> or <backend>=\+<duration>/);
+    expect(() => ev('1s errors b2=0.2:404')).toThrow(/`--event` errors to read <backend>=<rate>\[:500\|503\]/);
+    expect(() => ev('1s errors b2=2')).toThrow(/`--event errors` to be a number from 0 to 1/);
+    expect(() => ev('1s slow b9=x2')).toThrow(/backend to be one of b1, b2, got "b9"/);
+  });
+
   it('reads "<at> weight <backend>=<n>" and "<at> algo <name>"', () => {
     expect(parseEvent('--event', '10s weight b1=5', ['b1'], algos)).toEqual({ atMs: 10_000, action: 'weight', target: 'b1', weight: 5 });
     expect(parseEvent('--event', '2s algo p2c', ['b1'], algos)).toEqual({ atMs: 2000, action: 'algo', algo: 'p2c' });
