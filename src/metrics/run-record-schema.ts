@@ -75,6 +75,17 @@ export const runRecordSchema = z.object({
       removed: z.boolean().optional(),
       tries: z.object({ served: z.number(), retried: z.number(), lost: z.number() }).optional(),
       checks: z.record(z.string(), z.number()).optional(),
+      detections: z
+        .array(
+          z.object({
+            fault: z.string(),
+            atMs: z.number(),
+            detectedBy: z.enum(['down', 'ejected', 'breaker-open']).nullable(),
+            afterMs: z.number().nullable(),
+            reason: z.string().optional(),
+          }),
+        )
+        .optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),

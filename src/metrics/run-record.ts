@@ -30,9 +30,75 @@ export type BackendRecord = {
   tries?: { served: number; retried: number; lost: number };
   /** Active check results by HAProxy's name (L7OK, L7STS, L4CON, …); absent for `load`. */
   checks?: Record<string, number>;
+  /** Each fault on this backend and how long until the balancer noticed it; see {@link deriveDetections}. Absent from older records. */
+  detections?: Detection[];
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
+
+/** Event types that put a fault on a backend (or take it away), as `--event` and the keys log them. */
+export const FAULT_EVENT_TYPES = ['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'slow', 'degrade'] as const;
+
+/** How the balancer noticed a fault: active checks took it DOWN, passive checks ejected it, or its circuit breaker opened. */
+export type DetectedBy = 'down' | 'ejected' | 'breaker-open';
+
+/**
+ * Time to detect one fault. `fault` is the fault event's type, `atMs` when it
+ * happened (ms since the run started); `detectedBy` the first of DOWN,
+ * ejected or breaker-open on the same backend after it, and `afterMs` how
+ * long after the fault that came (ms). Both null when nothing noticed before
+ * the run ended or before the backend was recovered or restarted.
+ * `reason` is the detecting event's detail ("3 failed checks, last L4CON").
+ */
+export type Detection = {
+  fault: string;
+  atMs: number;
+  detectedBy: DetectedBy | null;
+  afterMs: number | null;
+  reason?: string;
+};
+
+const DETECTING: ReadonlySet<string> = new Set<DetectedBy>(['down', 'ejected', 'breaker-open']);
+/** Events after which a later DOWN is no longer about the fault: it was cleared or the process started anew. */
+const CLEARING: ReadonlySet<string> = new Set(['recover', 'restart', 'started']);
+
+/**
+ * Derives each fault's time to detect on backend `name` from the run's events
+ * and the backend's health transitions (a transition not also logged as an
+ * event counts as one). For each fault event (see {@link FAULT_EVENT_TYPES})
+ * in time order, the first later event on the same backend among `down`,
+ * `ejected` and `breaker-open` is its detection, unless a `recover`,
+ * `restart` or `started` of that backend comes first; then, or when the run
+ * ends first, `detectedBy` and `afterMs` are null. Times in ms since the run
+ * started.
+ */
+export function deriveDetections(name: string, events: readonly RunEvent[], transitions: readonly HealthTransition[] = []): Detection[] {
+  const mine = events.filter((e) => e.target === name);
+  for (const t of transitions) {
+    if (!mine.some((e) => e.type === t.to && Math.abs(e.atMs - t.atMs) < 1)) mine.push({ atMs: t.atMs, type: t.to, target: name, detail: t.reason });
+  }
+  // Stable: events logged at the same ms keep their logged order.
+  const ordered = mine.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
+  const faults: ReadonlySet<string> = new Set(FAULT_EVENT_TYPES);
+  const out: Detection[] = [];
+  ordered.forEach((fault, i) => {
+    if (!faults.has(fault.type)) return;
+    let found: RunEvent | undefined;
+    for (const e of ordered.slice(i + 1)) {
+      if (CLEARING.has(e.type)) break;
+      if (DETECTING.has(e.type)) {
+        found = e;
+        break;
+      }
+    }
+    out.push(
+      found
+        ? { fault: fault.type, atMs: fault.atMs, detectedBy: found.type as DetectedBy, afterMs: Math.max(0, Math.round(found.atMs - fault.atMs)), ...(found.detail ? { reason: found.detail } : {}) }
+        : { fault: fault.type, atMs: fault.atMs, detectedBy: null, afterMs: null },
+    );
+  });
+  return out;
+}
 
 /** A user, lab or process event on the run's time line. `atMs` is ms since the run started. */
 export type RunEvent = { atMs: number; type: string; target?: string; detail?: string };
@@ -230,6 +296,7 @@ export function buildRunRecord(input: {
         ...(info.removed ? { removed: true } : {}),
         ...(info.tries ? { tries: { ...info.tries } } : {}),
         ...(info.checks ? { checks: { ...info.checks } } : {}),
+        detections: deriveDetections(info.name, input.events, info.health?.transitions),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
       };

@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import type { RunEvent, RunRecord } from '../metrics/run-record.js';
+import { deriveDetections, type BackendRecord, type Detection, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
 
 /** Options of {@link renderReport}. `color`: force colour on or off; default follows chalk's detection (NO_COLOR / FORCE_COLOR / TTY). */
@@ -11,9 +11,12 @@ const SPARK = '▁▂▃▄▅▆▇█';
 /**
  * Renders a run record as the end-of-run metrics report: a header, totals,
  * the per-backend table (requests, share vs expected, errors,
- * p50/p90/p99/max, final state, time down, health state changes), each
- * algorithm period when the run switched algorithm or weights, the overall latency
- * histogram, per-backend req/s sparklines and the event log. A pure function
+ * p50/p90/p99/max, final state, time down, health state changes), the
+ * balancer's tries (served, retried, lost) and active check results per
+ * backend, the failures (each fault, what noticed it and after how long,
+ * what it cost), each algorithm period when the run switched algorithm or
+ * weights, the overall latency histogram, per-backend req/s sparklines, the
+ * event log and the dip in req/s and errors around each fault. A pure function
  * of the record (cli-table3 + chalk), so `lblab report run.json` prints it
  * again exactly.
  */
@@ -26,6 +29,17 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   if (record.backends.length > 0) {
     out.push('');
     out.push(backendTable(record, c));
+  }
+  if (record.backends.some((b) => b.tries || b.checks)) {
+    out.push('');
+    out.push(c.bold('Tries and checks') + c.dim(' (at the balancer)'));
+    out.push(triesTable(record, c));
+  }
+  const failures = failureLines(record, c);
+  if (failures.length > 0) {
+    out.push('');
+    out.push(c.bold('Failures') + c.dim(' (each fault, what noticed it and after how long)'));
+    out.push(...failures);
   }
   if (record.periods && record.periods.length > 1) {
     out.push('');
@@ -49,6 +63,12 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
     out.push('');
     out.push(c.bold('Events'));
     out.push(...events);
+  }
+  const dips = dipLines(record, c);
+  if (dips.length > 0) {
+    out.push('');
+    out.push(c.bold('Around each fault') + c.dim(' (per second from 3s before to 5s after; column 0 is the second it fell in)'));
+    out.push(...dips);
   }
   return out.join('\n') + '\n';
 }
@@ -229,4 +249,109 @@ function eventLines(r: RunRecord, c: ChalkInstance): string[] {
     const type = e.type === 'down' || e.type === 'kill' || e.type === 'exit' || e.type === 'error' ? c.red(e.type) : e.type === 'up' ? c.green(e.type) : e.type;
     return `${formatAt(e.atMs).padStart(8)}  ${type}${e.target ? ` ${e.target}` : ''}${e.detail ? c.dim(`  ${e.detail}`) : ''}`;
   });
+}
+
+/**
+ * Per backend: what became of the balancer's tries (served below 500,
+ * retried on another backend, lost: the client saw the failure) and its
+ * active check results by HAProxy's name ("L7OK 5, L4CON 3").
+ */
+function triesTable(r: RunRecord, c: ChalkInstance): string {
+  const table = new Table(borderless(c, ['backend', 'served', 'retried', 'lost', 'checks'], ['left', 'right', 'right', 'right', 'left']));
+  for (const b of r.backends) {
+    const t = b.tries;
+    table.push([
+      b.name,
+      t ? String(t.served) : '-',
+      t ? (t.retried > 0 ? c.yellow(String(t.retried)) : '0') : '-',
+      t ? (t.lost > 0 ? c.red(String(t.lost)) : '0') : '-',
+      checkWords(b.checks) || '-',
+    ]);
+  }
+  const rows = table.toString().split('\n').map((l) => l.trimEnd());
+  return rows.join('\n') + '\n' + c.dim('retried: failed, then sent to another backend · lost: the failure reached the client');
+}
+
+/** Check results by name, passes first: `L7OK 5, L4CON 3`. */
+function checkWords(checks: Record<string, number> | undefined): string {
+  if (!checks) return '';
+  const order = ['L7OK', 'L4OK', 'L7STS', 'L4CON', 'L7TOUT', 'L4TOUT', 'SOCKERR'];
+  const rank = (k: string): number => (order.includes(k) ? order.indexOf(k) : order.length);
+  return Object.entries(checks)
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+const DETECTED_WORDS: Record<NonNullable<Detection['detectedBy']>, string> = { down: 'DOWN', ejected: 'ejected', 'breaker-open': 'circuit breaker open' };
+
+/**
+ * One entry per fault (see `deriveDetections`): "+2.0s kill b2 → DOWN after
+ * 2.9s (3 failed checks, last L4CON)", then what it cost: client errors
+ * (all backends) in the whole seconds from the fault to its detection, from
+ * the time line, and the backend's retried and lost tries — over the run,
+ * as the record counts tries per backend, not per second. A record without
+ * `detections` (older runs) has them derived from its events.
+ */
+function failureLines(r: RunRecord, c: ChalkInstance): string[] {
+  const items: Array<{ b: BackendRecord; d: Detection }> = [];
+  // Records written before detections existed: derive them from the same events.
+  for (const b of r.backends) for (const d of b.detections ?? deriveDetections(b.name, r.events, b.health.transitions)) items.push({ b, d });
+  items.sort((x, y) => x.d.atMs - y.d.atMs);
+  const lines: string[] = [];
+  for (const { b, d } of items) {
+    const what = `${formatAt(d.atMs)} ${c.red(d.fault)} ${b.name}`;
+    if (d.detectedBy === null || d.afterMs === null) {
+      lines.push(`${what} → ${c.yellow('not noticed')} (no DOWN, ejection or open circuit before the end or a recover)`);
+    } else {
+      lines.push(`${what} → ${c.bold(DETECTED_WORDS[d.detectedBy])} after ${formatDuration(d.afterMs)}${d.reason ? ` (${d.reason})` : ''}`);
+    }
+    const cost: string[] = [];
+    if (d.afterMs !== null && r.timeline.length > 0) {
+      const from = Math.floor(d.atMs / 1000);
+      const to = Math.min(r.timeline.length - 1, Math.floor((d.atMs + d.afterMs) / 1000));
+      let errors = 0;
+      for (let s = from; s <= to; s++) errors += r.timeline[s]?.errors ?? 0;
+      cost.push(`client errors +${from}s–+${to + 1}s (all backends): ${errors > 0 ? c.red(String(errors)) : '0'}`);
+    }
+    if (b.tries) cost.push(`${b.name} over the run: retried ${b.tries.retried}, lost ${b.tries.lost}`);
+    if (cost.length > 0) lines.push(`  ${cost.join(' · ')}`);
+  }
+  return lines;
+}
+
+/** Events whose effect on traffic the report shows second by second. */
+const DIP_EVENTS: ReadonlySet<string> = new Set(['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'degrade', 'remove', 'drain', 'draining']);
+
+/**
+ * For each fault-like event, a small table of the seconds from 3 before to
+ * 5 after the one it fell in: req/s, client errors and the target backend's
+ * responses, from the time line (one point per second).
+ */
+function dipLines(r: RunRecord, c: ChalkInstance): string[] {
+  if (r.timeline.length === 0) return [];
+  const lines: string[] = [];
+  for (const e of [...r.events].sort((a, b) => a.atMs - b.atMs)) {
+    if (!DIP_EVENTS.has(e.type)) continue;
+    const at = Math.min(r.timeline.length - 1, Math.floor(e.atMs / 1000));
+    const offsets: number[] = [];
+    for (let k = -3; k <= 5; k++) if (at + k >= 0 && at + k < r.timeline.length) offsets.push(k);
+    const rows: Array<[string, number[]]> = [
+      ['req/s', offsets.map((k) => r.timeline[at + k]!.rps)],
+      ['errors', offsets.map((k) => r.timeline[at + k]!.errors)],
+    ];
+    if (e.target && r.backends.some((b) => b.name === e.target)) rows.push([e.target, offsets.map((k) => r.timeline[at + k]!.perBackend[e.target!] ?? 0)]);
+    const labelWidth = Math.max(6, ...rows.map(([l]) => l.length));
+    const cell = Math.max(5, ...rows.flatMap(([, v]) => v.map((n) => String(n).length + 1)));
+    lines.push(`${formatAt(e.atMs)} ${e.type}${e.target ? ` ${e.target}` : ''}`);
+    lines.push(c.dim(`  ${'second'.padEnd(labelWidth)}${offsets.map((k) => (k > 0 ? `+${k}` : String(k)).padStart(cell)).join('')}`));
+    for (const [label, values] of rows) {
+      const cells = values.map((n) => {
+        const text = String(n).padStart(cell);
+        return label === 'errors' && n > 0 ? c.red(text) : text;
+      });
+      lines.push(`  ${label.padEnd(labelWidth)}${cells.join('')}`);
+    }
+  }
+  return lines;
 }

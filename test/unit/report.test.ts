@@ -40,12 +40,67 @@ describe('renderReport', () => {
   });
 
   it('lists events and health transitions once each, in time order', () => {
-    const ev = lines.slice(lines.indexOf('Events') + 1).filter(Boolean);
+    const from = lines.indexOf('Events') + 1;
+    const ev = lines.slice(from, lines.indexOf('', from));
     expect(ev).toEqual(['   +2.0s  kill b2  SIGKILL pid 4242 (event)', '   +4.0s  down b2  3 failed checks, last L4CON']);
   });
 
   it('uses colour only when asked', () => {
     expect(text).not.toMatch(/\u001b\[/);
     expect(renderReport(record, { color: true })).toMatch(/\u001b\[/);
+  });
+});
+
+describe('renderReport: failures, tries, checks and the dip around each fault', () => {
+  const detected = JSON.parse(readFileSync(new URL('../fixtures/run-kill-detected.json', import.meta.url), 'utf8')) as RunRecord;
+  const text = renderReport(detected, { color: false });
+  const lines = text.split('\n');
+  const section = (title: string): string[] => {
+    const from = lines.findIndex((l) => l.startsWith(title));
+    expect(from, title).toBeGreaterThanOrEqual(0);
+    const end = lines.indexOf('', from);
+    return lines.slice(from + 1, end < 0 ? undefined : end);
+  };
+
+  it('stays within 100 columns', () => {
+    // the histogram bars are the widest lines; every line counts in characters, not bytes
+    for (const l of lines) expect([...l].length, l).toBeLessThanOrEqual(100);
+  });
+
+  it('has a table of tries served / retried / lost and check results by name per backend', () => {
+    const rows = section('Tries and checks');
+    expect(rows[0]).toMatch(/^backend\s+served\s+retried\s+lost\s+checks$/);
+    expect(rows.find((l) => l.startsWith('b2 '))).toMatch(/^b2\s+1500\s+628\s+12\s+L7OK 3, L4CON 5$/);
+    expect(rows.find((l) => l.startsWith('b1 '))).toMatch(/^b1\s+5400\s+0\s+0\s+L7OK 9$/);
+  });
+
+  it('says in words what noticed each fault, after how long, and what it cost', () => {
+    expect(section('Failures')).toEqual([
+      '+3.0s kill b2 → DOWN after 2.9s (3 failed checks, last L4CON)',
+      '  client errors +3s–+6s (all backends): 12 · b2 over the run: retried 628, lost 12',
+      '+6.0s slow b3 → not noticed (no DOWN, ejection or open circuit before the end or a recover)',
+      '  b3 over the run: retried 0, lost 0',
+    ]);
+  });
+
+  it('shows req/s, errors and the target backend second by second around the kill (not the slow: not a dip event)', () => {
+    const rows = section('Around each fault');
+    expect(rows).toEqual([
+      '+3.0s kill b2',
+      '  second   -3   -2   -1    0   +1   +2   +3   +4   +5',
+      '  req/s  1000 1000 1000  995  996  997 1000 1000 1000',
+      '  errors    0    0    0    5    4    3    0    0    0',
+      '  b2      333  333  333  150  100   40    0    0    0',
+    ]);
+  });
+
+  it('derives the failures of an older record (no detections) from its events, and clips the dip to the run', () => {
+    expect(text).toContain('Failures');
+    const old = renderReport(record, { color: false }).split('\n');
+    const i = old.findIndex((l) => l.startsWith('Failures'));
+    expect(old.slice(i + 1, i + 3)).toEqual(['+2.0s kill b2 → DOWN after 2.0s (3 failed checks, last L4CON)', '  client errors +2s–+5s (all backends): 12']);
+    const j = old.findIndex((l) => l.startsWith('Around each fault'));
+    expect(old[j + 2]).toBe('  second   -2   -1    0   +1   +2   +3');
+    expect(old.some((l) => l.startsWith('Tries and checks'))).toBe(false);
   });
 });

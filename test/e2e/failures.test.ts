@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BackendRecord, RunRecord } from '../../src/metrics/run-record.js';
+import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+
+const tags: string[] = [];
+afterEach(async () => {
+  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+});
+
+/** Runs `lblab start --headless --backends 3 --concurrency 8 … --json` to the end and returns its record. */
+async function run(args: string[]): Promise<RunRecord> {
+  const r = await runCliToEnd(['start', '--headless', '--backends', '3', '--concurrency', '8', ...args, '--json'], 30_000);
+  tags.push(r.tag);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as RunRecord;
+}
+
+const backend = (record: RunRecord, name: string): BackendRecord => record.backends.find((b) => b.name === name)!;
+
+describe('failure as the lesson: what a fault cost and how long until the balancer noticed (real processes)', () => {
+  it('a kill under load: retries hide it from clients, and the record and report say when b2 went DOWN', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'lblab-failures-')), 'run.json');
+    const r = await runCliToEnd(['start', '--headless', '--backends', '3', '--concurrency', '8', '--duration', '6s', '--event', '2s kill b2', '--out', out], 30_000);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(out, 'utf8')) as RunRecord;
+    const b2 = backend(record, 'b2');
+    expect(record.totals.errors, JSON.stringify(record.totals) + JSON.stringify(record.events)).toBe(0);
+    expect(b2.detections, JSON.stringify(record.events)).toHaveLength(1);
+    const d = b2.detections![0]!;
+    expect(d).toMatchObject({ fault: 'kill', detectedBy: 'down' });
+    expect(d.reason).toMatch(/3 failed checks, last L4CON/);
+    // defaults: fall 3 × interval 1s + timeout 500ms; slack 1.5s for a busy machine
+    expect(d.afterMs).toBeGreaterThan(0);
+    expect(d.afterMs).toBeLessThanOrEqual(3 * 1000 + 500 + 1500);
+    // the tries that hit the dead b2 before it was DOWN went to another backend
+    expect(b2.tries!.retried).toBeGreaterThan(0);
+    expect(b2.tries!.lost).toBe(0);
+    expect(b2.checks!.L4CON).toBeGreaterThanOrEqual(3);
+    expect(backend(record, 'b1').detections).toEqual([]);
+    // the report answers it in words, and `lblab report` prints it again byte for byte
+    expect(r.stdout, r.stdout).toMatch(/^\+2\.\ds kill b2 → DOWN after \d+\.\ds \(3 failed checks, last L4CON\)$/m);
+    expect(r.stdout, r.stdout).toMatch(/^ {2}client errors \+2s–\+\ds \(all backends\): 0 · b2 over the run: retried \d+, lost 0$/m);
+    expect(r.stdout, r.stdout).toMatch(/^b2\s+\d+\s+\d+\s+0\s+(L7OK \d+, )?L4CON \d+$/m);
+    const again = await runCliToEnd(['report', out]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(r.stdout);
+  });
+
+  it('a hang with --response-timeout 1s costs a client about one timeout, then b2 goes DOWN and b1/b3 carry on', async () => {
+    const record = await run(['--duration', '7s', '--response-timeout', '1s', '--event', '1s hang b2']);
+    expect(record.config.proxy?.responseTimeoutMs).toBe(1000);
+    // a request whose try hung waits out the 1s timeout, then is retried elsewhere
+    expect(record.totals.latencyMs.max).toBeGreaterThan(900);
+    expect(record.totals.latencyMs.p99).toBeLessThan(2500);
+    expect(record.totals.errors / record.totals.requests).toBeLessThan(0.01);
+    const b2 = backend(record, 'b2');
+    expect(b2.detections?.[0], JSON.stringify(record.events)).toMatchObject({ fault: 'hang', detectedBy: 'down' });
+    expect(b2.detections![0]!.reason).toMatch(/L7TOUT/);
+    expect(b2.tries!.retried).toBeGreaterThan(0);
+    const downAt = b2.detections![0]!.atMs + b2.detections![0]!.afterMs!;
+    // every second that starts after the DOWN: b2 gets nothing, b1 and b3 serve
+    const after = record.timeline.filter((p) => p.atMs - 1000 >= downAt);
+    expect(after.length, `DOWN at ${downAt}ms`).toBeGreaterThan(0);
+    expect(after.every((p) => p.perBackend.b2 === 0)).toBe(true);
+    expect(after.reduce((n, p) => n + p.perBackend.b1! + p.perBackend.b3!, 0)).toBeGreaterThan(100);
+  });
+
+  it('health-fail: active checks take b2 DOWN on L7STS 503 while passive checks see success (no ejection)', async () => {
+    const record = await run(['--duration', '6s', '--eject-consecutive', '3', '--event', '1s health-fail b2']);
+    expect(record.config.proxy?.outlier).toMatchObject({ mode: 'envoy', consecutive: 3 });
+    const b2 = backend(record, 'b2');
+    const down = b2.health.transitions.find((t) => t.to === 'down');
+    expect(down?.reason, JSON.stringify(b2.health)).toMatch(/L7STS 503/);
+    expect(b2.detections?.[0]).toMatchObject({ fault: 'health-fail', detectedBy: 'down' });
+    expect(record.events.filter((e) => e.type === 'ejected')).toEqual([]);
+    expect(b2.checks!.L7STS).toBeGreaterThanOrEqual(3);
+    // its traffic was fine all along: nothing retried, nothing lost
+    expect(b2.tries).toMatchObject({ retried: 0, lost: 0 });
+    expect(b2.tries!.served).toBeGreaterThan(0);
+  });
+
+  it('circuit breaker: 500s (not retried) open it on b2; after the recover a half-open probe closes it', async () => {
+    const record = await run([
+      '--duration', '7s', '--breaker', '3', '--breaker-cooldown', '1s', '--retry-on', 'error,timeout',
+      '--event', '1s errors b2', '--event', '4s recover b2',
+    ]);
+    const mine = record.events.filter((e) => e.target === 'b2');
+    const types = mine.map((e) => e.type);
+    const errorsAt = mine.find((e) => e.type === 'errors')!.atMs;
+    const recoverAt = mine.find((e) => e.type === 'recover')!.atMs;
+    const open = mine.find((e) => e.type === 'breaker-open');
+    expect(open, JSON.stringify(mine)).toBeDefined();
+    expect(open!.atMs).toBeGreaterThanOrEqual(errorsAt);
+    expect(open!.atMs).toBeLessThan(recoverAt);
+    expect(types.indexOf('breaker-half-open')).toBeGreaterThan(types.indexOf('breaker-open'));
+    // once recovered, the circuit ends closed, closed by a probe after a half-open
+    const breaker = types.filter((t) => t.startsWith('breaker-'));
+    expect(breaker.at(-1), JSON.stringify(mine)).toBe('breaker-closed');
+    expect(breaker.at(-2)).toBe('breaker-half-open');
+    const b2 = backend(record, 'b2');
+    expect(b2.detections?.[0]).toMatchObject({ fault: 'errors', detectedBy: 'breaker-open' });
+    expect(b2.detections![0]!.afterMs).toBeLessThan(2000);
+    // 500 is not in --retry-on: those answers reached the client
+    expect(record.totals.statusCodes['500']).toBeGreaterThan(0);
+    expect(b2.tries!.lost).toBeGreaterThan(0);
+    expect(b2.tries!.retried).toBe(0);
+  });
+});
