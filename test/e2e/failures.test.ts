@@ -83,10 +83,11 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     expect(b2.tries!.served).toBeGreaterThan(0);
   });
 
-  it('circuit breaker: 500s (not retried) open it on b2; after the recover a half-open probe closes it', async () => {
+  it('circuit breaker: 500s (not retried) open it on b2; it stays open until the recover, then a half-open probe closes it', async () => {
     const record = await run([
       '--duration', '7s', '--breaker', '3', '--breaker-cooldown', '1s', '--retry-on', 'error,timeout',
-      '--event', '1s errors b2', '--event', '4s recover b2',
+      // Every answer of b2 a 500 until the recover: no probe can succeed before it.
+      '--event', '1s errors b2=1', '--event', '4s recover b2',
     ]);
     const mine = record.events.filter((e) => e.target === 'b2');
     const types = mine.map((e) => e.type);
@@ -97,7 +98,10 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     expect(open!.atMs).toBeGreaterThanOrEqual(errorsAt);
     expect(open!.atMs).toBeLessThan(recoverAt);
     expect(types.indexOf('breaker-half-open')).toBeGreaterThan(types.indexOf('breaker-open'));
-    // once recovered, the circuit ends closed, closed by a probe after a half-open
+    // Before the recover every probe fails: the circuit only re-opens. After it, a probe closes it.
+    const closed = mine.filter((e) => e.type === 'breaker-closed');
+    expect(closed, JSON.stringify(mine)).toHaveLength(1);
+    expect(closed[0]!.atMs).toBeGreaterThan(recoverAt);
     const breaker = types.filter((t) => t.startsWith('breaker-'));
     expect(breaker.at(-1), JSON.stringify(mine)).toBe('breaker-closed');
     expect(breaker.at(-2)).toBe('breaker-half-open');
