@@ -80,7 +80,7 @@ export type BackendEvent = {
 };
 
 /** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. */
-const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(['ip-hash', 'consistent-hash', 'maglev']);
+export const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(['ip-hash', 'consistent-hash', 'maglev']);
 
 type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult]; backend: [BackendEvent] };
 
@@ -192,7 +192,12 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Switches the algorithm for the next request on; the new picker starts fresh. */
   setAlgorithm(name: AlgorithmName): void {
     // Hashing algorithms need whole weights: a ramp under way ends at full weight.
-    if (HASHING_ALGORITHMS.has(name)) for (const b of [...this.rampingSince.keys()]) this.endSlowStart(b, false);
+    if (HASHING_ALGORITHMS.has(name)) {
+      for (const b of [...this.rampingSince.keys()]) {
+        this.endSlowStart(b, false);
+        this.emitBackend(b, 'slow-start-done', `cut short at full weight ${b.configuredWeight}: ${name} hashes whole weights`);
+      }
+    }
     this.algoName = name;
     this.picker = createPicker(name);
     this.backupPicker = createPicker(name);
@@ -223,6 +228,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (this.members.length + this.backups.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
       backend.removed = true;
       backend.index = -1;
+      clearTimeout(this.passiveTimers.get(backend));
+      this.passiveTimers.delete(backend);
+      this.endSlowStart(backend, false);
       this.checker.unwatch(backend);
       void backend.pool.close().catch(() => undefined);
     }
@@ -292,6 +300,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   private inPanic(): boolean {
     const threshold = this.config.panicThreshold ?? 0;
     if (threshold <= 0 || this.members.length === 0) return false;
+    // Backups come before panic, as in Envoy: while one can serve, health counts.
+    if (this.backups.some((b) => b.usable)) return this.leavePanic();
     let usable = 0;
     for (const b of this.members) if (b.usable) usable++;
     const panic = (usable / this.members.length) * 100 < threshold;
@@ -308,18 +318,29 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     return panic;
   }
 
+  /** Leaves panic mode if in it (logged); returns false. */
+  private leavePanic(): false {
+    if (this.panicking) {
+      this.panicking = false;
+      this.emitBackend(undefined, 'panic-over', 'a backup can serve: health counts');
+    }
+    return false;
+  }
+
   /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
-  private observePassive(backend: UpstreamBackend, ok: boolean): void {
+  private observePassive(backend: UpstreamBackend, ok: boolean, probe: boolean): void {
     const now = this.nowMs();
     // The cap on ejections is counted only when a failure could eject (not on the hot path of successes).
     let mayEject = true;
     if (!ok) {
+      // Counted within the backend's own group: a backup does not use up a primary's slot.
+      const group = backend.backup ? this.backups : this.members;
       let ejected = 0;
-      for (const b of this.members) if (b.outlier.ejected) ejected++;
-      mayEject = ejected === 0 || (ejected + 1) / Math.max(1, this.members.length) <= this.maxEjectionFraction();
+      for (const b of group) if (b.outlier.ejected) ejected++;
+      mayEject = ejected === 0 || (ejected + 1) / Math.max(1, group.length) <= this.maxEjectionFraction();
     }
     const fromOutlier = backend.outlier.observe(ok, now, mayEject);
-    const fromBreaker = backend.breaker?.observe(ok, now);
+    const fromBreaker = backend.breaker?.observe(ok, now, probe);
     if (fromOutlier) this.emitBackend(backend, fromOutlier.type, fromOutlier.detail);
     if (fromBreaker) this.emitBackend(backend, fromBreaker.type, fromBreaker.detail);
     if (fromOutlier || fromBreaker) this.schedulePassive(backend);
@@ -447,7 +468,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.tryBackend(p, { clientIp, hashKey, exclude: undefined }, 1, undefined);
   }
 
-  private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: string } | undefined): void {
+  private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: UpstreamBackend } | undefined): void {
     if (p.clientGone) {
       this.clientAborts++;
       return;
@@ -463,13 +484,18 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
-      else this.replyFailure(p.res, lastFailure.err, p.started, lastFailure.backend);
+      else {
+        // The retry found nowhere to go: the failure reached the client after all.
+        lastFailure.backend.tries.retried--;
+        lastFailure.backend.tries.lost++;
+        this.replyFailure(p.res, lastFailure.err, p.started, lastFailure.backend.name);
+      }
       return;
     }
     if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;
-    backend.breaker?.onSend();
+    const probe = backend.breaker?.onSend() ?? false;
     const startedAt = performance.now();
     picker.onRequestStart?.(backend, startedAt);
     // The try ends on the picker that saw it start, even after an algorithm switch.
@@ -481,6 +507,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       (done, err) => this.tryEnded(done, picker, ctx, err),
       (status) => p.retryable && attempt <= this.retry.retries && retriesOnStatus(this.retry, status) && this.anotherCandidate(backend, ctx),
     );
+    t.probe = probe;
     p.current = t;
     backend.pool.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
@@ -494,9 +521,11 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     picker.onRequestEnd?.(backend, { startedAtMs: t.startedAt, latencyMs: now - t.startedAt, ok: err === undefined });
     if (backend.draining && backend.inFlight === 0) this.emitBackend(backend, 'drained', 'the last request in flight finished: safe to stop');
     const clientLeft = err instanceof ClientGoneError || p.clientGone;
-    if (clientLeft) backend.breaker?.onAbandoned();
+    if (clientLeft) {
+      if (t.probe) backend.breaker?.onAbandoned();
+    }
     // Passive checks judge the backend: a transport failure or a 5xx is its failure; a client that left is nobody's.
-    else this.observePassive(backend, err === undefined ? t.status < 500 : false);
+    else this.observePassive(backend, err === undefined ? t.status < 500 : false, t.probe);
     if (err === undefined) {
       if (t.attempt > 1) this.retriesSucceeded++;
       if (t.status < 500) backend.tries.served++;
@@ -509,7 +538,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
-    backend.failures++;
+    // A retried status is not a failed try (refused, reset, timed out): it is counted in `tries.retried`.
+    if (!(err instanceof RetryableStatusError)) backend.failures++;
     if (p.res.headersSent) {
       // Failed mid-body: the status is out, so all we can do is cut the
       // response; it counts as a transport error, not a success.
@@ -523,7 +553,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       const exclude = new Set(ctx.exclude);
       exclude.add(backend);
       backend.tries.retried++;
-      this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend: backend.name });
+      this.tryBackend(p, { ...ctx, exclude }, t.attempt + 1, { err, backend });
       return;
     }
     backend.tries.lost++;

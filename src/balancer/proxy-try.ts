@@ -55,6 +55,8 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   private ended = false;
   /** Set when this response is dropped for a retry. */
   private dropping = false;
+  /** Whether this try is its backend's half-open circuit breaker probe. */
+  probe = false;
 
   constructor(
     readonly request: ProxiedRequest,

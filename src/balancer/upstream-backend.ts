@@ -21,7 +21,7 @@ export class UpstreamBackend implements PickableBackend {
   inFlight = 0;
   /** Times the algorithm chose this backend (HAProxy `lbtot`). */
   selected = 0;
-  /** Tries that failed at the transport level (refused, reset, timeout): HAProxy `econ` + `eresp`. */
+  /** Tries that failed at the transport level (refused, reset, timeout): HAProxy `econ` + `eresp`; a retried status is not one (see {@link tries}). */
   failures = 0;
   /** Every health state change, oldest first. */
   readonly transitions: HealthTransition[] = [];
@@ -83,6 +83,11 @@ export class UpstreamBackend implements PickableBackend {
    * has just come back UP has reached, 0 < factor ≤ 1; 1 otherwise.
    */
   slowStartFactor = 1;
+
+  /** False while draining or removed: kept out even when panic mode ignores health. */
+  get adminUp(): boolean {
+    return !this.removed && !this.draining;
+  }
 
   /** The effective weight pickers use: the configured weight, scaled down while slow start ramps it up. */
   get weight(): number {

@@ -4,7 +4,7 @@ import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, i
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
-import { addProxyOptions, parseProxyOptions, type ProxyFlags } from './proxy-options.js';
+import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
 import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
 
@@ -80,6 +80,7 @@ ${algorithmsHelp()}`,
         o,
         backends.map((b) => b.name),
       );
+      requireSlowStartAlgorithm(proxy.slowStartMs, [o.algo]);
       const config = {
         backends: backends.map((b, i) => ({ ...b, weight: weights[i]!, ...(backups.includes(b.name) ? { backup: true } : {}) })),
         algo: o.algo,

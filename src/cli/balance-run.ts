@@ -6,7 +6,8 @@ import { emitRecord, untilSignal } from './output.js';
 
 /**
  * Runs the balancer alone until SIGINT/SIGTERM (or `durationMs`, when > 0),
- * printing health transitions on stderr as they happen, then the report of
+ * printing health transitions and backend events (ejections, circuit
+ * breaker, slow start, panic) on stderr as they happen, then the report of
  * what it proxied: per-backend counts as the balancer saw them, states and
  * transitions.
  */
@@ -15,6 +16,11 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const events: RunEvent[] = [];
   balancer.on('transition', (t) => {
     const e: RunEvent = { atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason };
+    events.push(e);
+    process.stderr.write(formatEventLine(e) + '\n');
+  });
+  balancer.on('backend', (b) => {
+    const e: RunEvent = { atMs: Math.round(b.atMs), type: b.type, ...(b.backend ? { target: b.backend } : {}), detail: b.detail };
     events.push(e);
     process.stderr.write(formatEventLine(e) + '\n');
   });
@@ -30,7 +36,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     config: {
       command: 'balance',
       algo: balancer.algo,
-      weights: balancer.backends.map((b) => b.weight),
+      weights: balancer.backends.map((b) => b.configuredWeight),
       health: { ...config.health },
       proxy: proxyRecord(
         config.connection ?? DEFAULT_CONNECTION,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
+import type { AlgorithmName } from '../balancer/algorithms/index.js';
+import { DEFAULT_CONNECTION, HASHING_ALGORITHMS } from '../balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
 import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
@@ -50,6 +51,19 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--backup <backend>', 'a backup backend: serves only when no primary can (nginx/HAProxy backup); repeatable', collect, [])
     .option('--slow-start <duration>', 'a backend back UP ramps its weight up linearly over this long (HAProxy slowstart; not with the hashing algorithms); 0s = off', '0s')
     .option('--panic-threshold <percent>', 'below this share of usable primaries, route to all of them regardless of health (Envoy panic threshold); 0 = off', '0');
+}
+
+/**
+ * Refuses `--slow-start` with an algorithm that hashes onto whole weights
+ * (nginx refuses `slow_start` with `hash` and `ip_hash` too), rather than
+ * ignore it.
+ * @throws {UsageError} naming `--slow-start`.
+ */
+export function requireSlowStartAlgorithm(slowStartMs: number, algos: readonly AlgorithmName[]): void {
+  const hashing = algos.find((a) => HASHING_ALGORITHMS.has(a));
+  if (slowStartMs > 0 && hashing) {
+    throw new UsageError(`Expected \`--slow-start\` only with an algorithm that is not hashing onto whole weights, got ${hashing}`);
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
-import { addProxyOptions, parseProxyOptions, type ProxyFlags } from './proxy-options.js';
+import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
 import {
   parseDuration,
   EVENT_FORMS,
@@ -156,6 +156,8 @@ export function parseStartOptions(o: StartFlags) {
   const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined;
   const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
   const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
+  const proxy = parseProxyOptions(o, names);
+  requireSlowStartAlgorithm(proxy.slowStartMs, [algo]);
   const switchedTo = events.flatMap((e) => (e.action === 'algo' ? [e.algo] : []));
   if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
     throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${algo}`);
@@ -170,7 +172,7 @@ export function parseStartOptions(o: StartFlags) {
     algo,
     ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
-    ...parseProxyOptions(o, names),
+    ...proxy,
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),

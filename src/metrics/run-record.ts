@@ -68,7 +68,8 @@ const CLEARING: ReadonlySet<string> = new Set(['recover', 'restart', 'started'])
  * event counts as one). For each fault event (see {@link FAULT_EVENT_TYPES})
  * in time order, the first later event on the same backend among `down`,
  * `ejected` and `breaker-open` is its detection, unless a `recover`,
- * `restart` or `started` of that backend comes first; then, or when the run
+ * `restart` or `started` of that backend, or that fault switched off
+ * (`<fault>-off`), comes first; then, or when the run
  * ends first, `detectedBy` and `afterMs` are null. Times in ms since the run
  * started.
  */
@@ -85,7 +86,7 @@ export function deriveDetections(name: string, events: readonly RunEvent[], tran
     if (!faults.has(fault.type)) return;
     let found: RunEvent | undefined;
     for (const e of ordered.slice(i + 1)) {
-      if (CLEARING.has(e.type)) break;
+      if (CLEARING.has(e.type) || e.type === `${fault.type}-off`) break;
       if (DETECTING.has(e.type)) {
         found = e;
         break;
@@ -236,7 +237,9 @@ export type BackendInfo = {
  * Builds a {@link RunRecord} from measured traffic. `backends` lists the
  * configured backends in order; any other backend named in the traffic (a
  * server behind `lblab load` that sets `x-lblab-backend`) is appended with
- * weight 1 and no expected share.
+ * weight 1 and no expected share. Events and health transitions after
+ * `durationMs` (health checks run on while the load winds down) are left
+ * out: they happened after the run.
  */
 export function buildRunRecord(input: {
   config: RunConfig;
@@ -265,6 +268,8 @@ export function buildRunRecord(input: {
     timeline.push({ atMs: (s + 1) * 1000, rps: secondOf(stats.perSecond, s, seconds), errors: secondOf(stats.errorsPerSecond, s, seconds), perBackend });
   }
   const durationS = input.durationMs / 1000;
+  const events = input.events.filter((e) => e.atMs <= input.durationMs);
+  const transitionsIn = (info: BackendInfo): HealthTransition[] => (info.health?.transitions ?? []).filter((t) => t.atMs <= input.durationMs);
   const expected = runExpectedShares(infos, input.periods, attributed);
   return {
     schemaVersion: RUN_RECORD_SCHEMA_VERSION,
@@ -296,13 +301,13 @@ export function buildRunRecord(input: {
         ...(info.removed ? { removed: true } : {}),
         ...(info.tries ? { tries: { ...info.tries } } : {}),
         ...(info.checks ? { checks: { ...info.checks } } : {}),
-        detections: deriveDetections(info.name, input.events, info.health?.transitions),
+        detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
-        health: info.health ?? { state: 'up', downMs: 0, transitions: [] },
+        health: info.health ? { ...info.health, transitions: transitionsIn(info) } : { state: 'up', downMs: 0, transitions: [] },
       };
     }),
     ...(input.periods ? { periods: input.periods.map((p) => periodRecord(p, infos)) } : {}),
-    events: [...input.events],
+    events,
     timeline,
   };
 }

@@ -329,7 +329,8 @@ export class RunSession implements RunControls {
     }
     this.log({
       atMs: this.nowMs(),
-      type: on ? fault : 'recover',
+      // Switching one fault off is not a recover: other faults stay on (and their detections stand).
+      type: on ? fault : `${fault}-off`,
       target: name,
       detail: on ? `${faultEffect(fault, switches)} (${source})` : `${fault} fault cleared${reached} (${source})`,
     });

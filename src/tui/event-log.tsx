@@ -27,7 +27,7 @@ function colourOf(type: string): string | undefined {
     case 'pause':
       return 'yellow';
     default:
-      return undefined;
+      return type.endsWith('-off') ? 'green' : undefined;
   }
 }
 

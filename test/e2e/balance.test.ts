@@ -131,4 +131,28 @@ describe('lblab balance in front of plain HTTP servers', () => {
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
   });
+
+  it('logs passive ejections on stderr and in its record, not only health changes', async () => {
+    const sick = http.createServer((_req, res) => {
+      res.statusCode = 500;
+      res.end('no');
+    });
+    await new Promise<void>((r) => sick.listen(0, '127.0.0.1', r));
+    servers.push(sick);
+    const well = await plainServer('well');
+    servers.push(well.server);
+    const run = runCli([
+      'balance', '--port', '0', '--eject-consecutive', '2', '--eject-time', '30s', '--max-ejection-percent', '50',
+      '--backend', `http://127.0.0.1:${(sick.address() as AddressInfo).port}`, '--backend', well.url, '--json',
+    ]);
+    tags.push(run.tag);
+    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    for (let i = 0; i < 4; i++) await get(`http://127.0.0.1:${port}/`);
+    await run.waitFor(/ejected b1\s+2 failed tries in a row/);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    const record = JSON.parse(run.stdout()) as RunRecord;
+    expect(record.events.map((e) => [e.type, e.target])).toContainEqual(['ejected', 'b1']);
+    expect(record.config.proxy?.outlier).toEqual({ mode: 'envoy', consecutive: 2, baseEjectionMs: 30_000, maxEjectionPercent: 50 });
+  });
 });

@@ -221,3 +221,42 @@ describe('panic threshold (Envoy)', () => {
     expect(b.backend('b1')!.failures + b.backend('b2')!.failures).toBeGreaterThan(0);
   });
 });
+
+describe('panic, backups and draining together', () => {
+  const fastChecks = { mode: 'http' as const, intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' };
+
+  it('while a backup can serve there is no panic: the backup takes the traffic', async () => {
+    const a = await server(() => 200);
+    const c = await server(() => 200);
+    const backup = await server(() => 200);
+    const { b, url, events } = await balancer([a.url, c.url, backup.url], { panicThreshold: 50, health: fastChecks }, [2]);
+    await a.close();
+    await c.close();
+    await until(() => b.backend('b1')!.health.state === 'down' && b.backend('b2')!.health.state === 'down', 'both primaries DOWN');
+    for (let i = 0; i < 5; i++) expect(await get(url)).toEqual({ status: 200, backend: 'b3' });
+    expect(events.map((e) => e.type)).not.toContain('panic');
+  });
+
+  it('panic ignores health but never picks a draining backend', async () => {
+    const a = await server(() => 200);
+    const c = await server(() => 200);
+    const d = await server(() => 200);
+    const { b, url, events } = await balancer([a.url, c.url, d.url], { panicThreshold: 50 });
+    b.apply({ type: 'drain', backend: 'b1', on: true });
+    b.apply({ type: 'drain', backend: 'b2', on: true });
+    for (let i = 0; i < 6; i++) expect((await get(url)).backend).toBe('b3');
+    expect(events.map((e) => e.type)).toContain('panic');
+    expect(events.filter((e) => e.type === 'drained')).toHaveLength(2);
+  });
+
+  it('a retry that finds no backend left counts as lost, not retried', async () => {
+    const refusing = await server(() => 200);
+    await refusing.close();
+    const draining = await server(() => 200);
+    const { b, url } = await balancer([refusing.url, draining.url]);
+    b.apply({ type: 'drain', backend: 'b2', on: true });
+    expect((await get(url)).status).toBe(502);
+    expect(b.backend('b1')!.tries).toEqual({ served: 0, retried: 0, lost: 1 });
+    expect(b.retries).toBe(0);
+  });
+});

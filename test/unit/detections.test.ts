@@ -20,6 +20,14 @@ describe('deriveDetections (time to detect)', () => {
     expect(deriveDetections('b2', events)).toEqual([{ fault: 'errors', atMs: 1000, detectedBy: 'ejected', afterMs: 400, reason: '5 failures in a row' }]);
   });
 
+  it('switching one fault off clears only that fault: the other is still detected', () => {
+    const events = [ev(5000, 'hang', 'b2'), ev(6000, 'slow', 'b2'), ev(7000, 'slow-off', 'b2'), ev(8000, 'down', 'b2', 'L7TOUT')];
+    expect(deriveDetections('b2', events)).toEqual([
+      { fault: 'hang', atMs: 5000, detectedBy: 'down', afterMs: 3000, reason: 'L7TOUT' },
+      { fault: 'slow', atMs: 6000, detectedBy: null, afterMs: null },
+    ]);
+  });
+
   it('null when the run ends first, or a recover or restart of that backend comes first', () => {
     expect(deriveDetections('b2', [ev(1000, 'slow', 'b2')])).toEqual([{ fault: 'slow', atMs: 1000, detectedBy: null, afterMs: null }]);
     expect(deriveDetections('b2', [ev(1000, 'hang', 'b2'), ev(2000, 'recover', 'b2'), ev(2500, 'down', 'b2')])[0]).toMatchObject({ detectedBy: null, afterMs: null });

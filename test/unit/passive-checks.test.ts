@@ -73,11 +73,11 @@ describe('circuit breaker', () => {
     b.onSend();
     // One probe at a time.
     expect(b.allows).toBe(false);
-    expect(b.observe(false, 600)?.type).toBe('breaker-open');
+    expect(b.observe(false, 600, true)?.type).toBe('breaker-open');
     expect(b.nextChangeAtMs()).toBe(1100);
     b.tick(1100);
     b.onSend();
-    expect(b.observe(true, 1200)?.type).toBe('breaker-closed');
+    expect(b.observe(true, 1200, true)?.type).toBe('breaker-closed');
     expect(b.allows).toBe(true);
     expect(b.opened).toBe(2);
   });
@@ -90,5 +90,21 @@ describe('circuit breaker', () => {
     expect(b.allows).toBe(false);
     b.onAbandoned();
     expect(b.allows).toBe(true);
+  });
+
+  it('while not closed only the probe counts: an old try ending, or a non-probe leaving, changes nothing', () => {
+    const b = new CircuitBreaker({ failures: 1, cooldownMs: 100 });
+    b.observe(false, 0);
+    // A try sent before the circuit opened ends while it is open: ignored.
+    expect(b.observe(true, 50)).toBeUndefined();
+    expect(b.state).toBe('open');
+    b.tick(100);
+    expect(b.onSend()).toBe(true);
+    // Only one probe: the next send is not one.
+    expect(b.onSend()).toBe(false);
+    // An old try succeeding in half-open does not close it; only the probe does.
+    expect(b.observe(true, 120)).toBeUndefined();
+    expect(b.state).toBe('half-open');
+    expect(b.observe(true, 130, true)?.type).toBe('breaker-closed');
   });
 });

@@ -84,3 +84,30 @@ describe('--hash-key', () => {
     }
   });
 });
+
+describe('events after the run', () => {
+  it('are left out of the record, with the health transitions, so they cannot fake a detection', () => {
+    const stats = new TrafficStats();
+    const r = buildRunRecord({
+      config: { command: 'start' },
+      durationMs: 3000,
+      stats,
+      backends: [
+        {
+          name: 'b2',
+          url: '',
+          weight: 1,
+          expectedShare: 1,
+          health: { state: 'down', downMs: 0, transitions: [{ atMs: 4678, from: 'up', to: 'down', reason: 'late' }] },
+        },
+      ],
+      events: [
+        { atMs: 1000, type: 'hang', target: 'b2' },
+        { atMs: 4678, type: 'down', target: 'b2' },
+      ],
+    });
+    expect(r.events.map((e) => e.type)).toEqual(['hang']);
+    expect(r.backends[0]!.health.transitions).toEqual([]);
+    expect(r.backends[0]!.detections).toEqual([{ fault: 'hang', atMs: 1000, detectedBy: null, afterMs: null }]);
+  });
+});

@@ -16,8 +16,13 @@ export interface PickableBackend {
   readonly weight: number;
   /** Tries sent to it and not yet ended (answered or failed), across all pickers. */
   readonly inFlight: number;
-  /** False while health checks hold the backend DOWN. */
+  /** False while health checks hold the backend DOWN (or passive checks, a circuit breaker or draining keep it out). */
   readonly usable: boolean;
+  /**
+   * False while an operator keeps it out (draining): never picked, not even
+   * in panic mode; undefined counts as true.
+   */
+  readonly adminUp?: boolean;
   /**
    * Load the backend last reported in its `/health` JSON (in-flight ÷
    * capacity, 0..1+), refreshed by each active check; undefined when it
@@ -70,5 +75,5 @@ export interface Picker {
 
 /** Whether `b` may take this request: healthy and not already tried. */
 export function isCandidate(b: PickableBackend, ctx: PickContext): boolean {
-  return (b.usable || ctx.panic === true) && (ctx.exclude === undefined || !ctx.exclude.has(b));
+  return (b.usable || (ctx.panic === true && b.adminUp !== false)) && (ctx.exclude === undefined || !ctx.exclude.has(b));
 }

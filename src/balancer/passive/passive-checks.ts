@@ -123,18 +123,25 @@ export class CircuitBreaker {
     return this.state === 'open' ? this.openUntilMs : undefined;
   }
 
-  /** Called when a request is sent: in half-open state it is the probe. */
-  onSend(): void {
-    if (this.state === 'half-open') this.probing = true;
+  /** Called when a request is sent; returns whether it is the half-open probe (the caller keeps that with the try). */
+  onSend(): boolean {
+    if (this.state !== 'half-open' || this.probing) return false;
+    this.probing = true;
+    return true;
   }
 
-  /** The probe's client went away before an answer: the next request probes instead. */
+  /** The probe's client went away before an answer: the next request probes instead. Only for the probe. */
   onAbandoned(): void {
     this.probing = false;
   }
 
-  /** Feeds one try's outcome. Returns the change, if any. */
-  observe(ok: boolean, nowMs: number): PassiveChange | undefined {
+  /**
+   * Feeds one try's outcome; `probe` says whether it was the half-open
+   * probe ({@link onSend}'s answer). While not closed only the probe counts:
+   * tries sent before the circuit opened may still end. Returns the change, if any.
+   */
+  observe(ok: boolean, nowMs: number, probe = false): PassiveChange | undefined {
+    if (this.state !== 'closed' && !probe) return undefined;
     if (this.state === 'half-open' && this.probing) {
       this.probing = false;
       if (ok) {
