@@ -108,7 +108,14 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
     if (p.backups) parts.push(`backup ${p.backups.join(',')}`);
     if (p.slowStartMs) parts.push(`slow start ${formatDuration(p.slowStartMs)}`);
     if (p.panicThreshold) parts.push(`panic below ${p.panicThreshold}%`);
-    lines.push(c.dim(`Balancer: ${parts.join(' · ')}`));
+    // Greedy lines of at most 100 columns, parts kept whole.
+    const wrapped: string[] = [];
+    for (const part of parts) {
+      const last = wrapped.length - 1;
+      if (last >= 0 && wrapped[last]!.length + 3 + part.length <= 100) wrapped[last] += ` · ${part}`;
+      else wrapped.push(last < 0 ? `Balancer: ${part}` : `  ${part}`);
+    }
+    lines.push(...wrapped.map((l) => c.dim(l)));
   }
   return lines;
 }
