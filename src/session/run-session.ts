@@ -316,7 +316,7 @@ export class RunSession implements RunControls {
 
   /**
    * Switches `fault` on or off on backend `name` over IPC and logs it
-   * (type: the fault's name when on, `recover` when off). A backend whose
+   * (type: the fault's name when on, `<fault>-off` when off). A backend whose
    * process is not running cannot take a fault: that is logged as an error.
    */
   setFault(name: string, fault: FaultName, on: boolean, source = 'key', switches?: BackendFaults): void {
