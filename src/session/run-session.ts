@@ -237,11 +237,9 @@ export class RunSession implements RunControls {
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     this.load.start();
     for (const ev of config.events) {
-      this.timers.push(
-        setTimeout(() => {
-          this.runEvent(ev);
-        }, Math.max(0, ev.atMs - this.nowMs())),
-      );
+      // +1 ms: a Node timer may fire up to a millisecond early, and an event
+      // due at 2 s must not land in second 1 of the time line.
+      this.timers.push(setTimeout(() => this.runEvent(ev), Math.max(0, ev.atMs - this.nowMs()) + 1));
     }
     if (config.durationMs > 0) {
       this.timers.push(

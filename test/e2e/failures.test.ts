@@ -43,7 +43,7 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     expect(backend(record, 'b1').detections).toEqual([]);
     // the report answers it in words, and `lblab report` prints it again byte for byte
     expect(r.stdout, r.stdout).toMatch(/^\+2\.\ds kill b2 → DOWN after \d+\.\ds \(3 failed checks, last L4CON\)$/m);
-    expect(r.stdout, r.stdout).toMatch(/^ {2}client errors \+2s–\+\ds \(all backends\): 0 · b2 over the run: retried \d+, lost 0$/m);
+    expect(r.stdout, r.stdout).toMatch(/^ {2}client errors \+[12]s–\+\ds \(all backends\): 0 · b2 over the run: retried \d+, lost 0$/m);
     expect(r.stdout, r.stdout).toMatch(/^b2\s+\d+\s+\d+\s+0\s+(L7OK \d+, )?L4CON \d+$/m);
     const again = await runCliToEnd(['report', out]);
     expect(again.code).toBe(0);
