@@ -77,3 +77,27 @@ export interface Picker {
 export function isCandidate(b: PickableBackend, ctx: PickContext): boolean {
   return (b.usable || (ctx.panic === true && b.adminUp !== false)) && (ctx.exclude === undefined || !ctx.exclude.has(b));
 }
+
+/** The summed weight of the candidates for this request (0 when there are none). */
+export function candidateWeight(backends: readonly PickableBackend[], ctx: PickContext): number {
+  let total = 0;
+  for (const b of backends) if (isCandidate(b, ctx)) total += b.weight;
+  return total;
+}
+
+/**
+ * One draw among the candidates with probability proportional to weight;
+ * `total` is {@link candidateWeight} (> 0), `random` returns values in [0, 1).
+ */
+export function weightedDraw(backends: readonly PickableBackend[], ctx: PickContext, total: number, random: () => number): PickableBackend {
+  let r = random() * total;
+  let last: PickableBackend | undefined;
+  for (const b of backends) {
+    if (!isCandidate(b, ctx)) continue;
+    last = b;
+    r -= b.weight;
+    if (r < 0) return b;
+  }
+  // Only reached through float rounding at r ≈ total: the last candidate.
+  return last!;
+}

@@ -1,4 +1,4 @@
-import { isCandidate, type PickableBackend, type PickContext, type Picker } from './picker.js';
+import { candidateWeight, weightedDraw, type PickableBackend, type PickContext, type Picker } from './picker.js';
 
 /**
  * Power of two random choices, as HAProxy `balance random(2)`
@@ -28,25 +28,10 @@ export class PowerOfTwoChoices implements Picker {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
-    let total = 0;
-    for (const b of backends) if (isCandidate(b, ctx)) total += b.weight;
+    const total = candidateWeight(backends, ctx);
     if (total === 0) return undefined;
-    const first = this.draw(backends, ctx, total);
-    const second = this.draw(backends, ctx, total);
+    const first = weightedDraw(backends, ctx, total, this.random);
+    const second = weightedDraw(backends, ctx, total, this.random);
     return second.inFlight * first.weight < first.inFlight * second.weight ? second : first;
-  }
-
-  /** One weighted draw among the candidates, whose weights add up to `total` (> 0). */
-  private draw(backends: readonly PickableBackend[], ctx: PickContext, total: number): PickableBackend {
-    let r = this.random() * total;
-    let last: PickableBackend | undefined;
-    for (const b of backends) {
-      if (!isCandidate(b, ctx)) continue;
-      last = b;
-      r -= b.weight;
-      if (r < 0) return b;
-    }
-    // Only reached through float rounding at r ≈ total: the last candidate.
-    return last!;
   }
 }

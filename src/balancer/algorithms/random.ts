@@ -1,4 +1,4 @@
-import { isCandidate, type PickableBackend, type PickContext, type Picker } from './picker.js';
+import { candidateWeight, weightedDraw, type PickableBackend, type PickContext, type Picker } from './picker.js';
 
 /**
  * Random: a usable backend drawn with probability proportional to its weight
@@ -9,17 +9,7 @@ export class RandomPicker implements Picker {
   constructor(private readonly random: () => number = Math.random) {}
 
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
-    let total = 0;
-    for (const b of backends) if (isCandidate(b, ctx)) total += b.weight;
-    if (total === 0) return undefined;
-    let r = this.random() * total;
-    let last: PickableBackend | undefined;
-    for (const b of backends) {
-      if (!isCandidate(b, ctx)) continue;
-      last = b;
-      r -= b.weight;
-      if (r < 0) return b;
-    }
-    return last;
+    const total = candidateWeight(backends, ctx);
+    return total === 0 ? undefined : weightedDraw(backends, ctx, total, this.random);
   }
 }
