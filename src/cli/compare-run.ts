@@ -1,18 +1,16 @@
-import { writeFile } from 'node:fs/promises';
-import { RuntimeError } from '../errors.js';
 import { renderComparison, summarizeRun, type Comparison, type KeysMoved } from '../report/comparison.js';
 import { formatProgressLine } from '../session/progress-line.js';
 import { RunSession } from '../session/run-session.js';
 import { REMOVE_SETTLE_MS, type ComparePlan } from './compare-command.js';
 import { checkClientAddresses } from '../load/client-addresses.js';
-import { untilSignal } from './output.js';
+import { untilSignal, writeOut } from './output.js';
 
 /**
  * Runs `lblab compare`: each algorithm in turn on fresh backends (a whole
  * `start` run, headless), then prints the comparison table (or JSON) on
  * stdout. Progress lines go to stderr. Ctrl-C or SIGTERM ends the run under
  * way and prints what was measured so far, marked partial.
- * @throws {RuntimeError} when a run fails or `--out` cannot be written.
+ * @throws {RuntimeError} (from errors.js) when a run fails or `--out` cannot be written.
  */
 export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?: string }): Promise<void> {
   const first = plan.runs[0]!;
@@ -84,13 +82,7 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     results,
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
-  if (out.out) {
-    try {
-      await writeFile(out.out, json);
-    } catch (err) {
-      throw new RuntimeError(`could not write --out ${out.out}: ${(err as Error).message}`);
-    }
-  }
+  await writeOut(out.out, json);
   process.stdout.write(out.json ? json : renderComparison(comparison));
   if (failure) throw failure;
 }

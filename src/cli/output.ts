@@ -25,19 +25,26 @@ export function isHeadless(flag: boolean | undefined): boolean {
  */
 export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?: string }): Promise<void> {
   const json = JSON.stringify(record, null, 2) + '\n';
-  if (opts.out) {
-    try {
-      await writeFile(opts.out, json);
-    } catch (err) {
-      throw new RuntimeError(`could not write --out ${opts.out}: ${(err as Error).message}`);
-    }
-  }
+  await writeOut(opts.out, json);
   if (opts.json) {
     process.stdout.write(json);
     return;
   }
   const { renderReport } = await import('../report/render-report.js');
   process.stdout.write(renderReport(record));
+}
+
+/**
+ * Writes `text` to the `--out` file when one was given.
+ * @throws {RuntimeError} when it cannot be written.
+ */
+export async function writeOut(file: string | undefined, text: string): Promise<void> {
+  if (file === undefined) return;
+  try {
+    await writeFile(file, text);
+  } catch (err) {
+    throw new RuntimeError(`could not write --out ${file}: ${(err as Error).message}`);
+  }
 }
 
 /**
