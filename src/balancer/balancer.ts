@@ -127,6 +127,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Backends whose slow start is under way, with when it began (run clock, ms). */
   private readonly rampingSince = new Map<UpstreamBackend, number>();
   private rampTimer: NodeJS.Timeout | undefined;
+  /** Whether outlier ejection or a circuit breaker is configured. */
+  private readonly passiveOn: boolean;
   /** Whether the upstream is in panic (too few usable primaries). */
   private panicking = false;
   private readonly hashKey: HashKeySource;
@@ -159,6 +161,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.rebuildMembers();
     this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
+    this.passiveOn = (config.passive?.outlier !== undefined && config.passive.outlier.mode !== 'off') || config.passive?.breaker !== undefined;
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
     this.picker = createPicker(config.algo);
@@ -329,6 +332,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
 
   /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
   private observePassive(backend: UpstreamBackend, ok: boolean, probe: boolean): void {
+    // Nothing passive configured (the default): no clock read, no work on the request path.
+    if (!this.passiveOn) return;
     const now = this.nowMs();
     // The cap on ejections is counted only when a failure could eject (not on the hot path of successes).
     let mayEject = true;

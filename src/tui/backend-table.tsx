@@ -25,6 +25,8 @@ type Cells = {
   pid: string;
   weight: string;
   state: string;
+  /** The state's words besides health (EJECTED 12s, OPEN, DRAIN, BACKUP), '' when none. */
+  extra: string;
   check: string;
   inFlight: string;
   rps: string;
@@ -51,12 +53,14 @@ function stateExtra(b: BackendSnapshot): string {
 }
 
 function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
+  const extra = stateExtra(b);
   return {
+    extra,
     name: b.name,
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
-    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${stateExtra(b) ? ` ${stateExtra(b)}` : ''}`,
+    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${extra ? ` ${extra}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     inFlight: String(b.inFlight),
     rps: formatRate(b.rps),
@@ -142,9 +146,9 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                     {b.state === 'up' ? 'UP' : 'DOWN'}
                   </Text>
                   {` ${b.checkCounter}`}
-                  {stateExtra(b) ? (
+                  {r.extra ? (
                     <Text color={b.ejectedForMs !== null || b.breaker === 'open' ? 'red' : b.backup && !b.draining && b.breaker !== 'half-open' ? 'blue' : 'yellow'}>
-                      {` ${stateExtra(b)}`}
+                      {` ${r.extra}`}
                     </Text>
                   ) : null}
                   {' '.repeat(Math.max(0, w.state - r.state.length))}
