@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, listenHttp, type Closers } from './loopback.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 
 /**
@@ -9,27 +10,11 @@ import { Balancer } from '../../src/balancer/balancer.js';
  * controls, so in-flight counts and failure counters can be read directly.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers: Closers = [];
+afterEach(() => closeAll(closers));
 
-async function server(handler: http.RequestListener): Promise<{ url: string; hits: () => number; server: http.Server }> {
-  let hits = 0;
-  const s = http.createServer((req, res) => {
-    hits++;
-    handler(req, res);
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  closers.push(
-    () =>
-      new Promise((r) => {
-        s.closeAllConnections();
-        s.close(r);
-      }),
-  );
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits, server: s };
-}
+/** A loopback server running `handler`, closed after the test. */
+const server = (handler: http.RequestListener) => listenHttp(handler, closers);
 
 /** A port with nothing listening on it (connections are refused). */
 async function deadUrl(): Promise<string> {

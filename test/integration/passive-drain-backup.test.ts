@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, listenHttp, type Closers } from './loopback.js';
 import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/balancer/balancer.js';
 
 /**
@@ -9,32 +10,17 @@ import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/bala
  * whose behaviour the test switches.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers: Closers = [];
+afterEach(() => closeAll(closers));
 
 /** A server answering `status()` after `delayMs()`; both read at each request. */
-async function server(status: () => number, delayMs: () => number = () => 0): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
-  let hits = 0;
-  const s = http.createServer((_req, res) => {
-    hits++;
+function server(status: () => number, delayMs: () => number = () => 0) {
+  return listenHttp((_req, res) => {
     setTimeout(() => {
       res.writeHead(status(), { 'content-type': 'text/plain' });
       res.end('x');
     }, delayMs());
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  let closed = false;
-  const close = () =>
-    new Promise<void>((r) => {
-      if (closed) return r();
-      closed = true;
-      s.closeAllConnections();
-      s.close(() => r());
-    });
-  closers.push(close);
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits, close };
+  }, closers);
 }
 
 async function balancer(urls: string[], extra: Partial<BalancerConfig> = {}, backups: number[] = []): Promise<{ b: Balancer; url: string; events: BackendEvent[] }> {

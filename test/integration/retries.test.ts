@@ -1,6 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, listenHttp, type Closers } from './loopback.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, type RetryCondition, type RetryPolicy } from '../../src/balancer/retry-policy.js';
 
@@ -10,27 +10,11 @@ import { DEFAULT_RETRY_POLICY, type RetryCondition, type RetryPolicy } from '../
  * test decides.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers: Closers = [];
+afterEach(() => closeAll(closers));
 
-async function server(handler: http.RequestListener): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const s = http.createServer((req, res) => {
-    hits++;
-    handler(req, res);
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  closers.push(
-    () =>
-      new Promise((r) => {
-        s.closeAllConnections();
-        s.close(r);
-      }),
-  );
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, hits: () => hits };
-}
+/** A loopback server running `handler`, closed after the test. */
+const server = (handler: http.RequestListener) => listenHttp(handler, closers);
 
 const answering = (status: number) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
   res.writeHead(status, { 'content-type': 'text/plain' });

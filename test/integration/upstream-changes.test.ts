@@ -1,6 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, listenHttp, type Closers } from './loopback.js';
 import { startBackendServer } from '../../src/backend/server.js';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
 import { Balancer } from '../../src/balancer/balancer.js';
@@ -12,26 +11,14 @@ import type { HashKeySource } from '../../src/balancer/hash-key.js';
  * request, and the load backends report on /health.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers: Closers = [];
+afterEach(() => closeAll(closers));
 
+/** `n` plain servers on loopback, each answering 200 `ok`. */
 /** `n` plain servers on loopback, each answering 200 `ok`. */
 async function servers(n: number): Promise<string[]> {
   const urls: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = http.createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    closers.push(
-      () =>
-        new Promise((r) => {
-          s.closeAllConnections();
-          s.close(r);
-        }),
-    );
-    urls.push(`http://127.0.0.1:${(s.address() as AddressInfo).port}`);
-  }
+  for (let i = 0; i < n; i++) urls.push((await listenHttp((_req, res) => res.end('ok'), closers)).url);
   return urls;
 }
 
@@ -93,19 +80,11 @@ describe('upstream changes while running', () => {
 
   it('a try cut on a backend removed meanwhile is retried on another, not on the one that took its index', async () => {
     let cut: (() => void) | undefined;
-    const s1 = http.createServer((req) => {
+    const s1 = await listenHttp((req) => {
       cut = () => req.socket.destroy();
-    });
-    await new Promise<void>((r) => s1.listen(0, '127.0.0.1', r));
-    closers.push(
-      () =>
-        new Promise((r) => {
-          s1.closeAllConnections();
-          s1.close(r);
-        }),
-    );
+    }, closers);
     const [b2url] = await servers(1);
-    const { b, url } = await balancer([`http://127.0.0.1:${(s1.address() as AddressInfo).port}`, b2url!], 'round-robin');
+    const { b, url } = await balancer([s1.url, b2url!], 'round-robin');
     const pending = fetch(url);
     while (!cut) await new Promise((r) => setTimeout(r, 10));
     // b1 leaves the upstream while its try is under way; b2 now has index 0.
