@@ -223,6 +223,24 @@ async function startBackend(name) {
 }
 
 /** Run `lblab load` to completion; returns its parsed JSON run record. */
+/** `lblab balance --algo round-robin` over `backends` with `extra` flags, stopping by itself after `maxS`; resolves once it listens. */
+async function startBalancer(label, backends, maxS, extra) {
+  const child = startLblab(label, [
+    'balance',
+    '--port',
+    '0',
+    '--algo',
+    'round-robin',
+    ...backends.flatMap((b) => ['--backend', b.url]),
+    ...extra,
+    '--duration',
+    `${maxS}s`,
+    '--json',
+  ]);
+  const m = await waitForLine(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
+  return { child, url: `http://127.0.0.1:${m[1]}/` };
+}
+
 async function runLoad(url, seconds) {
   const child = startLblab(`load ${url} ${seconds}s`, [
     'load',
@@ -290,19 +308,7 @@ async function main() {
 
   log('starting the balancer (round-robin over the three backends)');
   const balancerMaxS = 3 * WARMUP_S + DIRECT_S + 4 * THROUGH_FIRST_S + THROUGH_SECOND_S + 300; // a backstop if this script is killed
-  const balancer = startLblab('balancer', [
-    'balance',
-    '--port',
-    '0',
-    '--algo',
-    'round-robin',
-    ...backends.flatMap((b) => ['--backend', b.url]),
-    '--duration',
-    `${balancerMaxS}s`,
-    '--json',
-  ]);
-  const bm = await waitForLine(balancer, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  const balancerUrl = `http://127.0.0.1:${bm[1]}/`;
+  const { child: balancer, url: balancerUrl } = await startBalancer('balancer', backends, balancerMaxS, []);
   const bpid = balancer.pid;
   const rssIdle = rssMiB(bpid);
   log(`warming the balancer up for ${WARMUP_S} s (not measured)`);
@@ -325,20 +331,7 @@ async function main() {
   // (c) every protection on, measured between two more runs of the plain one so that drift
   // of a busy machine hits both alike.
   log('starting a second balancer with every protection on (checks, passive ejection, breaker, retries)');
-  const guarded = startLblab('guarded balancer', [
-    'balance',
-    '--port',
-    '0',
-    '--algo',
-    'round-robin',
-    ...backends.flatMap((b) => ['--backend', b.url]),
-    ...PROTECTIONS,
-    '--duration',
-    `${balancerMaxS}s`,
-    '--json',
-  ]);
-  const gm = await waitForLine(guarded, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  const guardedUrl = `http://127.0.0.1:${gm[1]}/`;
+  const { child: guarded, url: guardedUrl } = await startBalancer('guarded balancer', backends, balancerMaxS, PROTECTIONS);
   log(`warming it up for ${WARMUP_S} s (not measured)`);
   await runLoad(guardedUrl, WARMUP_S);
   log(`(c) plain again for ${THROUGH_FIRST_S} s, then with protections for ${THROUGH_FIRST_S} s, then plain once more`);
