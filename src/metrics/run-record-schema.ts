@@ -107,4 +107,14 @@ export const runRecordSchema = z.object({
     .optional(),
   events: z.array(z.object({ atMs: z.number(), type: z.string(), target: z.string().optional(), detail: z.string().optional() })),
   timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()) })),
+  clients: z.object({ total: z.number(), touched: z.record(z.string(), z.number()), stickiness: z.number() }).optional(),
+  sequence: z.array(z.string()).optional(),
+  lab: z
+    .object({
+      name: z.string(),
+      title: z.string(),
+      passed: z.boolean(),
+      expectations: z.array(z.object({ text: z.string(), expected: z.string(), measured: z.string(), pass: z.boolean() })),
+    })
+    .optional(),
 }) satisfies z.ZodType<RunRecord>;

@@ -203,7 +203,23 @@ export type RunRecord = {
   periods?: PeriodRecord[];
   events: RunEvent[];
   timeline: TimelinePoint[];
+  /**
+   * Virtual clients (`--clients N`): how many backends each client was
+   * served by. `touched["1"]` = clients served by exactly one backend, and so
+   * on; `stickiness` = the share of clients (0…1) that saw exactly one.
+   */
+  clients?: { total: number; touched: Record<string, number>; stickiness: number };
+  /** The backends of the first responses (at most 100), in the order they completed; with concurrency 1 this is the pick order. */
+  sequence?: string[];
+  /** The verdict of the lab this run belongs to (`lblab lab run`). */
+  lab?: LabVerdict;
 };
+
+/** One expectation of a lab, judged against the run: ✓ when `pass`. `expected`/`measured` are human-readable, units included. */
+export type ExpectationVerdict = { text: string; expected: string; measured: string; pass: boolean };
+
+/** A lab's verdict: the lab file's name and title, and one line per expectation; `passed` when every one passed. */
+export type LabVerdict = { name: string; title: string; passed: boolean; expectations: ExpectationVerdict[] };
 
 /** What the record builder needs to know of one period besides its traffic; see {@link PeriodRecord}. */
 export type PeriodInfo = {
