@@ -36,6 +36,13 @@ export type UpstreamState = {
   breaker: 'closed' | 'open' | 'half-open' | null;
 };
 
+/**
+ * Counters of the balancer's session layer, sent with each state report:
+ * entries of the source-IP stick table (0 in cookie mode), `Set-Cookie`s
+ * sent, requests refused by the rate limit.
+ */
+export type LayerCounters = { stickEntries: number; cookiesSet: number; rateLimited: number };
+
 /** What the balancer thread is started with. Times in ms. */
 export type BalancerThreadData = {
   config: Omit<BalancerConfig, 'clock' | 'recordTraffic'>;
@@ -45,7 +52,7 @@ export type BalancerThreadData = {
 };
 
 /** What the balancer thread reports at the end. */
-export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number };
+export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number; rateLimited?: number };
 
 /** Main → balancer thread. */
 export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' } | { type: 'change'; change: UpstreamChange };
@@ -54,7 +61,7 @@ export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'clos
 export type FromBalancer =
   | { type: 'listening'; host: string; port: number; url: string; states: UpstreamState[] }
   | { type: 'listen-error'; message: string; usage: boolean; coded: boolean }
-  | { type: 'state'; states: UpstreamState[] }
+  | { type: 'state'; states: UpstreamState[]; counters?: LayerCounters }
   | { type: 'transition'; transition: TransitionEvent }
   | { type: 'change-error'; message: string }
   | { type: 'backend-event'; event: BackendEvent }
@@ -74,6 +81,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
   private algoName: AlgorithmName;
   private readonly worker: Worker;
   private latest: UpstreamState[] = [];
+  private latestCounters: LayerCounters = { stickEntries: 0, cookiesSet: 0, rateLimited: 0 };
   private port: number | undefined;
   private readonly waiting = new Map<FromBalancer['type'], Array<(m: FromBalancer) => void>>();
   private readonly unregister: () => void;
@@ -86,7 +94,10 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
     const data: BalancerThreadData = { config, epochStartMs, stateIntervalMs };
     this.worker = new Worker(WORKER_ENTRY, { workerData: data });
     this.worker.on('message', (m: FromBalancer) => {
-      if (m.type === 'state') this.latest = m.states;
+      if (m.type === 'state') {
+        this.latest = m.states;
+        if (m.counters) this.latestCounters = m.counters;
+      }
       else if (m.type === 'transition') this.emit('transition', m.transition);
       else if (m.type === 'change-error') this.emit('changeRejected', m.message);
       else if (m.type === 'backend-event') this.emit('backend', m.event);
@@ -138,6 +149,11 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
     return this.latest;
   }
 
+  /** Stick table entries, cookies set and requests rate-limited, as last reported: at most one state interval old. */
+  counters(): LayerCounters {
+    return this.latestCounters;
+  }
+
   /**
    * Starts listening and health checking in the thread.
    * @throws {UsageError} when the port is taken; {@link RuntimeError} otherwise.
@@ -155,7 +171,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
   async report(): Promise<BalancerReport> {
     const reply = await this.ask({ type: 'report' }, ['report']);
     if (reply.type !== 'report') throw new RuntimeError('balancer thread answered out of turn');
-    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts };
+    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts, ...(reply.rateLimited !== undefined ? { rateLimited: reply.rateLimited } : {}) };
   }
 
   /** Closes the listener and every upstream connection, then ends the thread (at most 3 s). */

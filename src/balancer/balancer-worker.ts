@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isCodedError, UsageError } from '../errors.js';
 import { Balancer } from './balancer.js';
 import { formatCheckResult } from './health/active-health-check.js';
-import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from './balancer-thread.js';
+import type { BalancerThreadData, FromBalancer, LayerCounters, ToBalancer, UpstreamState } from './balancer-thread.js';
 
 /**
  * The balancer's own thread, used by `lblab start`: it proxies and health
@@ -41,7 +41,8 @@ const states = (): UpstreamState[] =>
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
 balancer.on('backend', (event) => post({ type: 'backend-event', event }));
-const ticker = setInterval(() => post({ type: 'state', states: states() }), data.stateIntervalMs);
+const counters = (): LayerCounters => ({ stickEntries: balancer.sticky?.entries() ?? 0, cookiesSet: balancer.sticky?.cookiesSet ?? 0, rateLimited: balancer.rateLimited });
+const ticker = setInterval(() => post({ type: 'state', states: states(), counters: counters() }), data.stateIntervalMs);
 
 port.on('message', (m: ToBalancer) => {
   if (m.type === 'listen') {
@@ -55,6 +56,7 @@ port.on('message', (m: ToBalancer) => {
       backends: balancer.backendInfos(),
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
+      ...(data.config.rateLimit ? { rateLimited: balancer.rateLimited } : {}),
     });
   } else if (m.type === 'change') {
     try {

@@ -16,6 +16,8 @@ import { ClientGoneError, ProxyTry, RetryableStatusError, type ProxiedRequest } 
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
 import type { BreakerConfig, OutlierConfig, PassiveChange } from './passive/passive-checks.js';
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
+import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
+import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
 export type UpstreamConfig = { name: string; url: string; weight: number; backup?: boolean };
@@ -41,6 +43,10 @@ export type BalancerConfig = {
   slowStartMs?: number;
   /** Panic threshold (Envoy `healthy_panic_threshold`), percent: below this share of usable primaries, health is ignored; 0 = off. */
   panicThreshold?: number;
+  /** Sticky sessions (`--sticky`): cookie insert or a source-IP stick table; off by default. */
+  sticky?: StickyConfig;
+  /** Per-client-IP rate limit (`--rate-limit`, nginx `limit_req`); off by default. */
+  rateLimit?: RateLimitConfig;
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
   /**
@@ -140,6 +146,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   retriesSucceeded = 0;
   /** Requests whose client went away before the response was complete (HAProxy's "CD" termination). */
   clientAborts = 0;
+  /** Sticky sessions, when `--sticky` is on. */
+  readonly sticky: StickySessions | undefined;
+  private readonly rateLimiter: RateLimiter | undefined;
+  /** Requests refused with 429 by the rate limit, never sent to a backend. */
+  rateLimited = 0;
+  /** Draining backends whose "drained" was logged: with sticky clients still coming, it is logged once per drain. */
+  private readonly drainedLogged = new Set<UpstreamBackend>();
   private readonly recordTraffic: boolean;
   private picker: Picker;
   private algoName: AlgorithmName;
@@ -167,6 +180,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.picker = createPicker(config.algo);
     this.backupPicker = createPicker(config.algo);
     this.checker = new ActiveHealthChecker(config.health);
+    this.sticky = config.sticky ? new StickySessions(config.sticky, this.backends, () => this.nowMs()) : undefined;
+    this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     this.checker.on('result', (target, result) => {
       const backend = target as UpstreamBackend;
       // A check under way when its backend was removed: nothing to decide any more.
@@ -252,12 +267,21 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   private setDraining(backend: UpstreamBackend, on: boolean): void {
     if (backend.draining === on) return;
     backend.draining = on;
+    this.drainedLogged.delete(backend);
     if (!on) {
       this.emitBackend(backend, 'undrained', 'draining called off: taking requests again');
       return;
     }
-    this.emitBackend(backend, 'draining', `no new requests; ${backend.inFlight} in flight may finish`);
-    if (backend.inFlight === 0) this.emitBackend(backend, 'drained', 'nothing in flight: safe to stop');
+    const sticky = this.sticky ? '; its sticky clients keep coming (HAProxy drain takes persistent traffic)' : '';
+    this.emitBackend(backend, 'draining', `no new requests; ${backend.inFlight} in flight may finish${sticky}`);
+    if (backend.inFlight === 0) this.drained(backend, 'nothing in flight: safe to stop');
+  }
+
+  /** Logs a draining backend's "drained" once per drain. */
+  private drained(backend: UpstreamBackend, detail: string): void {
+    if (this.drainedLogged.has(backend)) return;
+    this.drainedLogged.add(backend);
+    this.emitBackend(backend, 'drained', detail);
   }
 
   private emitBackend(backend: UpstreamBackend | undefined, type: BackendEvent['type'], detail: string): void {
@@ -455,12 +479,20 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     }
     const remote = req.socket.remoteAddress ?? '';
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    const retryAfter = this.rateLimiter?.take(clientIp, started) ?? 0;
+    if (retryAfter > 0) {
+      this.rateLimited++;
+      req.resume();
+      this.reply(res, 429, `lblab: rate limit of ${clientIp} exceeded; retry in ${retryAfter}s\n`, started, { 'retry-after': String(retryAfter) });
+      return;
+    }
     const method = req.method ?? 'GET';
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const retryable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody && this.retry.retries > 0;
     const headers = upstreamRequestHeaders(req.headers, clientIp);
     if (!hasBody) req.resume();
     const p: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
+    if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp);
     // A client that goes away cancels its upstream try, as nginx does unless
     // proxy_ignore_client_abort is on.
     res.once('close', () => {
@@ -479,8 +511,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       return;
     }
     if (attempt === 1 && this.inPanic()) ctx = { ...ctx, panic: true };
-    let picker = this.picker;
-    let backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
+    const pinned = attempt === 1 ? p.sticky?.target : undefined;
+    let picker = pinned?.backup ? this.backupPicker : this.picker;
+    let backend = pinned ?? (picker.pick(this.members, ctx) as UpstreamBackend | undefined);
     if (!backend && this.backups.length > 0) {
       // No primary can take it: the backups' turn (nginx tries them after the primaries).
       picker = this.backupPicker;
@@ -524,7 +557,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const now = performance.now();
     const latencyUs = (now - p.started) * 1000;
     picker.onRequestEnd?.(backend, { startedAtMs: t.startedAt, latencyMs: now - t.startedAt, ok: err === undefined });
-    if (backend.draining && backend.inFlight === 0) this.emitBackend(backend, 'drained', 'the last request in flight finished: safe to stop');
+    if (backend.draining && backend.inFlight === 0) this.drained(backend, 'the last request in flight finished: safe to stop');
     const clientLeft = err instanceof ClientGoneError || p.clientGone;
     if (clientLeft) {
       if (t.probe) backend.breaker?.onAbandoned();
@@ -593,13 +626,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     return `lblab: no backend is UP in this upstream (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
   }
 
-  private reply(res: http.ServerResponse, status: number, body: string, started: number): void {
+  private reply(res: http.ServerResponse, status: number, body: string, started: number, extra?: Record<string, string>): void {
     this.record(undefined, (performance.now() - started) * 1000, status, undefined, this.nowMs());
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra });
     res.end(body);
   }
 }

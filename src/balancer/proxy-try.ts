@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
+import type { StickyPin } from './sticky/sticky-sessions.js';
 import type { UpstreamBackend } from './upstream-backend.js';
 
 /** One client request on its way through the proxy. `started` is `performance.now()` at arrival (ms). */
@@ -16,6 +17,8 @@ export type ProxiedRequest = {
   clientGone: boolean;
   /** The try under way, if any, so a departing client can cancel it. */
   current: ProxyTry | undefined;
+  /** Its sticky-session pin, when `--sticky` is on. */
+  sticky?: StickyPin;
 };
 
 /** Why a try was cancelled: the client closed its connection first. */
@@ -87,7 +90,9 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
       this.dropping = true;
       return;
     }
-    this.request.res.writeHead(statusCode, clientResponseHeaders(headers, this.backend.name));
+    const out = clientResponseHeaders(headers, this.backend.name);
+    this.request.sticky?.answered(this.backend, out);
+    this.request.res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

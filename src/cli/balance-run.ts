@@ -44,6 +44,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
         config.passive,
         config.backends.filter((b) => b.backup).map((b) => b.name),
         { slowStartMs: config.slowStartMs ?? 0, panicThreshold: config.panicThreshold ?? 0 },
+        { sticky: config.sticky, rateLimit: config.rateLimit },
       ),
     },
     durationMs: balancer.nowMs(),
@@ -52,6 +53,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
+    ...(config.rateLimit ? { rateLimited: balancer.rateLimited } : {}),
   });
   await balancer.close();
   await emitRecord(record, out);

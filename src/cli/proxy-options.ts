@@ -4,6 +4,8 @@ import { DEFAULT_CONNECTION, HASHING_ALGORITHMS } from '../balancer/balancer.js'
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
 import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
+import type { RateLimitConfig } from '../balancer/rate-limit.js';
+import { DEFAULT_STICK_TABLE_SIZE, DEFAULT_STICKY_COOKIE, DEFAULT_STICKY_TTL_MS, type StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import { UsageError } from '../errors.js';
 import { parseDuration, parseInteger } from './parse.js';
 
@@ -24,6 +26,8 @@ export type ProxyFlags = {
   backup: string[];
   slowStart: string;
   panicThreshold: string;
+  sticky?: string;
+  rateLimit?: string;
 };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -50,7 +54,55 @@ export function addProxyOptions(cmd: Command): Command {
     .option('--breaker-cooldown <duration>', 'time an open breaker waits before one probe request decides (half-open)', '10s')
     .option('--backup <backend>', 'a backup backend: serves only when no primary can (nginx/HAProxy backup); repeatable', collect, [])
     .option('--slow-start <duration>', 'a backend back UP ramps its weight up linearly over this long (HAProxy slowstart; not with the hashing algorithms); 0s = off', '0s')
-    .option('--panic-threshold <percent>', 'below this share of usable primaries, route to all of them regardless of health (Envoy panic threshold); 0 = off', '0');
+    .option('--panic-threshold <percent>', 'below this share of usable primaries, route to all of them regardless of health (Envoy panic threshold); 0 = off', '0')
+    .option(
+      '--sticky <mode>',
+      `sticky sessions: cookie[:NAME] inserts a cookie naming the backend by an opaque id (HAProxy cookie ${DEFAULT_STICKY_COOKIE} insert indirect nocache; default name ${DEFAULT_STICKY_COOKIE}), ip[:TTL] sticks each client address in a stick table (HAProxy stick on src; default TTL 30m)`,
+    )
+    .option('--rate-limit <rate>', 'per client IP, R/s or R/m with an optional :burst, e.g. 100/s:20; over it: 429 with Retry-After, nothing forwarded (nginx limit_req … nodelay)');
+}
+
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses `--sticky cookie[:NAME] | ip[:TTL]`: cookie insert under NAME
+ * (default SERVERID, an RFC 6265 token), or a source-IP stick table whose
+ * entries expire TTL after last use (default 30 min), of
+ * {@link DEFAULT_STICK_TABLE_SIZE} entries.
+ * @throws {UsageError} naming `--sticky`.
+ */
+export function parseSticky(value: string): StickyConfig {
+  const v = value.trim();
+  const [mode, arg] = v.includes(':') ? [v.slice(0, v.indexOf(':')), v.slice(v.indexOf(':') + 1)] : [v, undefined];
+  if (mode === 'cookie' && (arg === undefined || COOKIE_NAME.test(arg))) return { mode: 'cookie', name: arg ?? DEFAULT_STICKY_COOKIE };
+  if (mode === 'ip') {
+    const ttlMs = arg === undefined ? DEFAULT_STICKY_TTL_MS : parseStickyTtl(value, arg);
+    return { mode: 'ip', ttlMs, size: DEFAULT_STICK_TABLE_SIZE };
+  }
+  throw new UsageError(`Expected \`--sticky\` to be cookie, cookie:NAME (a cookie name token), ip or ip:TTL (e.g. ip:30m), got ${JSON.stringify(value)}`);
+}
+
+function parseStickyTtl(value: string, ttl: string): number {
+  try {
+    return parseDuration('--sticky', ttl, { maxMs: 7 * 24 * HOUR_MS });
+  } catch {
+    throw new UsageError(`Expected \`--sticky ip:TTL\` to end in a positive duration up to 7d, like 300ms, 30s or 30m, got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * Parses `--rate-limit R/s[:burst]` (or R/m): R a number > 0 of requests
+ * per second (per minute), burst a whole number ≥ 0 (default 0, as nginx).
+ * @throws {UsageError} naming `--rate-limit`.
+ */
+export function parseRateLimit(value: string): RateLimitConfig {
+  const m = /^(\d+(?:\.\d+)?)\/(s|m)(?::(\d+))?$/.exec(value.trim());
+  const rate = m ? Number(m[1]) / (m[2] === 'm' ? 60 : 1) : Number.NaN;
+  const burst = m?.[3] !== undefined ? Number(m[3]) : 0;
+  if (!m || !(rate > 0) || rate > 1_000_000 || burst > 1_000_000) {
+    throw new UsageError(`Expected \`--rate-limit\` to be a rate above 0 like 100/s, 30/m or 100/s:20 (burst 20), got ${JSON.stringify(value)}`);
+  }
+  return { ratePerSecond: rate, burst };
 }
 
 /**
@@ -80,6 +132,8 @@ export function parseProxyOptions(
   backups: string[];
   slowStartMs: number;
   panicThreshold: number;
+  sticky?: StickyConfig;
+  rateLimit?: RateLimitConfig;
 } {
   const on = new Set<RetryCondition>();
   for (const raw of o.retryOn.split(',').map((s) => s.trim())) {
@@ -99,6 +153,8 @@ export function parseProxyOptions(
     backups: parseBackups(o.backup, backendNames),
     slowStartMs: parseDuration('--slow-start', o.slowStart, { allowZero: true, maxMs: HOUR_MS }),
     panicThreshold: parseInteger('--panic-threshold', o.panicThreshold, 0, 100),
+    ...(o.sticky !== undefined ? { sticky: parseSticky(o.sticky) } : {}),
+    ...(o.rateLimit !== undefined ? { rateLimit: parseRateLimit(o.rateLimit) } : {}),
   };
 }
 

@@ -47,6 +47,13 @@ export const runRecordSchema = z.object({
         backups: z.array(z.string()).optional(),
         slowStartMs: z.number().optional(),
         panicThreshold: z.number().optional(),
+        sticky: z
+          .discriminatedUnion('mode', [
+            z.object({ mode: z.literal('cookie'), name: z.string() }),
+            z.object({ mode: z.literal('ip'), ttlMs: z.number(), size: z.number() }),
+          ])
+          .optional(),
+        rateLimit: z.object({ ratePerSecond: z.number(), burst: z.number() }).optional(),
       })
       .optional(),
   }),
@@ -61,6 +68,7 @@ export const runRecordSchema = z.object({
     latencyBuckets: z.object({ edgesMs: z.array(z.number()), counts: z.array(z.number()) }),
     retries: z.object({ total: z.number(), succeeded: z.number() }).optional(),
     clientAborts: z.number().optional(),
+    rateLimited: z.number().optional(),
   }),
   backends: z.array(
     z.object({

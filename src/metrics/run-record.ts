@@ -173,6 +173,10 @@ export type ProxyRecord = {
   slowStartMs?: number;
   /** Panic threshold (%), when on. */
   panicThreshold?: number;
+  /** Sticky sessions, when on: cookie insert with the cookie's name, or the source-IP stick table's expiry (ms) and size (entries). */
+  sticky?: { mode: 'cookie'; name: string } | { mode: 'ip'; ttlMs: number; size: number };
+  /** Per-client-IP rate limit, when on: refill in requests per second and burst (nginx `limit_req rate= burst= nodelay`). */
+  rateLimit?: { ratePerSecond: number; burst: number };
 };
 
 /**
@@ -197,6 +201,8 @@ export type RunRecord = {
     retries?: { total: number; succeeded: number };
     /** Requests whose client went away before the response was complete (balance only). */
     clientAborts?: number;
+    /** Requests the balancer refused with 429 under `--rate-limit` (never sent to a backend); present when the rate limit was on. */
+    rateLimited?: number;
   };
   backends: BackendRecord[];
   /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
@@ -265,6 +271,8 @@ export function buildRunRecord(input: {
   events: readonly RunEvent[];
   retries?: { total: number; succeeded: number };
   clientAborts?: number;
+  /** See `totals.rateLimited`. */
+  rateLimited?: number;
   periods?: readonly PeriodInfo[];
 }): RunRecord {
   const { stats } = input;
@@ -301,6 +309,7 @@ export function buildRunRecord(input: {
       latencyBuckets: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts() },
       ...(input.retries ? { retries: input.retries } : {}),
       ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
+      ...(input.rateLimited !== undefined ? { rateLimited: input.rateLimited } : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);

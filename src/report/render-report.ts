@@ -1,6 +1,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { deriveDetections, type BackendRecord, type Detection, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import { formatRateLimit } from '../balancer/rate-limit.js';
+import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
 
 /** Options of {@link renderReport}. `color`: force colour on or off; default follows chalk's detection (NO_COLOR / FORCE_COLOR / TTY). */
@@ -91,7 +93,8 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const lines = [
     `${c.bold('Requests')} ${t.requests}  ${c.bold('req/s')} ${formatRate(t.rps)}  ${c.bold('errors')} ${(t.errors > 0 ? c.red : c.green)(`${t.errors} (${formatPct(errRate, 2)})`)}` +
       (t.retries?.total ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : '') +
-      (t.clientAborts ? `  ${c.bold('client aborts')} ${t.clientAborts}` : ''),
+      (t.clientAborts ? `  ${c.bold('client aborts')} ${t.clientAborts}` : '') +
+      (t.rateLimited !== undefined ? `  ${c.bold('rate-limited')} ${t.rateLimited} (429)` : ''),
     `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}`,
   ];
   const codes = Object.entries(t.statusCodes);
@@ -108,6 +111,8 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
     if (p.backups) parts.push(`backup ${p.backups.join(',')}`);
     if (p.slowStartMs) parts.push(`slow start ${formatDuration(p.slowStartMs)}`);
     if (p.panicThreshold) parts.push(`panic below ${p.panicThreshold}%`);
+    if (p.sticky) parts.push(`sticky ${formatSticky(p.sticky)}${p.sticky.mode === 'cookie' ? ' (insert indirect nocache)' : ` (stick table of ${p.sticky.size})`}`);
+    if (p.rateLimit) parts.push(`rate limit ${formatRateLimit(p.rateLimit)} per client IP`);
     // Greedy lines of at most 100 columns, parts kept whole.
     const wrapped: string[] = [];
     for (const part of parts) {

@@ -5,7 +5,9 @@ import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-c
 import { DEFAULT_RETRY_POLICY, proxyRecord, type RetryPolicy } from '../balancer/retry-policy.js';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
-import { BalancerThread } from '../balancer/balancer-thread.js';
+import type { RateLimitConfig } from '../balancer/rate-limit.js';
+import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
+import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
 import type { BackendFaults } from '../backend/ipc.js';
@@ -37,6 +39,10 @@ export type StartConfig = {
   /** Slow start (ms, 0 = off) and panic threshold (%, 0 = off) of the balancer. */
   slowStartMs?: number;
   panicThreshold?: number;
+  /** Sticky sessions of the balancer (`--sticky`), off when absent. */
+  sticky?: StickyConfig;
+  /** Per-client-IP rate limit of the balancer (`--rate-limit`), off when absent. */
+  rateLimit?: RateLimitConfig;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
@@ -204,6 +210,8 @@ export class RunSession implements RunControls {
         ...(config.passive ? { passive: config.passive } : {}),
         ...(config.slowStartMs ? { slowStartMs: config.slowStartMs } : {}),
         ...(config.panicThreshold ? { panicThreshold: config.panicThreshold } : {}),
+        ...(config.sticky ? { sticky: config.sticky } : {}),
+        ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
         host: config.host,
         port: config.port,
       },
@@ -513,6 +521,18 @@ export class RunSession implements RunControls {
       backends,
       latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...summary },
       events: this.events.slice(-20),
+      ...this.layerSnapshot(),
+    };
+  }
+
+  /** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */
+  private layerSnapshot(): Pick<RunSnapshot, 'sticky' | 'rateLimit'> {
+    const { sticky, rateLimit } = this.config;
+    if (!sticky && !rateLimit) return {};
+    const c = this.balancer.counters();
+    return {
+      ...(sticky ? { sticky: { config: sticky, entries: c.stickEntries, cookiesSet: c.cookiesSet } } : {}),
+      ...(rateLimit ? { rateLimit: { config: rateLimit, limited: c.rateLimited } } : {}),
     };
   }
 
@@ -544,7 +564,7 @@ export class RunSession implements RunControls {
 
   private async record(durationMs: number): Promise<RunRecord> {
     const { balancer } = this;
-    const report = await balancer.report().catch((err: Error) => {
+    const report: BalancerReport = await balancer.report().catch((err: Error) => {
       // The thread is gone: what the client side measured still stands;
       // health state and retries are unknown.
       this.failure ??= new RuntimeError(err.message);
@@ -571,7 +591,7 @@ export class RunSession implements RunControls {
         proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups, {
           slowStartMs: this.config.slowStartMs ?? 0,
           panicThreshold: this.config.panicThreshold ?? 0,
-        }),
+        }, { sticky: this.config.sticky, rateLimit: this.config.rateLimit }),
       },
       durationMs,
       stats: this.load.stats,
@@ -579,6 +599,7 @@ export class RunSession implements RunControls {
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
       retries: report.retries,
       clientAborts: report.clientAborts,
+      ...(this.config.rateLimit ? { rateLimited: report.rateLimited ?? this.balancer.counters().rateLimited } : {}),
       periods: this.periods.map((p, i): PeriodInfo => ({
         fromMs: p.startMs,
         toMs: Math.max(p.startMs, this.periods[i + 1]?.startMs ?? durationMs),

@@ -1,3 +1,5 @@
+import type { RateLimitConfig } from '../balancer/rate-limit.js';
+import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { RunEvent } from '../metrics/run-record.js';
 
 /**
@@ -71,6 +73,13 @@ export type RunSnapshot = {
   latency: { edgesMs: number[]; counts: number[]; p50: number; p90: number; p99: number; max: number };
   /** Newest last. */
   events: RunEvent[];
+  /**
+   * Sticky sessions, when on: the mode, the source-IP stick table's entries
+   * now (0 in cookie mode) and the `Set-Cookie`s sent so far (cookie mode).
+   */
+  sticky?: { config: StickyConfig; entries: number; cookiesSet: number };
+  /** The per-client-IP rate limit, when on, and the requests it refused with 429 so far. */
+  rateLimit?: { config: RateLimitConfig; limited: number };
 };
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */

@@ -1,4 +1,6 @@
 import { Box, Text } from 'ink';
+import { formatRateLimit } from '../balancer/rate-limit.js';
+import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { formatDuration, formatPct, formatRate } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 
@@ -6,10 +8,12 @@ import type { RunSnapshot } from '../session/snapshot.js';
 export type HeaderProps = { snapshot: RunSnapshot };
 
 /**
- * The dashboard's two header lines: algorithm, listen URL and elapsed time
+ * The dashboard's header lines: algorithm, listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
  * concurrency (PAUSED when load is paused), error rate over the last second
- * and the total of requests.
+ * and the total of requests; then, when on, the sticky mode with the stick
+ * table's entries (ip) or the cookies set (cookie), and the rate limit with
+ * the requests it refused.
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -37,6 +41,32 @@ export function Header({ snapshot: s }: HeaderProps) {
         {'  '}
         <Text dimColor>requests</Text> {s.requests}
       </Text>
+      {s.sticky || s.rateLimit ? (
+        <Text wrap="truncate">
+          {s.sticky ? (
+            <>
+              <Text dimColor>sticky</Text> <Text bold>{formatSticky(s.sticky.config)}</Text>
+              {'  '}
+              {s.sticky.config.mode === 'ip' ? (
+                <>
+                  <Text dimColor>stick table</Text> {s.sticky.entries}/{s.sticky.config.size} entries
+                </>
+              ) : (
+                <>
+                  <Text dimColor>cookies set</Text> {s.sticky.cookiesSet}
+                </>
+              )}
+              {s.rateLimit ? '  ' : ''}
+            </>
+          ) : null}
+          {s.rateLimit ? (
+            <>
+              <Text dimColor>rate limit</Text> <Text bold>{formatRateLimit(s.rateLimit.config)}</Text> per IP{'  '}
+              <Text dimColor>429s</Text> <Text color={s.rateLimit.limited > 0 ? 'yellow' : undefined}>{s.rateLimit.limited}</Text>
+            </>
+          ) : null}
+        </Text>
+      ) : null}
     </Box>
   );
 }
