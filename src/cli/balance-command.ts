@@ -45,6 +45,11 @@ Examples:
   lblab balance --algo round-robin --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002 --port 8080
   lblab balance --algo weighted --weights 2,1,1 --backend api1=http://127.0.0.1:8001 \\
                 --backend api2=http://127.0.0.1:8002 --backend api3=http://127.0.0.1:8003
+  lblab balance --sticky cookie --rate-limit 10/s:5 --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002
+
+With --sticky cookie the first answer sets SERVERID=<opaque id> and later
+requests carrying it go to the same backend while it is UP:
+  curl -si -c jar -b jar http://127.0.0.1:8080/ | grep -i -e set-cookie -e x-lblab-backend
 
 The seed lab: start three servers (python3 -m http.server 8001, 8002, 8003),
 run the first example with a third --backend, then

@@ -39,6 +39,7 @@ Examples:
   lblab compare --algos round-robin,least-conn,p2c,least-response-time \\
     --backends 4 --latency b4=100ms --concurrency 32 --duration 10s
   lblab compare --algos ip-hash,consistent-hash,maglev --backends 5 --clients 200 --remove b3
+  lblab compare --algos round-robin,least-conn --sticky ip:1m --clients 50 --latency b3=50ms
 
 Each algorithm gets fresh backends and the same scenario; the runs follow one
 another (about duration + 1 s each). Progress goes to stderr, the comparison

@@ -85,6 +85,9 @@ Examples:
   lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
   lblab start --backends 3 --headless --duration 10s --json --out run.json
   lblab start --backends 3 --algo least-conn --event "5s degrade b2" --event "25s recover b2"
+  lblab start --backends 3 --sticky cookie --clients 20 --event "5s kill b2"
+  lblab start --backends 3 --sticky ip:30s --clients 50 --spread-clients
+  lblab start --backends 2 --rate-limit 100/s:20 --clients 4 --headless --duration 10s
 
 ${algorithmsHelp()}
 
