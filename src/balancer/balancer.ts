@@ -114,6 +114,9 @@ export const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 
  * timeout: nginx `proxy_next_upstream error timeout`) is retried once on
  * another backend when the method is idempotent and the request has no body.
  * With no backend UP the client gets 503 with a plain-text body that says so.
+ * With `sticky` a request carrying a pin goes to its backend while that one
+ * takes persistent traffic (see {@link StickySessions}); with `rateLimit` a
+ * client over its rate gets 429 before any backend is picked.
  */
 export class Balancer extends EventEmitter<BalancerEvents> {
   /** Every configured backend in order, removed ones included (they keep their place in reports). */

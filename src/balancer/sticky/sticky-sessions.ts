@@ -78,7 +78,12 @@ export class StickySessions {
       answered: (backend, headers) => {
         if (this.cookie) {
           if (this.cookie.applyResponse(headers, backend.name, carried?.name)) this.cookiesSet++;
-        } else if (backend !== carried) this.table!.set(clientIp, backend, this.now());
+        } else if (backend !== carried) {
+          // First answer wins: requests sent before this client was stuck must not move it once it is.
+          const now = this.now();
+          const stuck = this.table!.get(clientIp, now);
+          if (stuck === undefined || stuck === carried || !acceptsPersistent(stuck)) this.table!.set(clientIp, backend, now);
+        }
       },
     };
   }
