@@ -15,6 +15,17 @@ describe('stick table', () => {
     expect(t.count).toBe(0);
   });
 
+  it('purges expired entries oldest first and counts the rest', () => {
+    const t = new StickTable<string>(100, 10);
+    t.set('a', 'b1', 0);
+    t.set('b', 'b2', 50);
+    t.set('c', 'b3', 120);
+    expect(t.purge(149)).toBe(2);
+    expect(t.purge(219)).toBe(1);
+    expect(t.purge(219)).toBe(1);
+    expect(t.purge(220)).toBe(0);
+  });
+
   it('holds at most `size` entries, evicting the least recently used', () => {
     const t = new StickTable<string>(60_000, 3);
     t.set('a', 'b1', 0);
