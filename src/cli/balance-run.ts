@@ -1,5 +1,7 @@
 import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
+import { formatRateLimit } from '../balancer/rate-limit.js';
+import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
 import { emitRecord, untilSignal } from './output.js';
@@ -27,7 +29,10 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const stop = untilSignal();
   const { url } = await balancer.listen();
   process.stderr.write(
-    `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
+    `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}` +
+      (config.sticky ? `; sticky ${formatSticky(config.sticky)}` : '') +
+      (config.rateLimit ? `; rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '') +
+      '); Ctrl-C to stop\n',
   );
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
