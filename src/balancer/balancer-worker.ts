@@ -3,6 +3,7 @@ import { isCodedError, UsageError } from '../errors.js';
 import { Balancer } from './balancer.js';
 import { formatCheckResult } from './health/active-health-check.js';
 import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from './balancer-thread.js';
+import { TcpBalancer } from './tcp/tcp-balancer.js';
 
 /**
  * The balancer's own thread, used by `lblab start`: it proxies and health
@@ -15,14 +16,13 @@ import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from
 const data = workerData as BalancerThreadData;
 const port = parentPort!;
 const post = (m: FromBalancer): void => port.postMessage(m);
-const balancer = new Balancer({
-  ...data.config,
-  clock: () => performance.timeOrigin + performance.now() - data.epochStartMs,
-  recordTraffic: false,
-});
+const clock = (): number => performance.timeOrigin + performance.now() - data.epochStartMs;
+// The L4 balancer in `tcp` mode; the HTTP one otherwise. Both emit the same events.
+const balancer = data.config.mode === 'tcp' ? new TcpBalancer({ ...data.config, clock }) : new Balancer({ ...data.config, clock, recordTraffic: false });
+const connections = (i: number): Pick<UpstreamState, 'connections'> => (balancer instanceof TcpBalancer ? { connections: balancer.backends[i]!.connectionState(balancer.nowMs()) } : {});
 
 const states = (): UpstreamState[] =>
-  balancer.backends.map((b) => ({
+  balancer.backends.map((b, i) => ({
     name: b.name,
     origin: b.origin,
     weight: b.configuredWeight,
@@ -37,6 +37,7 @@ const states = (): UpstreamState[] =>
     backup: b.backup,
     ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
     breaker: b.breaker?.state ?? null,
+    ...connections(i),
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
