@@ -30,7 +30,7 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
 
   if (headless) {
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
-    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
+    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}${parsed.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

@@ -2,6 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { deriveDetections, type BackendRecord, type Detection, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
+import { connectionLines } from './connections-section.js';
 
 /** Options of {@link renderReport}. `color`: force colour on or off; default follows chalk's detection (NO_COLOR / FORCE_COLOR / TTY). */
 export type ReportOptions = { color?: boolean };
@@ -30,6 +31,8 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
     out.push('');
     out.push(backendTable(record, c));
   }
+  const connections = connectionLines(record, c);
+  if (connections.length > 0) out.push('', ...connections);
   if (record.backends.some((b) => b.tries || b.checks)) {
     out.push('');
     out.push(c.bold('Tries and checks') + c.dim(' (at the balancer)'));
@@ -75,6 +78,7 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
 
 function headerLine(r: RunRecord): string {
   const parts = [`lblab ${r.config.command}`];
+  if (r.config.mode === 'tcp') parts.push('tcp (L4)');
   if (r.config.algo) {
     const weighted = r.config.weights?.some((w) => w !== 1);
     parts.push(weighted ? `${r.config.algo} (weights ${r.config.weights!.join(',')})` : r.config.algo);
