@@ -29,4 +29,4 @@ export function isTcpAlgorithm(algo: string): boolean {
  * does not spread requests evenly.
  */
 export const KEEP_ALIVE_NOTE =
-  'L4 balances connections, not requests: a keep-alive connection stays on the backend it was given for its whole life, so requests split by connections (2 connections over 3 backends: one backend gets nothing).';
+  'L4 balances connections, not requests: a keep-alive connection stays on the backend it was given for its whole life, so requests split by connections, not evenly (e.g. 2 connections over 3 backends: one backend gets nothing).';
