@@ -1,4 +1,6 @@
 import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
+import { TcpBalancer } from '../balancer/tcp/tcp-balancer.js';
+import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
@@ -6,13 +8,15 @@ import { emitRecord, untilSignal } from './output.js';
 
 /**
  * Runs the balancer alone until SIGINT/SIGTERM (or `durationMs`, when > 0),
- * printing health transitions and backend events (ejections, circuit
+ * (the L4 {@link TcpBalancer} with `mode: 'tcp'`), printing health transitions and backend events (ejections, circuit
  * breaker, slow start, panic) on stderr as they happen, then the report of
  * what it proxied: per-backend counts as the balancer saw them, states and
  * transitions.
  */
-export async function runBalance(config: BalancerConfig, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
-  const balancer = new Balancer(config);
+export async function runBalance(config: BalancerConfig & { mode?: BalancerMode }, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+  const tcp = config.mode === 'tcp';
+  // At L4 the record has connections and bytes per backend, no requests.
+  const balancer = tcp ? new TcpBalancer(config) : new Balancer(config);
   const events: RunEvent[] = [];
   balancer.on('transition', (t) => {
     const e: RunEvent = { atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason };
@@ -27,7 +31,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const stop = untilSignal();
   const { url } = await balancer.listen();
   process.stderr.write(
-    `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
+    `lblab balance: listening on ${url} (${config.algo}${tcp ? ' of TCP connections' : ''} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
   );
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
@@ -35,6 +39,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const record = buildRunRecord({
     config: {
       command: 'balance',
+      mode: config.mode ?? 'http',
       algo: balancer.algo,
       weights: balancer.backends.map((b) => b.configuredWeight),
       health: { ...config.health },

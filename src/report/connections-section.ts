@@ -21,6 +21,8 @@ const OFF = 0.05;
 export function connectionLines(r: RunRecord, c: ChalkInstance): string[] {
   if (r.config.mode !== 'tcp' || !r.backends.some((b) => b.connections)) return [];
   const total = r.backends.reduce((n, b) => n + (b.connections?.total ?? 0), 0);
+  // `balance` has no client side: no request shares to set beside the connections.
+  const requests = r.totals.requests > 0;
   const table = new Table({
     head: ['backend', 'conns', 'conn share/exp', 'req share', 'open', 'bytes in', 'bytes out', 'conn err'],
     style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
@@ -36,13 +38,13 @@ export function connectionLines(r: RunRecord, c: ChalkInstance): string[] {
     const share = conn && total > 0 ? conn.total / total : 0;
     const exp = b.expectedShare;
     const connOff = exp > 0 && Math.abs(share - exp) > OFF;
-    const reqOff = exp > 0 && Math.abs(b.share - exp) > OFF;
+    const reqOff = requests && exp > 0 && Math.abs(b.share - exp) > OFF;
     strayed ||= reqOff;
     table.push([
       b.name,
       conn ? String(conn.total) : '-',
       `${connOff ? c.yellow(formatPct(share)) : formatPct(share)}/${exp > 0 ? formatPct(exp) : '-'}`,
-      reqOff ? c.yellow(formatPct(b.share)) : formatPct(b.share),
+      !requests ? '-' : reqOff ? c.yellow(formatPct(b.share)) : formatPct(b.share),
       conn?.active !== undefined ? String(conn.active) : '-',
       conn ? formatBytes(conn.bytesIn) : '-',
       conn ? formatBytes(conn.bytesOut) : '-',
@@ -50,7 +52,7 @@ export function connectionLines(r: RunRecord, c: ChalkInstance): string[] {
     ]);
   }
   const lines = [
-    c.bold('Connections') + c.dim(` (L4: the balancer picked a backend per TCP connection, ${total} in all; requests counted by the clients)`),
+    c.bold('Connections') + c.dim(` (L4: the balancer picked a backend per TCP connection, ${total} in all${requests ? '; requests counted by the clients' : ''})`),
     table.toString(),
     c.dim('bytes in: client → backend · bytes out: backend → client · conn err: connects refused, reset or timed out'),
   ];

@@ -27,7 +27,8 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   out.push(c.bold(headerLine(record)));
   out.push('');
   out.push(totalsLines(record, c).join('\n'));
-  if (record.backends.length > 0) {
+  // `balance --mode tcp` counts no requests: its connections table says everything.
+  if (record.backends.length > 0 && !(record.config.mode === 'tcp' && record.config.command === 'balance')) {
     out.push('');
     out.push(backendTable(record, c));
   }
