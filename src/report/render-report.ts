@@ -106,7 +106,9 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const p = r.config.proxy;
   if (p) {
     const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
-    const parts = [retries, `timeouts connect ${formatDuration(p.connectTimeoutMs)}, response ${formatDuration(p.responseTimeoutMs)}`];
+    // At L4 there is no response to time: only the connect is bounded.
+    const timeouts = `timeouts connect ${formatDuration(p.connectTimeoutMs)}${r.config.mode === 'tcp' ? '' : `, response ${formatDuration(p.responseTimeoutMs)}`}`;
+    const parts = [retries, timeouts];
     if (p.outlier?.mode === 'nginx') parts.push(`max_fails ${p.outlier.maxFails} fail_timeout ${formatDuration(p.outlier.failTimeoutMs)}`);
     if (p.outlier?.mode === 'envoy') parts.push(`ejection after ${p.outlier.consecutive} failures in a row, ${formatDuration(p.outlier.baseEjectionMs)} × n, ≤${p.outlier.maxEjectionPercent}%`);
     if (p.breaker) parts.push(`breaker ${p.breaker.failures} failures, cool-down ${formatDuration(p.breaker.cooldownMs)}`);
