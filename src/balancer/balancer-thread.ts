@@ -6,6 +6,8 @@ import type { BackendInfo } from '../metrics/run-record.js';
 import type { AlgorithmName } from './algorithms/index.js';
 import type { BackendEvent, BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
 import type { HealthState } from './health/rise-fall.js';
+import type { BalancerMode } from './tcp/tcp-mode.js';
+import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
 
@@ -34,6 +36,8 @@ export type UpstreamState = {
   ejectedForMs: number | null;
   /** The circuit breaker's state, null without one. */
   breaker: 'closed' | 'open' | 'half-open' | null;
+  /** What the L4 balancer relayed to it (`mode: 'tcp'` only). */
+  connections?: ConnectionState;
 };
 
 /**
@@ -45,7 +49,8 @@ export type LayerCounters = { stickEntries: number; cookiesSet: number; rateLimi
 
 /** What the balancer thread is started with. Times in ms. */
 export type BalancerThreadData = {
-  config: Omit<BalancerConfig, 'clock' | 'recordTraffic'>;
+  /** `mode: 'tcp'` runs the L4 balancer (`TcpBalancer`) instead of the HTTP one. */
+  config: Omit<BalancerConfig, 'clock' | 'recordTraffic'> & { mode?: BalancerMode };
   /** The run's time 0 as `performance.timeOrigin + performance.now()` of the main thread. */
   epochStartMs: number;
   stateIntervalMs: number;

@@ -3,6 +3,7 @@ import { isCodedError, UsageError } from '../errors.js';
 import { Balancer } from './balancer.js';
 import { formatCheckResult } from './health/active-health-check.js';
 import type { BalancerThreadData, FromBalancer, LayerCounters, ToBalancer, UpstreamState } from './balancer-thread.js';
+import { TcpBalancer } from './tcp/tcp-balancer.js';
 
 /**
  * The balancer's own thread, used by `lblab start`: it proxies and health
@@ -15,14 +16,13 @@ import type { BalancerThreadData, FromBalancer, LayerCounters, ToBalancer, Upstr
 const data = workerData as BalancerThreadData;
 const port = parentPort!;
 const post = (m: FromBalancer): void => port.postMessage(m);
-const balancer = new Balancer({
-  ...data.config,
-  clock: () => performance.timeOrigin + performance.now() - data.epochStartMs,
-  recordTraffic: false,
-});
+const clock = (): number => performance.timeOrigin + performance.now() - data.epochStartMs;
+// The L4 balancer in `tcp` mode; the HTTP one otherwise. Both emit the same events.
+const balancer = data.config.mode === 'tcp' ? new TcpBalancer({ ...data.config, clock }) : new Balancer({ ...data.config, clock, recordTraffic: false });
+const connections = (i: number): Pick<UpstreamState, 'connections'> => (balancer instanceof TcpBalancer ? { connections: balancer.backends[i]!.connectionState(balancer.nowMs()) } : {});
 
 const states = (): UpstreamState[] =>
-  balancer.backends.map((b) => ({
+  balancer.backends.map((b, i) => ({
     name: b.name,
     origin: b.origin,
     weight: b.configuredWeight,
@@ -37,11 +37,14 @@ const states = (): UpstreamState[] =>
     backup: b.backup,
     ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
     breaker: b.breaker?.state ?? null,
+    ...connections(i),
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
 balancer.on('backend', (event) => post({ type: 'backend-event', event }));
-const counters = (): LayerCounters => ({ stickEntries: balancer.sticky?.entries() ?? 0, cookiesSet: balancer.sticky?.cookiesSet ?? 0, rateLimited: balancer.rateLimited });
+// Sticky sessions and the rate limit are L7: a TCP balancer has neither.
+const l7 = balancer instanceof Balancer ? balancer : undefined;
+const counters = (): LayerCounters => ({ stickEntries: l7?.sticky?.entries() ?? 0, cookiesSet: l7?.sticky?.cookiesSet ?? 0, rateLimited: l7?.rateLimited ?? 0 });
 const ticker = setInterval(() => post({ type: 'state', states: states(), counters: counters() }), data.stateIntervalMs);
 
 port.on('message', (m: ToBalancer) => {
@@ -56,7 +59,7 @@ port.on('message', (m: ToBalancer) => {
       backends: balancer.backendInfos(),
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
-      ...(data.config.rateLimit ? { rateLimited: balancer.rateLimited } : {}),
+      ...(data.config.rateLimit && l7 ? { rateLimited: l7.rateLimited } : {}),
     });
   } else if (m.type === 'change') {
     try {

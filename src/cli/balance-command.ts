@@ -4,12 +4,14 @@ import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, i
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
 import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
 
 type BalanceFlags = HealthFlags &
-  ProxyFlags & {
+  ProxyFlags &
+  ModeFlags & {
   backend: string[];
   algo: string;
   weights?: string;
@@ -37,6 +39,7 @@ export function registerBalanceCommand(program: Command): void {
     .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
+  addModeOption(cmd);
   addProxyOptions(addHealthOptions(cmd, '/'))
     .addHelpText(
       'after',
@@ -57,10 +60,13 @@ run the first example with a third --backend, then
 Health transitions print on stderr as they happen; Ctrl-C prints the report.
 In front of servers with no HTTP check to offer, check the port alone:
   lblab balance --health-check tcp --health-interval 2s --health-fastinter 200ms --backend http://127.0.0.1:8001
+At layer 4, relaying whole TCP connections (checks become TCP connects; only the
+host and port of each --backend count):
+  lblab balance --mode tcp --algo least-conn --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002
 
 ${algorithmsHelp()}`,
     )
-    .action(async (o: BalanceFlags) => {
+    .action(async (o: BalanceFlags, command: Command) => {
       if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
       const backends = o.backend.map((raw, i) => {
         const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
@@ -86,7 +92,7 @@ ${algorithmsHelp()}`,
         backends.map((b) => b.name),
       );
       requireSlowStartAlgorithm(proxy.slowStartMs, [o.algo]);
-      const config = {
+      const base = {
         backends: backends.map((b, i) => ({ ...b, weight: weights[i]!, ...(backups.includes(b.name) ? { backup: true } : {}) })),
         algo: o.algo,
         ...(hashKey ? { hashKey } : {}),
@@ -95,6 +101,7 @@ ${algorithmsHelp()}`,
         host: validateLoopback('--host', o.host),
         port: parsePort('--port', o.port),
       };
+      const config = applyMode(base, o, givenOptions(command));
       const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : 0;
       checkOutPath(o.out);
       const { runBalance } = await import('./balance-run.js');

@@ -1,4 +1,6 @@
 import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
+import { TcpBalancer } from '../balancer/tcp/tcp-balancer.js';
+import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
@@ -8,13 +10,15 @@ import { emitRecord, untilSignal } from './output.js';
 
 /**
  * Runs the balancer alone until SIGINT/SIGTERM (or `durationMs`, when > 0),
- * printing health transitions and backend events (ejections, circuit
+ * (the L4 {@link TcpBalancer} with `mode: 'tcp'`), printing health transitions and backend events (ejections, circuit
  * breaker, slow start, panic) on stderr as they happen, then the report of
  * what it proxied: per-backend counts as the balancer saw them, states and
  * transitions.
  */
-export async function runBalance(config: BalancerConfig, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
-  const balancer = new Balancer(config);
+export async function runBalance(config: BalancerConfig & { mode?: BalancerMode }, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+  const tcp = config.mode === 'tcp';
+  // At L4 the record has connections and bytes per backend, no requests.
+  const balancer = tcp ? new TcpBalancer(config) : new Balancer(config);
   const events: RunEvent[] = [];
   balancer.on('transition', (t) => {
     const e: RunEvent = { atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason };
@@ -29,7 +33,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const stop = untilSignal();
   const { url } = await balancer.listen();
   process.stderr.write(
-    `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}` +
+    `lblab balance: listening on ${url} (${config.algo}${tcp ? ' of TCP connections' : ''} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}` +
       (config.sticky ? `; sticky ${formatSticky(config.sticky)}` : '') +
       (config.rateLimit ? `; rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '') +
       '); Ctrl-C to stop\n',
@@ -40,6 +44,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   const record = buildRunRecord({
     config: {
       command: 'balance',
+      mode: config.mode ?? 'http',
       algo: balancer.algo,
       weights: balancer.backends.map((b) => b.configuredWeight),
       health: { ...config.health },
@@ -58,7 +63,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
-    ...(config.rateLimit ? { rateLimited: balancer.rateLimited } : {}),
+    ...(config.rateLimit && balancer instanceof Balancer ? { rateLimited: balancer.rateLimited } : {}),
   });
   await balancer.close();
   await emitRecord(record, out);

@@ -15,6 +15,7 @@ import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
+import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
 import {
   parseDuration,
@@ -70,6 +71,7 @@ export function registerStartCommand(program: Command): void {
     .description('spawn backends, start the balancer, fire load and show the live dashboard')
     .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
     .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)');
+  addModeOption(cmd);
   addScenarioOptions(cmd)
     .option('--port <port>', 'balancer port on 127.0.0.1 (0 = any free port)', '0')
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
@@ -88,6 +90,7 @@ Examples:
   lblab start --backends 3 --sticky cookie --clients 20 --event "5s kill b2"
   lblab start --backends 3 --sticky ip:30s --clients 50 --spread-clients
   lblab start --backends 2 --rate-limit 100/s:20 --clients 4 --headless --duration 10s
+  lblab start --mode tcp --backends 3 --concurrency 2 --duration 5s --headless
 
 ${algorithmsHelp()}
 
@@ -107,8 +110,8 @@ Fault keys toggle a fault on the selected backend:
 On the timeline a fault's name switches it on (an event sets, it does not
 toggle) and recover clears them all: --event "5s hang b2" --event "15s recover b2"`,
     )
-    .action(async (o: StartFlags) => {
-      const config = parseStartOptions(o);
+    .action(async (o: StartFlags & ModeFlags, command: Command) => {
+      const config = applyMode(parseStartOptions(o), o, givenOptions(command));
       checkOutPath(o.out);
       const { runStart } = await import('./start-run.js');
       await runStart(config, { headless: o.headless, json: o.json, out: o.out });

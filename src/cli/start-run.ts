@@ -3,6 +3,7 @@ import { RunSession } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
 import type { ParsedStart } from './start-command.js';
+import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 
 /**
  * Runs `lblab start` with parsed options: the dashboard in a terminal, or
@@ -10,7 +11,7 @@ import type { ParsedStart } from './start-command.js';
  * its duration, `q`, Ctrl-C or SIGTERM, then the report (or JSON) is printed
  * and every process lblab started is gone.
  */
-export async function runStart(parsed: ParsedStart, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
+export async function runStart(parsed: ParsedStart & { mode?: BalancerMode }, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
@@ -30,7 +31,7 @@ export async function runStart(parsed: ParsedStart, out: { headless?: boolean; j
 
   if (headless) {
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
-    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
+    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}${parsed.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

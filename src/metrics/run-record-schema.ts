@@ -13,6 +13,7 @@ export const runRecordSchema = z.object({
   schemaVersion: z.literal(1),
   config: z.object({
     command: z.enum(['start', 'balance', 'load']),
+    mode: z.enum(['http', 'tcp']).optional(),
     algo: z.string().optional(),
     weights: z.array(z.number()).optional(),
     concurrency: z.number().optional(),
@@ -93,6 +94,9 @@ export const runRecordSchema = z.object({
             reason: z.string().optional(),
           }),
         )
+        .optional(),
+      connections: z
+        .object({ total: z.number(), active: z.number().optional(), bytesIn: z.number(), bytesOut: z.number(), connectErrors: z.number() })
         .optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),

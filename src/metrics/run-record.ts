@@ -32,9 +32,21 @@ export type BackendRecord = {
   checks?: Record<string, number>;
   /** Each fault on this backend and how long until the balancer noticed it; see {@link deriveDetections}. Absent from older records. */
   detections?: Detection[];
+  /** TCP connections the L4 balancer relayed to it (`--mode tcp` only). */
+  connections?: ConnectionRecord;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
+
+/**
+ * What an L4 (`--mode tcp`) balancer relayed to one backend, as HAProxy's
+ * stats count a server in `mode tcp`: `total` connections established
+ * (`stot`), `active` still open when the record was taken (`scur`),
+ * `bytesIn` from clients to the backend (`bin`), `bytesOut` from the
+ * backend to clients (`bout`), and `connectErrors`, connects to it that
+ * were refused, reset or timed out (`econ`).
+ */
+export type ConnectionRecord = { total: number; active?: number; bytesIn: number; bytesOut: number; connectErrors: number };
 
 /** Event types that put a fault on a backend (or take it away), as `--event` and the keys log them. */
 export const FAULT_EVENT_TYPES = ['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'slow', 'degrade'] as const;
@@ -130,6 +142,8 @@ export type PeriodRecord = {
 /** What a run was asked to do. */
 export type RunConfig = {
   command: 'start' | 'balance' | 'load';
+  /** What the balancer balanced: HTTP requests (L7, the default) or TCP connections (L4, `--mode tcp`); absent for `load` and older records. */
+  mode?: 'http' | 'tcp';
   algo?: string;
   weights?: number[];
   concurrency?: number;
@@ -252,6 +266,8 @@ export type BackendInfo = {
   tries?: { served: number; retried: number; lost: number };
   /** See {@link BackendRecord.checks}. */
   checks?: Record<string, number>;
+  /** See {@link BackendRecord.connections}. */
+  connections?: ConnectionRecord;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
 
@@ -326,6 +342,7 @@ export function buildRunRecord(input: {
         ...(info.removed ? { removed: true } : {}),
         ...(info.tries ? { tries: { ...info.tries } } : {}),
         ...(info.checks ? { checks: { ...info.checks } } : {}),
+        ...(info.connections ? { connections: { ...info.connections } } : {}),
         detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ? { ...info.health, transitions: transitionsIn(info) } : { state: 'up', downMs: 0, transitions: [] },

@@ -4,6 +4,7 @@ import { deriveDetections, type BackendRecord, type Detection, type RunEvent, ty
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
+import { connectionLines } from './connections-section.js';
 
 /** Options of {@link renderReport}. `color`: force colour on or off; default follows chalk's detection (NO_COLOR / FORCE_COLOR / TTY). */
 export type ReportOptions = { color?: boolean };
@@ -28,10 +29,13 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   out.push(c.bold(headerLine(record)));
   out.push('');
   out.push(totalsLines(record, c).join('\n'));
-  if (record.backends.length > 0) {
+  // `balance --mode tcp` counts no requests: its connections table says everything.
+  if (record.backends.length > 0 && !(record.config.mode === 'tcp' && record.config.command === 'balance')) {
     out.push('');
     out.push(backendTable(record, c));
   }
+  const connections = connectionLines(record, c);
+  if (connections.length > 0) out.push('', ...connections);
   if (record.backends.some((b) => b.tries || b.checks)) {
     out.push('');
     out.push(c.bold('Tries and checks') + c.dim(' (at the balancer)'));
@@ -77,6 +81,7 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
 
 function headerLine(r: RunRecord): string {
   const parts = [`lblab ${r.config.command}`];
+  if (r.config.mode === 'tcp') parts.push('tcp (L4)');
   if (r.config.algo) {
     const weighted = r.config.weights?.some((w) => w !== 1);
     parts.push(weighted ? `${r.config.algo} (weights ${r.config.weights!.join(',')})` : r.config.algo);
@@ -104,7 +109,9 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   const p = r.config.proxy;
   if (p) {
     const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
-    const parts = [retries, `timeouts connect ${formatDuration(p.connectTimeoutMs)}, response ${formatDuration(p.responseTimeoutMs)}`];
+    // At L4 there is no response to time: only the connect is bounded.
+    const timeouts = `timeouts connect ${formatDuration(p.connectTimeoutMs)}${r.config.mode === 'tcp' ? '' : `, response ${formatDuration(p.responseTimeoutMs)}`}`;
+    const parts = [retries, timeouts];
     if (p.outlier?.mode === 'nginx') parts.push(`max_fails ${p.outlier.maxFails} fail_timeout ${formatDuration(p.outlier.failTimeoutMs)}`);
     if (p.outlier?.mode === 'envoy') parts.push(`ejection after ${p.outlier.consecutive} failures in a row, ${formatDuration(p.outlier.baseEjectionMs)} × n, ≤${p.outlier.maxEjectionPercent}%`);
     if (p.breaker) parts.push(`breaker ${p.breaker.failures} failures, cool-down ${formatDuration(p.breaker.cooldownMs)}`);

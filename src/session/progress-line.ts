@@ -6,7 +6,8 @@ import type { RunSnapshot } from './snapshot.js';
  * The headless view's line, printed once a second on stderr: elapsed, req/s,
  * error rate, p99, the stick table's entries and the 429s of the rate limit
  * when those are on, then per backend its state and share, e.g.
- * `+3.0s  1520 req/s  err 0.00%  p99 14.2ms  b1 UP 50.2%  b2 DOWN 0.0%  b3 UP 16.6%`.
+ * `+3.0s  1520 req/s  err 0.00%  p99 14.2ms  b1 UP 50.2%  b2 DOWN 0.0%  b3 UP 16.6%`;
+ * in tcp mode each backend also shows its open connections (`b1 UP 50.2% 1 conn`).
  */
 export function formatProgressLine(s: RunSnapshot): string {
   const parts = [
@@ -20,7 +21,7 @@ export function formatProgressLine(s: RunSnapshot): string {
   if (s.rateLimit) parts.push(`429s ${s.rateLimit.limited}`);
   for (const b of s.backends) {
     const state = b.process === 'exited' && b.state === 'up' ? 'UP(exited)' : b.state.toUpperCase();
-    parts.push(`${b.name} ${state} ${formatPct(b.share)}`);
+    parts.push(`${b.name} ${state} ${formatPct(b.share)}${b.connections ? ` ${b.connections.active} conn` : ''}`);
   }
   return parts.join('  ');
 }

@@ -9,6 +9,7 @@ import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
+import { TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
 import type { BackendFaults } from '../backend/ipc.js';
 import type { FaultName, ScheduledEvent } from '../cli/parse.js';
@@ -19,9 +20,12 @@ import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import type { TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
+import { connectionSnapshots, connectionTotals } from './connection-snapshot.js';
 
 /** Everything `lblab start` runs. Times in ms. */
 export type StartConfig = {
+  /** `tcp`: an L4 balancer relays connections (see `TcpBalancer`); default `http`. */
+  mode?: BalancerMode;
   backends: BackendSpec[];
   /** One per backend, ≥ 1. */
   weights: number[];
@@ -173,6 +177,8 @@ export class RunSession implements RunControls {
   private readonly removed = new Set<string>();
   /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
   private readonly periods: Array<{ startMs: number; algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }> = [];
+  /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
+  private connectionBase = new Map<string, number>();
 
   constructor(readonly config: StartConfig) {
     this.fleet = new Fleet(config.host);
@@ -203,6 +209,7 @@ export class RunSession implements RunControls {
           ...(config.backups?.includes(m.name) ? { backup: true } : {}),
         })),
         algo: config.algo,
+        ...(config.mode ? { mode: config.mode } : {}),
         ...(config.hashKey ? { hashKey: config.hashKey } : {}),
         health: config.health,
         ...(config.connection ? { connection: config.connection } : {}),
@@ -399,10 +406,11 @@ export class RunSession implements RunControls {
     this.log({ atMs: this.nowMs(), type: 'algo', detail: `${from} → ${name} (${source})` });
   }
 
-  /** Switches to the next algorithm of {@link ALGORITHMS}, wrapping around. */
+  /** Switches to the next algorithm of {@link ALGORITHMS} (of {@link TCP_ALGORITHMS} in tcp mode), wrapping around. */
   cycleAlgorithm(): void {
-    const i = ALGORITHMS.indexOf(this.balancer.algo);
-    this.setAlgorithm(ALGORITHMS[(i + 1) % ALGORITHMS.length]!);
+    const list = this.config.mode === 'tcp' ? TCP_ALGORITHMS : ALGORITHMS;
+    const i = list.indexOf(this.balancer.algo);
+    this.setAlgorithm(list[(i + 1) % list.length]!);
   }
 
   /** Sets backend `name`'s weight (1…1000) while running; starts a new period and logs it. Ignored for removed backends. */
@@ -471,6 +479,7 @@ export class RunSession implements RunControls {
     const periodStats = period?.stats ?? stats;
     let attributed = 0;
     for (const b of periodStats.backends.values()) attributed += b.requests;
+    const connections = connectionSnapshots(upstream, this.connectionBase);
     const backends: BackendSnapshot[] = upstream.map((b, i) => {
       const member = this.fleet.get(b.name)!;
       const t = stats.backends.get(b.name);
@@ -501,6 +510,7 @@ export class RunSession implements RunControls {
         p50Ms: t ? t.latency.percentileMs(50) : 0,
         p99Ms: t ? t.latency.percentileMs(99) : 0,
         errors: t?.errors ?? 0,
+        ...(connections[i] ? { connections: connections[i] } : {}),
       };
     });
     const rps = lastSecondRate(stats.perSecond, now);
@@ -508,6 +518,7 @@ export class RunSession implements RunControls {
     const summary = stats.latency.summary();
     return {
       algo: this.balancer.algo,
+      ...(this.config.mode === 'tcp' ? { mode: 'tcp' as const } : {}),
       listen: `http://${this.config.host}:${this.balancerPort()}/`,
       elapsedMs: now,
       periodStartMs: period?.startMs ?? 0,
@@ -583,6 +594,7 @@ export class RunSession implements RunControls {
     return buildRunRecord({
       config: {
         command: 'start',
+        mode: this.config.mode ?? 'http',
         algo: this.config.algo,
         weights: [...this.config.weights],
         concurrency: this.config.concurrency,
@@ -619,6 +631,7 @@ export class RunSession implements RunControls {
   /** Starts a new algorithm period at `atMs` with the upstream as it is now. */
   private newPeriod(atMs: number): void {
     const stats = this.load.stats.startSegment(atMs);
+    this.connectionBase = connectionTotals(this.balancer.states());
     this.periods.push({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
   }
 

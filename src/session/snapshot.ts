@@ -1,6 +1,7 @@
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { RunEvent } from '../metrics/run-record.js';
+import type { ConnectionSnapshot } from './connection-snapshot.js';
 
 /**
  * One backend as the live views (dashboard, headless progress) show it.
@@ -49,11 +50,15 @@ export type BackendSnapshot = {
   p99Ms: number;
   /** Responses with status ≥ 500 served so far. */
   errors: number;
+  /** In tcp mode, the connections the L4 balancer gave it; `share` then is still the share of responses. */
+  connections?: ConnectionSnapshot;
 };
 
 /** Everything a live view draws, copied out of the running session (no live objects). */
 export type RunSnapshot = {
   algo: string;
+  /** `tcp` when an L4 balancer relays connections; absent or `http` otherwise. */
+  mode?: 'http' | 'tcp';
   /** The balancer's URL, e.g. http://127.0.0.1:43121/ */
   listen: string;
   elapsedMs: number;

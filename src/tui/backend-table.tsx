@@ -35,6 +35,8 @@ type Cells = {
   p50: string;
   p99: string;
   errors: string;
+  /** tcp mode: the share of responses, beside the connection share; '' otherwise. */
+  reqShare: string;
 };
 
 /**
@@ -62,9 +64,11 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
     weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
     state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${extra ? ` ${extra}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
-    inFlight: String(b.inFlight),
-    rps: formatRate(b.rps),
-    share: formatPct(b.share),
+    // In tcp mode the balancer sees connections: open ones, opened per second, and their share.
+    inFlight: String(b.connections ? b.connections.active : b.inFlight),
+    rps: formatRate(b.connections ? b.connections.rate : b.rps),
+    share: formatPct(b.connections ? b.connections.share : b.share),
+    reqShare: b.connections ? formatPct(b.share) : '',
     expected: formatPct(b.expectedShare),
     p50: formatMs(b.p50Ms),
     p99: formatMs(b.p99Ms),
@@ -80,10 +84,15 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  * the expected share (the `|` marker) followed by both percentages (shares
  * count from the last algorithm, weight or membership change), p50/p99
  * latency and 5xx count. Faults switched on follow their backend's row.
+ * In tcp mode (backends carry `connections`) the balancer's columns count
+ * connections instead: open ones, opened per second, the connection share
+ * against the expected share, and a `req%` column with the share of
+ * responses beside it (keep-alive makes the two differ).
  * Column widths fit the widest value so the table stays within ~100 columns.
  */
 export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false }: BackendTableProps) {
   const rows = backends.map((b) => cellsOf(b, showLoad));
+  const tcp = backends.some((b) => b.connections !== undefined);
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
     name: col('name', 'name', 4),
@@ -92,8 +101,9 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
     weight: col('weight', 'w'),
     state: col('state', 'state', 6),
     check: col('check', 'check'),
-    inFlight: col('inFlight', 'infl'),
-    rps: col('rps', 'req/s'),
+    inFlight: col('inFlight', tcp ? 'conn' : 'infl'),
+    rps: col('rps', tcp ? 'conn/s' : 'req/s'),
+    reqShare: col('reqShare', tcp ? 'req%' : ''),
     share: col('share', ''),
     expected: col('expected', ''),
     p50: col('p50', 'p50', 6),
@@ -109,9 +119,10 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
     pad('w', w.weight, 'right'),
     pad('state', w.state),
     pad('check', w.check),
-    pad('infl', w.inFlight, 'right'),
-    pad('req/s', w.rps, 'right'),
-    pad(sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected', shareWidth),
+    pad(tcp ? 'conn' : 'infl', w.inFlight, 'right'),
+    pad(tcp ? 'conn/s' : 'req/s', w.rps, 'right'),
+    pad(`${tcp ? 'conn ' : ''}${sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected'}`, shareWidth),
+    ...(tcp ? [pad('req%', w.reqShare, 'right')] : []),
     pad('p50', w.p50, 'right'),
     pad('p99', w.p99, 'right'),
     pad('err', w.errors, 'right'),
@@ -156,8 +167,9 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
               )}{' '}
               <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === 'L4OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
               {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
-              <Text color="cyan">{shareBar(b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
-              <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {pad(r.p50, w.p50, 'right')}{' '}
+              <Text color="cyan">{shareBar(b.connections ? b.connections.share : b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
+              <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {tcp ? `${pad(r.reqShare, w.reqShare, 'right')} ` : ''}
+              {pad(r.p50, w.p50, 'right')}{' '}
               {pad(r.p99, w.p99, 'right')}{' '}
               <Text color={b.errors > 0 ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
             </Text>

@@ -3,6 +3,7 @@ import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { formatDuration, formatPct, formatRate } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
+import { formatBytes } from '../report/format-bytes.js';
 
 /** Props of {@link Header}: the snapshot to describe. */
 export type HeaderProps = { snapshot: RunSnapshot };
@@ -11,7 +12,8 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * The dashboard's header lines: algorithm, listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
  * concurrency (PAUSED when load is paused), error rate over the last second
- * and the total of requests; then, when on, the sticky mode with the stick
+ * and the total of requests (in tcp mode also connections open and bytes
+ * relayed each way); then, when on, the sticky mode with the stick
  * table's entries (ip) or the cookies set (cookie), and the rate limit with
  * the requests it refused.
  */
@@ -23,6 +25,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text bold color="cyan">lblab</Text>
         {'  '}
         <Text bold>{s.algo}</Text>
+        {s.mode === 'tcp' ? <Text color="magenta"> tcp (L4: connections)</Text> : null}
         {'  '}
         {s.listen}
         {'  '}
@@ -40,6 +43,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text dimColor>error rate</Text> <Text color={s.errorRate > 0 ? 'red' : undefined}>{formatPct(s.errorRate)}</Text>
         {'  '}
         <Text dimColor>requests</Text> {s.requests}
+        {s.mode === 'tcp' ? <Text>{'  '}{tcpTotals(s)}</Text> : null}
       </Text>
       {s.sticky || s.rateLimit ? (
         <Text wrap="truncate">
@@ -69,4 +73,17 @@ export function Header({ snapshot: s }: HeaderProps) {
       ) : null}
     </Box>
   );
+}
+
+/** tcp mode: connections open now and bytes relayed, over every backend: `conns 2 open · in 24KiB · out 75KiB`. */
+function tcpTotals(s: RunSnapshot): string {
+  let open = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  for (const b of s.backends) {
+    open += b.connections?.active ?? 0;
+    bytesIn += b.connections?.bytesIn ?? 0;
+    bytesOut += b.connections?.bytesOut ?? 0;
+  }
+  return `conns ${open} open · in ${formatBytes(bytesIn)} · out ${formatBytes(bytesOut)}`;
 }

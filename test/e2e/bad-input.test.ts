@@ -109,6 +109,16 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--out', '/nonexistent-dir/run.json'], /`--out` to be a file in a writable folder/],
   [['balance', '--backend', 'http://127.0.0.1:8001/api'], /`--backend` to be an origin like http:\/\/127\.0\.0\.1:8001 \(no path/],
   [['report', join(dir, 'half.json')], /`<file>`.* field totals\.latencyMs to be valid/],
+  [['start', '--mode', 'udp'], /`--mode` to be one of http, tcp, got "udp"/],
+  [['start', '--mode', 'tcp', '--algo', 'weighted-least-conn'], /`--algo` with `--mode tcp` to be one of round-robin, least-conn, random, ip-hash, consistent-hash, got "weighted-least-conn"/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--algo', 'p2c'], /`--algo` with `--mode tcp` to be one of .*got "p2c"/],
+  [['start', '--mode', 'tcp', '--algo', 'consistent-hash', '--hash-key', 'header:x-user'], /`--hash-key` with `--mode tcp` to be ip .*got header/],
+  [['start', '--mode', 'tcp', '--retry-on', 'error,502'], /`--retry-on` with `--mode tcp` to list only error, timeout \(L4 sees no status\), got 502/],
+  [['start', '--mode', 'tcp', '--breaker', '5'], /`--breaker` only with `--mode http`/],
+  [['start', '--mode', 'tcp', '--sticky', 'cookie'], /`--sticky` only with `--mode http`/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--rate-limit', '10/s'], /`--rate-limit` only with `--mode http`/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--response-timeout', '5s'], /`--response-timeout` only with `--mode http`/],
+  [['start', '--mode', 'tcp', '--event', '1s algo maglev'], /`--event` algo with `--mode tcp` to be one of .*got "maglev"/],
 ];
 
 describe('bad input: exit 2, one line naming the flag, no stack trace, nothing left running', () => {
