@@ -6,6 +6,7 @@ import type { BackendInfo } from '../metrics/run-record.js';
 import type { AlgorithmName } from './algorithms/index.js';
 import type { BackendEvent, BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
 import type { HealthState } from './health/rise-fall.js';
+import type { TlsStats } from './tls.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
 
@@ -34,6 +35,8 @@ export type UpstreamState = {
   ejectedForMs: number | null;
   /** The circuit breaker's state, null without one. */
   breaker: 'closed' | 'open' | 'half-open' | null;
+  /** Its pool and that pool's algorithm now, when routes are configured. */
+  pool?: { name: string; algo: AlgorithmName };
 };
 
 /** What the balancer thread is started with. Times in ms. */
@@ -45,7 +48,7 @@ export type BalancerThreadData = {
 };
 
 /** What the balancer thread reports at the end. */
-export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number };
+export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number; tls?: TlsStats };
 
 /** Main → balancer thread. */
 export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' } | { type: 'change'; change: UpstreamChange };
@@ -155,7 +158,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
   async report(): Promise<BalancerReport> {
     const reply = await this.ask({ type: 'report' }, ['report']);
     if (reply.type !== 'report') throw new RuntimeError('balancer thread answered out of turn');
-    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts };
+    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts, ...(reply.tls ? { tls: reply.tls } : {}) };
   }
 
   /** Closes the listener and every upstream connection, then ends the thread (at most 3 s). */

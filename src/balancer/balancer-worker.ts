@@ -21,6 +21,8 @@ const balancer = new Balancer({
   recordTraffic: false,
 });
 
+const poolOf = new Map(balancer.pools.flatMap((p) => p.backends.map((b) => [b, p] as const)));
+const routed = data.config.routing !== undefined;
 const states = (): UpstreamState[] =>
   balancer.backends.map((b) => ({
     name: b.name,
@@ -37,6 +39,7 @@ const states = (): UpstreamState[] =>
     backup: b.backup,
     ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
     breaker: b.breaker?.state ?? null,
+    ...(routed && poolOf.has(b) ? { pool: { name: poolOf.get(b)!.name, algo: poolOf.get(b)!.algo } } : {}),
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
@@ -55,6 +58,7 @@ port.on('message', (m: ToBalancer) => {
       backends: balancer.backendInfos(),
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
+      ...(balancer.tlsStats() ? { tls: balancer.tlsStats()! } : {}),
     });
   } else if (m.type === 'change') {
     try {

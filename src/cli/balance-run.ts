@@ -1,5 +1,6 @@
 import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
+import { routesRecord } from '../balancer/routes.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
 import { emitRecord, untilSignal } from './output.js';
@@ -29,6 +30,10 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
   process.stderr.write(
     `lblab balance: listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n`,
   );
+  if (config.routing) {
+    for (const r of routesRecord(config.routing)) process.stderr.write(`  route ${r.match} → ${r.pool} (${r.backends.join(',')}${r.algo ? ` ${r.algo}` : ''})\n`);
+    if (config.routing.defaultPool === undefined) process.stderr.write('  no default pool: a request no route matches gets 404\n');
+  }
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
 
@@ -45,6 +50,8 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
         config.backends.filter((b) => b.backup).map((b) => b.name),
         { slowStartMs: config.slowStartMs ?? 0, panicThreshold: config.panicThreshold ?? 0 },
       ),
+      ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
+      ...(config.tls ? { tls: true } : {}),
     },
     durationMs: balancer.nowMs(),
     stats: balancer.stats,
@@ -52,6 +59,7 @@ export async function runBalance(config: BalancerConfig, durationMs: number, out
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
+    ...(config.tls ? { tls: balancer.tlsStats()! } : {}),
   });
   await balancer.close();
   await emitRecord(record, out);

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
+import { addRouteOptions, parseRouteOptions, poolAlgorithms, ROUTES_HELP, type RouteFlags } from './route-options.js';
 import {
   parseDuration,
   EVENT_FORMS,
@@ -44,6 +45,7 @@ export const MAX_BACKENDS = 16;
 /** Raw `start` flags as commander hands them over (strings); `compare` shares the scenario part. */
 export type StartFlags = HealthFlags &
   ProxyFlags &
+  RouteFlags &
   ClientFlags & {
   backends: string;
   algo: string;
@@ -75,7 +77,7 @@ export function registerStartCommand(program: Command): void {
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addProxyOptions(addHealthOptions(cmd))
+  addRouteOptions(addProxyOptions(addHealthOptions(cmd)))
     .addHelpText(
       'after',
       `
@@ -85,8 +87,20 @@ Examples:
   lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
   lblab start --backends 3 --headless --duration 10s --json --out run.json
   lblab start --backends 3 --algo least-conn --event "5s degrade b2" --event "25s recover b2"
+  lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
+  lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
 
 ${algorithmsHelp()}
+
+${ROUTES_HELP}
+  The load generator sends to one URL (/), so with lblab start only the default
+  pool and the routes matching / see traffic; drive other paths with curl -k or
+  any client against the balancer's URL while it runs.
+
+TLS (--tls): the balancer serves HTTPS with a self-signed certificate made at
+start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP
+with X-Forwarded-Proto: https; the built-in load accepts that certificate. The
+report counts the handshakes and their time: a keep-alive connection pays once.
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
 d drain (again: call it off), a next algorithm, w weight of the selected
@@ -157,8 +171,9 @@ export function parseStartOptions(o: StartFlags) {
   const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
   const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
   const proxy = parseProxyOptions(o, names);
-  requireSlowStartAlgorithm(proxy.slowStartMs, [algo]);
-  const switchedTo = events.flatMap((e) => (e.action === 'algo' ? [e.algo] : []));
+  const routing = parseRouteOptions(o, names, proxy.backups);
+  requireSlowStartAlgorithm(proxy.slowStartMs, [algo, ...poolAlgorithms(routing)]);
+  const switchedTo = [...events.flatMap((e) => (e.action === 'algo' ? [e.algo] : [])), ...poolAlgorithms(routing)];
   if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
     throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${algo}`);
   }
@@ -173,6 +188,8 @@ export function parseStartOptions(o: StartFlags) {
     ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
     ...proxy,
+    ...(routing ? { routing } : {}),
+    ...(o.tls ? { tls: true } : {}),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),

@@ -49,6 +49,8 @@ export const runRecordSchema = z.object({
         panicThreshold: z.number().optional(),
       })
       .optional(),
+    routes: z.array(z.object({ match: z.string(), pool: z.string(), backends: z.array(z.string()), algo: z.string().optional() })).optional(),
+    tls: z.boolean().optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({
@@ -61,6 +63,7 @@ export const runRecordSchema = z.object({
     latencyBuckets: z.object({ edgesMs: z.array(z.number()), counts: z.array(z.number()) }),
     retries: z.object({ total: z.number(), succeeded: z.number() }).optional(),
     clientAborts: z.number().optional(),
+    tls: z.object({ handshakes: z.number(), failed: z.number(), handshakeMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }) }).optional(),
   }),
   backends: z.array(
     z.object({
@@ -70,6 +73,7 @@ export const runRecordSchema = z.object({
       requests: z.number(),
       share: z.number(),
       expectedShare: z.number(),
+      pool: z.string().optional(),
       errors: z.number(),
       failedTries: z.number().optional(),
       removed: z.boolean().optional(),

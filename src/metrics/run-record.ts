@@ -18,8 +18,10 @@ export type BackendRecord = {
   requests: number;
   /** requests ÷ all attributed responses (0..1). */
   share: number;
-  /** The share the algorithm should give it with every backend healthy (0..1). */
+  /** The share the algorithm should give it with every backend healthy (0..1); with routes, its share within its pool times that pool's part of the requests. */
   expectedShare: number;
+  /** The pool it belongs to, when routes are configured (`config.routes`). */
+  pool?: string;
   /** Responses with status ≥ 500 it served. */
   errors: number;
   /** Tries the balancer sent it that failed at the transport level (refused, reset, timeout), retried or not; absent for `load`. */
@@ -139,7 +141,23 @@ export type RunConfig = {
   health?: HealthRecord;
   /** The balancer's per-try timeouts (ms) and retry policy (`--retry-on` conditions). */
   proxy?: ProxyRecord;
+  /**
+   * L7 routes as configured (`--route`, `--routes`), in the order they are
+   * tried (first match wins): each match in `--route` words (`/api`,
+   * `host:static.local`, `header:x-canary=1`) with its pool, the pool's
+   * backends and its own algorithm (absent: `algo`); the default pool last,
+   * as match `default`. Absent without routes.
+   */
+  routes?: RouteRecord[];
+  /** True when the balancer terminated TLS (`--tls`). */
+  tls?: boolean;
 };
+
+/** One route of {@link RunConfig.routes}. */
+export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
+
+/** TLS handshakes at the balancer (`--tls`): completed, failed, and the time of a completed one from TCP accept to secure connection (ms). */
+export type TlsRecord = { handshakes: number; failed: number; handshakeMs: { p50: number; p99: number; max: number } };
 
 /**
  * The health checks of a run (see `HealthCheckConfig`), times in ms. `mode`,
@@ -197,6 +215,8 @@ export type RunRecord = {
     retries?: { total: number; succeeded: number };
     /** Requests whose client went away before the response was complete (balance only). */
     clientAborts?: number;
+    /** TLS handshakes at the balancer, with `--tls`. */
+    tls?: TlsRecord;
   };
   backends: BackendRecord[];
   /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
@@ -238,6 +258,8 @@ export type BackendInfo = {
   url: string;
   weight: number;
   expectedShare: number;
+  /** See {@link BackendRecord.pool}. */
+  pool?: string;
   /** See {@link BackendRecord.failedTries}. */
   failedTries?: number;
   /** See {@link BackendRecord.removed}. */
@@ -266,6 +288,7 @@ export function buildRunRecord(input: {
   retries?: { total: number; succeeded: number };
   clientAborts?: number;
   periods?: readonly PeriodInfo[];
+  tls?: TlsRecord;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -301,6 +324,7 @@ export function buildRunRecord(input: {
       latencyBuckets: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts() },
       ...(input.retries ? { retries: input.retries } : {}),
       ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
+      ...(input.tls ? { tls: input.tls } : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);
@@ -312,6 +336,7 @@ export function buildRunRecord(input: {
         requests,
         share: attributed > 0 ? round(requests / attributed, 4) : 0,
         expectedShare: round(expected[infos.indexOf(info)]!, 4),
+        ...(info.pool !== undefined ? { pool: info.pool } : {}),
         errors: t?.errors ?? 0,
         ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
         ...(info.removed ? { removed: true } : {}),

@@ -21,6 +21,7 @@ export type BackendTableProps = {
 
 type Cells = {
   name: string;
+  pool: string;
   port: string;
   pid: string;
   weight: string;
@@ -52,11 +53,19 @@ function stateExtra(b: BackendSnapshot): string {
   return parts.join(' ');
 }
 
+/** Widest pool name the table shows; longer ones end in `…`. */
+const POOL_WIDTH = 10;
+
+function shortPool(name: string): string {
+  return name.length > POOL_WIDTH ? `${name.slice(0, POOL_WIDTH - 1)}…` : name;
+}
+
 function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
   const extra = stateExtra(b);
   return {
     extra,
     name: b.name,
+    pool: shortPool(b.pool ?? '-'),
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
@@ -79,14 +88,18 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  * in flight, req/s over the last second, share of responses as a bar against
  * the expected share (the `|` marker) followed by both percentages (shares
  * count from the last algorithm, weight or membership change), p50/p99
- * latency and 5xx count. Faults switched on follow their backend's row.
+ * latency and 5xx count; with routes, its pool after the name (shares are
+ * then against expected shares within pools, weighted by each pool's
+ * traffic). Faults switched on follow their backend's row.
  * Column widths fit the widest value so the table stays within ~100 columns.
  */
 export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false }: BackendTableProps) {
   const rows = backends.map((b) => cellsOf(b, showLoad));
+  const pooled = backends.some((b) => b.pool !== undefined);
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
     name: col('name', 'name', 4),
+    pool: col('pool', 'pool'),
     port: col('port', 'port'),
     pid: col('pid', 'pid', 6),
     weight: col('weight', 'w'),
@@ -104,6 +117,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
   const header = [
     ' ',
     pad('name', w.name),
+    ...(pooled ? [pad('pool', w.pool)] : []),
     pad('port', w.port),
     pad('pid', w.pid),
     pad('w', w.weight, 'right'),
@@ -133,6 +147,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
               <Text bold={isSelected} color={isSelected ? 'cyan' : undefined}>
                 {pad(r.name, w.name)}
               </Text>{' '}
+              {pooled ? <Text color="magenta">{pad(r.pool, w.pool)} </Text> : null}
               {pad(r.port, w.port)}{' '}
               <Text color={b.process === 'exited' ? 'red' : b.process === 'starting' ? 'yellow' : undefined} bold={b.process === 'exited'}>
                 {pad(r.pid, w.pid)}
