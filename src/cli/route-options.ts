@@ -143,7 +143,7 @@ function routingFromSpecs(specs: readonly RouteSpec[], names: readonly string[],
         const other = pools.find((p) => p.backends.includes(b));
         if (other) {
           throw new UsageError(
-            `Expected each `--route` backend in one pool, got ${b} in ${JSON.stringify(other.raw)} and ${JSON.stringify(spec.raw)}; routes to the very same backends share a pool`,
+            `Expected each \`--route\` backend in one pool, got ${b} in ${JSON.stringify(other.raw)} and ${JSON.stringify(spec.raw)}; routes to the very same backends share a pool`,
           );
         }
       }
