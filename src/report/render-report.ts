@@ -126,16 +126,17 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
 }
 
 /**
- * The TLS line: handshakes at the balancer, requests per handshake (what
- * keep-alive saves), their time p50/p99/max from TCP accept to secure
- * connection, failed ones; plain HTTP has no handshake to pay.
+ * The TLS line: handshakes at the balancer, requests per handshake (a
+ * keep-alive connection pays once), their time p50/p99/max from TCP accept
+ * to secure connection (waiting for the balancer's CPU included, as a
+ * client feels it), failed ones; plain HTTP has no handshake to pay.
  */
 function tlsLine(r: RunRecord, c: ChalkInstance): string {
   const t = r.totals.tls!;
-  const per = t.handshakes > 0 && r.totals.requests > 0 ? ` (1 per ${formatRate(r.totals.requests / t.handshakes)} requests: keep-alive pays once)` : '';
+  const per = t.handshakes > 0 && r.totals.requests > 0 ? ` (1 per ${formatRate(r.totals.requests / t.handshakes)} requests)` : '';
   const times = t.handshakes > 0 ? `, p50 ${formatMs(t.handshakeMs.p50)}, p99 ${formatMs(t.handshakeMs.p99)}, max ${formatMs(t.handshakeMs.max)}` : '';
   const failed = t.failed > 0 ? `, ${c.red(`${t.failed} failed`)}` : '';
-  return `${c.bold('TLS')} ${t.handshakes} handshake${t.handshakes === 1 ? '' : 's'}${per}${times}${failed} ${c.dim('(plain HTTP: none)')}`;
+  return `${c.bold('TLS')} ${t.handshakes} handshake${t.handshakes === 1 ? '' : 's'}${per}${times}${failed}${c.dim('; plain HTTP: none')}`;
 }
 
 /** The routes in the order they are tried, each with its pool, backends and the pool's own algorithm; then where unmatched requests go. */
