@@ -93,9 +93,13 @@ Examples:
 ${algorithmsHelp()}
 
 ${ROUTES_HELP}
-  The load generator sends to one URL (/), so with lblab start only the default
-  pool and the routes matching / see traffic; drive other paths with curl -k or
-  any client against the balancer's URL while it runs.
+  The load generator sends every request to / (it has no --path), so with
+  lblab start path routes other than / see traffic only from another client
+  (curl, lblab load) against the balancer's URL; host and header routes take
+  the load's --header:
+    lblab start --backends 3 --route "host:static.local=b3" --header "host=static.local"
+    lblab start --backends 3 --route "header:x-canary=1=b3" --clients 4 --header "x-canary={client}"
+  (the second sends client 1's requests, a quarter, to b3 and the rest to b1,b2).
 
 TLS (--tls): the balancer serves HTTPS with a self-signed certificate made at
 start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP
