@@ -17,8 +17,8 @@ import { ClientGoneError, ProxyTry, RetryableStatusError, type ProxiedRequest } 
 import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from './health/active-health-check.js';
 import type { BreakerConfig, OutlierConfig, PassiveChange } from './passive/passive-checks.js';
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
-import { Pool } from './pool.js';
-import { DEFAULT_POOL, describeMatch, pooledExpectedShares, Router, type RoutingConfig } from './routes.js';
+import { buildPools, type Pool } from './pool.js';
+import { describeMatch, pooledExpectedShares, type Router, type RoutingConfig } from './routes.js';
 import { HandshakeMeter, selfSignedCertificate, type TlsStats } from './tls.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
@@ -127,7 +127,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** The pools requests are routed to, in configured order; one holding every backend without routes. */
   readonly pools: Pool[];
   /** Each backend's pool. */
-  private readonly poolOf = new Map<UpstreamBackend, Pool>();
+  private readonly poolOf: ReadonlyMap<UpstreamBackend, Pool>;
   private readonly router: Router<Pool>;
   /** Whether routes are configured (messages and records then name pools). */
   private readonly routed: boolean;
@@ -164,27 +164,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
         new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn, config.passive ?? {}),
     );
     config.backends.forEach((b, i) => (this.backends[i]!.backup = b.backup === true));
-    const routing = config.routing ?? { routes: [], pools: [{ name: DEFAULT_POOL, backends: config.backends.map((b) => b.name) }], defaultPool: DEFAULT_POOL };
     this.routed = config.routing !== undefined;
-    this.pools = routing.pools.map((p) => {
-      const members = p.backends.map((name) => {
-        const b = this.backend(name);
-        if (!b) throw new UsageError(`Expected pool ${p.name} to hold backends of the upstream, got ${JSON.stringify(name)}`);
-        return b;
-      });
-      const pool = new Pool(p.name, members, p.algo ?? config.algo, p.algo === undefined);
-      for (const b of members) this.poolOf.set(b, pool);
-      return pool;
-    });
-    const poolNamed = (name: string): Pool => {
-      const pool = this.pools.find((p) => p.name === name);
-      if (!pool) throw new UsageError(`Expected a route to name a pool, got ${JSON.stringify(name)}`);
-      return pool;
-    };
-    this.router = new Router(
-      routing.routes.map((r) => ({ match: r.match, target: poolNamed(r.pool) })),
-      routing.defaultPool === undefined ? undefined : poolNamed(routing.defaultPool),
-    );
+    ({ pools: this.pools, poolOf: this.poolOf, router: this.router } = buildPools(config.routing, this.backends, config.algo));
     this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.passiveOn = (config.passive?.outlier !== undefined && config.passive.outlier.mode !== 'off') || config.passive?.breaker !== undefined;

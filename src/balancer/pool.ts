@@ -1,5 +1,7 @@
 import { createPicker, expectedShares, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_POOL, Router, type RoutingConfig } from './routes.js';
 import type { UpstreamBackend } from './upstream-backend.js';
 
 /**
@@ -106,4 +108,40 @@ export class Pool {
     const down = [...this.members, ...this.backups].filter((b) => !b.usable).map((b) => b.name);
     return `lblab: no backend is UP in ${named ? `pool ${this.name}` : 'this upstream'} (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
   }
+}
+
+/**
+ * The pools of `routing` over `backends` (by name), each backend's pool, and
+ * the router to them; without routing, one pool `default` of every backend
+ * that every request goes to. Pools without an algorithm of their own take
+ * `algo`.
+ * @throws {UsageError} for a pool naming an unknown backend or a route naming an unknown pool (the CLI checks both first).
+ */
+export function buildPools(
+  routing: RoutingConfig | undefined,
+  backends: readonly UpstreamBackend[],
+  algo: AlgorithmName,
+): { pools: Pool[]; poolOf: Map<UpstreamBackend, Pool>; router: Router<Pool> } {
+  const r = routing ?? { routes: [], pools: [{ name: DEFAULT_POOL, backends: backends.map((b) => b.name) }], defaultPool: DEFAULT_POOL };
+  const poolOf = new Map<UpstreamBackend, Pool>();
+  const pools = r.pools.map((p) => {
+    const members = p.backends.map((name) => {
+      const b = backends.find((x) => x.name === name);
+      if (!b) throw new UsageError(`Expected pool ${p.name} to hold backends of the upstream, got ${JSON.stringify(name)}`);
+      return b;
+    });
+    const pool = new Pool(p.name, members, p.algo ?? algo, p.algo === undefined);
+    for (const b of members) poolOf.set(b, pool);
+    return pool;
+  });
+  const named = (name: string): Pool => {
+    const pool = pools.find((p) => p.name === name);
+    if (!pool) throw new UsageError(`Expected a route to name a pool, got ${JSON.stringify(name)}`);
+    return pool;
+  };
+  const router = new Router(
+    r.routes.map((x) => ({ match: x.match, target: named(x.pool) })),
+    r.defaultPool === undefined ? undefined : named(r.defaultPool),
+  );
+  return { pools, poolOf, router };
 }
