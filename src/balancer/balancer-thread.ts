@@ -8,6 +8,7 @@ import type { BackendEvent, BalancerConfig, TransitionEvent, UpstreamChange } fr
 import type { HealthState } from './health/rise-fall.js';
 import type { BalancerMode } from './tcp/tcp-mode.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
+import type { TlsStats } from './tls.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
 
@@ -38,6 +39,8 @@ export type UpstreamState = {
   breaker: 'closed' | 'open' | 'half-open' | null;
   /** What the L4 balancer relayed to it (`mode: 'tcp'` only). */
   connections?: ConnectionState;
+  /** Its pool and that pool's algorithm now, when routes are configured. */
+  pool?: { name: string; algo: AlgorithmName };
 };
 
 /**
@@ -57,7 +60,13 @@ export type BalancerThreadData = {
 };
 
 /** What the balancer thread reports at the end. */
-export type BalancerReport = { backends: BackendInfo[]; retries: { total: number; succeeded: number }; clientAborts: number; rateLimited?: number };
+export type BalancerReport = {
+  backends: BackendInfo[];
+  retries: { total: number; succeeded: number };
+  clientAborts: number;
+  rateLimited?: number;
+  tls?: TlsStats;
+};
 
 /** Main → balancer thread. */
 export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'close' } | { type: 'change'; change: UpstreamChange };
@@ -176,7 +185,13 @@ export class BalancerThread extends EventEmitter<ThreadEvents> {
   async report(): Promise<BalancerReport> {
     const reply = await this.ask({ type: 'report' }, ['report']);
     if (reply.type !== 'report') throw new RuntimeError('balancer thread answered out of turn');
-    return { backends: reply.backends, retries: reply.retries, clientAborts: reply.clientAborts, ...(reply.rateLimited !== undefined ? { rateLimited: reply.rateLimited } : {}) };
+    return {
+      backends: reply.backends,
+      retries: reply.retries,
+      clientAborts: reply.clientAborts,
+      ...(reply.rateLimited !== undefined ? { rateLimited: reply.rateLimited } : {}),
+      ...(reply.tls ? { tls: reply.tls } : {}),
+    };
   }
 
   /** Closes the listener and every upstream connection, then ends the thread (at most 3 s). */

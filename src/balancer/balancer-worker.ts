@@ -4,6 +4,7 @@ import { Balancer } from './balancer.js';
 import { formatCheckResult } from './health/active-health-check.js';
 import type { BalancerThreadData, FromBalancer, LayerCounters, ToBalancer, UpstreamState } from './balancer-thread.js';
 import { TcpBalancer } from './tcp/tcp-balancer.js';
+import type { UpstreamBackend } from './upstream-backend.js';
 
 /**
  * The balancer's own thread, used by `lblab start`: it proxies and health
@@ -21,6 +22,10 @@ const clock = (): number => performance.timeOrigin + performance.now() - data.ep
 const balancer = data.config.mode === 'tcp' ? new TcpBalancer({ ...data.config, clock }) : new Balancer({ ...data.config, clock, recordTraffic: false });
 const connections = (i: number): Pick<UpstreamState, 'connections'> => (balancer instanceof TcpBalancer ? { connections: balancer.backends[i]!.connectionState(balancer.nowMs()) } : {});
 
+// Pools, sticky sessions, the rate limit and TLS are L7: a TCP balancer has none of them.
+const l7 = balancer instanceof Balancer ? balancer : undefined;
+const poolOf = new Map((l7?.pools ?? []).flatMap((p) => p.backends.map((b) => [b as UpstreamBackend, p] as const)));
+const routed = data.config.routing !== undefined;
 const states = (): UpstreamState[] =>
   balancer.backends.map((b, i) => ({
     name: b.name,
@@ -38,12 +43,11 @@ const states = (): UpstreamState[] =>
     ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
     breaker: b.breaker?.state ?? null,
     ...connections(i),
+    ...(routed && poolOf.has(b) ? { pool: { name: poolOf.get(b)!.name, algo: poolOf.get(b)!.algo } } : {}),
   }));
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
 balancer.on('backend', (event) => post({ type: 'backend-event', event }));
-// Sticky sessions and the rate limit are L7: a TCP balancer has neither.
-const l7 = balancer instanceof Balancer ? balancer : undefined;
 const counters = (): LayerCounters => ({ stickEntries: l7?.sticky?.entries() ?? 0, cookiesSet: l7?.sticky?.cookiesSet ?? 0, rateLimited: l7?.rateLimited ?? 0 });
 const ticker = setInterval(() => post({ type: 'state', states: states(), counters: counters() }), data.stateIntervalMs);
 
@@ -60,6 +64,7 @@ port.on('message', (m: ToBalancer) => {
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
       ...(data.config.rateLimit && l7 ? { rateLimited: l7.rateLimited } : {}),
+      ...(l7?.tlsStats() ? { tls: l7.tlsStats()! } : {}),
     });
   } else if (m.type === 'change') {
     try {

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
 import { TrafficStats, type BackendTraffic, type ErrorKind } from '../metrics/traffic-stats.js';
 import type { BackendInfo } from '../metrics/run-record.js';
-import { createPicker, expectedShares, usesHashKey, type AlgorithmName } from './algorithms/index.js';
+import { usesHashKey, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
@@ -18,6 +19,9 @@ import type { BreakerConfig, OutlierConfig, PassiveChange } from './passive/pass
 import { UpstreamBackend, type HealthTransition, type UpstreamConnectionConfig } from './upstream-backend.js';
 import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
+import { buildPools, type Pool } from './pool.js';
+import { describeMatch, pooledExpectedShares, type Router, type RoutingConfig } from './routes.js';
+import { HandshakeMeter, selfSignedCertificate, type TlsStats } from './tls.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
 export type UpstreamConfig = { name: string; url: string; weight: number; backup?: boolean };
@@ -49,6 +53,10 @@ export type BalancerConfig = {
   rateLimit?: RateLimitConfig;
   /** The run's clock in ms (time base of transitions and stats); default: ms since the balancer was created. */
   clock?: () => number;
+  /** L7 routing to pools (see {@link RoutingConfig}); undefined = one pool of every backend. */
+  routing?: RoutingConfig;
+  /** TLS termination: serve HTTPS with a self-signed certificate made at {@link Balancer.listen}, forward plain HTTP. */
+  tls?: boolean;
   /**
    * Whether to record every proxied response into {@link Balancer.stats}
    * (default true). `start` measures on the client side and turns it off to
@@ -61,7 +69,8 @@ export type BalancerConfig = {
 export type TransitionEvent = HealthTransition & { backend: string };
 
 /**
- * A change to the upstream made while it runs: the algorithm, a backend's
+ * A change to the upstream made while it runs: the algorithm (of every pool
+ * that has none of its own), a backend's
  * weight, or a backend taken out of the upstream (as if removed from the
  * configuration and reloaded: it gets no new requests and no checks, and
  * the hash algorithms re-spread their keys over the rest).
@@ -114,23 +123,26 @@ export const DEFAULT_CONNECTION: UpstreamConnectionConfig = { connectTimeoutMs: 
  * timeout: nginx `proxy_next_upstream error timeout`) is retried once on
  * another backend when the method is idempotent and the request has no body.
  * With no backend UP the client gets 503 with a plain-text body that says so.
- * With `sticky` a request carrying a pin goes to its backend while that one
- * takes persistent traffic (see {@link StickySessions}); with `rateLimit` a
- * client over its rate gets 429 before any backend is picked.
+ * With routes, each request first goes to the pool of the first route it
+ * matches (see {@link Pool}, {@link Router}); picks, retries and panic stay
+ * within that pool. With `sticky` a request carrying a pin goes to its
+ * backend while that one takes persistent traffic and belongs to the
+ * request's pool (see {@link StickySessions}); with `rateLimit` a client over
+ * its rate gets 429 before any backend is picked. With `tls`, clients speak
+ * HTTPS to it.
  */
 export class Balancer extends EventEmitter<BalancerEvents> {
   /** Every configured backend in order, removed ones included (they keep their place in reports). */
   readonly backends: UpstreamBackend[];
-  /**
-   * The backends the algorithm picks from: the primaries of {@link backends}
-   * less removed ones; `backups` likewise, picked from (by a picker of their
-   * own, as nginx keeps a separate peer list) only when no primary can take
-   * the request. New arrays after each membership or weight change, as the
-   * {@link Picker} contract asks.
-   */
-  private members: UpstreamBackend[];
-  private backups: UpstreamBackend[];
-  private backupPicker: Picker;
+  /** The pools requests are routed to, in configured order; one holding every backend without routes. */
+  readonly pools: Pool[];
+  /** Each backend's pool. */
+  private readonly poolOf: ReadonlyMap<UpstreamBackend, Pool>;
+  private readonly router: Router<Pool>;
+  /** Whether routes are configured (messages and records then name pools). */
+  private readonly routed: boolean;
+  /** Handshake times, with `tls`. */
+  private readonly handshakes: HandshakeMeter | undefined;
   /** Per backend, the timer of its next passive state change (ejection over, breaker half-open). */
   private readonly passiveTimers = new Map<UpstreamBackend, NodeJS.Timeout>();
   /** Backends whose slow start is under way, with when it began (run clock, ms). */
@@ -138,8 +150,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   private rampTimer: NodeJS.Timeout | undefined;
   /** Whether outlier ejection or a circuit breaker is configured. */
   private readonly passiveOn: boolean;
-  /** Whether the upstream is in panic (too few usable primaries). */
-  private panicking = false;
   private readonly hashKey: HashKeySource;
   private readonly retry: RetryPolicy;
   /** What the balancer itself saw: proxied responses, latency from request to last byte, per backend. */
@@ -157,9 +167,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Draining backends whose "drained" was logged: with sticky clients still coming, it is logged once per drain. */
   private readonly drainedLogged = new Set<UpstreamBackend>();
   private readonly recordTraffic: boolean;
-  private picker: Picker;
   private algoName: AlgorithmName;
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly checker: ActiveHealthChecker;
   private readonly startedAt = performance.now();
   private unregister: (() => void) | undefined;
@@ -172,16 +181,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
         new UpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn, config.passive ?? {}),
     );
     config.backends.forEach((b, i) => (this.backends[i]!.backup = b.backup === true));
-    this.members = [];
-    this.backups = [];
-    this.rebuildMembers();
+    this.routed = config.routing !== undefined;
+    ({ pools: this.pools, poolOf: this.poolOf, router: this.router } = buildPools(config.routing, this.backends, config.algo));
     this.hashKey = config.hashKey ?? DEFAULT_HASH_KEY;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.passiveOn = (config.passive?.outlier !== undefined && config.passive.outlier.mode !== 'off') || config.passive?.breaker !== undefined;
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
-    this.picker = createPicker(config.algo);
-    this.backupPicker = createPicker(config.algo);
     this.checker = new ActiveHealthChecker(config.health);
     this.sticky = config.sticky ? new StickySessions(config.sticky, this.backends, () => this.nowMs()) : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
@@ -196,11 +202,21 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (transition.to === 'up') this.startSlowStart(backend);
       else this.endSlowStart(backend, false);
     });
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    // The certificate is made in listen() (it is async) and set on the server then.
+    this.server = config.tls ? https.createServer({}, (req, res) => this.handle(req, res)) : http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
+    if (config.tls) {
+      this.handshakes = new HandshakeMeter();
+      this.handshakes.attach(this.server as https.Server);
+    }
   }
 
-  /** The algorithm in use. */
+  /** The TLS handshakes so far (count, failed, ms), undefined without `tls`. */
+  tlsStats(): TlsStats | undefined {
+    return this.handshakes?.stats();
+  }
+
+  /** The algorithm of every pool that has none of its own (`--algo`). */
   get algo(): AlgorithmName {
     return this.algoName;
   }
@@ -210,18 +226,22 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     return this.config.clock ? this.config.clock() : performance.now() - this.startedAt;
   }
 
-  /** Switches the algorithm for the next request on; the new picker starts fresh. */
+  /**
+   * Switches the algorithm for the next request on, in every pool that has
+   * none of its own (as nginx directives inherit: a pool with its own
+   * algorithm keeps it); their new pickers start fresh.
+   */
   setAlgorithm(name: AlgorithmName): void {
+    this.algoName = name;
+    for (const pool of this.pools) if (pool.inherits) pool.setAlgorithm(name);
     // Hashing algorithms need whole weights: a ramp under way ends at full weight.
     if (HASHING_ALGORITHMS.has(name)) {
       for (const b of [...this.rampingSince.keys()]) {
+        if (!this.poolOf.get(b)?.inherits) continue;
         this.endSlowStart(b, false);
         this.emitBackend(b, 'slow-start-done', `cut short at full weight ${b.configuredWeight}: ${name} hashes whole weights`);
       }
     }
-    this.algoName = name;
-    this.picker = createPicker(name);
-    this.backupPicker = createPicker(name);
   }
 
   /**
@@ -246,7 +266,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       }
       backend.configuredWeight = change.weight;
     } else {
-      if (this.members.length + this.backups.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
+      const pool = this.poolOf.get(backend);
+      if (pool && pool.members.length + pool.backups.length === 1) {
+        throw new UsageError(`Expected to keep at least one backend${this.routed ? ` in pool ${pool.name}` : ''}, ${backend.name} is the last`);
+      }
       backend.removed = true;
       backend.index = -1;
       clearTimeout(this.passiveTimers.get(backend));
@@ -255,15 +278,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.checker.unwatch(backend);
       void backend.pool.close().catch(() => undefined);
     }
-    this.rebuildMembers();
-  }
-
-  /** Rebuilds the pick arrays (new identities) and re-indexes each group from 0. */
-  private rebuildMembers(): void {
-    this.members = this.backends.filter((b) => !b.removed && !b.backup);
-    this.backups = this.backends.filter((b) => !b.removed && b.backup);
-    this.members.forEach((b, i) => (b.index = i));
-    this.backups.forEach((b, i) => (b.index = i));
+    this.poolOf.get(backend)?.rebuild();
   }
 
   /** Starts or calls off draining `backend`; one that drains with nothing in flight is drained at once. */
@@ -294,7 +309,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Starts ramping a backend that came back UP (HAProxy `slowstart`), unless off or the algorithm hashes. */
   private startSlowStart(backend: UpstreamBackend): void {
     const ms = this.config.slowStartMs ?? 0;
-    if (ms <= 0 || HASHING_ALGORITHMS.has(this.algoName)) return;
+    if (ms <= 0 || HASHING_ALGORITHMS.has(this.poolOf.get(backend)?.algo ?? this.algoName)) return;
     this.rampingSince.set(backend, this.nowMs());
     backend.slowStartFactor = SLOW_START_FLOOR;
     this.emitBackend(backend, 'slow-start', `weight ramps from ${formatWeight(backend.weight)} to ${backend.configuredWeight} over ${ms}ms`);
@@ -324,37 +339,32 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   /**
-   * Whether the upstream is in panic now (Envoy): fewer than
-   * `panicThreshold`% of the primaries usable. Logs entering and leaving it.
+   * Whether `pool` is in panic now (Envoy, per cluster): fewer than
+   * `panicThreshold`% of its primaries usable. Logs entering and leaving it.
    */
-  private inPanic(): boolean {
+  private inPanic(pool: Pool): boolean {
     const threshold = this.config.panicThreshold ?? 0;
-    if (threshold <= 0 || this.members.length === 0) return false;
+    if (threshold <= 0 || pool.members.length === 0) return false;
+    const of = this.routed ? `pool ${pool.name}: ` : '';
     // Backups come before panic, as in Envoy: while one can serve, health counts.
-    if (this.backups.some((b) => b.usable)) return this.leavePanic();
-    let usable = 0;
-    for (const b of this.members) if (b.usable) usable++;
-    const panic = (usable / this.members.length) * 100 < threshold;
-    if (panic !== this.panicking) {
-      this.panicking = panic;
+    if (pool.backups.some((b) => b.usable)) {
+      if (pool.panicking) {
+        pool.panicking = false;
+        this.emitBackend(undefined, 'panic-over', `${of}a backup can serve: health counts`);
+      }
+      return false;
+    }
+    const { usable, of: n } = pool.usablePrimaries();
+    const panic = (usable / n) * 100 < threshold;
+    if (panic !== pool.panicking) {
+      pool.panicking = panic;
       this.emitBackend(
         undefined,
         panic ? 'panic' : 'panic-over',
-        panic
-          ? `${usable} of ${this.members.length} primaries usable, under ${threshold}%: routing to all of them, health ignored`
-          : `${usable} of ${this.members.length} primaries usable again: health counts`,
+        panic ? `${of}${usable} of ${n} primaries usable, under ${threshold}%: routing to all of them, health ignored` : `${of}${usable} of ${n} primaries usable again: health counts`,
       );
     }
     return panic;
-  }
-
-  /** Leaves panic mode if in it (logged); returns false. */
-  private leavePanic(): false {
-    if (this.panicking) {
-      this.panicking = false;
-      this.emitBackend(undefined, 'panic-over', 'a backup can serve: health counts');
-    }
-    return false;
   }
 
   /** Feeds a try's outcome to the backend's passive checks; logs and times what changed. */
@@ -365,8 +375,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     // The cap on ejections is counted only when a failure could eject (not on the hot path of successes).
     let mayEject = true;
     if (!ok) {
-      // Counted within the backend's own group: a backup does not use up a primary's slot.
-      const group = backend.backup ? this.backups : this.members;
+      // Counted within the backend's own group of its pool: a backup does not use up a primary's slot.
+      const group = this.poolOf.get(backend)?.groupOf(backend) ?? [];
       let ejected = 0;
       for (const b of group) if (b.outlier.ejected) ejected++;
       mayEject = ejected === 0 || (ejected + 1) / Math.max(1, group.length) <= this.maxEjectionFraction();
@@ -400,18 +410,28 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
   /**
    * Each backend as the run record describes it: origin, weight, the share
-   * the current algorithm should give it, and its health (state, time DOWN
-   * and transitions, in ms of the run's clock, rounded).
+   * the current algorithms should give it (within its pool, times the part
+   * of the requests routed to that pool), its pool when routes are
+   * configured, and its health (state, time DOWN and transitions, in ms of
+   * the run's clock, rounded).
    */
   backendInfos(): BackendInfo[] {
     const now = this.nowMs();
-    const shares = expectedShares(this.algoName, this.members.map((b) => b.configuredWeight));
-    // Backups expect nothing while a primary can serve.
-    return this.backends.map((b) => ({
+    const names = this.backends.map((b) => b.name);
+    // Backups and removed backends expect nothing while a primary can serve.
+    const shares = pooledExpectedShares(
+      names,
+      this.pools.map((p) => ({ backends: p.members.map((b) => b.name), algo: p.algo })),
+      (name) => this.backend(name)!.configuredWeight,
+      () => true,
+      this.pools.map((p) => p.routed),
+    );
+    return this.backends.map((b, i) => ({
       name: b.name,
       url: b.origin,
       weight: b.configuredWeight,
-      expectedShare: b.removed || b.backup ? 0 : shares[b.index]!,
+      expectedShare: shares[i]!,
+      ...(this.routed && this.poolOf.has(b) ? { pool: this.poolOf.get(b)!.name } : {}),
       ...(b.removed ? { removed: true } : {}),
       failedTries: b.failures,
       tries: { ...b.tries },
@@ -435,6 +455,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
    */
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = this.config;
+    if (this.config.tls) (this.server as https.Server).setSecureContext(await selfSignedCertificate(host));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
@@ -454,7 +475,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.unregister = registerCleanup('balancer', () => this.close());
     for (const b of this.backends) this.checker.watch(b);
     const bound = (this.server.address() as AddressInfo).port;
-    return { host, port: bound, url: `http://${host}:${bound}/` };
+    return { host, port: bound, url: `${this.config.tls ? 'https' : 'http'}://${host}:${bound}/` };
   }
 
   /** Stops health checks, closes the listener and every upstream connection. */
@@ -492,9 +513,15 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const method = req.method ?? 'GET';
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const retryable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody && this.retry.retries > 0;
-    const headers = upstreamRequestHeaders(req.headers, clientIp);
+    const pool = this.router.route(req.url, req.headers);
+    if (!pool) {
+      this.reply(res, 404, this.noRouteMessage(req), started);
+      return;
+    }
+    pool.routed++;
+    const headers = upstreamRequestHeaders(req.headers, clientIp, this.config.tls ? 'https' : 'http');
     if (!hasBody) req.resume();
-    const p: ProxiedRequest = { req, res, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
+    const p: ProxiedRequest = { req, res, pool, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
     if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp);
     // A client that goes away cancels its upstream try, as nginx does unless
     // proxy_ignore_client_abort is on.
@@ -504,7 +531,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       p.current?.cancel();
     });
     // The key is read only for an algorithm that hashes one (a cookie parse is not free).
-    const hashKey = usesHashKey(this.algoName) ? requestHashKey(this.hashKey, req, clientIp) : undefined;
+    const hashKey = usesHashKey(pool.algo) ? requestHashKey(this.hashKey, req, clientIp) : undefined;
     this.tryBackend(p, { clientIp, hashKey, exclude: undefined }, 1, undefined);
   }
 
@@ -513,18 +540,13 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       this.clientAborts++;
       return;
     }
-    if (attempt === 1 && this.inPanic()) ctx = { ...ctx, panic: true };
+    if (attempt === 1 && this.inPanic(p.pool)) ctx = { ...ctx, panic: true };
+    // A pin is followed only within the request's pool: a route may send the same client elsewhere.
     const pinned = attempt === 1 ? p.sticky?.target : undefined;
-    let picker = pinned?.backup ? this.backupPicker : this.picker;
-    let backend = pinned ?? (picker.pick(this.members, ctx) as UpstreamBackend | undefined);
-    if (!backend && this.backups.length > 0) {
-      // No primary can take it: the backups' turn (nginx tries them after the primaries).
-      picker = this.backupPicker;
-      backend = picker.pick(this.backups, ctx) as UpstreamBackend | undefined;
-    }
-    if (!backend) {
+    const picked = pinned && p.pool.holds(pinned) ? p.pool.pinned(pinned) : p.pool.pick(ctx);
+    if (!picked) {
       // Nothing left to retry on: answer with what the last try met.
-      if (lastFailure === undefined) this.reply(p.res, 503, this.noBackendMessage(), p.started);
+      if (lastFailure === undefined) this.reply(p.res, 503, p.pool.noBackendMessage(this.routed), p.started);
       else {
         // The retry found nowhere to go: the failure reached the client after all.
         lastFailure.backend.tries.retried--;
@@ -533,6 +555,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       }
       return;
     }
+    const { backend, picker } = picked;
     if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;
@@ -546,7 +569,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       attempt,
       startedAt,
       (done, err) => this.tryEnded(done, picker, ctx, err),
-      (status) => p.retryable && attempt <= this.retry.retries && retriesOnStatus(this.retry, status) && this.anotherCandidate(backend, ctx),
+      (status) => p.retryable && attempt <= this.retry.retries && retriesOnStatus(this.retry, status) && p.pool.anotherCandidate(backend, ctx),
     );
     t.probe = probe;
     p.current = t;
@@ -601,12 +624,6 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.replyFailure(p.res, err, p.started, backend.name);
   }
 
-  /** Whether a backend other than `tried` (and those `ctx` excludes) could take a retry now. */
-  private anotherCandidate(tried: UpstreamBackend, ctx: PickContext): boolean {
-    const other = (b: UpstreamBackend): boolean => b !== tried && b.usable && !ctx.exclude?.has(b);
-    return this.members.some(other) || this.backups.some(other);
-  }
-
   /**
    * 504 for a timeout, else 502, naming the failed try (nginx answers the
    * same way); a dropped retryable status is answered with that status.
@@ -624,9 +641,10 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (this.recordTraffic) this.stats.record(backend, latencyUs, status, kind, atMs);
   }
 
-  private noBackendMessage(): string {
-    const down = [...this.members, ...this.backups].filter((b) => !b.usable).map((b) => b.name);
-    return `lblab: no backend is UP in this upstream (DOWN: ${down.join(', ') || 'none'}); try again once a health check passes\n`;
+  /** The body of the 404 for a request no route matches when there is no default pool. */
+  private noRouteMessage(req: http.IncomingMessage): string {
+    const routes = (this.config.routing?.routes ?? []).map((r) => `${describeMatch(r.match)} → ${r.pool}`).join(', ');
+    return `lblab: no route matches ${req.method ?? 'GET'} ${req.url} (Host ${req.headers.host ?? '-'}) and there is no default pool; routes, first match wins: ${routes}\n`;
   }
 
   private reply(res: http.ServerResponse, status: number, body: string, started: number, extra?: Record<string, string>): void {

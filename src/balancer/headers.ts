@@ -37,14 +37,15 @@ function endToEnd(headers: HeaderMap): Record<string, string | string[]> {
 /**
  * Copies end-to-end headers of a client request for the upstream request and
  * appends the client address to `X-Forwarded-For` and sets
- * `X-Forwarded-Proto: http` (as nginx `proxy_add_x_forwarded_for`). `Host`
- * is kept (HAProxy's behaviour). Returns a new object.
+ * `X-Forwarded-Proto` to the scheme the client used, `http`, or `https`
+ * when the balancer terminates TLS (as nginx `proxy_add_x_forwarded_for`,
+ * `$scheme`). `Host` is kept (HAProxy's behaviour). Returns a new object.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: string): Record<string, string | string[]> {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: string, proto: 'http' | 'https' = 'http'): Record<string, string | string[]> {
   const out = endToEnd(incoming);
   const xff = incoming['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${clientIp}` : clientIp;
-  out['x-forwarded-proto'] = 'http';
+  out['x-forwarded-proto'] = proto;
   return out;
 }
 

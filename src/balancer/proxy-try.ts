@@ -2,12 +2,15 @@ import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
 import type { StickyPin } from './sticky/sticky-sessions.js';
+import type { Pool } from './pool.js';
 import type { UpstreamBackend } from './upstream-backend.js';
 
 /** One client request on its way through the proxy. `started` is `performance.now()` at arrival (ms). */
 export type ProxiedRequest = {
   req: http.IncomingMessage;
   res: http.ServerResponse;
+  /** The pool its route chose: every try, retries included, picks within it. */
+  pool: Pool;
   method: string;
   headers: Record<string, string | string[]>;
   hasBody: boolean;

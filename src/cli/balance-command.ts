@@ -6,12 +6,14 @@ import { UsageError } from '../errors.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
+import { addRouteOptions, parseRouteOptions, poolAlgorithms, ROUTES_HELP, type RouteFlags } from './route-options.js';
 import { requireLoopbackUrl, validateLoopback } from './loopback.js';
 import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
 
 type BalanceFlags = HealthFlags &
   ProxyFlags &
-  ModeFlags & {
+  ModeFlags &
+  RouteFlags & {
   backend: string[];
   algo: string;
   weights?: string;
@@ -40,7 +42,7 @@ export function registerBalanceCommand(program: Command): void {
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
   addModeOption(cmd);
-  addProxyOptions(addHealthOptions(cmd, '/'))
+  addRouteOptions(addProxyOptions(addHealthOptions(cmd, '/')))
     .addHelpText(
       'after',
       `
@@ -49,6 +51,9 @@ Examples:
   lblab balance --algo weighted --weights 2,1,1 --backend api1=http://127.0.0.1:8001 \\
                 --backend api2=http://127.0.0.1:8002 --backend api3=http://127.0.0.1:8003
   lblab balance --sticky cookie --rate-limit 10/s:5 --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002
+  lblab balance --backend api1=http://127.0.0.1:8001 --backend api2=http://127.0.0.1:8002 \\
+                --backend static=http://127.0.0.1:8003 --route "/api=api1,api2:least-conn" --route "/static=static"
+  lblab balance --tls --backend http://127.0.0.1:8001 --port 8443      then: curl -k https://127.0.0.1:8443/
 
 With --sticky cookie the first answer sets SERVERID=<opaque id> and later
 requests carrying it go to the same backend while it is UP:
@@ -64,7 +69,13 @@ At layer 4, relaying whole TCP connections (checks become TCP connects; only the
 host and port of each --backend count):
   lblab balance --mode tcp --algo least-conn --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002
 
-${algorithmsHelp()}`,
+${algorithmsHelp()}
+
+${ROUTES_HELP}
+
+TLS (--tls): serves HTTPS with a self-signed certificate made at start (for the
+--host address; curl -k, or undici with rejectUnauthorized: false, accepts it),
+forwards plain HTTP with X-Forwarded-Proto: https, and reports the handshakes.`,
     )
     .action(async (o: BalanceFlags, command: Command) => {
       if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
@@ -84,20 +95,27 @@ ${algorithmsHelp()}`,
       if (o.weights !== undefined) requireWeightedAlgorithm(o.algo, usesWeights(o.algo), WEIGHTED_ALGORITHMS);
       const weights = o.weights !== undefined ? parseWeights('--weights', o.weights, backends.length) : backends.map(() => 1);
       const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
-      if (hashKey && !usesHashKey(o.algo)) {
-        throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${o.algo}`);
-      }
       const { backups, ...proxy } = parseProxyOptions(
         o,
         backends.map((b) => b.name),
       );
-      requireSlowStartAlgorithm(proxy.slowStartMs, [o.algo]);
+      const routing = parseRouteOptions(
+        o,
+        backends.map((b) => b.name),
+        backups,
+      );
+      if (hashKey && ![o.algo, ...poolAlgorithms(routing)].some(usesHashKey)) {
+        throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${o.algo}`);
+      }
+      requireSlowStartAlgorithm(proxy.slowStartMs, [o.algo, ...poolAlgorithms(routing)]);
       const base = {
         backends: backends.map((b, i) => ({ ...b, weight: weights[i]!, ...(backups.includes(b.name) ? { backup: true } : {}) })),
         algo: o.algo,
         ...(hashKey ? { hashKey } : {}),
         health: parseHealthOptions(o),
         ...proxy,
+        ...(routing ? { routing } : {}),
+        ...(o.tls ? { tls: true } : {}),
         host: validateLoopback('--host', o.host),
         port: parsePort('--port', o.port),
       };

@@ -4,6 +4,7 @@ import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
+import { routesRecord } from '../balancer/routes.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
 import { emitRecord, untilSignal } from './output.js';
@@ -38,6 +39,10 @@ export async function runBalance(config: BalancerConfig & { mode?: BalancerMode 
       (config.rateLimit ? `; rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '') +
       '); Ctrl-C to stop\n',
   );
+  if (config.routing) {
+    for (const r of routesRecord(config.routing)) process.stderr.write(`  route ${r.match} → ${r.pool} (${r.backends.join(',')}${r.algo ? ` ${r.algo}` : ''})\n`);
+    if (config.routing.defaultPool === undefined) process.stderr.write('  no default pool: a request no route matches gets 404\n');
+  }
   if (durationMs > 0) await Promise.race([stop, new Promise((r) => setTimeout(r, durationMs).unref())]);
   else await stop;
 
@@ -56,6 +61,8 @@ export async function runBalance(config: BalancerConfig & { mode?: BalancerMode 
         { slowStartMs: config.slowStartMs ?? 0, panicThreshold: config.panicThreshold ?? 0 },
         { sticky: config.sticky, rateLimit: config.rateLimit },
       ),
+      ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
+      ...(config.tls ? { tls: true } : {}),
     },
     durationMs: balancer.nowMs(),
     stats: balancer.stats,
@@ -64,6 +71,7 @@ export async function runBalance(config: BalancerConfig & { mode?: BalancerMode 
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
     ...(config.rateLimit && balancer instanceof Balancer ? { rateLimited: balancer.rateLimited } : {}),
+    ...(config.tls && balancer instanceof Balancer ? { tls: balancer.tlsStats()! } : {}),
   });
   await balancer.close();
   await emitRecord(record, out);

@@ -30,6 +30,9 @@ const HTTP_ONLY_FLAGS: ReadonlyArray<[key: string, flag: string, why: string]> =
   ['panicThreshold', '--panic-threshold', 'not built for connections'],
   ['sticky', '--sticky', 'L4 sees no cookies, and the source-IP stick table is built for HTTP only'],
   ['rateLimit', '--rate-limit', 'the rate limit answers 429, an HTTP status'],
+  ['route', '--route', 'L4 sees no path, host or header'],
+  ['routes', '--routes', 'L4 sees no path, host or header'],
+  ['tls', '--tls', 'TLS termination is built for HTTP only'],
 ];
 
 /** Adds `--mode http|tcp` (default http) with a line on what L4 cannot do. */

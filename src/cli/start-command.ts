@@ -17,6 +17,7 @@ import { addClientOptions, parseClientOptions, type ClientFlags } from './client
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
+import { addRouteOptions, parseRouteOptions, poolAlgorithms, ROUTES_HELP, type RouteFlags } from './route-options.js';
 import {
   parseDuration,
   EVENT_FORMS,
@@ -45,6 +46,7 @@ export const MAX_BACKENDS = 16;
 /** Raw `start` flags as commander hands them over (strings); `compare` shares the scenario part. */
 export type StartFlags = HealthFlags &
   ProxyFlags &
+  RouteFlags &
   ClientFlags & {
   backends: string;
   algo: string;
@@ -77,7 +79,7 @@ export function registerStartCommand(program: Command): void {
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addProxyOptions(addHealthOptions(cmd))
+  addRouteOptions(addProxyOptions(addHealthOptions(cmd)))
     .addHelpText(
       'after',
       `
@@ -91,8 +93,24 @@ Examples:
   lblab start --backends 3 --sticky ip:30s --clients 50 --spread-clients
   lblab start --backends 2 --rate-limit 100/s:20 --clients 4 --headless --duration 10s
   lblab start --mode tcp --backends 3 --concurrency 2 --duration 5s --headless
+  lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
+  lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
 
 ${algorithmsHelp()}
+
+${ROUTES_HELP}
+  The load generator sends every request to / (it has no --path), so with
+  lblab start path routes other than / see traffic only from another client
+  (curl, lblab load) against the balancer's URL; host and header routes take
+  the load's --header:
+    lblab start --backends 3 --route "host:static.local=b3" --header "host=static.local"
+    lblab start --backends 3 --route "header:x-canary=1=b3" --clients 4 --header "x-canary={client}"
+  (the second sends client 1's requests, a quarter, to b3 and the rest to b1,b2).
+
+TLS (--tls): the balancer serves HTTPS with a self-signed certificate made at
+start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP
+with X-Forwarded-Proto: https; the built-in load accepts that certificate. The
+report counts the handshakes and their time: a keep-alive connection pays once.
 
 Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
 d drain (again: call it off), a next algorithm, w weight of the selected
@@ -163,8 +181,9 @@ export function parseStartOptions(o: StartFlags) {
   const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
   const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
   const proxy = parseProxyOptions(o, names);
-  requireSlowStartAlgorithm(proxy.slowStartMs, [algo]);
-  const switchedTo = events.flatMap((e) => (e.action === 'algo' ? [e.algo] : []));
+  const routing = parseRouteOptions(o, names, proxy.backups);
+  requireSlowStartAlgorithm(proxy.slowStartMs, [algo, ...poolAlgorithms(routing)]);
+  const switchedTo = [...events.flatMap((e) => (e.action === 'algo' ? [e.algo] : [])), ...poolAlgorithms(routing)];
   if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
     throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${algo}`);
   }
@@ -179,6 +198,8 @@ export function parseStartOptions(o: StartFlags) {
     ...(hashKey ? { hashKey } : {}),
     health: parseHealthOptions(o),
     ...proxy,
+    ...(routing ? { routing } : {}),
+    ...(o.tls ? { tls: true } : {}),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
     concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),

@@ -32,6 +32,8 @@ export type LoadConfig = {
   spreadClients?: boolean;
   /** Headers sent on every request; `{client}` (1-based client number) and `{seq}` (unique in the run) are expanded. */
   headers?: HeaderTemplate[];
+  /** For an https URL: accept any certificate (undici `connect.rejectUnauthorized: false`), e.g. the self-signed one of `--tls`. */
+  insecure?: boolean;
 };
 
 type LoadEvents = { batch: [count: number]; done: []; workerError: [Error] };
@@ -109,6 +111,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         headers: this.config.headers ?? [],
         thread,
         threads,
+        ...(this.config.insecure ? { insecure: true } : {}),
       };
       firstClient += clientCount ?? 0;
       const worker = new Worker(WORKER_ENTRY, { workerData: data });

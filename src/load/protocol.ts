@@ -28,6 +28,8 @@ export type LoadWorkerData = {
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;
   threads: number;
+  /** Accept any TLS certificate of an https target (a self-signed one, as `--tls` serves). */
+  insecure?: boolean;
 };
 
 /** Main → worker. */

@@ -23,7 +23,13 @@ const data = workerData as LoadWorkerData;
 const port = parentPort!;
 const target = new URL(data.url);
 const path = target.pathname + target.search;
-const POOL_OPTIONS = { connections: null, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 } as const;
+const POOL_OPTIONS = {
+  connections: null,
+  keepAliveTimeout: 10_000,
+  headersTimeout: 60_000,
+  bodyTimeout: 60_000,
+  ...(data.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+} as const;
 const clients = data.clients;
 const clientCount = clients?.count ?? 1;
 /**

@@ -57,6 +57,8 @@ export const runRecordSchema = z.object({
         rateLimit: z.object({ ratePerSecond: z.number(), burst: z.number() }).optional(),
       })
       .optional(),
+    routes: z.array(z.object({ match: z.string(), pool: z.string(), backends: z.array(z.string()), algo: z.string().optional() })).optional(),
+    tls: z.boolean().optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({
@@ -70,6 +72,7 @@ export const runRecordSchema = z.object({
     retries: z.object({ total: z.number(), succeeded: z.number() }).optional(),
     clientAborts: z.number().optional(),
     rateLimited: z.number().optional(),
+    tls: z.object({ handshakes: z.number(), failed: z.number(), handshakeMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }) }).optional(),
   }),
   backends: z.array(
     z.object({
@@ -79,6 +82,7 @@ export const runRecordSchema = z.object({
       requests: z.number(),
       share: z.number(),
       expectedShare: z.number(),
+      pool: z.string().optional(),
       errors: z.number(),
       failedTries: z.number().optional(),
       removed: z.boolean().optional(),

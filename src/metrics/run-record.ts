@@ -18,8 +18,10 @@ export type BackendRecord = {
   requests: number;
   /** requests ÷ all attributed responses (0..1). */
   share: number;
-  /** The share the algorithm should give it with every backend healthy (0..1). */
+  /** The share the algorithm should give it with every backend healthy (0..1); with routes, its share within its pool times that pool's part of the requests. */
   expectedShare: number;
+  /** The pool it belongs to, when routes are configured (`config.routes`). */
+  pool?: string;
   /** Responses with status ≥ 500 it served. */
   errors: number;
   /** Tries the balancer sent it that failed at the transport level (refused, reset, timeout), retried or not; absent for `load`. */
@@ -153,7 +155,23 @@ export type RunConfig = {
   health?: HealthRecord;
   /** The balancer's per-try timeouts (ms) and retry policy (`--retry-on` conditions). */
   proxy?: ProxyRecord;
+  /**
+   * L7 routes as configured (`--route`, `--routes`), in the order they are
+   * tried (first match wins): each match in `--route` words (`/api`,
+   * `host:static.local`, `header:x-canary=1`) with its pool, the pool's
+   * backends and its own algorithm (absent: `algo`); the default pool last,
+   * as match `default`. Absent without routes.
+   */
+  routes?: RouteRecord[];
+  /** True when the balancer terminated TLS (`--tls`). */
+  tls?: boolean;
 };
+
+/** One route of {@link RunConfig.routes}. */
+export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
+
+/** TLS handshakes at the balancer (`--tls`): completed, failed, and the time of a completed one from TCP accept to secure connection (ms). */
+export type TlsRecord = { handshakes: number; failed: number; handshakeMs: { p50: number; p99: number; max: number } };
 
 /**
  * The health checks of a run (see `HealthCheckConfig`), times in ms. `mode`,
@@ -217,6 +235,8 @@ export type RunRecord = {
     clientAborts?: number;
     /** Requests the balancer refused with 429 under `--rate-limit` (never sent to a backend); present when the rate limit was on. */
     rateLimited?: number;
+    /** TLS handshakes at the balancer, with `--tls`. */
+    tls?: TlsRecord;
   };
   backends: BackendRecord[];
   /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
@@ -258,6 +278,8 @@ export type BackendInfo = {
   url: string;
   weight: number;
   expectedShare: number;
+  /** See {@link BackendRecord.pool}. */
+  pool?: string;
   /** See {@link BackendRecord.failedTries}. */
   failedTries?: number;
   /** See {@link BackendRecord.removed}. */
@@ -290,6 +312,7 @@ export function buildRunRecord(input: {
   /** See `totals.rateLimited`. */
   rateLimited?: number;
   periods?: readonly PeriodInfo[];
+  tls?: TlsRecord;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -326,6 +349,7 @@ export function buildRunRecord(input: {
       ...(input.retries ? { retries: input.retries } : {}),
       ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
       ...(input.rateLimited !== undefined ? { rateLimited: input.rateLimited } : {}),
+      ...(input.tls ? { tls: input.tls } : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);
@@ -337,6 +361,7 @@ export function buildRunRecord(input: {
         requests,
         share: attributed > 0 ? round(requests / attributed, 4) : 0,
         expectedShare: round(expected[infos.indexOf(info)]!, 4),
+        ...(info.pool !== undefined ? { pool: info.pool } : {}),
         errors: t?.errors ?? 0,
         ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
         ...(info.removed ? { removed: true } : {}),

@@ -13,7 +13,8 @@ const SPARK = '▁▂▃▄▅▆▇█';
 
 /**
  * Renders a run record as the end-of-run metrics report: a header, totals,
- * the per-backend table (requests, share vs expected, errors,
+ * routes and TLS handshakes when configured, the per-backend table (grouped
+ * by pool with routes; requests, share vs expected, errors,
  * p50/p90/p99/max, final state, time down, health state changes), the
  * balancer's tries (served, retried, lost) and active check results per
  * backend, the failures (each fault, what noticed it and after how long,
@@ -87,6 +88,8 @@ function headerLine(r: RunRecord): string {
     parts.push(weighted ? `${r.config.algo} (weights ${r.config.weights!.join(',')})` : r.config.algo);
   }
   if (r.config.target) parts.push(r.config.target);
+  if (r.config.routes) parts.push(`${new Set(r.config.routes.map((x) => x.pool)).size} pools`);
+  if (r.config.tls) parts.push('TLS');
   if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
   parts.push(formatDuration(r.durationMs));
   return parts.join(' · ');
@@ -106,6 +109,8 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   if (codes.length > 0) lines.push(`${c.bold('Status')} ${codes.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
   const kinds = Object.entries(t.errorKinds);
   if (kinds.length > 0) lines.push(`${c.bold('Transport errors')} ${kinds.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
+  if (t.tls) lines.push(tlsLine(r, c));
+  if (r.config.routes) lines.push(...routeLines(r, c));
   const p = r.config.proxy;
   if (p) {
     const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
@@ -132,18 +137,49 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
   return lines;
 }
 
+/**
+ * The TLS line: handshakes at the balancer, requests per handshake (a
+ * keep-alive connection pays once), their time p50/p99/max from TCP accept
+ * to secure connection (waiting for the balancer's CPU included, as a
+ * client feels it), failed ones; plain HTTP has no handshake to pay.
+ */
+function tlsLine(r: RunRecord, c: ChalkInstance): string {
+  const t = r.totals.tls!;
+  const per = t.handshakes > 0 && r.totals.requests > 0 ? ` (1 per ${formatRate(r.totals.requests / t.handshakes)} requests)` : '';
+  const times = t.handshakes > 0 ? `, p50 ${formatMs(t.handshakeMs.p50)}, p99 ${formatMs(t.handshakeMs.p99)}, max ${formatMs(t.handshakeMs.max)}` : '';
+  const failed = t.failed > 0 ? `, ${c.red(`${t.failed} failed`)}` : '';
+  return `${c.bold('TLS')} ${t.handshakes} handshake${t.handshakes === 1 ? '' : 's'}${per}${times}${failed}${c.dim('; plain HTTP: none')}`;
+}
+
+/** The routes in the order they are tried, each with its pool, backends and the pool's own algorithm; then where unmatched requests go. */
+function routeLines(r: RunRecord, c: ChalkInstance): string[] {
+  const routes = r.config.routes!;
+  const words = (x: (typeof routes)[number]): string => `${x.match} → ${x.pool} (${x.backends.join(',')}${x.algo ? ` ${x.algo}` : ''})`;
+  const plain = routes.filter((x) => x.match !== 'default');
+  const fallback = routes.find((x) => x.match === 'default');
+  return [
+    `${c.bold('Routes')} ${c.dim('(first match wins)')} ${plain.map(words).join(' · ')}`,
+    `  ${c.dim('no match →')} ${fallback ? `${fallback.pool} (${fallback.backends.join(',')}${fallback.algo ? ` ${fallback.algo}` : ''})` : '404 (no default pool)'}`,
+  ];
+}
+
 function backendTable(r: RunRecord, c: ChalkInstance): string {
+  const pooled = r.backends.some((b) => b.pool !== undefined);
   const table = new Table(
     borderless(
       c,
-      ['backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+      [...(pooled ? ['pool'] : []), 'backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
+      [...(pooled ? ['left' as const] : []), 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
     ),
   );
-  for (const b of r.backends) {
+  // With routes, backends grouped by pool (in the order pools first appear); the pool named on its first row.
+  const pools = [...new Set(r.backends.map((b) => b.pool ?? ''))];
+  const rows = pooled ? pools.flatMap((p) => r.backends.filter((b) => (b.pool ?? '') === p)) : r.backends;
+  rows.forEach((b, i) => {
     const off = b.expectedShare > 0 ? b.share - b.expectedShare : 0;
     const share = formatPct(b.share);
     table.push([
+      ...(pooled ? [b.pool === rows[i - 1]?.pool ? '' : (b.pool ?? '-')] : []),
       b.name,
       String(b.weight),
       String(b.requests),
@@ -158,8 +194,9 @@ function backendTable(r: RunRecord, c: ChalkInstance): string {
       b.health.downMs > 0 ? formatDuration(b.health.downMs) : '-',
       String(b.health.transitions.length),
     ]);
-  }
-  return table.toString() + '\n' + c.dim(`failed: tries refused, reset, timed out or answered with a retried status\ndown: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side`);
+  });
+  const exp = pooled ? '\nexp: its share within its pool × the pool\'s part of the requests' : '';
+  return table.toString() + '\n' + c.dim(`failed: tries refused, reset, timed out or answered with a retried status\ndown: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side${exp}`);
 }
 
 /** Options of a borderless cli-table3 table, columns two spaces apart. */

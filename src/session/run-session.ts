@@ -8,6 +8,7 @@ import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
+import { pooledExpectedShares, routesRecord, type RoutingConfig } from '../balancer/routes.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
@@ -47,6 +48,10 @@ export type StartConfig = {
   sticky?: StickyConfig;
   /** Per-client-IP rate limit of the balancer (`--rate-limit`), off when absent. */
   rateLimit?: RateLimitConfig;
+  /** L7 routing to pools (`--route`, `--routes`); undefined = one pool of every backend. */
+  routing?: RoutingConfig;
+  /** TLS termination at the balancer (`--tls`); the load then speaks HTTPS and accepts its self-signed certificate. */
+  tls?: boolean;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
@@ -175,6 +180,8 @@ export class RunSession implements RunControls {
   private readonly weights: number[];
   /** Backends taken out of the upstream. */
   private readonly removed = new Set<string>();
+  /** The balancer's URL once listening (https with `tls`). */
+  private listenUrl: string | undefined;
   /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
   private readonly periods: Array<{ startMs: number; algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }> = [];
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
@@ -219,6 +226,8 @@ export class RunSession implements RunControls {
         ...(config.panicThreshold ? { panicThreshold: config.panicThreshold } : {}),
         ...(config.sticky ? { sticky: config.sticky } : {}),
         ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+        ...(config.routing ? { routing: config.routing } : {}),
+        ...(config.tls ? { tls: true } : {}),
         host: config.host,
         port: config.port,
       },
@@ -239,6 +248,7 @@ export class RunSession implements RunControls {
       }
     });
     const { url } = await this.balancer.listen();
+    this.listenUrl = url;
     this.load = new LoadGenerator({
       url,
       concurrency: config.concurrency,
@@ -247,6 +257,7 @@ export class RunSession implements RunControls {
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,
+      ...(config.tls ? { insecure: true } : {}),
     });
     this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
@@ -403,7 +414,9 @@ export class RunSession implements RunControls {
     const from = this.balancer.algo;
     if (name === from) return;
     this.changeUpstream({ type: 'algo', algo: name });
-    this.log({ atMs: this.nowMs(), type: 'algo', detail: `${from} → ${name} (${source})` });
+    const own = (this.config.routing?.pools ?? []).filter((p) => p.algo).map((p) => `${p.name} ${p.algo}`);
+    const kept = own.length > 0 ? `; pools with an algorithm of their own keep it: ${own.join(', ')}` : '';
+    this.log({ atMs: this.nowMs(), type: 'algo', detail: `${from} → ${name} (${source}${kept})` });
   }
 
   /** Switches to the next algorithm of {@link ALGORITHMS} (of {@link TCP_ALGORITHMS} in tcp mode), wrapping around. */
@@ -432,8 +445,10 @@ export class RunSession implements RunControls {
    */
   removeBackend(name: string, source = 'key'): void {
     if (!this.config.backends.some((b) => b.name === name) || this.removed.has(name)) return;
-    if (this.removed.size === this.config.backends.length - 1) {
-      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `not removed: it is the last backend of the upstream (${source})` });
+    const pool = this.config.routing?.pools.find((p) => p.backends.includes(name));
+    const group = pool ? pool.backends : this.config.backends.map((b) => b.name);
+    if (group.filter((b) => !this.removed.has(b)).length === 1) {
+      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `not removed: it is the last backend of ${pool ? `pool ${pool.name}` : 'the upstream'} (${source})` });
       return;
     }
     this.removed.add(name);
@@ -511,15 +526,18 @@ export class RunSession implements RunControls {
         p99Ms: t ? t.latency.percentileMs(99) : 0,
         errors: t?.errors ?? 0,
         ...(connections[i] ? { connections: connections[i] } : {}),
+        ...(b.pool ? { pool: b.pool.name } : {}),
       };
     });
+    const pools = new Map(upstream.flatMap((b) => (b.pool ? [[b.pool.name, b.pool.algo] as const] : [])));
     const rps = lastSecondRate(stats.perSecond, now);
     const errorRps = lastSecondRate(stats.errorsPerSecond, now);
     const summary = stats.latency.summary();
     return {
       algo: this.balancer.algo,
       ...(this.config.mode === 'tcp' ? { mode: 'tcp' as const } : {}),
-      listen: `http://${this.config.host}:${this.balancerPort()}/`,
+      listen: this.listenUrl ?? `http://${this.config.host}:${this.balancerPort()}/`,
+      ...(pools.size > 0 ? { pools: [...pools].map(([name, algo]) => ({ name, algo })) } : {}),
       elapsedMs: now,
       periodStartMs: period?.startMs ?? 0,
       durationMs: this.config.durationMs,
@@ -604,6 +622,8 @@ export class RunSession implements RunControls {
           slowStartMs: this.config.slowStartMs ?? 0,
           panicThreshold: this.config.panicThreshold ?? 0,
         }, { sticky: this.config.sticky, rateLimit: this.config.rateLimit }),
+        ...(this.config.routing ? { routes: routesRecord(this.config.routing) } : {}),
+        ...(this.config.tls ? { tls: true } : {}),
       },
       durationMs,
       stats: this.load.stats,
@@ -612,6 +632,7 @@ export class RunSession implements RunControls {
       retries: report.retries,
       clientAborts: report.clientAborts,
       ...(this.config.rateLimit ? { rateLimited: report.rateLimited ?? this.balancer.counters().rateLimited } : {}),
+      ...(report.tls ? { tls: report.tls } : {}),
       periods: this.periods.map((p, i): PeriodInfo => ({
         fromMs: p.startMs,
         toMs: Math.max(p.startMs, this.periods[i + 1]?.startMs ?? durationMs),
@@ -635,14 +656,23 @@ export class RunSession implements RunControls {
     this.periods.push({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
   }
 
-  /** The share each backend should get in a period: by the period's algorithm over its members; removed ones 0. */
-  private periodShares(p: { algo: AlgorithmName; weights: number[]; removed: Set<string> }): number[] {
+  /**
+   * The share each backend should get in a period: by its pool's algorithm
+   * (the period's, unless the pool has its own) over the pool's members,
+   * times the pool's part of the period's responses; removed ones 0.
+   */
+  private periodShares(p: { algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }): number[] {
+    const names = this.config.backends.map((b) => b.name);
+    const pools = this.config.routing ? this.config.routing.pools.map((pool) => ({ backends: pool.backends, algo: pool.algo ?? p.algo })) : [{ backends: names, algo: p.algo }];
+    const traffic = pools.map((pool) => pool.backends.reduce((n, name) => n + (p.stats.backends.get(name)?.requests ?? 0), 0));
     // Backups expect nothing while a primary serves.
-    const members = this.config.backends.map((b, i) => ({ i, member: !p.removed.has(b.name) && !this.config.backups?.includes(b.name) })).filter((m) => m.member);
-    const shares = expectedShares(p.algo, members.map((m) => p.weights[m.i]!));
-    const out = this.config.backends.map(() => 0);
-    members.forEach((m, k) => (out[m.i] = shares[k]!));
-    return out;
+    return pooledExpectedShares(
+      names,
+      pools,
+      (name) => p.weights[names.indexOf(name)]!,
+      (name) => !p.removed.has(name) && !this.config.backups?.includes(name),
+      traffic,
+    );
   }
 
   private balancerPort(): number {

@@ -52,6 +52,8 @@ export type BackendSnapshot = {
   errors: number;
   /** In tcp mode, the connections the L4 balancer gave it; `share` then is still the share of responses. */
   connections?: ConnectionSnapshot;
+  /** Its pool, when routes are configured. */
+  pool?: string;
 };
 
 /** Everything a live view draws, copied out of the running session (no live objects). */
@@ -75,6 +77,8 @@ export type RunSnapshot = {
   /** errors ÷ requests over the last second, 0..1. */
   errorRate: number;
   backends: BackendSnapshot[];
+  /** The pools and each one's algorithm now, when routes are configured. */
+  pools?: Array<{ name: string; algo: string }>;
   latency: { edgesMs: number[]; counts: number[]; p50: number; p90: number; p99: number; max: number };
   /** Newest last. */
   events: RunEvent[];

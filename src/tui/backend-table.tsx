@@ -21,6 +21,7 @@ export type BackendTableProps = {
 
 type Cells = {
   name: string;
+  pool: string;
   port: string;
   pid: string;
   weight: string;
@@ -54,11 +55,19 @@ function stateExtra(b: BackendSnapshot): string {
   return parts.join(' ');
 }
 
+/** Widest pool name the table shows; longer ones end in `…`. */
+const POOL_WIDTH = 10;
+
+function shortPool(name: string): string {
+  return name.length > POOL_WIDTH ? `${name.slice(0, POOL_WIDTH - 1)}…` : name;
+}
+
 function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
   const extra = stateExtra(b);
   return {
     extra,
     name: b.name,
+    pool: shortPool(b.pool ?? '-'),
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
@@ -83,7 +92,9 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  * in flight, req/s over the last second, share of responses as a bar against
  * the expected share (the `|` marker) followed by both percentages (shares
  * count from the last algorithm, weight or membership change), p50/p99
- * latency and 5xx count. Faults switched on follow their backend's row.
+ * latency and 5xx count; with routes, its pool after the name (shares are
+ * then against expected shares within pools, weighted by each pool's
+ * traffic). Faults switched on follow their backend's row.
  * In tcp mode (backends carry `connections`) the balancer's columns count
  * connections instead: open ones, opened per second, the connection share
  * against the expected share, and a `req%` column with the share of
@@ -93,9 +104,11 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
 export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false }: BackendTableProps) {
   const rows = backends.map((b) => cellsOf(b, showLoad));
   const tcp = backends.some((b) => b.connections !== undefined);
+  const pooled = backends.some((b) => b.pool !== undefined);
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
     name: col('name', 'name', 4),
+    pool: col('pool', 'pool'),
     port: col('port', 'port'),
     pid: col('pid', 'pid', 6),
     weight: col('weight', 'w'),
@@ -114,6 +127,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
   const header = [
     ' ',
     pad('name', w.name),
+    ...(pooled ? [pad('pool', w.pool)] : []),
     pad('port', w.port),
     pad('pid', w.pid),
     pad('w', w.weight, 'right'),
@@ -144,6 +158,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
               <Text bold={isSelected} color={isSelected ? 'cyan' : undefined}>
                 {pad(r.name, w.name)}
               </Text>{' '}
+              {pooled ? <Text color="magenta">{pad(r.pool, w.pool)} </Text> : null}
               {pad(r.port, w.port)}{' '}
               <Text color={b.process === 'exited' ? 'red' : b.process === 'starting' ? 'yellow' : undefined} bold={b.process === 'exited'}>
                 {pad(r.pid, w.pid)}

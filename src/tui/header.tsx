@@ -5,11 +5,20 @@ import { formatDuration, formatPct, formatRate } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 import { formatBytes } from '../report/format-bytes.js';
 
+/** The pools whose algorithm is not the run's, in words: `/static weighted`; '' when none. */
+function ownAlgorithms(s: RunSnapshot): string {
+  return (s.pools ?? [])
+    .filter((p) => p.algo !== s.algo)
+    .map((p) => `${p.name} ${p.algo}`)
+    .join(', ');
+}
+
 /** Props of {@link Header}: the snapshot to describe. */
 export type HeaderProps = { snapshot: RunSnapshot };
 
 /**
- * The dashboard's header lines: algorithm, listen URL and elapsed time
+ * The dashboard's header lines: algorithm (with the pools that pick by
+ * another one of their own, when routed), listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
  * concurrency (PAUSED when load is paused), error rate over the last second
  * and the total of requests (in tcp mode also connections open and bytes
@@ -26,6 +35,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         {'  '}
         <Text bold>{s.algo}</Text>
         {s.mode === 'tcp' ? <Text color="magenta"> tcp (L4: connections)</Text> : null}
+        {ownAlgorithms(s) ? <Text dimColor> ({ownAlgorithms(s)})</Text> : null}
         {'  '}
         {s.listen}
         {'  '}

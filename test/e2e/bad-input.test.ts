@@ -16,6 +16,11 @@ beforeAll(async () => {
   busyPort = (busy.address() as AddressInfo).port;
   writeFileSync(join(dir, 'not-json.json'), '{ nope');
   writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
+  writeFileSync(join(dir, 'routes-backend.yaml'), 'pools:\n  api: { backends: [b1, b9] }\nroutes:\n  - { path: /api, pool: api }\n');
+  writeFileSync(join(dir, 'routes-pool.yaml'), 'pools:\n  api: { backends: [b1] }\nroutes:\n  - { path: /api, pool: api }\n  - { host: static.local, pool: statics }\n');
+  writeFileSync(join(dir, 'routes-algo.json'), JSON.stringify({ pools: { api: { backends: ['b1'], algo: 'fastest' } }, routes: [{ path: '/api', pool: 'api' }] }));
+  writeFileSync(join(dir, 'routes-empty-route.yaml'), 'pools:\n  api: { backends: [b1] }\nroutes:\n  - { pool: api }\n');
+  writeFileSync(join(dir, 'routes-broken.yaml'), 'pools: [unclosed\n');
   writeFileSync(
     join(dir, 'half.json'),
     JSON.stringify({ schemaVersion: 1, config: { command: 'start' }, durationMs: 1, totals: { requests: 1, errors: 0, rps: 1 }, backends: [], events: [], timeline: [] }),
@@ -119,6 +124,22 @@ const cases: Array<[string[], RegExp]> = [
   [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--rate-limit', '10/s'], /`--rate-limit` only with `--mode http`/],
   [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--response-timeout', '5s'], /`--response-timeout` only with `--mode http`/],
   [['start', '--mode', 'tcp', '--event', '1s algo maglev'], /`--event` algo with `--mode tcp` to be one of .*got "maglev"/],
+  [['start', '--route', '/api'], /`--route` to read MATCH=BACKENDS\[:ALGO\], e\.g\. "\/api=b1,b2".*got "\/api"/],
+  [['start', '--route', '/api=b1,b9'], /`--route` backend to be one of b1, b2, b3, got "b9" in "\/api=b1,b9"/],
+  [['start', '--route', 'api=b1'], /`--route` match to be \/PATH, host:NAME, header:NAME\[=VALUE\] or default, got "api"/],
+  [['start', '--route', '/api=b1:fastest'], /`--route` algorithm to be one of round-robin, .*got "fastest"/],
+  [['start', '--route', '/api=b1,b2', '--route', '/static=b2,b3'], /each `--route` backend in one pool, got b2 in "\/api=b1,b2" and "\/static=b2,b3"/],
+  [['start', '--route', '/api=b1', '--route', '/api=b2'], /each `--route` match once .*got \/api twice/],
+  [['start', '--route', 'default=b1', '--route', '/api=b2'], /`--route` to put every backend in a pool once a default pool is named, got b3 in none/],
+  [['start', '--route', '/api=b3', '--backup', 'b3'], /`--route` pool \/api to hold a backend that is not a `--backup`, got only b3/],
+  [['start', '--route', '/a=b1', '--routes', join(dir, 'routes-pool.yaml')], /either `--route` or `--routes`, got both/],
+  [['start', '--routes', join(dir, 'no-such-routes.yaml')], /`--routes` to be a readable file, but .*no-such-routes\.yaml: ENOENT/],
+  [['start', '--routes', join(dir, 'routes-broken.yaml')], /`--routes` file .*routes-broken\.yaml to be YAML or JSON, but it does not parse/],
+  [['start', '--routes', join(dir, 'routes-backend.yaml')], /`--routes` file .*routes-backend\.yaml field pools\.api\.backends\[1\] to be one of b1, b2, b3, got "b9"/],
+  [['start', '--routes', join(dir, 'routes-pool.yaml')], /`--routes` file .*routes-pool\.yaml field routes\[1\]\.pool to be one of the pools api, got "statics"/],
+  [['start', '--routes', join(dir, 'routes-algo.json')], /`--routes` file .*routes-algo\.json field pools\.api\.algo to be valid/],
+  [['start', '--routes', join(dir, 'routes-empty-route.yaml')], /`--routes` file .*routes-empty-route\.yaml field routes\[0\] to be valid: a route needs path, host or header/],
+  [['balance', '--backend', 'http://127.0.0.1:1', '--route', 'host:=b1'], /`--route` host to be a host name/],
 ];
 
 describe('bad input: exit 2, one line naming the flag, no stack trace, nothing left running', () => {

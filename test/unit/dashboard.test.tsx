@@ -140,6 +140,23 @@ describe('Dashboard', () => {
     for (const line of lines) expect(line.replace(/\u001B\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(100);
   });
 
+  it('with routes, shows each backend\'s pool and the pools with an algorithm of their own, within 100 columns', async () => {
+    const snap = fakeSnapshot();
+    snap.backends = snap.backends.map((b, i) => ({ ...b, pool: i < 2 ? '/api' : 'static.example.local' }));
+    snap.pools = [
+      { name: '/api', algo: 'swrr' },
+      { name: 'static.example.local', algo: 'least-conn' },
+    ];
+    const { lastFrame } = render(<Dashboard controls={fakeControls(snap)} />);
+    await tick();
+    const frame = lastFrame() ?? '';
+    expect(frame).toContain('swrr (static.example.local least-conn)');
+    expect(frame).toMatch(/name pool +port/);
+    expect(frame).toMatch(/b1 +\/api +43101/);
+    expect(frame).toMatch(/b3 +static.ex… +43103/);
+    for (const line of frame.split('\n')) expect(line.replace(/\u001B\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(100);
+  });
+
   it('kills the backend selected by its digit', async () => {
     const controls = fakeControls();
     const { stdin } = render(<Dashboard controls={controls} />);

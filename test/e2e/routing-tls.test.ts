@@ -1,0 +1,117 @@
+import http from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/metrics/run-record.js';
+import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+
+const servers: http.Server[] = [];
+const tags: string[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+});
+
+/** A plain HTTP server on loopback that answers every path. */
+async function plainServer(): Promise<string> {
+  const server = http.createServer((_req, res) => res.end('ok\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('L7 routing and TLS from the command line', () => {
+  it('balance --routes FILE (YAML): paths and hosts reach their pools only, first match wins, the rest get 404', async () => {
+    const urls = await Promise.all([1, 2, 3, 4].map(plainServer));
+    const dir = mkdtempSync(join(tmpdir(), 'lblab-routes-'));
+    const file = join(dir, 'routes.yaml');
+    writeFileSync(
+      file,
+      `pools:
+  api: { backends: [api1, api2], algo: round-robin }
+  static: { backends: [static] }
+  canary: { backends: [canary] }
+routes:
+  - { path: /api/, header: x-canary, value: 1, pool: canary }
+  - { path: /api/, pool: api }
+  - { host: static.local, pool: static }
+  - { path: /static/, pool: static }
+`,
+    );
+    const run = runCli([
+      'balance', '--port', '0', '--routes', file, '--json',
+      '--backend', `api1=${urls[0]}`, '--backend', `api2=${urls[1]}`, '--backend', `static=${urls[2]}`, '--backend', `canary=${urls[3]}`,
+    ]);
+    tags.push(run.tag);
+    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    await run.waitFor(/no default pool/);
+    const who = async (path: string, headers: Record<string, string> = {}): Promise<string> => {
+      const res = await request(`http://127.0.0.1:${port}${path}`, { headers });
+      await res.body.text();
+      return `${res.statusCode} ${String(res.headers['x-lblab-backend'] ?? '-')}`;
+    };
+    const api: string[] = [];
+    for (let i = 0; i < 6; i++) api.push(await who(`/api/items/${i}`));
+    expect(api.sort()).toEqual(['200 api1', '200 api1', '200 api1', '200 api2', '200 api2', '200 api2']);
+    expect(await who('/static/logo.png')).toBe('200 static');
+    expect(await who('/anything', { host: 'static.local' })).toBe('200 static');
+    expect(await who('/api/x', { 'x-canary': '1' })).toBe('200 canary');
+    expect(await who('/api')).toBe('404 -');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    const record = JSON.parse(run.stdout()) as RunRecord;
+    expect(record.config.routes?.map((r) => `${r.match}→${r.pool}`)).toEqual(['/api/ & header:x-canary=1→canary', '/api/→api', 'host:static.local→static', '/static/→static']);
+    expect(record.backends.map((b) => [b.name, b.pool])).toEqual([
+      ['api1', 'api'],
+      ['api2', 'api'],
+      ['static', 'static'],
+      ['canary', 'canary'],
+    ]);
+    expect(record.totals.statusCodes['404']).toBe(1);
+  });
+
+  it('start --route "header:x-canary=1=b3" with 4 clients: client 1 goes to b3, the others to the default pool, shares as expected per pool', async () => {
+    const r = await runCliToEnd([
+      'start', '--backends', '3', '--route', 'header:x-canary=1=b3', '--clients', '4', '--header', 'x-canary={client}',
+      '--concurrency', '8', '--duration', '3s', '--headless', '--json',
+    ]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.errors).toBe(0);
+    expect(record.totals.requests).toBeGreaterThan(100);
+    expect(record.backends.map((b) => b.pool)).toEqual(['default', 'default', 'x-canary=1']);
+    // The clients take turns: one in four requests carries x-canary: 1.
+    const [b1, b2, b3] = record.backends;
+    expect(Math.abs(b3!.share - 0.25)).toBeLessThanOrEqual(0.05);
+    // Expected shares within each pool, weighted by the pool's traffic.
+    expect(b3!.expectedShare).toBeCloseTo(b3!.share, 2);
+    expect(b1!.expectedShare).toBeCloseTo((1 - b3!.share) / 2, 2);
+    expect(Math.abs(b1!.share - b2!.share)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('start --tls: the load speaks HTTPS through the balancer with no errors, and the record counts the handshakes', async () => {
+    const r = await runCliToEnd(['start', '--backends', '2', '--tls', '--headless', '--duration', '3s', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/balancer on https:\/\/127\.0\.0\.1:\d+\//);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.config.tls).toBe(true);
+    expect(record.totals.errors).toBe(0);
+    expect(record.totals.requests).toBeGreaterThan(100);
+    expect(record.backends.every((b) => b.requests > 0)).toBe(true);
+    const tls = record.totals.tls!;
+    // Keep-alive: a handshake per connection (16 workers), far fewer than requests.
+    expect(tls.handshakes).toBeGreaterThanOrEqual(1);
+    expect(tls.handshakes).toBeLessThan(record.totals.requests / 10);
+    expect(tls.failed).toBe(0);
+    expect(tls.handshakeMs.p50).toBeGreaterThan(0);
+    expect(tls.handshakeMs.max).toBeGreaterThanOrEqual(tls.handshakeMs.p99);
+  });
+});
