@@ -16,6 +16,9 @@ export const runRecordSchema = z.object({
     algo: z.string().optional(),
     weights: z.array(z.number()).optional(),
     concurrency: z.number().optional(),
+    rate: z.number().optional(),
+    maxInFlight: z.number().optional(),
+    requests: z.number().optional(),
     clients: z.number().optional(),
     target: z.string().optional(),
     health: z
@@ -61,6 +64,10 @@ export const runRecordSchema = z.object({
     latencyBuckets: z.object({ edgesMs: z.array(z.number()), counts: z.array(z.number()) }),
     retries: z.object({ total: z.number(), succeeded: z.number() }).optional(),
     clientAborts: z.number().optional(),
+    uncorrectedLatencyMs: latency.optional(),
+    lateSends: z.number().optional(),
+    waitedForSlot: z.number().optional(),
+    unsent: z.number().optional(),
   }),
   backends: z.array(
     z.object({
