@@ -8,7 +8,7 @@ export type HeaderProps = { snapshot: RunSnapshot };
 /**
  * The dashboard's two header lines: algorithm, listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
- * concurrency (PAUSED when load is paused), error rate over the last second
+ * concurrency or, in the open model, the scheduled rate (PAUSED when load is paused), error rate over the last second
  * and the total of requests.
  */
 export function Header({ snapshot: s }: HeaderProps) {
@@ -26,7 +26,15 @@ export function Header({ snapshot: s }: HeaderProps) {
       </Text>
       <Text wrap="truncate">
         <Text bold>{formatRate(s.rps)}</Text> req/s{'  '}
-        <Text dimColor>concurrency</Text> {s.concurrency}
+        {s.rate !== undefined ? (
+          <>
+            <Text dimColor>rate</Text> {formatRate(s.rate)}/s
+          </>
+        ) : (
+          <>
+            <Text dimColor>concurrency</Text> {s.concurrency}
+          </>
+        )}
         {s.paused ? (
           <Text bold color="yellow">
             {'  '}PAUSED
