@@ -5,7 +5,7 @@ import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-header
 import { parseInteger } from './parse.js';
 
 /** Raw virtual-client flags as commander hands them over. */
-export type ClientFlags = { clients?: string; spreadClients?: boolean; header: string[] };
+export type ClientFlags = { clients?: string; spreadClients?: boolean; header: string[]; cookies?: boolean };
 
 /** What the virtual-client flags ask of the load generator (see `LoadConfig`). */
 export type ClientOptions = {
@@ -14,6 +14,8 @@ export type ClientOptions = {
   /** One /24 per client instead of 253 clients per /24. */
   spreadClients: boolean;
   headers: HeaderTemplate[];
+  /** A cookie jar per client (`--no-cookies` turns them off). */
+  cookies: boolean;
 };
 
 /** A header name: an RFC 9110 token (section 5.1, `token` in 5.6.2). */
@@ -26,14 +28,15 @@ const MANAGED = ['connection', 'content-length', 'expect', 'keep-alive', 'transf
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /**
- * Adds `--clients --spread-clients --header` (used by `load` and `start`)
- * and a help section explaining them.
+ * Adds `--clients --spread-clients --header --no-cookies` (used by `load`,
+ * `start` and `compare`) and a help section explaining them.
  */
 export function addClientOptions(cmd: Command): Command {
   return cmd
     .option('--clients <n>', `virtual clients (1-${MAX_CLIENTS}), each with its own source address 127.0.x.y and keep-alive connections; requests take them in turn`)
     .option('--spread-clients', 'give every virtual client its own /24 (127.x.y.1), so ip_hash-style hashing of 3 octets tells them apart')
     .option('--header <name=value>', 'header sent on every request; {client} = client number, {seq} = request number; repeatable', collect, [])
+    .option('--no-cookies', 'no cookie jars: Set-Cookie is not kept or sent back (by default each client keeps its own, as a browser)')
     .addHelpText(
       'after',
       `
@@ -44,7 +47,10 @@ first three octets (nginx ip_hash on IPv4) puts them all on one backend;
 --spread-clients uses 127.1.0.1, 127.1.1.1, … (one /24 each) instead.
 Linux routes all of 127.0.0.0/8 to loopback; elsewhere add aliases first.
 --header values may hold {client} (1 … N; 1 without --clients) and {seq}
-(a request number unique in the run), e.g. --header "x-user=u{client}".`,
+(a request number unique in the run), e.g. --header "x-user=u{client}".
+Each client (the single default one too) keeps a cookie jar: cookies a
+response sets (Path, Max-Age, Expires honoured) go back on that client's
+later requests, so cookie sticky sessions see it return; --no-cookies drops them.`,
     );
 }
 
@@ -62,7 +68,7 @@ export function parseClientOptions(o: ClientFlags): ClientOptions {
   if (headers.filter((h) => h.name.toLowerCase() === 'host').length > 1) {
     throw new UsageError('Expected `--header` to set host at most once, got it twice');
   }
-  return { clients, spreadClients: o.spreadClients ?? false, headers };
+  return { clients, spreadClients: o.spreadClients ?? false, headers, cookies: o.cookies ?? true };
 }
 
 /**

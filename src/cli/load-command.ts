@@ -1,21 +1,27 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
+import { addLoadModelOptions, DEFAULT_CONCURRENCY, parseLoadModelOptions, type LoadModelFlags } from './load-model-options.js';
 import { checkOutPath } from './output.js';
 import { requireLoopbackUrl } from './loopback.js';
 import { parseDuration, parseHttpUrl, parseInteger } from './parse.js';
 
-type LoadFlags = ClientFlags & { concurrency: string; duration: string; threads: string; json?: boolean; out?: string };
+/** Run length of `lblab load` when neither `--duration` nor `--requests` is given (ms). */
+const DEFAULT_DURATION_MS = 10_000;
+
+type LoadFlags = ClientFlags & LoadModelFlags & { duration?: string; threads: string; insecure?: boolean; json?: boolean; out?: string };
 
 /** `lblab load`: the traffic generator alone against a URL on this machine. */
 export function registerLoadCommand(program: Command): void {
   const cmd = program
     .command('load')
-    .description('fire closed-model load at a URL on this machine and report latency and who answered')
-    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/')
-    .option('--concurrency <n>', 'closed-model workers (each sends the next request when its last one finished)', '16')
-    .option('--duration <duration>', 'how long to fire', '10s')
-    .option('--threads <n>', 'worker threads to spread the workers over', '1')
+    .description('fire closed- or open-model load at a URL on this machine and report latency and who answered')
+    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too)')
+    .option('--concurrency <n>', `closed-model workers, each sends the next request when its last one finished (default ${DEFAULT_CONCURRENCY})`);
+  addLoadModelOptions(cmd)
+    .option('--duration <duration>', 'how long to fire (default 10s; with --requests and no --duration: until they are done)')
+    .option('--threads <n>', 'worker threads to spread the load over', '1')
+    .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
   addClientOptions(cmd)
@@ -24,24 +30,39 @@ export function registerLoadCommand(program: Command): void {
       `
 Examples:
   lblab load http://127.0.0.1:8080/ --concurrency 64 --duration 10s
+  lblab load http://127.0.0.1:8080/ --rate 2000 --duration 10s
+  lblab load http://127.0.0.1:8080/ --requests 1000 --concurrency 4
   lblab load http://127.0.0.1:8001/ --duration 5s --json > load.json
   lblab load http://127.0.0.1:8080/ --clients 100 --header "x-user=u{client}"
+  lblab load https://127.0.0.1:8443/ --insecure --rate 500 --duration 5s
 
-Latency is measured from send to the last byte, recorded in µs (hdr-histogram)
-and reported in ms. Responses carrying x-lblab-backend are counted per backend.`,
+Closed model (--concurrency): latency from send to the last byte. Open model
+(--rate): request i goes out at t0 + i/rate, evenly paced, and latency counts
+from that scheduled time (corrected for coordinated omission, as wrk2), so a
+stalled server is charged for the requests it kept waiting; the report gives
+the uncorrected figure beside it and counts late sends (2ms+ behind
+schedule), sends that waited for a slot under --max-in-flight, and requests
+never sent. Recorded in µs (hdr-histogram), reported in ms. Responses
+carrying x-lblab-backend are counted per backend.`,
     )
     .action(async (rawUrl: string, o: LoadFlags) => {
-      const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl));
+      const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
       const clients = parseClientOptions(o);
       if (clients.clients !== undefined && !/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) {
         // Client source addresses are IPv4 loopback; localhost may resolve to ::1.
         throw new UsageError(`Expected \`<url>\` to name an address in 127.0.0.0/8 with \`--clients\`, got ${JSON.stringify(url.href)}`);
       }
+      if (o.insecure && url.protocol !== 'https:') {
+        throw new UsageError(`Expected \`--insecure\` only with an https:// URL, got ${JSON.stringify(url.href)}`);
+      }
+      const model = parseLoadModelOptions(o);
+      const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : model.requests !== undefined ? 0 : DEFAULT_DURATION_MS;
       const config = {
         url: url.href,
-        concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),
-        durationMs: parseDuration('--duration', o.duration),
+        ...model,
+        durationMs,
         threads: parseInteger('--threads', o.threads, 1, 16),
+        insecure: o.insecure ?? false,
         ...clients,
       };
       checkOutPath(o.out);

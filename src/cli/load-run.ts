@@ -1,16 +1,21 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { LoadGenerator, type LoadConfig } from '../load/load-generator.js';
+import { checkServerCertificate } from '../load/tls-check.js';
 import { buildRunRecord } from '../metrics/run-record.js';
 import { formatMs, formatPct, formatRate } from '../report/format.js';
 import { emitRecord, untilSignal } from './output.js';
 
 /**
- * Runs `lblab load`: fires for the configured duration (or until Ctrl-C /
- * SIGTERM), printing a progress line every second on stderr, then the report.
+ * Runs `lblab load`: fires for the configured duration or number of
+ * requests (or until Ctrl-C / SIGTERM), printing a progress line every
+ * second on stderr, then the report.
  * @throws {UsageError} naming `--clients` when this machine cannot bind the clients' source addresses.
+ * @throws {RuntimeError} when an https target's certificate is refused (self-signed without `--insecure`).
  */
 export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: string }): Promise<void> {
   if (config.clients !== undefined) await checkClientAddresses(config.clients, config.spreadClients);
+  const target = new URL(config.url);
+  if (target.protocol === 'https:' && !config.insecure) await checkServerCertificate(target);
   const load = new LoadGenerator(config);
   load.on('workerError', (err) => process.stderr.write(`lblab: load worker failed: ${err.message}\n`));
   load.start();
@@ -20,18 +25,29 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
     const s = load.stats;
     const rps = s.requests - last;
     last = s.requests;
+    const late = load.rate !== undefined ? `  late ${load.open.lateSends}` : '';
     process.stderr.write(
-      `${`+${(load.nowMs() / 1000).toFixed(1)}s`.padStart(7)}  ${formatRate(rps).padStart(6)} req/s  err ${formatPct(s.requests ? s.errors / s.requests : 0, 2)}  p99 ${formatMs(s.latency.percentileMs(99))}\n`,
+      `${`+${(load.nowMs() / 1000).toFixed(1)}s`.padStart(7)}  ${formatRate(rps).padStart(6)} req/s  err ${formatPct(s.requests ? s.errors / s.requests : 0, 2)}  p99 ${formatMs(s.latency.percentileMs(99))}${late}\n`,
     );
   }, 1000);
   await load.done();
   clearInterval(ticker);
+  // From when sending began (a thread takes a while to start) to the last
+  // response, not to when the threads were torn down.
+  const elapsed = Math.max(0, (load.stats.requests > 0 ? load.lastCompletionAtMs : load.nowMs()) - load.sendingSinceMs);
   const record = buildRunRecord({
-    config: { command: 'load', target: config.url, concurrency: config.concurrency, ...(config.clients !== undefined && { clients: config.clients }) },
-    durationMs: Math.min(load.nowMs(), config.durationMs),
+    config: {
+      command: 'load',
+      target: config.url,
+      ...(config.rate !== undefined ? { rate: config.rate, maxInFlight: load.maxInFlight } : { concurrency: config.concurrency }),
+      ...(config.requests !== undefined && { requests: config.requests }),
+      ...(config.clients !== undefined && { clients: config.clients }),
+    },
+    durationMs: config.durationMs > 0 ? Math.min(elapsed, config.durationMs) : elapsed,
     stats: load.stats,
     backends: [],
     events: [],
+    ...load.recordInputs(),
   });
   await emitRecord(record, out);
 }

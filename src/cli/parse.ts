@@ -157,18 +157,19 @@ export function splitPerBackend(value: string): { name: string | undefined; valu
 }
 
 /**
- * Checks that `url` is an absolute http:// URL and returns it parsed.
+ * Checks that `url` is an absolute http:// URL (or https:// too with
+ * `allowHttps`) and returns it parsed.
  * @throws {UsageError} naming `flag` otherwise.
  */
-export function parseHttpUrl(flag: string, value: string): URL {
+export function parseHttpUrl(flag: string, value: string, allowHttps = false): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new UsageError(`Expected \`${flag}\` to be a URL like http://127.0.0.1:8001, got ${JSON.stringify(value)}`);
   }
-  if (url.protocol !== 'http:') {
-    throw new UsageError(`Expected \`${flag}\` to be an http:// URL, got ${JSON.stringify(value)}`);
+  if (url.protocol !== 'http:' && !(allowHttps && url.protocol === 'https:')) {
+    throw new UsageError(`Expected \`${flag}\` to be an http://${allowHttps ? ' or https://' : ''} URL, got ${JSON.stringify(value)}`);
   }
   return url;
 }

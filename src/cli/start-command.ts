@@ -14,6 +14,7 @@ import type { BackendSpec } from '../backend/fleet.js';
 import { parseHashKey } from '../balancer/hash-key.js';
 import { UsageError } from '../errors.js';
 import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
+import { addLoadModelOptions, DEFAULT_CONCURRENCY, parseLoadModelOptions, type LoadModelFlags } from './load-model-options.js';
 import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
 import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
 import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
@@ -47,11 +48,11 @@ export const MAX_BACKENDS = 16;
 export type StartFlags = HealthFlags &
   ProxyFlags &
   RouteFlags &
-  ClientFlags & {
+  ClientFlags &
+  LoadModelFlags & {
   backends: string;
   algo: string;
   weights?: string;
-  concurrency: string;
   duration?: string;
   latency: string[];
   capacity: string[];
@@ -72,9 +73,9 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('spawn backends, start the balancer, fire load and show the live dashboard')
     .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
-    .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard)');
+    .option('--duration <duration>', 'run length (default: 10s headless, until q with the dashboard; with --requests: until they are done)');
   addModeOption(cmd);
-  addScenarioOptions(cmd)
+  addLoadModelOptions(addScenarioOptions(cmd))
     .option('--port <port>', 'balancer port on 127.0.0.1 (0 = any free port)', '0')
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
@@ -88,6 +89,8 @@ Examples:
   lblab start --backends 3 --algo weighted --weights 5,1,1 --concurrency 32 --duration 30s
   lblab start --backends 4 --algo least-conn --latency b4=200ms --event "10s kill b2" --event "20s restart b2"
   lblab start --backends 3 --headless --duration 10s --json --out run.json
+  lblab start --backends 3 --headless --rate 500 --duration 5s
+  lblab start --backends 3 --algo round-robin --concurrency 1 --requests 9
   lblab start --backends 3 --algo least-conn --event "5s degrade b2" --event "25s recover b2"
   lblab start --backends 3 --sticky cookie --clients 20 --event "5s kill b2"
   lblab start --backends 3 --sticky ip:30s --clients 50 --spread-clients
@@ -145,7 +148,7 @@ export function addScenarioOptions(cmd: Command, weightsHelp = 'comma-separated 
   cmd
     .option('--backends <n>', `number of backends b1..bn (1-${MAX_BACKENDS})`, '3')
     .option('--weights <list>', weightsHelp)
-    .option('--concurrency <n>', 'closed-model load workers', '16')
+    .option('--concurrency <n>', `closed-model load workers (default ${DEFAULT_CONCURRENCY})`)
     .option('--latency <latency>', 'service time of every backend or one (b2=200ms): fixed 20ms, uniform 10ms-30ms, normal:50ms:10ms or lognormal:50ms:20ms (mean:sd); repeatable', collect, [])
     .option('--capacity <n>', `max requests a backend serves at once, the rest queue (default ${DEFAULT_CAPACITY}, a server's worker pool; b1=4 for one); repeatable`, collect, [])
     .option('--error-rate <fraction>', 'share of requests a backend answers 500 (b2=0.05 for one); repeatable', collect, [])
@@ -176,7 +179,9 @@ export function parseStartOptions(o: StartFlags) {
   const capacity = perBackend('--capacity', o.capacity, names, DEFAULT_CAPACITY, (v) => parseInteger('--capacity', v, 1, 100_000));
   const errorRate = perBackend('--error-rate', o.errorRate, names, 0, (v) => parseFraction('--error-rate', v));
   const backends: BackendSpec[] = names.map((name, i) => ({ name, latency: latency[i]!, capacity: capacity[i]!, errorRate: errorRate[i]! }));
-  const headlessDefault = 10_000;
+  const model = parseLoadModelOptions(o);
+  // --requests bounds the run by count; a default time limit would cut it short.
+  const headlessDefault = model.requests !== undefined ? 0 : 10_000;
   const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : undefined;
   const events = o.event.map((e) => parseEvent('--event', e, names, ALGORITHMS));
   const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
@@ -202,7 +207,7 @@ export function parseStartOptions(o: StartFlags) {
     ...(o.tls ? { tls: true } : {}),
     host: '127.0.0.1',
     port: parsePort('--port', o.port),
-    concurrency: parseInteger('--concurrency', o.concurrency, 1, 4096),
+    ...model,
     durationMs,
     headlessDefaultDurationMs: headlessDefault,
     events,

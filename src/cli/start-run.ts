@@ -31,7 +31,9 @@ export async function runStart(parsed: ParsedStart & { mode?: BalancerMode }, ou
 
   if (headless) {
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
-    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}${parsed.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, concurrency ${parsed.concurrency}\n`);
+    const load = parsed.rate !== undefined ? `rate ${parsed.rate} req/s` : `concurrency ${parsed.concurrency}`;
+    const count = parsed.requests !== undefined ? `, ${parsed.requests} requests` : '';
+    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}${parsed.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { registerCleanup } from '../cleanup.js';
+import { LatencyHistogram, type LatencySummary } from '../metrics/latency-histogram.js';
 import { BackendTraffic, TrafficStats, type ErrorKind } from '../metrics/traffic-stats.js';
 import { ClientTally, type ClientEpoch } from './client-tally.js';
 import { openClientBudget } from './connection-budget.js';
@@ -9,11 +10,36 @@ import type { HeaderTemplate } from './request-headers.js';
 
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
 
-/** Closed-model load: `concurrency` workers, each sending the next request when the last finished. Times in ms. */
+/**
+ * A send this many ms or more behind its scheduled time counts as late (open
+ * model). Timers fire on whole milliseconds, so up to about 1 ms behind is
+ * the schedule kept; 2 ms behind is the generator (or its machine) falling
+ * behind.
+ */
+export const LATE_SEND_MS = 2;
+
+/** Default cap on outstanding requests of the open model (`--max-in-flight`). */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+/** How many responses {@link LoadGenerator.sequence} keeps. */
+const SEQUENCE_LENGTH = 100;
+
+/**
+ * What to fire. Closed model (default): `concurrency` workers, each sending
+ * the next request when the last finished. Open model (`rate` set): request
+ * i at t0 + i / rate, whatever the responses do. Times in ms.
+ */
 export type LoadConfig = {
   url: string;
+  /** Closed-model workers; ignored when `rate` is set. */
   concurrency: number;
-  /** 0 = until {@link LoadGenerator.stop}. */
+  /** Open model: requests per second, sent evenly paced; latency counted from each request's scheduled time (wrk2's coordinated-omission correction). */
+  rate?: number;
+  /** Open model: most requests outstanding at once (default {@link DEFAULT_MAX_IN_FLIGHT}); a request due at the cap waits for a slot and is counted. */
+  maxInFlight?: number;
+  /** Stop after this many requests have completed (responses and transport errors); with `durationMs`, whichever comes first. */
+  requests?: number;
+  /** 0 = until {@link LoadGenerator.stop} (or `requests`). */
   durationMs: number;
   /** Worker threads to spread the concurrency over; 1 suits a 2-core machine. */
   threads?: number;
@@ -32,18 +58,34 @@ export type LoadConfig = {
   spreadClients?: boolean;
   /** Headers sent on every request; `{client}` (1-based client number) and `{seq}` (unique in the run) are expanded. */
   headers?: HeaderTemplate[];
-  /** For an https URL: accept any certificate (undici `connect.rejectUnauthorized: false`), e.g. the self-signed one of `--tls`. */
+  /** A cookie jar per virtual client (default true): Set-Cookie is stored and sent back, so cookie stickiness works. */
+  cookies?: boolean;
+  /** https targets: accept any certificate (a self-signed one); default false, the certificate is verified. */
   insecure?: boolean;
 };
+
+/**
+ * The open model's own figures: latency from the real send (uncorrected,
+ * beside the corrected one in {@link LoadGenerator.stats}), sends at least
+ * {@link LATE_SEND_MS} behind schedule, sends that waited because the
+ * in-flight cap was reached, and requests due that were never sent (the
+ * backlog at the end, at a pause or at a rate change).
+ */
+export type OpenModelStats = { uncorrected: LatencyHistogram; lateSends: number; waitedForSlot: number; unsent: number };
+
+/** How many backends the virtual clients met over the whole run; see `RunRecord.clients`. */
+export type ClientsSummary = { total: number; touched: Record<string, number>; stickiness: number };
 
 type LoadEvents = { batch: [count: number]; done: []; workerError: [Error] };
 
 /**
- * The traffic generator: runs the closed model in worker threads (off the
- * balancer's event loop) over keep-alive undici connections and records every
- * completed request into {@link stats} on the main thread, attributed to a
- * backend by the `x-lblab-backend` response header. Latency is measured from
- * send to last byte of the response, in µs. With virtual clients
+ * The traffic generator: runs the closed or the open model in worker threads
+ * (off the balancer's event loop) over keep-alive undici connections and
+ * records every completed request into {@link stats} on the main thread,
+ * attributed to a backend by the `x-lblab-backend` response header. Latency
+ * is measured to the last byte of the response, in µs: from the send in the
+ * closed model, from the scheduled send in the open one (coordinated
+ * omission corrected, as wrk2; the uncorrected figure is in {@link open}). With virtual clients
  * (`clients`), requests take the clients in turn, each from its own source
  * address, and {@link clientTally} says which backends served which client.
  */
@@ -52,8 +94,15 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   readonly stats = new TrafficStats();
   /** Per virtual client (index 0 without clients), how many responses each backend served it, by epoch. */
   readonly clientTally = new ClientTally();
+  /** Open model only: see {@link OpenModelStats}. */
+  readonly open: OpenModelStats = { uncorrected: new LatencyHistogram(), lateSends: 0, waitedForSlot: 0, unsent: 0 };
+  /** Per worker thread, its first responses with a backend: [completion ms, backend]. */
+  private firstResponses: Array<Array<[number, string]>> = [];
   private workers: Worker[] = [];
   private concurrencyValue: number;
+  private rateValue: number | undefined;
+  private sendingFromMs: number | undefined;
+  private lastCompletionMs = 0;
   private pausedValue = false;
   private donePromise: Promise<void> | undefined;
   private unregister: (() => void) | undefined;
@@ -62,11 +111,50 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   constructor(private readonly config: LoadConfig) {
     super();
     this.concurrencyValue = config.concurrency;
+    this.rateValue = config.rate;
   }
 
   /** Current number of closed-model workers. */
   get concurrency(): number {
     return this.concurrencyValue;
+  }
+
+  /**
+   * When the first worker thread began sending, ms since {@link start}
+   * (threads take tens to hundreds of ms to start); 0 before then. The
+   * duration and `--requests` are counted from each thread's own start.
+   */
+  get sendingSinceMs(): number {
+    return this.sendingFromMs ?? 0;
+  }
+
+  /** When the last request so far completed, ms since {@link start} (0 before any). */
+  get lastCompletionAtMs(): number {
+    return this.lastCompletionMs;
+  }
+
+  /** Open model: the cap on outstanding requests, over all threads. */
+  get maxInFlight(): number {
+    return this.config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  }
+
+  /**
+   * What the run record takes from the load side besides {@link stats}
+   * (see `buildRunRecord`): the open model's figures, how many backends the
+   * virtual clients met (with `clients` only) and the first responses' backends.
+   */
+  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[] } {
+    const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
+    return {
+      ...(this.rateValue !== undefined ? { open: { uncorrected: uncorrected.summary(), lateSends, waitedForSlot, unsent } } : {}),
+      ...(this.config.clients !== undefined ? { clients: this.clientsSummary(this.config.clients) } : {}),
+      sequence: this.sequence(),
+    };
+  }
+
+  /** Open model: the current rate in req/s; undefined for the closed model. */
+  get rate(): number | undefined {
+    return this.rateValue;
   }
 
   /** Whether sending is paused. */
@@ -91,19 +179,39 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
 
   /** Starts the worker threads. Resolves at once; {@link done} resolves when every worker has finished. */
   start(): void {
-    const { clients } = this.config;
-    const threads = Math.max(1, Math.min(this.config.threads ?? 1, this.config.concurrency, clients ?? Infinity));
+    const { clients, rate, requests } = this.config;
+    const maxInFlight = this.config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    const perThreadBound = rate === undefined ? this.config.concurrency : maxInFlight;
+    const threads = Math.max(1, Math.min(this.config.threads ?? 1, perThreadBound, clients ?? Infinity, requests ?? Infinity));
     this.epochStartMs = this.config.epochStartMs ?? performance.timeOrigin + performance.now();
     const shares = split(this.config.concurrency, threads);
+    const capShares = split(maxInFlight, threads);
+    const requestShares = requests === undefined ? undefined : split(requests, threads);
     const clientShares = clients === undefined ? undefined : split(clients, threads);
     const maxOpen = Math.max(1, Math.floor(openClientBudget() / threads));
     let firstClient = 0;
+    let ready = 0;
+    let expected = threads;
+    let went = false;
+    // The open model's threads share one schedule: it starts once every thread that started is ready.
+    const goWhenReady = (): void => {
+      if (rate === undefined || went || ready < expected) return;
+      went = true;
+      // A few ms ahead, so that every thread gets the message before its first send is due.
+      const atMs = this.nowMs() + 5;
+      this.sendingFromMs = atMs;
+      for (const w of this.workers) this.post(w, { type: 'go', atMs });
+    };
     const finished: Promise<void>[] = [];
     shares.forEach((share, thread) => {
       const clientCount = clientShares?.[thread];
       const data: LoadWorkerData = {
         url: this.config.url,
         concurrency: share,
+        ...(rate !== undefined ? { open: { rate, maxInFlight: capShares[thread]! } } : {}),
+        ...(requestShares ? { requests: requestShares[thread]! } : {}),
+        cookies: this.config.cookies ?? true,
+        insecure: this.config.insecure ?? false,
         durationMs: this.config.durationMs,
         epochStartMs: this.epochStartMs,
         batchIntervalMs: this.config.batchIntervalMs ?? 100,
@@ -111,19 +219,33 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         headers: this.config.headers ?? [],
         thread,
         threads,
-        ...(this.config.insecure ? { insecure: true } : {}),
       };
       firstClient += clientCount ?? 0;
       const worker = new Worker(WORKER_ENTRY, { workerData: data });
       const table: BackendTraffic[] = [];
       const names: string[] = [];
+      const first: Array<[number, string]> = [];
+      let isReady = false;
+      this.firstResponses.push(first);
       finished.push(
         new Promise<void>((resolve) => {
           worker.on('message', (m: FromWorker) => {
+            if (m.type === 'started') {
+              this.sendingFromMs = Math.min(this.sendingFromMs ?? Infinity, m.atMs);
+              return;
+            }
+            if (m.type === 'ready') {
+              ready++;
+              isReady = true;
+              goWhenReady();
+              return;
+            }
             if (m.type === 'done') {
+              this.open.unsent += m.unsent;
               void worker.terminate().then(() => resolve());
               return;
             }
+            this.open.waitedForSlot += m.waitedForSlot;
             for (const name of m.newNames) {
               table.push(this.stats.backend(name));
               names.push(name);
@@ -132,6 +254,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               const b = m.backend[i]!;
               const kind = m.kind[i]!;
               const atMs = m.atMs[i]!;
+              if (atMs > this.lastCompletionMs) this.lastCompletionMs = atMs;
               this.stats.record(
                 b >= 0 ? table[b] : undefined,
                 m.latencyUs[i]!,
@@ -141,12 +264,20 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               );
               // Who served whom is told by when the request was sent: the mapping in force then.
               if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!);
+              if (b >= 0 && first.length < SEQUENCE_LENGTH) first.push([atMs, names[b]!]);
+              if (rate !== undefined) {
+                const delayUs = m.sendDelayUs[i]!;
+                if (delayUs >= LATE_SEND_MS * 1000) this.open.lateSends++;
+                if (m.status[i]! !== 0) this.open.uncorrected.record(m.latencyUs[i]! - delayUs);
+              }
             }
             this.emit('batch', m.count);
           });
           worker.once('error', (err) => {
             // Reported, not thrown: the run ends with what was measured.
             this.emit('workerError', err);
+            if (!isReady) expected--;
+            goWhenReady();
             resolve();
           });
           worker.once('exit', () => resolve());
@@ -171,6 +302,53 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     this.concurrencyValue = Math.max(1, Math.floor(value));
     const shares = split(this.concurrencyValue, this.workers.length);
     this.workers.forEach((w, i) => this.post(w, { type: 'concurrency', value: shares[i]! }));
+  }
+
+  /**
+   * Open model: changes the rate (req/s, > 0) while running; the schedule
+   * restarts from now at the new rate. Ignored for the closed model.
+   */
+  setRate(value: number): void {
+    if (this.rateValue === undefined || !(value > 0)) return;
+    this.rateValue = value;
+    for (const w of this.workers) this.post(w, { type: 'rate', value });
+  }
+
+  /**
+   * The backends that served the first responses (at most 100), in the
+   * order they completed (across threads by completion time); responses
+   * without `x-lblab-backend` are left out.
+   */
+  sequence(): string[] {
+    return this.firstResponses
+      .flat()
+      .sort((a, b) => a[0] - b[0])
+      .slice(0, SEQUENCE_LENGTH)
+      .map(([, name]) => name);
+  }
+
+  /**
+   * How many backends each of `total` virtual clients met over the whole
+   * run (all epochs together): `touched["1"]` clients met exactly one,
+   * `touched["2"]` two, …, `touched["0"]` (only when some did) got no
+   * response from a named backend; `stickiness` is touched["1"] over the
+   * clients that met at least one (0 when none did).
+   */
+  clientsSummary(total: number): ClientsSummary {
+    const perClient = new Map<number, Set<string>>();
+    for (const epoch of this.clientTally.epochs) {
+      for (const [client, backends] of epoch.perClient) {
+        let set = perClient.get(client);
+        if (!set) perClient.set(client, (set = new Set()));
+        for (const name of backends.keys()) set.add(name);
+      }
+    }
+    const touched: Record<string, number> = {};
+    for (const set of perClient.values()) touched[String(set.size)] = (touched[String(set.size)] ?? 0) + 1;
+    const unserved = total - perClient.size;
+    if (unserved > 0) touched['0'] = unserved;
+    const one = touched['1'] ?? 0;
+    return { total, touched, stickiness: perClient.size > 0 ? Math.round((one / perClient.size) * 10_000) / 10_000 : 0 };
   }
 
   /** Pauses or resumes sending; requests already sent complete. */

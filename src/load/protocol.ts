@@ -8,7 +8,21 @@ import type { HeaderTemplate } from './request-headers.js';
 /** What a worker is started with. Times in ms. */
 export type LoadWorkerData = {
   url: string;
+  /** Closed model: this thread's workers (ignored when `open` is set). */
   concurrency: number;
+  /**
+   * Open model (absent: closed). This thread sends request j of its own at
+   * `t0 + (j × threads + thread) / rate` seconds, so the threads together
+   * send request i of the run at t0 + i / rate; at most `maxInFlight`
+   * (this thread's share of the cap) are outstanding at once.
+   */
+  open?: { rate: number; maxInFlight: number };
+  /** Stop after this thread has sent this many requests (its share of `--requests`); absent = no limit. */
+  requests?: number;
+  /** Keep a cookie jar per virtual client and send its cookies back. */
+  cookies: boolean;
+  /** Accept any server certificate (https targets, `--insecure`). */
+  insecure: boolean;
   /** Stop after this long; 0 = run until told to stop. */
   durationMs: number;
   /** `performance.timeOrigin + performance.now()` of the run's start in the main thread; sample times are relative to it. */
@@ -28,12 +42,10 @@ export type LoadWorkerData = {
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;
   threads: number;
-  /** Accept any TLS certificate of an https target (a self-signed one, as `--tls` serves). */
-  insecure?: boolean;
 };
 
-/** Main → worker. */
-export type ToWorker = { type: 'concurrency'; value: number } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
+/** Main → worker. `go` (open model) starts the shared schedule at `atMs`, ms since the run started. */
+export type ToWorker = { type: 'go'; atMs: number } | { type: 'concurrency'; value: number } | { type: 'rate'; value: number } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
 
 /** Transport error kinds, by code in {@link SampleBatch.kind}: 0 none, then refused, reset, timeout, other. */
 export const ERROR_KIND_CODES = ['none', 'refused', 'reset', 'timeout', 'other'] as const;
@@ -43,8 +55,14 @@ export const ERROR_KIND_CODES = ['none', 'refused', 'reset', 'timeout', 'other']
  * request: latency (µs), backend index into the worker's name table (-1 when
  * the response had no `x-lblab-backend`), HTTP status (0 for a transport
  * error), error kind code, completion time (ms since the run started), the
- * virtual client that sent it (0-based index in the run; 0 without clients).
- * `newNames` extends the worker's name table, in order.
+ * virtual client that sent it (0-based index in the run; 0 without clients),
+ * and how late it was sent (µs after its scheduled time; open model only,
+ * 0 in the closed model). In the open model the latency is counted from the
+ * scheduled time (corrected for coordinated omission, as wrk2), so the
+ * latency from the real send is `latencyUs − sendDelayUs`.
+ * `newNames` extends the worker's name table, in order. `waitedForSlot`
+ * counts the sends of this batch's interval that were due while the
+ * in-flight cap was reached and waited for a response to free a slot.
  */
 export type SampleBatch = {
   type: 'batch';
@@ -56,7 +74,15 @@ export type SampleBatch = {
   kind: Uint8Array<ArrayBuffer>;
   atMs: Float64Array<ArrayBuffer>;
   client: Uint16Array<ArrayBuffer>;
+  sendDelayUs: Float64Array<ArrayBuffer>;
+  waitedForSlot: number;
 };
 
-/** Worker → main. `done` follows the last batch. */
-export type FromWorker = SampleBatch | { type: 'done' };
+/**
+ * Worker → main. The closed model's thread says `started` when it begins
+ * sending (`atMs`: ms since the run started; a thread takes a while to
+ * start); the open model's says `ready` and waits for `go`. `done` follows the last batch; `unsent` counts the open
+ * model's requests that were due before the end but never sent (held back
+ * by the in-flight cap).
+ */
+export type FromWorker = SampleBatch | { type: 'ready' } | { type: 'started'; atMs: number } | { type: 'done'; unsent: number };

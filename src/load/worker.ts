@@ -3,33 +3,44 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { classifyError } from '../metrics/error-kind.js';
 import { clientAddress } from './client-addresses.js';
+import { CookieJar } from './cookie-jar.js';
 import { ERROR_KIND_CODES, type FromWorker, type LoadWorkerData, type SampleBatch, type ToWorker } from './protocol.js';
 import { compileHeaders } from './request-headers.js';
 
 /**
- * A load worker thread: the closed model. `concurrency` loops each send a
+ * A load worker thread. Closed model: `concurrency` loops each send a
  * request over a keep-alive undici pool, wait for the whole response, record
- * it, and send the next. Samples are batched into typed arrays and posted to
- * the main thread every `batchIntervalMs`, so recording costs the balancer's
- * event loop almost nothing.
+ * it, and send the next. Open model (`open`): requests go out on a fixed
+ * schedule whatever the responses do, request j of this thread at its
+ * scheduled time (see `LoadWorkerData.open`), and latency counts from that
+ * scheduled time, not from the real send: corrected for coordinated
+ * omission as wrk2 does, so a server that stalls is charged for the requests
+ * it kept waiting. At most `maxInFlight` are outstanding; a request due
+ * while the cap is reached waits for a slot (and is counted). Samples are
+ * batched into typed arrays and posted to the main thread every
+ * `batchIntervalMs`, so recording costs the balancer's event loop almost
+ * nothing.
  *
  * With virtual clients, each request goes out as the next client of this
  * thread's range in turn (round robin over all loops), over that client's
  * own keep-alive pool bound to its source address, so the server sees each
- * client as a distinct remote address with its own connections.
+ * client as a distinct remote address with its own connections. Each client
+ * (the single default one too) keeps a cookie jar unless `cookies` is off.
  */
 
 const data = workerData as LoadWorkerData;
 const port = parentPort!;
 const target = new URL(data.url);
 const path = target.pathname + target.search;
+const secure = target.protocol === 'https:';
 const POOL_OPTIONS = {
   connections: null,
   keepAliveTimeout: 10_000,
   headersTimeout: 60_000,
   bodyTimeout: 60_000,
-  ...(data.insecure ? { connect: { rejectUnauthorized: false } } : {}),
-} as const;
+  // --insecure: a self-signed certificate (the balancer's --tls) is accepted; otherwise undici verifies it.
+  ...(secure && data.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+};
 const clients = data.clients;
 const clientCount = clients?.count ?? 1;
 /**
@@ -41,11 +52,17 @@ const pools = new Map<number, Pool>();
 const closing = new Set<Pool>();
 /** Whether there are more clients than may keep connections open, so pools must be kept in order of use and evicted. */
 const evicting = clients !== undefined && clients.count > clients.maxOpen;
+/** Cookie jars of this thread's clients (by index in its range), made on first use; kept when a pool is evicted, as a browser keeps cookies when it drops a connection. */
+const jars = new Map<number, CookieJar>();
 let nextClient = 0;
 const headersFor = compileHeaders(data.headers);
 /** Requests this thread sent; request k gets `{seq}` = thread + 1 + k × threads. */
 let sent = 0;
-const deadline = data.durationMs > 0 ? performance.now() + data.durationMs : Infinity;
+/** Most requests this thread sends (its share of `--requests`). */
+const limit = data.requests ?? Infinity;
+const startedAt = performance.now();
+/** When sending ends (`performance.now()` ms); set when sending begins. */
+let deadline = Infinity;
 const originOffset = performance.timeOrigin - data.epochStartMs;
 
 const names = new Map<string, number>();
@@ -63,7 +80,24 @@ let paused = false;
 let stopping = false;
 let resumeWaiters: Array<() => void> = [];
 
-type Arrays = Omit<SampleBatch, 'type' | 'newNames' | 'count'>;
+/** Open model: the run-wide rate (req/s) now; this thread sends every `threads`-th request of the run. */
+let rate = data.open?.rate ?? 0;
+/** The schedule's origin (`performance.now()` ms) and the index of this thread's request due then (plus this thread's offset). */
+let anchorMs = 0;
+/** Whether sending has begun (the open model waits for `go`). */
+let begun = false;
+let anchorJ = 0;
+/** This thread's next request to send (0-based among its own). */
+let nextJ = 0;
+let inFlight = 0;
+/** Whether a request was due while the in-flight cap was reached: those sent before the schedule is caught up waited for a slot. */
+let blocked = false;
+let waitedForSlot = 0;
+/** Open model: requests due before the end (or a pause, or a rate change) that never went out. */
+let unsent = 0;
+let wake: NodeJS.Timeout | undefined;
+
+type Arrays = Omit<SampleBatch, 'type' | 'newNames' | 'count' | 'waitedForSlot'>;
 
 function allocate(): Arrays {
   return {
@@ -73,12 +107,13 @@ function allocate(): Arrays {
     kind: new Uint8Array(CAPACITY),
     atMs: new Float64Array(CAPACITY),
     client: new Uint16Array(CAPACITY),
+    sendDelayUs: new Float64Array(CAPACITY),
   };
 }
 
 /** Posts the samples gathered so far: copies of just the filled part, transferred. */
 function flush(): void {
-  if (count === 0 && newNames.length === 0) return;
+  if (count === 0 && newNames.length === 0 && waitedForSlot === 0) return;
   const out: Arrays = {
     latencyUs: batch.latencyUs.slice(0, count),
     backend: batch.backend.slice(0, count),
@@ -86,14 +121,16 @@ function flush(): void {
     kind: batch.kind.slice(0, count),
     atMs: batch.atMs.slice(0, count),
     client: batch.client.slice(0, count),
+    sendDelayUs: batch.sendDelayUs.slice(0, count),
   };
-  const message: FromWorker = { type: 'batch', newNames, count, ...out };
-  port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer, out.client.buffer]);
+  const message: FromWorker = { type: 'batch', newNames, count, waitedForSlot, ...out };
+  port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer, out.client.buffer, out.sendDelayUs.buffer]);
   count = 0;
   newNames = [];
+  waitedForSlot = 0;
 }
 
-function record(latencyUs: number, backendName: string | undefined, status: number, kind: number, client: number): void {
+function record(latencyUs: number, backendName: string | undefined, status: number, kind: number, client: number, sendDelayUs: number): void {
   let idx = -1;
   if (backendName !== undefined) {
     const known = names.get(backendName);
@@ -109,40 +146,148 @@ function record(latencyUs: number, backendName: string | undefined, status: numb
   batch.kind[count] = kind;
   batch.atMs[count] = originOffset + performance.now();
   batch.client[count] = client;
+  batch.sendDelayUs[count] = sendDelayUs;
   count++;
   if (count === CAPACITY) flush();
+}
+
+/**
+ * Sends one request as this thread's client `local` and records it, latency
+ * counted from `fromMs` (`performance.now()` ms): the moment of sending in
+ * the closed model, the scheduled time in the open one (then the send's
+ * delay behind schedule is recorded too).
+ */
+async function sendOne(local: number, fromMs: number): Promise<void> {
+  const client = (clients?.first ?? 0) + local;
+  const seq = data.thread + 1 + sent++ * data.threads;
+  const started = performance.now();
+  const delayUs = data.open ? Math.max(0, (started - fromMs) * 1000) : 0;
+  const jar = jarFor(local);
+  const cookie = jar?.cookieHeader(path, secure);
+  const headers = headersFor(client + 1, seq);
+  try {
+    const res = await poolFor(local).request({ path, method: 'GET', headers: cookie === undefined ? headers : withCookie(headers, cookie) });
+    // Stored when the headers arrive, as a browser does, even if the body fails later.
+    jar?.store(res.headers['set-cookie'], path);
+    // Read the body to its end: a body cut short must throw, not count as a success.
+    res.body.resume();
+    await streamFinished(res.body);
+    const header = res.headers['x-lblab-backend'];
+    record((performance.now() - fromMs) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0, client, delayUs);
+  } catch (err) {
+    // Cut at the end of the run after the grace period: it timed out.
+    const kind = abandoning ? 'timeout' : classifyError(err);
+    record((performance.now() - fromMs) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(kind), client, delayUs);
+  }
+}
+
+/** The next client of this thread's range, in turn. */
+function takeClient(): number {
+  const local = nextClient;
+  nextClient = (nextClient + 1) % clientCount;
+  return local;
+}
+
+/** The cookie jar of client `local`, or undefined with `cookies` off. */
+function jarFor(local: number): CookieJar | undefined {
+  if (!data.cookies) return undefined;
+  let jar = jars.get(local);
+  if (!jar) {
+    jar = new CookieJar(target.hostname);
+    jars.set(local, jar);
+  }
+  return jar;
+}
+
+/** `headers` (flat name/value list) with the jar's cookies added: appended to a `--header cookie=…` value if there is one. */
+function withCookie(headers: string[], cookie: string): string[] {
+  const out = [...headers];
+  for (let i = 0; i < out.length; i += 2) {
+    if (out[i]!.toLowerCase() === 'cookie') {
+      out[i + 1] = `${out[i + 1]}; ${cookie}`;
+      return out;
+    }
+  }
+  out.push('cookie', cookie);
+  return out;
 }
 
 async function loop(id: number): Promise<void> {
   active.add(id);
   try {
-    while (!stopping && id < wanted && performance.now() < deadline) {
+    while (!stopping && id < wanted && performance.now() < deadline && sent < limit) {
       if (paused) {
         await new Promise<void>((resolve) => resumeWaiters.push(resolve));
         continue;
       }
-      const local = nextClient;
-      nextClient = (nextClient + 1) % clientCount;
-      const client = (clients?.first ?? 0) + local;
-      const seq = data.thread + 1 + sent++ * data.threads;
-      const started = performance.now();
-      try {
-        const res = await poolFor(local).request({ path, method: 'GET', headers: headersFor(client + 1, seq) });
-        // Read the body to its end: a body cut short must throw, not count as a success.
-        res.body.resume();
-        await streamFinished(res.body);
-        const header = res.headers['x-lblab-backend'];
-        record((performance.now() - started) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0, client);
-      } catch (err) {
-        // Cut at the end of the run after the grace period: it timed out.
-        const kind = abandoning ? 'timeout' : classifyError(err);
-        record((performance.now() - started) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(kind), client);
-      }
+      await sendOne(takeClient(), performance.now());
     }
   } finally {
     active.delete(id);
-    if (active.size === 0 && (stopping || performance.now() >= deadline)) void finish();
+    if (active.size === 0 && (stopping || performance.now() >= deadline || sent >= limit)) void finish();
   }
+}
+
+/** When this thread's request j is due (`performance.now()` ms): request i = j × threads + thread of the run at anchor + i / rate. */
+function dueAt(j: number): number {
+  return anchorMs + (((j - anchorJ) * data.threads + data.thread) * 1000) / rate;
+}
+
+/** How many of this thread's requests were due before `atMs` and are not sent yet (at most what `limit` allows). */
+function backlog(atMs: number): number {
+  if (!begun) return 0;
+  const end = Math.min(atMs, deadline);
+  const periods = ((end - anchorMs) * rate) / 1000;
+  const due = anchorJ + Math.max(0, Math.ceil((periods - data.thread) / data.threads));
+  return Math.max(0, Math.min(due, limit) - nextJ);
+}
+
+/** Restarts the schedule now from the next request; what was due and not sent is counted unsent, not sent in a burst. */
+function reanchor(): void {
+  anchorMs = performance.now();
+  anchorJ = nextJ;
+  blocked = false;
+}
+
+/** Whether the open model's schedule has nothing left to send: the request limit or the end of the run is reached. */
+function scheduleOver(): boolean {
+  return nextJ >= limit || dueAt(nextJ) >= deadline;
+}
+
+/**
+ * Open model: sends every request that is due, then sleeps until the next
+ * one is. When the in-flight cap is reached it stops; the next response
+ * calls it again (the requests due meanwhile then go out late, counted).
+ */
+function pump(): void {
+  if (wake !== undefined) {
+    clearTimeout(wake);
+    wake = undefined;
+  }
+  if (stopping || paused) return;
+  const cap = data.open!.maxInFlight;
+  while (!scheduleOver()) {
+    const at = dueAt(nextJ);
+    const now = performance.now();
+    if (at > now) {
+      blocked = false;
+      wake = setTimeout(pump, at - now);
+      return;
+    }
+    if (inFlight >= cap) {
+      blocked = true;
+      return;
+    }
+    if (blocked) waitedForSlot++;
+    nextJ++;
+    inFlight++;
+    void sendOne(takeClient(), at).finally(() => {
+      inFlight--;
+      if (blocked) pump();
+      if (inFlight === 0 && (stopping || scheduleOver())) void finish();
+    });
+  }
+  if (inFlight === 0) void finish();
 }
 
 /**
@@ -187,7 +332,7 @@ async function finish(): Promise<void> {
   clearInterval(ticker);
   flush();
   await destroyPools();
-  port.postMessage({ type: 'done' } satisfies FromWorker);
+  port.postMessage({ type: 'done', unsent } satisfies FromWorker);
 }
 
 function setConcurrency(value: number): void {
@@ -198,7 +343,9 @@ function setConcurrency(value: number): void {
 
 function stop(): void {
   if (stopping) return;
+  if (data.open && !paused) unsent += backlog(performance.now());
   stopping = true;
+  if (wake !== undefined) clearTimeout(wake);
   // Requests in flight may finish; one that hangs is cut after the grace period.
   setTimeout(() => {
     abandoning = true;
@@ -208,20 +355,62 @@ function stop(): void {
   const waiters = resumeWaiters;
   resumeWaiters = [];
   for (const w of waiters) w();
-  if (active.size === 0) void finish();
+  if (data.open ? inFlight === 0 : active.size === 0) void finish();
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'concurrency') setConcurrency(m.value);
-  else if (m.type === 'pause') paused = true;
-  else if (m.type === 'resume') {
+  if (m.type === 'concurrency') {
+    if (!data.open) setConcurrency(m.value);
+  } else if (m.type === 'rate') {
+    if (data.open && !stopping && m.value > 0) {
+      if (!paused) unsent += backlog(performance.now());
+      rate = m.value;
+      if (begun) {
+        reanchor();
+        pump();
+      }
+    }
+  } else if (m.type === 'pause') {
+    if (data.open && !paused && !stopping) unsent += backlog(performance.now());
+    paused = true;
+  } else if (m.type === 'resume') {
+    if (!paused) return;
     paused = false;
     const waiters = resumeWaiters;
     resumeWaiters = [];
     for (const w of waiters) w();
+    if (data.open && begun) {
+      reanchor();
+      pump();
+    }
+  } else if (m.type === 'go') {
+    begin(m.atMs - originOffset);
   } else if (m.type === 'stop') stop();
 });
 
+/**
+ * Starts sending at `atMs` (`performance.now()` ms): the open model's
+ * schedule and the duration count from there.
+ */
+function begin(atMs: number): void {
+  if (begun || stopping) return;
+  begun = true;
+  if (data.durationMs > 0) {
+    deadline = atMs + data.durationMs;
+    setTimeout(stop, Math.max(0, deadline - performance.now()));
+  }
+  if (data.open) {
+    anchorMs = atMs;
+    wake = setTimeout(pump, Math.max(0, atMs - performance.now()));
+  } else for (let id = 0; id < data.concurrency; id++) void loop(id);
+}
+
 const ticker = setInterval(flush, data.batchIntervalMs);
-if (data.durationMs > 0) setTimeout(stop, data.durationMs);
-for (let id = 0; id < data.concurrency; id++) void loop(id);
+if (data.open) {
+  // The threads of the open model share one schedule: the main thread
+  // answers 'ready' with one start time once every thread is up.
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
+} else {
+  port.postMessage({ type: 'started', atMs: originOffset + startedAt } satisfies FromWorker);
+  begin(startedAt);
+}

@@ -17,6 +17,9 @@ export const runRecordSchema = z.object({
     algo: z.string().optional(),
     weights: z.array(z.number()).optional(),
     concurrency: z.number().optional(),
+    rate: z.number().optional(),
+    maxInFlight: z.number().optional(),
+    requests: z.number().optional(),
     clients: z.number().optional(),
     target: z.string().optional(),
     health: z
@@ -73,6 +76,10 @@ export const runRecordSchema = z.object({
     clientAborts: z.number().optional(),
     rateLimited: z.number().optional(),
     tls: z.object({ handshakes: z.number(), failed: z.number(), handshakeMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }) }).optional(),
+    uncorrectedLatencyMs: latency.optional(),
+    lateSends: z.number().optional(),
+    waitedForSlot: z.number().optional(),
+    unsent: z.number().optional(),
   }),
   backends: z.array(
     z.object({

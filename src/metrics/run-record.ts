@@ -149,6 +149,12 @@ export type RunConfig = {
   algo?: string;
   weights?: number[];
   concurrency?: number;
+  /** Open model (`--rate`): requests per second scheduled; `concurrency` is then absent. */
+  rate?: number;
+  /** Open model: the cap on outstanding requests (`--max-in-flight`). */
+  maxInFlight?: number;
+  /** `--requests`: the run stopped after this many completed requests (or at its duration, whichever came first). */
+  requests?: number;
   /** Virtual clients (`--clients`), when asked for. */
   clients?: number;
   target?: string;
@@ -237,6 +243,18 @@ export type RunRecord = {
     rateLimited?: number;
     /** TLS handshakes at the balancer, with `--tls`. */
     tls?: TlsRecord;
+    /**
+     * Open model only: `latencyMs` counts from each request's scheduled send
+     * (corrected for coordinated omission, as wrk2); this is the same from
+     * the real send, which hides the time requests waited to go out.
+     */
+    uncorrectedLatencyMs?: RecordLatency;
+    /** Open model only: requests sent 2 ms or more behind their scheduled time. */
+    lateSends?: number;
+    /** Open model only: requests due while the in-flight cap was reached, sent when a response freed a slot (late too). */
+    waitedForSlot?: number;
+    /** Open model only: requests due before the run ended (or a pause) that were never sent, held back by the in-flight cap. */
+    unsent?: number;
   };
   backends: BackendRecord[];
   /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
@@ -245,8 +263,10 @@ export type RunRecord = {
   timeline: TimelinePoint[];
   /**
    * Virtual clients (`--clients N`): how many backends each client was
-   * served by. `touched["1"]` = clients served by exactly one backend, and so
-   * on; `stickiness` = the share of clients (0…1) that saw exactly one.
+   * served by over the run. `touched["1"]` = clients served by exactly one
+   * backend, and so on; `touched["0"]` (present only when some were) =
+   * clients no named backend served; `stickiness` = the share (0…1) of the
+   * clients served at all that saw exactly one backend.
    */
   clients?: { total: number; touched: Record<string, number>; stickiness: number };
   /** The backends of the first responses (at most 100), in the order they completed; with concurrency 1 this is the pick order. */
@@ -313,6 +333,10 @@ export function buildRunRecord(input: {
   rateLimited?: number;
   periods?: readonly PeriodInfo[];
   tls?: TlsRecord;
+  /** Open model: the uncorrected latency and the send counters; see the `totals` fields of the same names. */
+  open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number };
+  clients?: RunRecord['clients'];
+  sequence?: string[];
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -350,6 +374,14 @@ export function buildRunRecord(input: {
       ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
       ...(input.rateLimited !== undefined ? { rateLimited: input.rateLimited } : {}),
       ...(input.tls ? { tls: input.tls } : {}),
+      ...(input.open
+        ? {
+            uncorrectedLatencyMs: roundLatency(input.open.uncorrected),
+            lateSends: input.open.lateSends,
+            waitedForSlot: input.open.waitedForSlot,
+            unsent: input.open.unsent,
+          }
+        : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);
@@ -376,6 +408,8 @@ export function buildRunRecord(input: {
     ...(input.periods ? { periods: input.periods.map((p) => periodRecord(p, infos)) } : {}),
     events,
     timeline,
+    ...(input.clients ? { clients: input.clients } : {}),
+    ...(input.sequence ? { sequence: [...input.sequence] } : {}),
   };
 }
 

@@ -37,6 +37,10 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   }
   const connections = connectionLines(record, c);
   if (connections.length > 0) out.push('', ...connections);
+  if (record.clients) {
+    out.push('');
+    out.push(clientsLine(record.clients, c));
+  }
   if (record.backends.some((b) => b.tries || b.checks)) {
     out.push('');
     out.push(c.bold('Tries and checks') + c.dim(' (at the balancer)'));
@@ -80,6 +84,15 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
   return out.join('\n') + '\n';
 }
 
+/** `Clients 50 · met 1 backend: 48, 2 backends: 2 · stickiness 96.0%`: how many backends the virtual clients met. */
+function clientsLine(cl: NonNullable<RunRecord['clients']>, c: ChalkInstance): string {
+  const touched = Object.entries(cl.touched)
+    .sort((a, b) => Number(a[0]) - Number(b[0]))
+    .map(([n, count]) => `${n} backend${n === '1' ? '' : 's'}: ${count}`)
+    .join(', ');
+  return `${c.bold('Clients')} ${cl.total} · met ${touched} · ${c.bold('stickiness')} ${formatPct(cl.stickiness)} ${c.dim('(served clients that met one backend)')}`;
+}
+
 function headerLine(r: RunRecord): string {
   const parts = [`lblab ${r.config.command}`];
   if (r.config.mode === 'tcp') parts.push('tcp (L4)');
@@ -91,6 +104,7 @@ function headerLine(r: RunRecord): string {
   if (r.config.routes) parts.push(`${new Set(r.config.routes.map((x) => x.pool)).size} pools`);
   if (r.config.tls) parts.push('TLS');
   if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
+  if (r.config.rate) parts.push(`rate ${formatRate(r.config.rate)} req/s`);
   parts.push(formatDuration(r.durationMs));
   return parts.join(' · ');
 }
@@ -103,8 +117,17 @@ function totalsLines(r: RunRecord, c: ChalkInstance): string[] {
       (t.retries?.total ? `  ${c.bold('retries')} ${t.retries.total} (${t.retries.succeeded} answered)` : '') +
       (t.clientAborts ? `  ${c.bold('client aborts')} ${t.clientAborts}` : '') +
       (t.rateLimited !== undefined ? `  ${c.bold('rate-limited')} ${t.rateLimited} (429)` : ''),
-    `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}`,
+    `${c.bold('Latency')} p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}` +
+      (t.uncorrectedLatencyMs ? c.dim('  (from the scheduled send)') : ''),
   ];
+  const u = t.uncorrectedLatencyMs;
+  if (u) {
+    lines.push(
+      `${c.bold('Uncorrected')} p50 ${formatMs(u.p50)}  p99 ${formatMs(u.p99)}  max ${formatMs(u.max)}  ${c.bold('late sends')} ${(t.lateSends ? c.yellow : (s: string) => s)(String(t.lateSends ?? 0))}` +
+        (t.waitedForSlot ? `  waited for a slot ${t.waitedForSlot}` : '') +
+        (t.unsent ? `  ${c.yellow(`never sent ${t.unsent}`)}` : ''),
+    );
+  }
   const codes = Object.entries(t.statusCodes);
   if (codes.length > 0) lines.push(`${c.bold('Status')} ${codes.map(([k, v]) => `${k}: ${v}`).join('  ')}`);
   const kinds = Object.entries(t.errorKinds);

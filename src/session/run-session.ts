@@ -55,8 +55,15 @@ export type StartConfig = {
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;
+  /** Closed-model workers (ignored when `rate` is set). */
   concurrency: number;
-  /** 0 = until the user quits. */
+  /** Open model: requests per second on a fixed schedule (see `LoadConfig.rate`); undefined = closed model. */
+  rate?: number;
+  /** Open model: most requests outstanding at once (see `LoadConfig.maxInFlight`). */
+  maxInFlight?: number;
+  /** End the run after this many completed requests (with `durationMs`, whichever comes first). */
+  requests?: number;
+  /** 0 = until the user quits (or `requests` are done). */
   durationMs: number;
   events: ScheduledEvent[];
   /** Virtual clients, one source address each (see `LoadConfig.clients`); undefined = one client. */
@@ -65,6 +72,8 @@ export type StartConfig = {
   spreadClients?: boolean;
   /** Headers sent on every request, with `{client}` and `{seq}` expanded. */
   headers?: HeaderTemplate[];
+  /** A cookie jar per virtual client (default true), so cookie sticky sessions see clients come back. */
+  cookies?: boolean;
 };
 
 /** The slow fault's multiplier on service time. */
@@ -254,13 +263,24 @@ export class RunSession implements RunControls {
       concurrency: config.concurrency,
       durationMs: 0,
       epochStartMs: this.t0,
+      ...(config.rate !== undefined ? { rate: config.rate, maxInFlight: config.maxInFlight } : {}),
+      ...(config.requests !== undefined ? { requests: config.requests } : {}),
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,
-      ...(config.tls ? { insecure: true } : {}),
+      cookies: config.cookies ?? true,
+      // A balancer serving TLS here has a certificate generated at start: nothing to verify it against.
+      insecure: url.startsWith('https:'),
     });
     this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
+    if (config.requests !== undefined) {
+      this.load.once('done', () => {
+        // The run lasted until its last response, not until the threads were torn down.
+        this.endedAtMs ??= this.load.lastCompletionAtMs > 0 ? Math.min(this.load.lastCompletionAtMs, this.nowMs()) : this.nowMs();
+        this.quit();
+      });
+    }
     this.load.start();
     for (const ev of config.events) {
       // +1 ms: a Node timer may fire up to a millisecond early, and an event
@@ -469,6 +489,15 @@ export class RunSession implements RunControls {
     this.balancer.change({ type: 'drain', backend: name, on });
   }
 
+  /** Open model: sets the rate (req/s, 0.1…1 000 000) and logs the change; the schedule restarts from now. Ignored for the closed model. */
+  setRate(value: number): void {
+    if (this.load.rate === undefined) return;
+    const v = Math.max(0.1, Math.min(1_000_000, value));
+    if (v === this.load.rate) return;
+    this.load.setRate(v);
+    this.log({ atMs: this.nowMs(), type: 'rate', detail: `${v} req/s` });
+  }
+
   /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
@@ -543,6 +572,7 @@ export class RunSession implements RunControls {
       durationMs: this.config.durationMs,
       rps,
       concurrency: this.load.concurrency,
+      ...(this.load.rate !== undefined ? { rate: this.load.rate } : {}),
       paused: this.load.paused,
       requests: stats.requests,
       errors: stats.errors,
@@ -615,7 +645,8 @@ export class RunSession implements RunControls {
         mode: this.config.mode ?? 'http',
         algo: this.config.algo,
         weights: [...this.config.weights],
-        concurrency: this.config.concurrency,
+        ...(this.config.rate !== undefined ? { rate: this.config.rate, maxInFlight: this.load.maxInFlight } : { concurrency: this.config.concurrency }),
+        ...(this.config.requests !== undefined && { requests: this.config.requests }),
         ...(this.config.clients !== undefined && { clients: this.config.clients }),
         health: { ...this.config.health },
         proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups, {
@@ -641,6 +672,7 @@ export class RunSession implements RunControls {
         expectedShares: this.periodShares(p),
         stats: p.stats,
       })),
+      ...this.load.recordInputs(),
     });
   }
 

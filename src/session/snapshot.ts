@@ -71,6 +71,8 @@ export type RunSnapshot = {
   /** Completed requests per second over the last second (all backends). */
   rps: number;
   concurrency: number;
+  /** Open model (`--rate`): the rate in req/s; absent for the closed model, whose load is `concurrency`. */
+  rate?: number;
   paused: boolean;
   requests: number;
   errors: number;
@@ -119,6 +121,8 @@ export interface RunControls {
   recover(backend: string): void;
   /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;
+  /** Open model: sets the rate in req/s; the dashboard's +/- call it instead of {@link setConcurrency} when the snapshot has a `rate`. */
+  setRate?(value: number): void;
   /** Starts or calls off draining a backend (the `d` key). */
   toggleDrain(backend: string): void;
   /** Switches to the next algorithm (the `a` key). */

@@ -114,10 +114,13 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         break;
       case '+':
       case '=':
-        controls.setConcurrency(Math.max(1, c * 2));
+        // Open model: the same keys double and halve the rate.
+        if (snap.rate !== undefined) controls.setRate?.(snap.rate * 2);
+        else controls.setConcurrency(Math.max(1, c * 2));
         break;
       case '-':
-        controls.setConcurrency(Math.max(1, Math.floor(c / 2)));
+        if (snap.rate !== undefined) controls.setRate?.(snap.rate / 2);
+        else controls.setConcurrency(Math.max(1, Math.floor(c / 2)));
         break;
       case 'p':
         controls.togglePause();

@@ -20,11 +20,11 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * The dashboard's header lines: algorithm (with the pools that pick by
  * another one of their own, when routed), listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
- * concurrency (PAUSED when load is paused), error rate over the last second
- * and the total of requests (in tcp mode also connections open and bytes
- * relayed each way); then, when on, the sticky mode with the stick
- * table's entries (ip) or the cookies set (cookie), and the rate limit with
- * the requests it refused.
+ * concurrency or, in the open model, the scheduled rate (PAUSED when load
+ * is paused), error rate over the last second and the total of requests (in
+ * tcp mode also connections open and bytes relayed each way); then, when
+ * on, the sticky mode with the stick table's entries (ip) or the cookies set
+ * (cookie), and the rate limit with the requests it refused.
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -43,7 +43,15 @@ export function Header({ snapshot: s }: HeaderProps) {
       </Text>
       <Text wrap="truncate">
         <Text bold>{formatRate(s.rps)}</Text> req/s{'  '}
-        <Text dimColor>concurrency</Text> {s.concurrency}
+        {s.rate !== undefined ? (
+          <>
+            <Text dimColor>rate</Text> {formatRate(s.rate)}/s
+          </>
+        ) : (
+          <>
+            <Text dimColor>concurrency</Text> {s.concurrency}
+          </>
+        )}
         {s.paused ? (
           <Text bold color="yellow">
             {'  '}PAUSED

@@ -49,8 +49,11 @@ describe('--clients, --spread-clients, --header', () => {
         { name: 'x-user', value: 'u{client}' },
         { name: 'x-empty', value: '' },
       ],
+      cookies: true,
     });
-    expect(parseClientOptions({ header: [] })).toEqual({ clients: undefined, spreadClients: false, headers: [] });
+    expect(parseClientOptions({ header: [] })).toEqual({ clients: undefined, spreadClients: false, headers: [], cookies: true });
+    // commander turns --no-cookies into cookies: false
+    expect(parseClientOptions({ header: [], cookies: false }).cookies).toBe(false);
     expect(parseHeader('--header', 'X-Json={"a":1}=b')).toEqual({ name: 'X-Json', value: '{"a":1}=b' });
   });
 
