@@ -60,20 +60,25 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
   const comparison: Comparison = {
     schemaVersion: 1,
     partial: interrupted || results.length < plan.runs.length,
-    scenario: {
-      backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
-      concurrency: first.concurrency,
-      durationMs: plan.durationMs,
-      ...(first.clients !== undefined ? { clients: first.clients } : {}),
-      ...(plan.remove !== undefined ? { remove: plan.remove } : {}),
-      events: first.events.map((e) => ({ ...e })),
-    },
+    scenario: scenarioOf(first, plan.durationMs, plan.remove),
     results,
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
   await writeOut(out.out, json);
   process.stdout.write(out.json ? json : renderComparison(comparison));
   if (failure) throw failure;
+}
+
+/** The scenario line of a comparison: the first run's backends, load and events (every run shares them). */
+export function scenarioOf(first: StartConfig, durationMs: number, remove?: string): Comparison['scenario'] {
+  return {
+    backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
+    concurrency: first.concurrency,
+    durationMs,
+    ...(first.clients !== undefined ? { clients: first.clients } : {}),
+    ...(remove !== undefined ? { remove } : {}),
+    events: first.events.map((e) => ({ ...e })),
+  };
 }
 
 /**
