@@ -60,7 +60,8 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       const w = windowOf(r, e.from);
       if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
       const rate = w.requests > 0 ? w.errors / w.requests : 0;
-      return { text, expected: expectedWords(e), measured: `${formatPct(rate, 2)} (${w.errors} of ${w.requests})`, pass: rate <= e.max + 1e-12 };
+      const pass = (e.max === undefined || rate <= e.max + 1e-12) && (e.min === undefined || rate >= e.min - 1e-12);
+      return { text, expected: expectedWords(e), measured: `${formatPct(rate, 2)} (${w.errors} of ${w.requests})`, pass };
     }
     case 'latency': {
       const lat = e.backend ? r.backends.find((x) => x.name === e.backend)?.latencyMs : r.totals.latencyMs;
@@ -188,7 +189,7 @@ function expectedWords(e: Expectation): string {
       return e.atLeastMs !== undefined ? `${by}after ${formatDuration(e.atLeastMs)} to ${formatDuration(e.withinMs)}` : `${by}within ${formatDuration(e.withinMs)}`;
     }
     case 'error-rate':
-      return `≤ ${formatPct(e.max, 2)}`;
+      return bounds(e.min, e.max, (v) => formatPct(v, 2));
     case 'latency':
       return bounds(e.minMs, e.maxMs, formatMs);
     case 'stickiness':

@@ -132,8 +132,8 @@ export const EXPECTATION_SCHEMAS = {
     'at-least': duration.optional(),
     run: runName,
   }),
-  /** Errors ÷ requests is at most `max`, over the run or from an event on (per-second time line). */
-  'error-rate': z.strictObject({ max: fraction, ...window, run: runName }),
+  /** Errors ÷ requests is at most `max` (and at least `min`), over the run or from an event on (per-second time line). */
+  'error-rate': z.strictObject({ max: fraction.optional(), min: fraction.optional(), ...window, run: runName }),
   /** A latency percentile, overall or of one backend, within bounds. */
   latency: z.strictObject({ of: latencyMetric, max: duration.optional(), min: duration.optional(), backend: backend.optional(), run: runName }),
   /** Share of virtual clients served by exactly one backend (record `clients.stickiness`) is at least `min`. */

@@ -23,7 +23,7 @@ export type Expectation =
   | { kind: 'share'; run: string; backend: string; is: number; within: number }
   | { kind: 'max-share-deviation'; run: string; max: number }
   | { kind: 'detected'; run: string; backend: string; fault: string; by?: 'down' | 'ejected' | 'breaker-open'; withinMs: number; atLeastMs?: number }
-  | { kind: 'error-rate'; run: string; max: number; from?: WindowStart }
+  | { kind: 'error-rate'; run: string; max?: number; min?: number; from?: WindowStart }
   | { kind: 'latency'; run: string; of: LatencyMetric; maxMs?: number; minMs?: number; backend?: string }
   | { kind: 'stickiness'; run: string; min: number }
   | { kind: 'sequence'; run: string; startsWith?: string[]; cycle?: string[]; count: number }

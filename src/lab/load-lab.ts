@@ -233,8 +233,15 @@ class LabReader {
         };
       }
       case 'error-rate': {
+        bounds('min', 'max');
         const start = from();
-        return { kind, run: runOf().name, max: v.max as number, ...(start ? { from: start } : {}) };
+        return {
+          kind,
+          run: runOf().name,
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(start ? { from: start } : {}),
+        };
       }
       case 'latency': {
         bounds('min', 'max');
