@@ -216,6 +216,9 @@ function windowWords(w: WindowStart): string {
   return w.kind === 'time' ? `from ${formatDuration(w.atMs + w.graceMs)}` : `from ${w.type}${w.target ? ` ${w.target}` : ''}${grace}`;
 }
 
+/** Timeline actions the event log names otherwise: the balancer logs a drain as `draining` (then `drained`). */
+const LOGGED_AS: Record<string, string> = { drain: 'draining' };
+
 /**
  * Sums the time line from `from` to the end of the run: every one-second
  * point that ends after that moment (so the second an event fell in counts;
@@ -226,7 +229,8 @@ function windowOf(r: RunRecord, from: WindowStart | undefined, backend?: string)
   let startMs: number;
   if (from.kind === 'time') startMs = from.atMs + from.graceMs;
   else {
-    const ev = r.events.find((x) => x.type === from.type && (from.target === undefined || x.target === from.target));
+    const type = LOGGED_AS[from.type] ?? from.type;
+    const ev = r.events.find((x) => x.type === type && (from.target === undefined || x.target === from.target));
     if (!ev) return { missing: `not measured (no ${from.type}${from.target ? ` ${from.target}` : ''} in the run's events)` };
     startMs = ev.atMs + from.graceMs;
   }
