@@ -92,6 +92,14 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       }
       return { text, expected: expectedWords(e), measured: String(n), pass: (e.min === undefined || n >= e.min) && (e.max === undefined || n <= e.max) };
     }
+    case 'requests-spread': {
+      const served = r.backends.filter((b) => !b.removed);
+      if (served.length === 0) return { text, expected: expectedWords(e), measured: 'not measured (no backends in the record)', pass: false };
+      const most = served.reduce((a, b) => (b.requests > a.requests ? b : a));
+      const fewest = served.reduce((a, b) => (b.requests < a.requests ? b : a));
+      const spread = most.requests - fewest.requests;
+      return { text, expected: expectedWords(e), measured: `${spread} (${most.name} ${most.requests}, ${fewest.name} ${fewest.requests})`, pass: spread <= e.max };
+    }
     case 'keys-moved':
     case 'keys-moved-from-kept': {
       const k = result.keysMoved;
@@ -156,6 +164,8 @@ function describe(e: Expectation): string {
       return e.startsWith ? `first ${e.count} responses` : `first ${e.count} responses cycle ${e.cycle!.join(' ')}`;
     case 'requests':
       return `requests served by ${e.backend}${e.from ? ` ${windowWords(e.from)}` : ''}`;
+    case 'requests-spread':
+      return 'most minus fewest requests served by a backend';
     case 'keys-moved':
       return 'keys moved by the removal (clients whose backend changed)';
     case 'keys-moved-from-kept':
@@ -198,6 +208,8 @@ function expectedWords(e: Expectation): string {
       return wantedSequence(e).join(' ');
     case 'requests':
       return bounds(e.min, e.max, String);
+    case 'requests-spread':
+      return `≤ ${e.max}`;
     case 'keys-moved':
     case 'keys-moved-from-kept':
       return bounds(e.min, e.max, (v) => formatPct(v));

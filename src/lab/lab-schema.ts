@@ -147,6 +147,8 @@ export const EXPECTATION_SCHEMAS = {
   }),
   /** Responses served by `backend`, over the run or from an event on, are ≥ `min` and ≤ `max`. */
   requests: z.strictObject({ backend, min: count.optional(), max: count.optional(), ...window, run: runName }),
+  /** The most requests any backend served minus the fewest is at most `max` (round robin at concurrency 1: 1). */
+  'requests-spread': z.strictObject({ max: count, run: runName }),
   /** The share of virtual clients whose backend changed when a backend was removed is within bounds. */
   'keys-moved': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
   /** Like keys-moved, counting only clients whose backend was NOT the removed one (what a consistent hash avoids). */

@@ -28,6 +28,7 @@ export type Expectation =
   | { kind: 'stickiness'; run: string; min: number }
   | { kind: 'sequence'; run: string; startsWith?: string[]; cycle?: string[]; count: number }
   | { kind: 'requests'; run: string; backend: string; min?: number; max?: number; from?: WindowStart }
+  | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
   | { kind: 'compare'; run: string; than: string; metric: CompareMetric; direction: 'below' | 'above'; by: number; backend?: string };
 

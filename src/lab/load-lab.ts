@@ -278,6 +278,8 @@ class LabReader {
           ...(start ? { from: start } : {}),
         };
       }
+      case 'requests-spread':
+        return { kind, run: runOf().name, max: v.max as number };
       case 'keys-moved':
       case 'keys-moved-from-kept': {
         bounds('min', 'max');
