@@ -7,23 +7,22 @@ import type { StartConfig } from '../session/run-session.js';
 import { expectationWords } from './evaluate.js';
 import type { Lab } from './lab.js';
 
-/** `lblab lab list`: one row per lab in course order — number, name, title, duration (all runs). */
+/** `lblab lab list`: one row per lab in course order — number, name, title, duration (of all its runs), runs. */
 export function renderLabList(labs: readonly Lab[]): string {
   const c = new Chalk();
   const table = new Table({
-    head: ['#', 'name', 'title', 'duration'],
+    head: ['#', 'name', 'title', 'duration', 'runs'],
     style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
       left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
     },
-    colAligns: ['right', 'left', 'left', 'right'],
+    colAligns: ['right', 'left', 'left', 'right', 'right'],
   });
   for (const lab of labs) {
-    const runs = lab.runs.length > 1 ? ` (${lab.runs.length} runs)` : '';
-    table.push([lab.order === 999 ? '' : String(lab.order), lab.name, lab.title, `${formatDuration(lab.durationMs)}${runs}`]);
+    table.push([lab.order === 999 ? '' : String(lab.order), lab.name, lab.title, formatDuration(lab.durationMs), String(lab.runs.length)]);
   }
-  return `${table.toString()}\n\nlblab lab explain NAME tells what a lab teaches; lblab lab run NAME runs it.\n`;
+  return `${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n\nlblab lab explain NAME tells what a lab teaches; lblab lab run NAME runs it.\n`;
 }
 
 /** `lblab lab explain`: the title, what the lab teaches, what each run does, and each expectation with its bounds. */

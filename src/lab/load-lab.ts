@@ -45,7 +45,7 @@ export function parseLab(text: string, file: string): Lab {
   try {
     data = parseYaml(text);
   } catch (err) {
-    throw new UsageError(`${file}: expected YAML or JSON, but it does not parse: ${(err as Error).message.split('\n')[0]}`);
+    throw new UsageError(`${file}: expected YAML or JSON, but it does not parse: ${(err as Error).message.split('\n')[0]!.replace(/:$/, '')}`);
   }
   const parsed = labFileSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new UsageError(`${file}: ${describeIssue(parsed.error.issues[0]!)}`);
@@ -347,10 +347,13 @@ function camel(kebab: string): string {
  */
 function fieldMessage(message: string, where?: FlagPaths): string {
   const read = where ? message.replace(/--[a-z][a-z-]*/g, (flag) => where.get(flag) ?? flag) : message;
+  const every = /^Expected every `([^`]+)` (.*)$/s.exec(read);
+  if (every) return `${every[1]}: expected every entry ${every[2]!.replace(/`/g, '')}`;
   const m = /^Expected `([^`]+)` (.*)$/s.exec(read);
-  if (!m) return read;
-  const rest = m[2]!.replace(/^to be /, '').replace(/^to /, 'to ');
-  return `${m[1]}: expected ${rest}`;
+  if (m) return `${m[1]}: expected ${m[2]!.replace(/^to be like /, 'a value like ').replace(/^to be /, '')}`;
+  // Otherwise name the first field the message mentions, in front, as every other message does.
+  const field = /`([^`]+)`/.exec(read);
+  return field ? `${field[1]}: ${read.replace(/^Expected/, 'expected')}` : read;
 }
 
 /** One zod issue as `path: expected …, got …`; `prefix` is the path of the value zod checked. */
