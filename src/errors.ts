@@ -33,7 +33,17 @@ export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';
 }
 
-/** Whether `err` carries its own exit code (a {@link UsageError} or {@link RuntimeError}). */
-export function isCodedError(err: unknown): err is UsageError | RuntimeError {
-  return err instanceof UsageError || err instanceof RuntimeError;
+/**
+ * A lab ran to its end and at least one of its expectations failed. The
+ * report and the verdict are already printed; the CLI prints `message` (which
+ * lab, how many expectations failed) and exits 3.
+ */
+export class LabFailedError extends Error {
+  readonly exitCode = ExitCode.labFailed;
+  override readonly name = 'LabFailedError';
+}
+
+/** Whether `err` carries its own exit code (a {@link UsageError}, {@link RuntimeError} or {@link LabFailedError}). */
+export function isCodedError(err: unknown): err is UsageError | RuntimeError | LabFailedError {
+  return err instanceof UsageError || err instanceof RuntimeError || err instanceof LabFailedError;
 }

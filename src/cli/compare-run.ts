@@ -1,6 +1,6 @@
 import { renderComparison, summarizeRun, type Comparison, type KeysMoved } from '../report/comparison.js';
 import { formatProgressLine } from '../session/progress-line.js';
-import { RunSession } from '../session/run-session.js';
+import { RunSession, type StartConfig } from '../session/run-session.js';
 import { REMOVE_SETTLE_MS, type ComparePlan } from './compare-command.js';
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { untilSignal, writeOut } from './output.js';
@@ -44,24 +44,13 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     process.stderr.write(`lblab compare ${label}: ${config.backends.length} backends, concurrency ${config.concurrency}, ${config.durationMs / 1000}s\n`);
     session.onEvent = (e) => process.stderr.write(`${label}  ${e.type}${e.target ? ` ${e.target}` : ''}${e.detail ? `  ${e.detail}` : ''}\n`);
     const ticker = setInterval(() => process.stderr.write(`${label} ${formatProgressLine(session.snapshot())}\n`), 1000);
-    const epochTimers: NodeJS.Timeout[] = [];
-    if (plan.remove !== undefined) {
-      // Client epochs: 0 before the removal, 1 while requests sent before it
-      // still complete, 2 once the new mapping has settled. Each is opened a
-      // little after its start (samples arrive in batches); the tally moves
-      // samples completed after that start into it.
-      const removedAt = Math.round(config.durationMs / 2);
-      for (const at of [removedAt, removedAt + REMOVE_SETTLE_MS]) {
-        epochTimers.push(setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150));
-      }
-    }
+    const stopWatching = plan.remove !== undefined ? watchRemoval(session, Math.round(config.durationMs / 2)) : undefined;
     await session.untilQuit();
     clearInterval(ticker);
-    for (const t of epochTimers) clearTimeout(t);
+    stopWatching?.();
     const record = await session.finish();
-    const tally = session.load.clientTally;
-    const keysMoved = plan.remove !== undefined && tally.epochs.length > 2 ? countMoved(tally, plan.remove, removedWeightShare(config, plan.remove)) : undefined;
-    results.push(summarizeRun(record, tally.backendsPerClient(0), keysMoved, config.clients !== undefined && config.clients > 1));
+    const keysMoved = plan.remove !== undefined ? keysMovedBy(session, plan.remove) : undefined;
+    results.push(summarizeRun(record, session.load.clientTally.backendsPerClient(0), keysMoved, config.clients !== undefined && config.clients > 1));
     if (session.failure) {
       failure = session.failure;
       break;
@@ -71,20 +60,50 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
   const comparison: Comparison = {
     schemaVersion: 1,
     partial: interrupted || results.length < plan.runs.length,
-    scenario: {
-      backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
-      concurrency: first.concurrency,
-      durationMs: plan.durationMs,
-      ...(first.clients !== undefined ? { clients: first.clients } : {}),
-      ...(plan.remove !== undefined ? { remove: plan.remove } : {}),
-      events: first.events.map((e) => ({ ...e })),
-    },
+    scenario: scenarioOf(first, plan.durationMs, plan.remove),
     results,
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
   await writeOut(out.out, json);
   process.stdout.write(out.json ? json : renderComparison(comparison));
   if (failure) throw failure;
+}
+
+/** The scenario line of a comparison: the first run's backends, load and events (every run shares them). */
+export function scenarioOf(first: StartConfig, durationMs: number, remove?: string): Comparison['scenario'] {
+  return {
+    backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
+    concurrency: first.concurrency,
+    durationMs,
+    ...(first.clients !== undefined ? { clients: first.clients } : {}),
+    ...(remove !== undefined ? { remove } : {}),
+    events: first.events.map((e) => ({ ...e })),
+  };
+}
+
+/**
+ * Splits the run's client tally around a removal at `removedAtMs` (ms since
+ * the run started) into three epochs: 0 before it, 1 while requests sent
+ * before it still complete, 2 from {@link REMOVE_SETTLE_MS} after it, once
+ * the new mapping has settled. Each is opened a little after its start
+ * (samples arrive in batches); the tally moves samples sent after that start
+ * into it. Returns a function that cancels what is not yet opened.
+ */
+export function watchRemoval(session: RunSession, removedAtMs: number): () => void {
+  const timers = [removedAtMs, removedAtMs + REMOVE_SETTLE_MS].map((at) =>
+    setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150),
+  );
+  return () => timers.forEach((t) => clearTimeout(t));
+}
+
+/**
+ * Keys moved by removing backend `removed` from a finished session that
+ * {@link watchRemoval} watched; undefined when the run ended before the new
+ * mapping settled.
+ */
+export function keysMovedBy(session: RunSession, removed: string): KeysMoved | undefined {
+  const tally = session.load.clientTally;
+  return tally.epochs.length > 2 ? countMoved(tally, removed, removedWeightShare(session.config, removed)) : undefined;
 }
 
 /**
@@ -112,7 +131,7 @@ function countMoved(tally: RunSessionTally, removed: string, idealFraction: numb
 }
 
 /** The removed backend's share of the total weight: the least share of keys that must move. */
-function removedWeightShare(config: ComparePlan['runs'][number], removed: string): number {
+function removedWeightShare(config: StartConfig, removed: string): number {
   const total = config.weights.reduce((a, b) => a + b, 0);
   return config.weights[config.backends.findIndex((b) => b.name === removed)]! / total;
 }

@@ -4,6 +4,7 @@ import { ExitCode, isCodedError } from '../errors.js';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBalanceCommand } from './balance-command.js';
 import { registerCompareCommand } from './compare-command.js';
+import { registerLabCommand } from './lab-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerStartCommand } from './start-command.js';
@@ -31,9 +32,11 @@ Examples:
   lblab balance --backend http://127.0.0.1:8001 --backend http://127.0.0.1:8002 --port 8080
   lblab load http://127.0.0.1:8080/ --concurrency 64 --duration 10s
   lblab compare --algos round-robin,least-conn --backends 4 --latency b4=100ms
+  lblab lab run failover
   lblab report run.json
 
-Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.`,
+Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input,
+3 a lab whose expectations failed.`,
 );
 
 registerStartCommand(program);
@@ -42,6 +45,7 @@ registerBalanceCommand(program);
 registerLoadCommand(program);
 registerReportCommand(program);
 registerCompareCommand(program);
+registerLabCommand(program);
 
 let failing = false;
 

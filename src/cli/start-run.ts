@@ -1,5 +1,6 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
-import { RunSession } from '../session/run-session.js';
+import type { RunRecord } from '../metrics/run-record.js';
+import { RunSession, type StartConfig } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
 import type { ParsedStart } from './start-command.js';
@@ -15,25 +16,52 @@ export async function runStart(parsed: ParsedStart & { mode?: BalancerMode }, ou
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
+  void untilSignal(() => session.quit());
+  const record = await driveSession(session, { headless });
+  await emitRecord(record, out);
+  if (session.failure) throw session.failure;
+}
+
+/** Options of {@link driveSession}. */
+export type DriveOptions = {
+  /** No dashboard: a progress line a second on stderr (decide with `isHeadless`). */
+  headless: boolean;
+  /** Names the run in the headless view's first line, e.g. `lab failover`; default `lblab`. */
+  label?: string;
+  /** Called once load flows, before the run is watched (e.g. to schedule client epochs). */
+  onStarted?: (session: RunSession) => void;
+};
+
+/**
+ * Runs one session to its end — the dashboard in a terminal, or headless —
+ * and returns its run record once every backend process is gone. The run
+ * ends on its duration or on `session.quit()` (the dashboard's `q`/Ctrl-C;
+ * the caller wires signals). `session.failure` is left for the caller to
+ * throw after printing. Used by `lblab start` and `lblab lab run`.
+ * @throws {RuntimeError} if a backend does not start; {@link UsageError} if the port is taken.
+ */
+export async function driveSession(session: RunSession, opts: DriveOptions): Promise<RunRecord> {
+  const { headless } = opts;
+  const config: StartConfig = session.config;
   // React's development build checks and warns on every render, several times
   // slower than production: a dashboard is not a place for it.
   if (!headless) process.env.NODE_ENV ??= 'production';
   // Load ink before load starts: importing it mid-run stalls the balancer's event loop.
   const dashboardModule = headless ? undefined : await import('../tui/render-dashboard.js');
-  if (parsed.clients !== undefined) await checkClientAddresses(parsed.clients, parsed.spreadClients);
-  void untilSignal(() => session.quit());
+  if (config.clients !== undefined) await checkClientAddresses(config.clients, config.spreadClients);
   try {
     await session.start();
   } catch (err) {
     await session.abort();
     throw err;
   }
+  opts.onStarted?.(session);
 
   if (headless) {
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
-    const load = parsed.rate !== undefined ? `rate ${parsed.rate} req/s` : `concurrency ${parsed.concurrency}`;
-    const count = parsed.requests !== undefined ? `, ${parsed.requests} requests` : '';
-    process.stderr.write(`lblab: ${parsed.backends.length} backends, ${parsed.algo}${parsed.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}\n`);
+    const load = config.rate !== undefined ? `rate ${config.rate} req/s` : `concurrency ${config.concurrency}`;
+    const count = config.requests !== undefined ? `, ${config.requests} requests` : '';
+    process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);
@@ -43,7 +71,5 @@ export async function runStart(parsed: ParsedStart & { mode?: BalancerMode }, ou
     dashboard.unmount();
     await dashboard.waitUntilExit();
   }
-  const record = await session.finish();
-  await emitRecord(record, out);
-  if (session.failure) throw session.failure;
+  return session.finish();
 }

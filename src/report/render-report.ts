@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { deriveDetections, type BackendRecord, type Detection, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
+import { renderVerdict } from './render-verdict.js';
 import { formatAt, formatDuration, formatMs, formatPct, formatRate } from './format.js';
 import { connectionLines } from './connections-section.js';
 
@@ -20,7 +21,8 @@ const SPARK = '▁▂▃▄▅▆▇█';
  * backend, the failures (each fault, what noticed it and after how long,
  * what it cost), each algorithm period when the run switched algorithm or
  * weights, the overall latency histogram, per-backend req/s sparklines, the
- * event log and the dip in req/s and errors around each fault. A pure function
+ * event log, the dip in req/s and errors around each fault, and the lab's
+ * verdict when the run was a lab (`record.lab`). A pure function
  * of the record (cli-table3 + chalk), so `lblab report run.json` prints it
  * again exactly.
  */
@@ -80,6 +82,10 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
     out.push('');
     out.push(c.bold('Around each fault') + c.dim(' (per second from 3s before to 5s after; column 0 is the second it fell in)'));
     out.push(...dips);
+  }
+  if (record.lab) {
+    out.push('');
+    out.push(renderVerdict(record.lab, options).trimEnd());
   }
   return out.join('\n') + '\n';
 }

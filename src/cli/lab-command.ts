@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { checkOutPath } from './output.js';
+
+/** `lblab lab list | explain NAME | run NAME|FILE`: the scripted exercises of `labs/`. */
+export function registerLabCommand(program: Command): void {
+  const lab = program
+    .command('lab')
+    .description('list, explain and run the scripted exercises in labs/ (each ends with a verdict)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab lab list
+  lblab lab explain failover
+  lblab lab run failover
+  lblab lab run round-robin --headless --json --out run.json
+  lblab lab run ./my-lab.yaml
+
+A lab runs a scenario (backends and their profiles, algorithm, load, a
+timeline of kills and faults), then prints the report and a verdict line per
+expectation: ✓ or ✗, expected against measured. Exit status: 0 every
+expectation held, 3 one failed, 2 a bad lab file or name.`,
+    );
+
+  lab
+    .command('list')
+    .description('the labs in course order: name, title, duration')
+    .addHelpText('after', '\nExamples:\n  lblab lab list')
+    .action(async () => {
+      const { loadAllLabs } = await import('../lab/lab-directory.js');
+      const { renderLabList } = await import('../lab/lab-text.js');
+      process.stdout.write(renderLabList(await loadAllLabs()));
+    });
+
+  lab
+    .command('explain')
+    .description('what a lab teaches, what it runs and what it expects')
+    .argument('<lab>', 'a lab name (see lblab lab list) or a lab file')
+    .addHelpText('after', '\nExamples:\n  lblab lab explain failover\n  lblab lab explain ./my-lab.yaml')
+    .action(async (name: string) => {
+      const { findLab } = await import('../lab/lab-directory.js');
+      const { renderLabExplain } = await import('../lab/lab-text.js');
+      process.stdout.write(renderLabExplain(await findLab(name)));
+    });
+
+  lab
+    .command('run')
+    .description('run a lab: dashboard (or headless progress), then the report and the verdict; exit 3 if an expectation failed')
+    .argument('<lab>', 'a lab name (see lblab lab list) or a lab file (.yaml, .yml, .json)')
+    .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
+    .option('--json', 'print the run record (with its verdict in "lab") as JSON instead of the report')
+    .option('--out <file>', 'also write the run record (a lab with several runs: the comparison) to FILE')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lblab lab run failover
+  lblab lab run weighted --headless
+  lblab lab run least-connections --json --out lc.json
+  lblab lab run ./my-lab.yaml
+
+A lab with several runs (least-connections, hashing, health-checks) runs them
+one after the other on fresh backends, then prints each report, a comparison
+table and the verdict. Ctrl-C or q stops it as in lblab start: everything is
+torn down, and there is no verdict.`,
+    )
+    .action(async (name: string, o: { headless?: boolean; json?: boolean; out?: string }) => {
+      checkOutPath(o.out);
+      const { findLab } = await import('../lab/lab-directory.js');
+      const found = await findLab(name);
+      const { runLab } = await import('../lab/run-lab.js');
+      await runLab(found, o);
+    });
+}

@@ -1,0 +1,282 @@
+import type { ExpectationVerdict, RunRecord } from '../metrics/run-record.js';
+import type { KeysMoved } from '../report/comparison.js';
+import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
+import type { CompareMetric, Expectation, WindowStart } from './lab.js';
+
+/** What one run of a lab measured: its record, and the keys moved when it removed a backend. */
+export type LabRunResult = { name: string; record: RunRecord; keysMoved?: KeysMoved };
+
+/**
+ * Judges each expectation against the runs' records, in the order given:
+ * ✓ or ✗ with what was expected and what was measured, both in words with
+ * units. A measure the record lacks (no `sequence`, no `clients`, a run that
+ * never ran, an event that never happened) fails, saying so — an
+ * expectation is never passed for want of data. `severalRuns` prefixes each
+ * line with its run's name.
+ */
+export function evaluateExpectations(expectations: readonly Expectation[], results: readonly LabRunResult[], severalRuns = results.length > 1): ExpectationVerdict[] {
+  return expectations.map((e) => {
+    const verdict = judge(e, results);
+    return severalRuns && e.kind !== 'compare' ? { ...verdict, text: `${e.run}: ${verdict.text}` } : verdict;
+  });
+}
+
+function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVerdict {
+  const result = results.find((r) => r.name === e.run);
+  const text = describe(e);
+  if (!result) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} did not run)`, pass: false };
+  const r = result.record;
+  switch (e.kind) {
+    case 'share': {
+      const b = r.backends.find((x) => x.name === e.backend);
+      const share = b?.share ?? 0;
+      return { text, expected: expectedWords(e), measured: formatPct(share), pass: Math.abs(share - e.is) <= e.within + 1e-9 };
+    }
+    case 'max-share-deviation': {
+      let worst: { name: string; share: number; expected: number; dev: number } | undefined;
+      for (const b of r.backends) {
+        const dev = Math.abs(b.share - b.expectedShare);
+        if (!worst || dev > worst.dev) worst = { name: b.name, share: b.share, expected: b.expectedShare, dev };
+      }
+      if (!worst) return { text, expected: expectedWords(e), measured: 'not measured (no backends in the record)', pass: false };
+      return {
+        text,
+        expected: expectedWords(e),
+        measured: `${formatPct(worst.dev)} (${worst.name} ${formatPct(worst.share)} vs ${formatPct(worst.expected)})`,
+        pass: worst.dev <= e.max + 1e-9,
+      };
+    }
+    case 'detected': {
+      const b = r.backends.find((x) => x.name === e.backend);
+      const d = b?.detections?.find((x) => x.fault === e.fault);
+      if (!b?.detections) return { text, expected: expectedWords(e), measured: 'not measured (the record has no detections)', pass: false };
+      if (!d) return { text, expected: expectedWords(e), measured: `no ${e.fault} of ${e.backend} in the run`, pass: false };
+      if (d.detectedBy === null || d.afterMs === null) return { text, expected: expectedWords(e), measured: 'not noticed before the run ended (or the fault was cleared)', pass: false };
+      const measured = `${DETECTED_WORDS[d.detectedBy]} after ${formatDuration(d.afterMs)}${d.reason ? ` (${d.reason})` : ''}`;
+      const pass = d.afterMs <= e.withinMs && d.afterMs >= (e.atLeastMs ?? 0) && (e.by === undefined || d.detectedBy === e.by);
+      return { text, expected: expectedWords(e), measured, pass };
+    }
+    case 'error-rate': {
+      const w = windowOf(r, e.from);
+      if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
+      const rate = w.requests > 0 ? w.errors / w.requests : 0;
+      const pass = (e.max === undefined || rate <= e.max + 1e-12) && (e.min === undefined || rate >= e.min - 1e-12);
+      return { text, expected: expectedWords(e), measured: `${formatPct(rate, 2)} (${w.errors} of ${w.requests})`, pass };
+    }
+    case 'latency': {
+      const lat = e.backend ? r.backends.find((x) => x.name === e.backend)?.latencyMs : r.totals.latencyMs;
+      const v = lat?.[e.of] ?? 0;
+      const pass = (e.maxMs === undefined || v <= e.maxMs) && (e.minMs === undefined || v >= e.minMs);
+      return { text, expected: expectedWords(e), measured: formatMs(v), pass };
+    }
+    case 'stickiness': {
+      if (!r.clients) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients.stickiness)', pass: false };
+      const { stickiness, total } = r.clients;
+      return { text, expected: expectedWords(e), measured: `${formatPct(stickiness)} of ${total} clients`, pass: stickiness >= e.min - 1e-9 };
+    }
+    case 'sequence': {
+      if (!r.sequence) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no sequence)', pass: false };
+      const want = wantedSequence(e);
+      const got = r.sequence.slice(0, e.count);
+      const pass = got.length === want.length && got.every((b, i) => b === want[i]);
+      return { text, expected: expectedWords(e), measured: got.length > 0 ? got.join(' ') : 'no responses', pass };
+    }
+    case 'requests': {
+      let n: number;
+      if (e.from) {
+        const w = windowOf(r, e.from, e.backend);
+        if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
+        n = w.backendRequests;
+      } else {
+        n = r.backends.find((x) => x.name === e.backend)?.requests ?? 0;
+      }
+      return { text, expected: expectedWords(e), measured: String(n), pass: (e.min === undefined || n >= e.min) && (e.max === undefined || n <= e.max) };
+    }
+    case 'requests-spread': {
+      const served = r.backends.filter((b) => !b.removed);
+      if (served.length === 0) return { text, expected: expectedWords(e), measured: 'not measured (no backends in the record)', pass: false };
+      const most = served.reduce((a, b) => (b.requests > a.requests ? b : a));
+      const fewest = served.reduce((a, b) => (b.requests < a.requests ? b : a));
+      const spread = most.requests - fewest.requests;
+      return { text, expected: expectedWords(e), measured: spread === 0 ? `0 (every backend ${most.requests})` : `${spread} (${most.name} ${most.requests}, ${fewest.name} ${fewest.requests})`, pass: spread <= e.max };
+    }
+    case 'keys-moved':
+    case 'keys-moved-from-kept': {
+      const k = result.keysMoved;
+      if (!k) return { text, expected: expectedWords(e), measured: 'not measured (the run ended before the new mapping settled)', pass: false };
+      const moved = e.kind === 'keys-moved' ? k.moved : k.movedFromKept;
+      const fraction = k.clients > 0 ? moved / k.clients : 0;
+      return {
+        text,
+        expected: expectedWords(e),
+        measured: `${formatPct(fraction)} (${moved}/${k.clients} clients)`,
+        pass: (e.min === undefined || fraction >= e.min - 1e-9) && (e.max === undefined || fraction <= e.max + 1e-9),
+      };
+    }
+    case 'compare': {
+      const other = results.find((x) => x.name === e.than);
+      if (!other) return { text, expected: expectedWords(e), measured: `not measured (run ${e.than} did not run)`, pass: false };
+      const a = metricOf(result, e.metric, e.backend);
+      const b = metricOf(other, e.metric, e.backend);
+      if (a === undefined || b === undefined) return { text, expected: expectedWords(e), measured: `not measured (no ${e.metric} in ${a === undefined ? e.run : e.than})`, pass: false };
+      const pass = e.direction === 'below' ? a * e.by < b : a > b * e.by;
+      return {
+        text,
+        expected: `${e.direction === 'below' ? '<' : '>'} ${e.than}'s${e.by !== 1 ? ` ${e.direction === 'below' ? '÷' : '×'} ${e.by}` : ''}`,
+        measured: `${formatMetric(e.metric, a)} vs ${formatMetric(e.metric, b)}`,
+        pass,
+      };
+    }
+  }
+}
+
+/** An expectation in words before it is judged, as `lblab lab explain` lists it: what it is about and its bounds. */
+export function expectationWords(e: Expectation, severalRuns: boolean): { text: string; expected: string } {
+  const text = describe(e);
+  return { text: severalRuns && e.kind !== 'compare' ? `${e.run}: ${text}` : text, expected: expectedWords(e) };
+}
+
+const DETECTED_WORDS = { down: 'DOWN', ejected: 'ejected', 'breaker-open': 'breaker open' } as const;
+
+/** The order of responses an expectation of kind sequence wants. */
+function wantedSequence(e: Expectation & { kind: 'sequence' }): string[] {
+  if (e.startsWith) return e.startsWith;
+  const cycle = e.cycle!;
+  return Array.from({ length: e.count }, (_, i) => cycle[i % cycle.length]!);
+}
+
+/** The expectation in words, without its bounds: "share of b1", "error rate from kill b2". */
+function describe(e: Expectation): string {
+  switch (e.kind) {
+    case 'share':
+      return `share of ${e.backend}`;
+    case 'max-share-deviation':
+      return 'largest share deviation from expected';
+    case 'detected':
+      return `${e.backend} ${e.by ? `${DETECTED_WORDS[e.by]}` : 'noticed (DOWN, ejected or breaker open)'} after its ${e.fault}`;
+    case 'error-rate':
+      return `error rate${e.from ? ` ${windowWords(e.from)}` : ''}`;
+    case 'latency':
+      return `${e.of === 'p999' ? 'p99.9' : e.of}${e.backend ? ` of ${e.backend}` : ''}`;
+    case 'stickiness':
+      return 'virtual clients served by one backend only';
+    case 'sequence':
+      return e.startsWith ? `first ${e.count} responses` : `first ${e.count} responses cycle ${e.cycle!.join(' ')}`;
+    case 'requests':
+      return `requests served by ${e.backend}${e.from ? ` ${windowWords(e.from)}` : ''}`;
+    case 'requests-spread':
+      return 'most minus fewest requests served by a backend';
+    case 'keys-moved':
+      return 'keys moved by the removal (clients whose backend changed)';
+    case 'keys-moved-from-kept':
+      return 'clients moved although their backend stayed';
+    case 'compare':
+      return `${e.metric === 'share' ? `share of ${e.backend}` : METRIC_WORDS[e.metric]} of ${e.run} ${e.direction} ${e.than}${e.by !== 1 ? ` by ${e.by}×` : ''}`;
+  }
+}
+
+const METRIC_WORDS: Record<CompareMetric, string> = {
+  p50: 'p50',
+  p90: 'p90',
+  p99: 'p99',
+  p999: 'p99.9',
+  max: 'max latency',
+  rps: 'req/s',
+  'error-rate': 'error rate',
+  share: 'share',
+  'keys-moved': 'keys moved',
+};
+
+/** The bounds of an expectation in words, units included: "50.0% ± 3.0%", "≤ 0.50%", "within 4.0s". */
+function expectedWords(e: Expectation): string {
+  switch (e.kind) {
+    case 'share':
+      return `${formatPct(e.is)} ± ${formatPct(e.within)}`;
+    case 'max-share-deviation':
+      return `≤ ${formatPct(e.max)}`;
+    case 'detected': {
+      const by = e.by ? `${DETECTED_WORDS[e.by]} ` : '';
+      return e.atLeastMs !== undefined ? `${by}after ${formatDuration(e.atLeastMs)} to ${formatDuration(e.withinMs)}` : `${by}within ${formatDuration(e.withinMs)}`;
+    }
+    case 'error-rate':
+      return bounds(e.min, e.max, (v) => formatPct(v, 2));
+    case 'latency':
+      return bounds(e.minMs, e.maxMs, formatMs);
+    case 'stickiness':
+      return `≥ ${formatPct(e.min)}`;
+    case 'sequence':
+      return wantedSequence(e).join(' ');
+    case 'requests':
+      return bounds(e.min, e.max, String);
+    case 'requests-spread':
+      return `≤ ${e.max}`;
+    case 'keys-moved':
+    case 'keys-moved-from-kept':
+      return bounds(e.min, e.max, (v) => formatPct(v));
+    case 'compare':
+      return `${e.direction === 'below' ? '<' : '>'} ${e.than}'s`;
+  }
+}
+
+function bounds(min: number | undefined, max: number | undefined, fmt: (v: number) => string): string {
+  if (min !== undefined && max !== undefined) return `${fmt(min)} to ${fmt(max)}`;
+  return min !== undefined ? `≥ ${fmt(min)}` : `≤ ${fmt(max!)}`;
+}
+
+function windowWords(w: WindowStart): string {
+  const grace = w.graceMs > 0 ? ` +${formatDuration(w.graceMs)}` : '';
+  return w.kind === 'time' ? `from ${formatDuration(w.atMs + w.graceMs)}` : `from ${w.type}${w.target ? ` ${w.target}` : ''}${grace}`;
+}
+
+/** Timeline actions the event log names otherwise: the balancer logs a drain as `draining` (then `drained`). */
+const LOGGED_AS: Record<string, string> = { drain: 'draining' };
+
+/**
+ * Sums the time line from `from` to the end of the run: every one-second
+ * point that ends after that moment (so the second an event fell in counts;
+ * a grace of 1 s skips it). Without `from`, the whole run's totals.
+ */
+function windowOf(r: RunRecord, from: WindowStart | undefined, backend?: string): { requests: number; errors: number; backendRequests: number } | { missing: string } {
+  if (!from) return { requests: r.totals.requests, errors: r.totals.errors, backendRequests: r.backends.find((b) => b.name === backend)?.requests ?? 0 };
+  let startMs: number;
+  if (from.kind === 'time') startMs = from.atMs + from.graceMs;
+  else {
+    const type = LOGGED_AS[from.type] ?? from.type;
+    const ev = r.events.find((x) => x.type === type && (from.target === undefined || x.target === from.target));
+    if (!ev) return { missing: `not measured (no ${from.type}${from.target ? ` ${from.target}` : ''} in the run's events)` };
+    startMs = ev.atMs + from.graceMs;
+  }
+  let requests = 0;
+  let errors = 0;
+  let backendRequests = 0;
+  for (const p of r.timeline) {
+    if (p.atMs <= startMs) continue;
+    requests += p.rps;
+    errors += p.errors;
+    if (backend) backendRequests += p.perBackend[backend] ?? 0;
+  }
+  return { requests, errors, backendRequests };
+}
+
+function metricOf(result: LabRunResult, metric: CompareMetric, backend?: string): number | undefined {
+  const t = result.record.totals;
+  switch (metric) {
+    case 'rps':
+      return t.rps;
+    case 'error-rate':
+      return t.requests > 0 ? t.errors / t.requests : 0;
+    case 'share':
+      return result.record.backends.find((b) => b.name === backend)?.share;
+    case 'keys-moved':
+      return result.keysMoved ? result.keysMoved.movedFraction : undefined;
+    default:
+      return t.latencyMs[metric];
+  }
+}
+
+function formatMetric(metric: CompareMetric, v: number): string {
+  if (metric === 'rps') return `${formatRate(v)} req/s`;
+  if (metric === 'error-rate') return formatPct(v, 2);
+  if (metric === 'share' || metric === 'keys-moved') return formatPct(v);
+  return formatMs(v);
+}

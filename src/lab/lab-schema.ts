@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { ALGORITHMS } from '../balancer/algorithms/index.js';
+
+/**
+ * The shape of a lab file (YAML or JSON) as zod checks it, before the values
+ * are read by the same parsers `lblab start` uses (durations, latencies,
+ * events). Field names are the `start` flags without their dashes, grouped:
+ * `health.interval` is `--health-interval`, `balancer.breaker-cooldown` is
+ * `--breaker-cooldown`, `load.concurrency` is `--concurrency`. Durations are
+ * strings with a unit (`500ms`, `5s`); counts are numbers. Unknown fields are
+ * refused, so a typo never silently does nothing.
+ */
+
+/** A duration with its unit, read later by `parseDuration`. */
+const duration = z.string();
+
+/** One backend's behaviour profile; absent fields take `start`'s defaults. */
+const backendProfile = z.strictObject({
+  latency: z.string().optional(),
+  capacity: z.number().optional(),
+  'error-rate': z.number().optional(),
+});
+
+/** The active health checks, as `--health-*`, `--rise`, `--fall`. */
+const health = z.strictObject({
+  check: z.enum(['http', 'tcp']).optional(),
+  interval: duration.optional(),
+  fastinter: duration.optional(),
+  downinter: duration.optional(),
+  timeout: duration.optional(),
+  rise: z.number().optional(),
+  fall: z.number().optional(),
+  path: z.string().optional(),
+});
+
+/** Retries, timeouts, passive checks, breaker, backups, slow start, panic: `start`'s proxy flags. */
+const balancer = z.strictObject({
+  retries: z.number().optional(),
+  'retry-on': z.array(z.string()).optional(),
+  'retry-non-idempotent': z.boolean().optional(),
+  'connect-timeout': duration.optional(),
+  'response-timeout': duration.optional(),
+  'max-fails': z.number().optional(),
+  'fail-timeout': duration.optional(),
+  'eject-consecutive': z.number().optional(),
+  'eject-time': duration.optional(),
+  'max-ejection-percent': z.number().optional(),
+  breaker: z.number().optional(),
+  'breaker-cooldown': duration.optional(),
+  backup: z.array(z.string()).optional(),
+  'slow-start': duration.optional(),
+  'panic-threshold': z.number().optional(),
+  sticky: z.string().optional(),
+  'rate-limit': z.string().optional(),
+  route: z.array(z.string()).optional(),
+  tls: z.boolean().optional(),
+  mode: z.enum(['http', 'tcp']).optional(),
+});
+
+/**
+ * The load: closed model (`concurrency` workers) or open model (`rate`
+ * req/s, at most `max-in-flight` outstanding) for `duration`, or until
+ * `requests` have completed when that comes first, from `clients` virtual
+ * clients.
+ */
+const load = z.strictObject({
+  concurrency: z.number().optional(),
+  rate: z.number().optional(),
+  'max-in-flight': z.number().optional(),
+  requests: z.number().optional(),
+  duration,
+  clients: z.number().optional(),
+  'spread-clients': z.boolean().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * A timeline entry: `{at: 5s, kill: b2}` (one action key besides `at`) or the
+ * `--event` string `"5s kill b2"`. Checked further in load-lab.ts.
+ */
+const timelineEntry = z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number()]))]);
+
+/** What a run may change from the lab's scenario (compare-style labs run several). */
+const runOverrides = {
+  algo: z.enum(ALGORITHMS).optional(),
+  weights: z.array(z.number()).optional(),
+  'hash-key': z.string().optional(),
+  health: health.optional(),
+  balancer: balancer.optional(),
+  timeline: z.array(timelineEntry).optional(),
+};
+
+/** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */
+const run = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a name of lowercase letters, digits and dashes' }), ...runOverrides });
+
+/** A lab file. Expectations are checked one by one in load-lab.ts, where their kind is known. */
+export const labFileSchema = z.strictObject({
+  order: z.number().int().min(0).max(999).optional(),
+  title: z.string().min(1),
+  teaches: z.string().min(1),
+  backends: z.union([z.number().int(), z.array(backendProfile).min(1)]),
+  ...runOverrides,
+  load,
+  runs: z.array(run).min(2).optional(),
+  expect: z.array(z.record(z.string(), z.unknown())).min(1),
+});
+
+/** A lab file as zod hands it over (values still unparsed strings). */
+export type LabFile = z.infer<typeof labFileSchema>;
+/** One run's overrides. */
+export type LabRunFile = z.infer<typeof run>;
+/** Health fields of a lab file. */
+export type LabHealthFile = z.infer<typeof health>;
+/** Balancer fields of a lab file. */
+export type LabBalancerFile = z.infer<typeof balancer>;
+
+const backend = z.string();
+const fraction = z.number().min(0).max(1);
+const count = z.number().int().min(0);
+const runName = z.string().optional();
+/** `after`: a duration (`5s`) or an event of the run (`kill b2`, `drain b2`); `grace` is added to it. */
+const window = { after: z.string().optional(), grace: duration.optional() };
+const latencyMetric = z.enum(['p50', 'p90', 'p99', 'p999', 'max']);
+
+/**
+ * Each expectation kind and its fields. Fractions are 0..1; durations are
+ * strings with a unit. `run` names the run it is about (required when the
+ * lab has several runs).
+ */
+export const EXPECTATION_SCHEMAS = {
+  /** A backend's share of responses is `is` ± `within`. */
+  share: z.strictObject({ backend, is: fraction, within: fraction, run: runName }),
+  /** The largest |share − expected share| over the backends is at most `max`. */
+  'max-share-deviation': z.strictObject({ max: fraction, run: runName }),
+  /** The `fault` (default kill) on `backend` was noticed (DOWN, ejected or breaker open) within `within`, and not before `at-least`. */
+  detected: z.strictObject({
+    backend,
+    fault: z.string().optional(),
+    by: z.enum(['down', 'ejected', 'breaker-open']).optional(),
+    within: duration,
+    'at-least': duration.optional(),
+    run: runName,
+  }),
+  /** Errors ÷ requests is at most `max` (and at least `min`), over the run or from an event on (per-second time line). */
+  'error-rate': z.strictObject({ max: fraction.optional(), min: fraction.optional(), ...window, run: runName }),
+  /** A latency percentile, overall or of one backend, within bounds. */
+  latency: z.strictObject({ of: latencyMetric, max: duration.optional(), min: duration.optional(), backend: backend.optional(), run: runName }),
+  /** Share of virtual clients served by exactly one backend (record `clients.stickiness`) is at least `min`. */
+  stickiness: z.strictObject({ min: fraction, run: runName }),
+  /** The first responses (record `sequence`): exactly `starts-with`, or `count` of them repeating `cycle` from its first element. */
+  sequence: z.strictObject({
+    'starts-with': z.array(backend).min(1).optional(),
+    cycle: z.array(backend).min(1).optional(),
+    count: z.number().int().min(1).max(100).optional(),
+    run: runName,
+  }),
+  /** Responses served by `backend`, over the run or from an event on, are ≥ `min` and ≤ `max`. */
+  requests: z.strictObject({ backend, min: count.optional(), max: count.optional(), ...window, run: runName }),
+  /** The most requests any backend served minus the fewest is at most `max` (round robin at concurrency 1: 1). */
+  'requests-spread': z.strictObject({ max: count, run: runName }),
+  /** The share of virtual clients whose backend changed when a backend was removed is within bounds. */
+  'keys-moved': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
+  /** Like keys-moved, counting only clients whose backend was NOT the removed one (what a consistent hash avoids). */
+  'keys-moved-from-kept': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
+  /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
+  compare: z.strictObject({
+    metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),
+    backend: backend.optional(),
+    run: z.string(),
+    below: z.string().optional(),
+    above: z.string().optional(),
+    by: z.number().positive().optional(),
+  }),
+} as const;
+
+/** The expectation kinds, as the key of an `expect` entry. */
+export type ExpectationKind = keyof typeof EXPECTATION_SCHEMAS;
+/** The expectation kinds in the order the docs list them. */
+export const EXPECTATION_KINDS = Object.keys(EXPECTATION_SCHEMAS) as ExpectationKind[];

@@ -1,0 +1,53 @@
+import type { StartConfig } from '../session/run-session.js';
+
+/**
+ * Where a windowed expectation starts: a time since the run started (ms), or
+ * the first event of `type` on `target` in the run (e.g. `kill b2`); `graceMs`
+ * is added to either. The window is every second of the time line that ends
+ * after that moment, to the end of the run.
+ */
+export type WindowStart = { kind: 'time'; atMs: number; graceMs: number } | { kind: 'event'; type: string; target?: string; graceMs: number };
+
+/** A latency measure of the run record, ms. */
+export type LatencyMetric = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
+
+/** A measure `compare` can put two runs side by side on. */
+export type CompareMetric = LatencyMetric | 'rps' | 'error-rate' | 'share' | 'keys-moved';
+
+/**
+ * One expectation of a lab, read and checked (durations in ms, fractions
+ * 0..1). `run` is the name of the run it judges. See `EXPECTATION_SCHEMAS`
+ * for what each kind means.
+ */
+export type Expectation =
+  | { kind: 'share'; run: string; backend: string; is: number; within: number }
+  | { kind: 'max-share-deviation'; run: string; max: number }
+  | { kind: 'detected'; run: string; backend: string; fault: string; by?: 'down' | 'ejected' | 'breaker-open'; withinMs: number; atLeastMs?: number }
+  | { kind: 'error-rate'; run: string; max?: number; min?: number; from?: WindowStart }
+  | { kind: 'latency'; run: string; of: LatencyMetric; maxMs?: number; minMs?: number; backend?: string }
+  | { kind: 'stickiness'; run: string; min: number }
+  | { kind: 'sequence'; run: string; startsWith?: string[]; cycle?: string[]; count: number }
+  | { kind: 'requests'; run: string; backend: string; min?: number; max?: number; from?: WindowStart }
+  | { kind: 'requests-spread'; run: string; max: number }
+  | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
+  | { kind: 'compare'; run: string; than: string; metric: CompareMetric; direction: 'below' | 'above'; by: number; backend?: string };
+
+/** One run of a lab: a `start` scenario, and the backend it removes mid-run if any (for keys moved). */
+export type LabRun = { name: string; config: StartConfig; removal?: { target: string; atMs: number } };
+
+/**
+ * A lab read from its file and checked: what it teaches, its runs (one, or
+ * several for compare-style labs, run one after the other on fresh
+ * backends) and its expectations. `durationMs` is the sum of the runs'
+ * durations (ms); `file` the path as shown in messages.
+ */
+export type Lab = {
+  name: string;
+  file: string;
+  order: number;
+  title: string;
+  teaches: string;
+  durationMs: number;
+  runs: LabRun[];
+  expectations: Expectation[];
+};

@@ -1,0 +1,415 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { addHealthOptions } from '../cli/health-options.js';
+import { EVENT_ACTIONS, parseDuration, parseEvent, parseFraction, parseInteger, parseLatency } from '../cli/parse.js';
+import { addLoadModelOptions } from '../cli/load-model-options.js';
+import { addModeOption, applyMode } from '../cli/mode-options.js';
+import { addProxyOptions } from '../cli/proxy-options.js';
+import { addRouteOptions } from '../cli/route-options.js';
+import { addScenarioOptions, parseStartOptions, type StartFlags } from '../cli/start-command.js';
+import { UsageError } from '../errors.js';
+import type { StartConfig } from '../session/run-session.js';
+import type { CompareMetric, Expectation, Lab, LabRun, WindowStart } from './lab.js';
+import { EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
+
+/** The extensions a lab file may have. */
+export const LAB_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+
+/**
+ * Reads a lab file (YAML, or JSON — which YAML reads too) and checks it:
+ * first its shape (zod), then every value with the parsers `lblab start`
+ * uses for its flags, so a lab accepts exactly what the command line does.
+ * `shownAs` is the path used in messages (default `file`). The lab's name
+ * is the file name without its extension.
+ * @throws {UsageError} with one line `<file>: <field path>: expected …, got …`
+ * (e.g. `labs/x.yaml: expect[2].share.within: expected a number ≤ 1, got 3`).
+ */
+export async function loadLabFile(file: string, shownAs = file): Promise<Lab> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${shownAs}: cannot read the lab file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseLab(text, shownAs);
+}
+
+/**
+ * Parses and checks a lab from its text; `file` names it in messages and
+ * gives the lab its name. See {@link loadLabFile}.
+ * @throws {UsageError} naming the file and the field path.
+ */
+export function parseLab(text: string, file: string): Lab {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    throw new UsageError(`${file}: expected YAML or JSON, but it does not parse: ${(err as Error).message.split('\n')[0]!.replace(/:$/, '')}`);
+  }
+  const parsed = labFileSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new UsageError(`${file}: ${describeIssue(parsed.error.issues[0]!)}`);
+  return new LabReader(file, parsed.data).read();
+}
+
+/** Flag names of `start` and where the same setting lives in a lab file, for messages. */
+type FlagPaths = Map<string, string>;
+
+class LabReader {
+  constructor(
+    private readonly file: string,
+    private readonly lab: LabFile,
+  ) {}
+
+  read(): Lab {
+    const { lab, file } = this;
+    const name = basename(file, extname(file));
+    const backendCount = typeof lab.backends === 'number' ? lab.backends : lab.backends.length;
+    const names = Array.from({ length: backendCount }, (_, i) => `b${i + 1}`);
+    const runFiles: Array<{ path: string; run: LabRunFile | undefined }> = lab.runs ? lab.runs.map((r, i) => ({ path: `runs[${i}]`, run: r })) : [{ path: '', run: undefined }];
+    const runs: LabRun[] = runFiles.map(({ path, run }) => this.readRun(path, run, names));
+    const dup = runs.find((r, i) => runs.findIndex((x) => x.name === r.name) !== i);
+    if (dup) this.fail(`runs[${runs.lastIndexOf(dup)}].name`, `expected every run name once, got ${JSON.stringify(dup.name)} twice`);
+    const expectations = lab.expect.map((raw, i) => this.readExpectation(`expect[${i}]`, raw, runs, names));
+    return {
+      name,
+      file,
+      order: lab.order ?? 999,
+      title: lab.title.trim(),
+      teaches: lab.teaches.trim(),
+      durationMs: runs.reduce((sum, r) => sum + r.config.durationMs, 0),
+      runs,
+      expectations,
+    };
+  }
+
+  /** Builds one run's `start` flags from the lab's scenario and the run's overrides, then parses them as `start` does. */
+  private readRun(runPath: string, run: LabRunFile | undefined, names: string[]): LabRun {
+    const { lab } = this;
+    const flags = defaultStartFlags();
+    const where: FlagPaths = new Map();
+    const at = (field: string, fromRun: boolean): string => (fromRun && runPath ? `${runPath}.${field}` : field);
+    const set = <K extends keyof StartFlags>(key: K, flag: string, value: StartFlags[K], path: string): void => {
+      flags[key] = value;
+      where.set(flag, path);
+    };
+    set('backends', '--backends', String(names.length), 'backends');
+    where.set('--latency', 'backends').set('--capacity', 'backends').set('--error-rate', 'backends');
+    if (Array.isArray(lab.backends)) {
+      lab.backends.forEach((b, i) => {
+        const p = `backends[${i}]`;
+        const id = names[i]!;
+        if (b.latency !== undefined) {
+          this.check(() => parseLatency(`${p}.latency`, b.latency!));
+          flags.latency.push(`${id}=${b.latency}`);
+        }
+        if (b.capacity !== undefined) flags.capacity.push(`${id}=${this.check(() => parseInteger(`${p}.capacity`, String(b.capacity), 1, 100_000))}`);
+        if (b['error-rate'] !== undefined) flags.errorRate.push(`${id}=${this.check(() => parseFraction(`${p}.error-rate`, String(b['error-rate'])))}`);
+      });
+    }
+    const algo = run?.algo ?? lab.algo ?? 'round-robin';
+    set('algo', '--algo', algo, at('algo', run?.algo !== undefined));
+    const weights = run?.weights ?? lab.weights;
+    if (weights) set('weights', '--weights', weights.join(','), at('weights', run?.weights !== undefined));
+    const hashKey = run?.['hash-key'] ?? lab['hash-key'];
+    if (hashKey !== undefined) set('hashKey', '--hash-key', hashKey, at('hash-key', run?.['hash-key'] !== undefined));
+
+    const health = { ...lab.health, ...run?.health };
+    const healthFlag = (field: string): string => (field === 'rise' || field === 'fall' ? `--${field}` : `--health-${field}`);
+    for (const [field, value] of Object.entries(health)) {
+      if (value === undefined) continue;
+      (flags as Record<string, unknown>)[camel(healthFlag(field).slice(2))] = String(value);
+      where.set(healthFlag(field), at(`health.${field}`, run?.health?.[field as keyof typeof health] !== undefined));
+    }
+    const balancer = { ...lab.balancer, ...run?.balancer };
+    for (const [field, value] of Object.entries(balancer)) {
+      if (value === undefined) continue;
+      const key = camel(field);
+      (flags as Record<string, unknown>)[key] = field === 'backup' || field === 'route' ? value : field === 'retry-on' ? (value as string[]).join(',') : typeof value === 'boolean' ? value : String(value);
+      where.set(`--${field}`, at(`balancer.${field}`, run?.balancer?.[field as keyof typeof balancer] !== undefined));
+    }
+
+    const load = lab.load;
+    set('duration', '--duration', load.duration, 'load.duration');
+    if (load.concurrency !== undefined) set('concurrency', '--concurrency', String(load.concurrency), 'load.concurrency');
+    if (load.rate !== undefined) set('rate', '--rate', String(load.rate), 'load.rate');
+    if (load['max-in-flight'] !== undefined) set('maxInFlight', '--max-in-flight', String(load['max-in-flight']), 'load.max-in-flight');
+    if (load.requests !== undefined) set('requests', '--requests', String(load.requests), 'load.requests');
+    if (load.clients !== undefined) set('clients', '--clients', String(load.clients), 'load.clients');
+    if (load['spread-clients'] !== undefined) set('spreadClients', '--spread-clients', load['spread-clients'], 'load.spread-clients');
+    if (load.headers) set('header', '--header', Object.entries(load.headers).map(([k, v]) => `${k}=${v}`), 'load.headers');
+
+    const timelineFromRun = run?.timeline !== undefined;
+    const timeline = run?.timeline ?? lab.timeline ?? [];
+    const events = timeline.map((entry, i) => {
+      const p = at(`timeline[${i}]`, timelineFromRun);
+      const spec = this.eventSpec(p, entry);
+      this.check(() => parseEvent(p, spec, names, ALGORITHMS));
+      return spec;
+    });
+    set('event', '--event', events, at('timeline', timelineFromRun));
+
+    // The fields the file gave, as commander keys: what `--mode tcp` checks against.
+    const given = new Set([...where.keys()].map((flag) => camel(flag.slice(2))));
+    const parsed = this.check(() => applyMode(parseStartOptions(flags), { mode: (flags as { mode?: string }).mode ?? 'http' }, given), where);
+    const config: StartConfig = { ...parsed, durationMs: parsed.durationMs! };
+    const removal = config.events.find((e) => e.action === 'remove');
+    return {
+      name: run?.name ?? algo,
+      config,
+      ...(removal && 'target' in removal ? { removal: { target: removal.target, atMs: removal.atMs } } : {}),
+    };
+  }
+
+  /** A timeline entry as `--event` writes it: `"5s kill b2"` as is; `{at: 5s, kill: b2}` → `"5s kill b2"`. */
+  private eventSpec(path: string, entry: string | Record<string, string | number>): string {
+    if (typeof entry === 'string') return entry;
+    const at = entry.at;
+    if (at === undefined) this.fail(`${path}.at`, 'expected a time like 5s (when the action happens), got nothing');
+    const actions = Object.keys(entry).filter((k) => k !== 'at');
+    if (actions.length !== 1) {
+      this.fail(path, `expected one action besides at (one of ${EVENT_ACTIONS.join(', ')}), got ${actions.length === 0 ? 'none' : actions.join(', ')}`);
+    }
+    const action = actions[0]!;
+    if (!(EVENT_ACTIONS as readonly string[]).includes(action)) this.fail(`${path}.${action}`, `expected an action, one of ${EVENT_ACTIONS.join(', ')}`);
+    return `${String(at)} ${action} ${String(entry[action])}`;
+  }
+
+  private readExpectation(path: string, raw: Record<string, unknown>, runs: LabRun[], names: string[]): Expectation {
+    const keys = Object.keys(raw);
+    if (keys.length !== 1 || !(EXPECTATION_KINDS as readonly string[]).includes(keys[0]!)) {
+      const got = keys.length === 0 ? 'nothing' : keys.join(', ');
+      this.fail(path, `expected one expectation, one of ${EXPECTATION_KINDS.join(', ')}, got ${got}`);
+    }
+    const kind = keys[0] as ExpectationKind;
+    const p = `${path}.${kind}`;
+    const result = (EXPECTATION_SCHEMAS[kind] as z.ZodType).safeParse(raw[kind], { reportInput: true });
+    if (!result.success) throw new UsageError(`${this.file}: ${describeIssue(result.error.issues[0]!, p)}`);
+    const v = result.data as Record<string, unknown>;
+    const runNames = runs.map((r) => r.name);
+    const runOf = (field = 'run'): LabRun => {
+      const wanted = v[field] as string | undefined;
+      if (wanted === undefined) {
+        if (runs.length > 1) this.fail(`${p}.${field}`, `expected the run it is about, one of ${runNames.join(', ')} (this lab has several runs), got nothing`);
+        return runs[0]!;
+      }
+      const found = runs.find((r) => r.name === wanted);
+      if (!found) this.fail(`${p}.${field}`, `expected a run of this lab, one of ${runNames.join(', ')}, got ${JSON.stringify(wanted)}`);
+      return found;
+    };
+    const backend = (field: string, value = v[field] as string): string => {
+      if (!names.includes(value)) this.fail(`${p}.${field}`, `expected a backend, one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
+      return value;
+    };
+    const ms = (field: string): number | undefined => (v[field] === undefined ? undefined : this.check(() => parseDuration(`${p}.${field}`, v[field] as string, { allowZero: true })));
+    const bounds = (lo: string, hi: string): void => {
+      if (v[lo] === undefined && v[hi] === undefined) this.fail(p, `expected ${lo} or ${hi} (or both), got neither`);
+    };
+    const from = (): WindowStart | undefined => {
+      if (v.after === undefined) {
+        if (v.grace !== undefined) this.fail(`${p}.grace`, 'expected grace only with after');
+        return undefined;
+      }
+      const after = String(v.after).trim();
+      const graceMs = ms('grace') ?? 0;
+      if (/^\d/.test(after)) return { kind: 'time', atMs: this.check(() => parseDuration(`${p}.after`, after, { allowZero: true })), graceMs };
+      const [type, target, ...rest] = after.split(/\s+/);
+      if (rest.length > 0 || !type) this.fail(`${p}.after`, `expected a time like 5s or an event like "kill b2", got ${JSON.stringify(after)}`);
+      if (target !== undefined) backend('after', target);
+      return { kind: 'event', type, ...(target !== undefined ? { target } : {}), graceMs };
+    };
+    switch (kind) {
+      case 'share':
+        return { kind, run: runOf().name, backend: backend('backend'), is: v.is as number, within: v.within as number };
+      case 'max-share-deviation':
+        return { kind, run: runOf().name, max: v.max as number };
+      case 'detected': {
+        const withinMs = ms('within')!;
+        const atLeastMs = ms('at-least');
+        if (atLeastMs !== undefined && atLeastMs > withinMs) this.fail(`${p}.at-least`, `expected at most within (${v.within as string}), got ${v['at-least'] as string}`);
+        return {
+          kind,
+          run: runOf().name,
+          backend: backend('backend'),
+          fault: (v.fault as string | undefined) ?? 'kill',
+          ...(v.by !== undefined ? { by: v.by as 'down' | 'ejected' | 'breaker-open' } : {}),
+          withinMs,
+          ...(atLeastMs !== undefined ? { atLeastMs } : {}),
+        };
+      }
+      case 'error-rate': {
+        bounds('min', 'max');
+        const start = from();
+        return {
+          kind,
+          run: runOf().name,
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(start ? { from: start } : {}),
+        };
+      }
+      case 'latency': {
+        bounds('min', 'max');
+        const maxMs = ms('max');
+        const minMs = ms('min');
+        return {
+          kind,
+          run: runOf().name,
+          of: v.of as 'p50',
+          ...(maxMs !== undefined ? { maxMs } : {}),
+          ...(minMs !== undefined ? { minMs } : {}),
+          ...(v.backend !== undefined ? { backend: backend('backend') } : {}),
+        };
+      }
+      case 'stickiness':
+        return { kind, run: runOf().name, min: v.min as number };
+      case 'sequence': {
+        const startsWith = v['starts-with'] as string[] | undefined;
+        const cycle = v.cycle as string[] | undefined;
+        if ((startsWith === undefined) === (cycle === undefined)) this.fail(p, 'expected one of starts-with or cycle');
+        (startsWith ?? cycle)!.forEach((b, i) => backend(`${startsWith ? 'starts-with' : 'cycle'}[${i}]`, b));
+        if (startsWith && v.count !== undefined) this.fail(`${p}.count`, 'expected count only with cycle');
+        return { kind, run: runOf().name, ...(startsWith ? { startsWith } : { cycle: cycle! }), count: startsWith ? startsWith.length : ((v.count as number | undefined) ?? cycle!.length * 3) };
+      }
+      case 'requests': {
+        bounds('min', 'max');
+        const start = from();
+        return {
+          kind,
+          run: runOf().name,
+          backend: backend('backend'),
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+          ...(start ? { from: start } : {}),
+        };
+      }
+      case 'requests-spread':
+        return { kind, run: runOf().name, max: v.max as number };
+      case 'keys-moved':
+      case 'keys-moved-from-kept': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (!run.removal) this.fail(p, `expected a run that removes a backend (timeline: {at: …, remove: bN}); run ${run.name} removes none`);
+        return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
+      case 'compare': {
+        const run = runOf();
+        if ((v.below === undefined) === (v.above === undefined)) this.fail(p, 'expected one of below or above (the run to compare with)');
+        const direction = v.below !== undefined ? 'below' : 'above';
+        const than = runOf(direction);
+        if (than.name === run.name) this.fail(`${p}.${direction}`, `expected another run than ${run.name}`);
+        const metric = v.metric as CompareMetric;
+        if (metric === 'share' && v.backend === undefined) this.fail(`${p}.backend`, 'expected the backend whose share to compare, got nothing');
+        if (metric !== 'share' && v.backend !== undefined) this.fail(`${p}.backend`, 'expected backend only with metric share');
+        if (metric === 'keys-moved' && (!run.removal || !than.removal)) this.fail(p, 'expected keys-moved only between runs that remove a backend');
+        return {
+          kind,
+          run: run.name,
+          than: than.name,
+          metric,
+          direction,
+          by: (v.by as number | undefined) ?? 1,
+          ...(v.backend !== undefined ? { backend: backend('backend') } : {}),
+        };
+      }
+    }
+  }
+
+  /** Runs a parser of `start`; its UsageError becomes one naming this file, with `start` flags read as lab fields. */
+  private check<T>(parse: () => T, where?: FlagPaths): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      throw new UsageError(`${this.file}: ${fieldMessage(err.message, where)}`);
+    }
+  }
+
+  private fail(path: string, what: string): never {
+    throw new UsageError(`${this.file}: ${path}: ${what}`);
+  }
+}
+
+/**
+ * The flags of `start` with their defaults, as commander hands them over when
+ * none is given: a lab starts from exactly what `lblab start` would run.
+ */
+function defaultStartFlags(): StartFlags {
+  const cmd = new Command().exitOverride().option('--algo <name>', '', 'round-robin').option('--duration <duration>').option('--port <port>', '', '0');
+  addModeOption(addRouteOptions(addProxyOptions(addHealthOptions(addLoadModelOptions(addScenarioOptions(cmd))))));
+  cmd.parse([], { from: 'user' });
+  return cmd.opts<StartFlags>();
+}
+
+/** `retry-on` → `retryOn`, as commander names an option's key. */
+function camel(kebab: string): string {
+  return kebab.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
+}
+
+/**
+ * Turns a parser's message "Expected `P` to be X, got Y" into "P: expected X,
+ * got Y", first reading `--flag` names as the lab fields they came from.
+ */
+function fieldMessage(message: string, where?: FlagPaths): string {
+  const read = where ? message.replace(/--[a-z][a-z-]*/g, (flag) => where.get(flag) ?? flag) : message;
+  const every = /^Expected every `([^`]+)` (.*)$/s.exec(read);
+  if (every) return `${every[1]}: expected every entry ${every[2]!.replace(/`/g, '')}`;
+  const m = /^Expected `([^`]+)` (.*)$/s.exec(read);
+  if (m) return `${m[1]}: expected ${m[2]!.replace(/^to be like /, 'a value like ').replace(/^to be /, '')}`;
+  // Otherwise name the first field the message mentions, in front, as every other message does.
+  const field = /`([^`]+)`/.exec(read);
+  return field ? `${field[1]}: ${read.replace(/^Expected/, 'expected')}` : read;
+}
+
+/** One zod issue as `path: expected …, got …`; `prefix` is the path of the value zod checked. */
+function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+  const path = formatPath(prefix, issue.path);
+  const input = (issue as { input?: unknown }).input;
+  const got = input === undefined ? 'nothing' : JSON.stringify(input);
+  switch (issue.code) {
+    case 'invalid_type':
+      return `${path}: expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${got}`;
+    case 'too_small':
+    case 'too_big': {
+      const sign = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
+      const limit = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      if (issue.origin === 'array') return `${path}: expected ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(limit)} entries, got ${Array.isArray(input) ? input.length : got}`;
+      if (issue.origin === 'string') return `${path}: expected a non-empty text, got ${got}`;
+      return `${path}: expected a number ${sign} ${String(limit)}, got ${got}`;
+    }
+    case 'invalid_value':
+      return `${path}: expected one of ${issue.values.map((x) => String(x)).join(', ')}, got ${got}`;
+    case 'unrecognized_keys':
+      return `${formatPath(prefix, [...issue.path, issue.keys[0]!])}: expected no such field (unknown field)`;
+    case 'invalid_union':
+      return `${path}: expected ${UNION_WORDS[String(issue.path[issue.path.length - 1])] ?? 'another form'}, got ${got}`;
+    case 'invalid_format':
+      return `${path}: expected ${issue.message}, got ${got}`;
+    default:
+      return `${path}: expected ${issue.message.replace(/^Invalid input: expected /, '')}, got ${got}`;
+  }
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'a text (durations are written with a unit, like 5s)',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping of fields',
+  record: 'a mapping of fields',
+};
+
+const UNION_WORDS: Record<string, string> = {
+  backends: 'a number of backends or a list of backend profiles ({latency, capacity, error-rate})',
+};
+
+/** `expect[2].within` from a prefix and zod's path. */
+function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`;
+  return out === '' ? '(top)' : out;
+}

@@ -1,0 +1,124 @@
+import { Chalk } from 'chalk';
+import { keysMovedBy, scenarioOf, watchRemoval } from '../cli/compare-run.js';
+import { emitRecord, isHeadless, untilSignal, writeOut } from '../cli/output.js';
+import { driveSession } from '../cli/start-run.js';
+import { LabFailedError, RuntimeError } from '../errors.js';
+import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
+import { renderComparison, summarizeRun, type Comparison } from '../report/comparison.js';
+import { formatDuration } from '../report/format.js';
+import { RunSession } from '../session/run-session.js';
+import { evaluateExpectations, type LabRunResult } from './evaluate.js';
+import type { Lab } from './lab.js';
+import type { BackendsPerClient } from '../load/client-tally.js';
+
+/** Output options of `lblab lab run`, as for `start`. */
+export type LabRunOptions = { headless?: boolean; json?: boolean; out?: string };
+
+/**
+ * Runs a lab: each of its runs in turn on fresh backends (the dashboard in a
+ * terminal, else a progress line a second on stderr), then the report and
+ * the verdict, one line per expectation. One run: the run record with its
+ * `lab` verdict (`--json`, `--out`), its report ending with the verdict.
+ * Several runs: each run's report, the comparison table and the verdict;
+ * `--json`/`--out` give the comparison JSON (as `lblab compare`), each run's
+ * record carrying the verdict. Ctrl-C (or `q`) ends the run under way as in
+ * `start`: everything is torn down, what ran is reported, and there is no verdict.
+ * @throws {LabFailedError} (exit 3) when an expectation failed;
+ * {@link RuntimeError} when the lab was interrupted or a run failed.
+ */
+export async function runLab(lab: Lab, opts: LabRunOptions): Promise<void> {
+  const headless = isHeadless(opts.headless);
+  let current: RunSession | undefined;
+  let interrupted = false;
+  void untilSignal(() => {
+    interrupted = true;
+    current?.quit();
+  });
+  const results: LabRunResult[] = [];
+  /** Per run, how many backends each virtual client met before any removal (the comparison's clients row). */
+  const perClient: BackendsPerClient[] = [];
+  let failure: Error | undefined;
+  for (const [i, run] of lab.runs.entries()) {
+    if (interrupted) break;
+    const which = lab.runs.length > 1 ? ` [${i + 1}/${lab.runs.length}] ${run.name}` : '';
+    const intro = `lab ${lab.name}${which}: ${lab.title} (${formatDuration(run.config.durationMs)})\n`;
+    // The dashboard is drawn below this line; headless, the progress goes to stderr with it.
+    (headless ? process.stderr : process.stdout).write(intro);
+    const session = new RunSession(run.config);
+    current = session;
+    let stopWatching: (() => void) | undefined;
+    let record: RunRecord;
+    try {
+      record = await driveSession(session, {
+        headless,
+        label: `lab ${lab.name}${which}`,
+        onStarted: (s) => {
+          if (run.removal) stopWatching = watchRemoval(s, run.removal.atMs);
+        },
+      });
+    } catch (err) {
+      failure = err as Error;
+      break;
+    } finally {
+      stopWatching?.();
+    }
+    // `q` on the dashboard ends a run early just as Ctrl-C does; a run with
+    // `requests` ends early by design once they are all answered.
+    const countDone = run.config.requests !== undefined && record.totals.requests >= run.config.requests;
+    if (record.durationMs < run.config.durationMs && !countDone) interrupted = true;
+    results.push({ name: run.name, record, ...(run.removal ? { keysMoved: keysMovedBy(session, run.removal.target) } : {}) });
+    perClient.push(session.load.clientTally.backendsPerClient(0));
+    if (session.failure) {
+      failure = session.failure;
+      break;
+    }
+  }
+  current = undefined;
+
+  if (failure || interrupted) {
+    const { renderReport } = await import('../report/render-report.js');
+    for (const r of results) process.stdout.write(renderReport(r.record));
+    if (failure) throw failure;
+    const ran = results.reduce((sum, r) => sum + r.record.durationMs, 0);
+    throw new RuntimeError(`lab ${lab.name} was stopped after ${formatDuration(ran)} of ${formatDuration(lab.durationMs)}: no verdict`);
+  }
+
+  const expectations = evaluateExpectations(lab.expectations, results);
+  const verdict: LabVerdict = { name: lab.name, title: lab.title, passed: expectations.every((e) => e.pass), expectations };
+  if (results.length === 1) {
+    await emitRecord({ ...results[0]!.record, lab: verdict }, opts);
+  } else {
+    await emitComparison(lab, results, perClient, verdict, opts);
+  }
+  if (!verdict.passed) {
+    const failed = expectations.filter((e) => !e.pass);
+    throw new LabFailedError(`lab ${lab.name}: ${failed.length} of ${expectations.length} expectations failed (${failed.map((e) => e.text).join('; ')})`);
+  }
+}
+
+/** The output of a lab with several runs: each run's report, the comparison and the verdict; or the comparison JSON. */
+async function emitComparison(lab: Lab, results: readonly LabRunResult[], perClient: readonly BackendsPerClient[], verdict: LabVerdict, opts: LabRunOptions): Promise<void> {
+  const first = lab.runs[0]!.config;
+  const comparison: Comparison = {
+    schemaVersion: 1,
+    partial: false,
+    scenario: scenarioOf(first, first.durationMs, lab.runs[0]!.removal?.target),
+    results: results.map((r, i) => {
+      const clients = lab.runs[i]!.config.clients;
+      return summarizeRun({ ...r.record, lab: verdict }, perClient[i]!, r.keysMoved, clients !== undefined && clients > 1);
+    }),
+  };
+  const json = JSON.stringify(comparison, null, 2) + '\n';
+  await writeOut(opts.out, json);
+  if (opts.json) {
+    process.stdout.write(json);
+    return;
+  }
+  const { renderReport } = await import('../report/render-report.js');
+  const { renderVerdict } = await import('../report/render-verdict.js');
+  const c = new Chalk();
+  for (const [i, r] of results.entries()) {
+    process.stdout.write(c.bold(`Run ${i + 1}/${results.length}: ${r.name}`) + '\n' + renderReport(r.record) + '\n');
+  }
+  process.stdout.write(renderComparison(comparison) + '\n' + renderVerdict(verdict));
+}

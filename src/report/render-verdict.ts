@@ -1,0 +1,31 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { LabVerdict } from '../metrics/run-record.js';
+
+/**
+ * Renders a lab's verdict: a heading with the lab's name, title and how many
+ * expectations held, then one line per expectation — ✓ or ✗, what it is
+ * about, what was expected and what was measured (units included). A pure
+ * function of the verdict; `color` forces colour on or off (default: chalk's
+ * detection, as the report).
+ */
+export function renderVerdict(lab: LabVerdict, options: { color?: boolean } = {}): string {
+  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const held = lab.expectations.filter((e) => e.pass).length;
+  const total = lab.expectations.length;
+  const status = lab.passed ? c.green.bold(`PASSED ${held}/${total}`) : c.red.bold(`FAILED ${total - held} of ${total}`);
+  const table = new Table({
+    head: ['', 'expectation', 'expected', 'measured'],
+    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+      left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+  });
+  for (const e of lab.expectations) {
+    table.push([e.pass ? c.green('✓') : c.red('✗'), e.text, e.expected, e.pass ? e.measured : c.red(e.measured)]);
+  }
+  // cli-table3 pads the last column too: trailing blanks are noise in a pipe or a diff.
+  const rows = table.toString().split('\n').map((l) => l.trimEnd());
+  return `${c.bold(`Lab ${lab.name}`)} · ${lab.title} · ${status}\n${rows.join('\n')}\n`;
+}
