@@ -85,7 +85,7 @@ describe('a bad lab file: one line naming the file, the field path and what was 
     ['an unknown expectation kind', `${HEAD}expect:\n  - shares: { backend: b1 }`, /^labs\/x\.yaml: expect\[0\]: expected one expectation, one of share, .*, got shares$/],
     ['an unknown backend', `${HEAD}expect:\n  - share: { backend: b7, is: 0.5, within: 0.1 }`, /^labs\/x\.yaml: expect\[0\]\.share\.backend: expected a backend, one of b1, b2, b3, got "b7"$/],
     ['a duration without its unit', HEAD.replace('duration: 6s', 'duration: 6') + 'expect:\n  - error-rate: { max: 0 }', /^labs\/x\.yaml: load\.duration: expected a text \(durations are written with a unit, like 5s\), got 6$/],
-    ['an unknown field', HEAD.replace('duration: 6s', 'duration: 6s, rate: 100') + 'expect:\n  - error-rate: { max: 0 }', /^labs\/x\.yaml: load\.rate: expected no such field/],
+    ['an unknown field', HEAD.replace('duration: 6s', 'duration: 6s, burst: 100') + 'expect:\n  - error-rate: { max: 0 }', /^labs\/x\.yaml: load\.burst: expected no such field/],
     ['a bad timeline action', `${HEAD}  - { at: 3s, explode: b2 }\nexpect:\n  - error-rate: { max: 0 }`, /^labs\/x\.yaml: timeline\[1\]\.explode: expected an action, one of kill, restart/],
     ['a timeline time past the run', `${HEAD}  - { at: 9s, restart: b2 }\nexpect:\n  - error-rate: { max: 0 }`, /^labs\/x\.yaml: timeline: expected every entry to fall within load\.duration/],
     ['a bad latency', HEAD.replace('backends: 3', 'backends:\n  - { latency: 20xs }\n  - {}\n  - {}') + 'expect:\n  - error-rate: { max: 0 }', /^labs\/x\.yaml: backends\[0\]\.latency: expected a value like 20ms/],
