@@ -32,7 +32,11 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
 /** One section: its title (none for the lead summary) and its blocks, a blank line between them. */
 export function sectionText(section: Section, c: ChalkInstance): string[] {
   const lines: string[] = [];
-  if (!section.lead) lines.push(c.bold(section.title) + (section.subtitle ? c.dim(` (${section.subtitle})`) : ''));
+  if (!section.lead) {
+    const sub = section.subtitle ? ` (${section.subtitle})` : '';
+    if ([...section.title].length + [...sub].length <= TEXT_WIDTH) lines.push(c.bold(section.title) + c.dim(sub));
+    else lines.push(c.bold(section.title), ...wrapWords(sub.trim().split(' '), ' ', '').map((l) => c.dim(l)));
+  }
   section.blocks.forEach((block, i) => {
     // Notes stay right under what they explain; anything else stands apart.
     if (i > 0 && block.kind !== 'note') lines.push('');

@@ -418,7 +418,7 @@ function trafficSection(r: RunRecord, events: readonly TimedEvent[]): Section | 
       blocks.push(seriesBlock(r, [e], from, to - from, 1, [{ text: `${formatAt(e.atMs)} ${e.label}`, tone: 'strong' }, { text: ` (from ${formatAt(from * 1000)} to ${formatAt(to * 1000)})`, tone: 'dim' }]));
     }
   }
-  const cell = cellS === 1 ? 'one cell per second' : `one cell per ${cellS} seconds (their mean)`;
+  const cell = cellS === 1 ? 'one cell per second' : `one cell per ${cellS}s (their mean)`;
   return { id: 'traffic', title: 'Requests per second', subtitle: `per backend, ${cell}, one scale for all; events marked`, blocks };
 }
 
@@ -520,7 +520,7 @@ function healthSection(r: RunRecord, events: readonly TimedEvent[]): Section | u
   return {
     id: 'health',
     title: 'Health',
-    subtitle: `the balancer's view of each backend, one cell per ${cellMs === 1000 ? 'second' : `${cellMs / 1000} seconds`}; events marked`,
+    subtitle: `the balancer's view of each backend, one cell per ${cellMs === 1000 ? 'second' : `${cellMs / 1000}s`}; events marked`,
     blocks: [{ kind: 'health', startMs: 0, cellMs, cells, durationMs: r.durationMs, strips, markers: placeMarkers(events, 0, cellMs, cells) }],
   };
 }

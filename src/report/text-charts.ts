@@ -100,7 +100,8 @@ export function seriesText(block: SeriesBlock, c: ChalkInstance): string[] {
   }
   if (block.markers.length > 0) {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);
-    lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
+    // A window around one event has it in its caption already.
+    if (!(block.caption && block.markers.length === 1)) lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
   }
   return lines;
 }
