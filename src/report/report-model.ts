@@ -473,7 +473,8 @@ function applyEvent(f: Flags, type: string): boolean {
  * event counts as one). A backend starts UP, as the balancer starts it.
  */
 function healthSection(r: RunRecord, events: readonly TimedEvent[]): Section | undefined {
-  if (r.backends.length === 0 || r.durationMs <= 0) return undefined;
+  // `lblab load` runs no health checks: it has no view of a backend's health to draw.
+  if (r.config.command === 'load' || r.backends.length === 0 || r.durationMs <= 0) return undefined;
   const seconds = Math.max(1, Math.ceil(r.durationMs / 1000));
   const cellMs = cellSizeMs(seconds);
   const cells = Math.ceil(r.durationMs / cellMs);

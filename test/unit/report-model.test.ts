@@ -120,3 +120,11 @@ describe('buildReportModel', () => {
     ]);
   });
 });
+
+describe('buildReportModel for lblab load', () => {
+  it('draws no health timeline: the load generator has no balancer and no health checks', () => {
+    const record = makeRecord({ seconds: 3, backends: ['b1', 'b2'] });
+    record.config = { command: 'load', target: 'http://127.0.0.1:8080/', concurrency: 4 };
+    expect(buildReportModel(record).sections.map((s) => s.id)).toEqual(['summary', 'backends', 'latency', 'traffic']);
+  });
+});
