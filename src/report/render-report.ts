@@ -30,7 +30,7 @@ export function renderReport(record: RunRecord, options: ReportOptions = {}): st
 }
 
 /** One section: its title (none for the lead summary) and its blocks, a blank line between them. */
-export function sectionText(section: Section, c: ChalkInstance): string[] {
+function sectionText(section: Section, c: ChalkInstance): string[] {
   const lines: string[] = [];
   if (!section.lead) {
     const sub = section.subtitle ? ` (${section.subtitle})` : '';
@@ -65,7 +65,7 @@ function blockText(block: Block, c: ChalkInstance): string[] {
 }
 
 /** A span in the terminal: the tone as a chalk colour. */
-export function spanText(span: Span, c: ChalkInstance): string {
+function spanText(span: Span, c: ChalkInstance): string {
   return tone(span.tone, c)(span.text);
 }
 
@@ -88,8 +88,8 @@ function tone(t: Tone | undefined, c: ChalkInstance): (s: string) => string {
 
 /**
  * A borderless cli-table3 table, columns two spaces apart, trailing blanks
- * trimmed. When it would be wider than {@link TEXT_WIDTH}, its last column is
- * word-wrapped to fit. A captioned table sits indented under its caption.
+ * trimmed. When it would be wider than {@link TEXT_WIDTH}, its last column
+ * (when text) or else its widest text column is wrapped to fit. A captioned table sits indented under its caption.
  */
 function tableText(block: TableBlock, c: ChalkInstance): string[] {
   const indent = block.caption ? '  ' : '';
@@ -101,7 +101,10 @@ function tableText(block: TableBlock, c: ChalkInstance): string[] {
     const widest = Math.max(...natural.slice(1));
     for (let i = 1; i < natural.length; i++) colWidths[i] = widest;
   }
-  if (total > TEXT_WIDTH) colWidths[natural.length - 1] = Math.max(10, natural[natural.length - 1]! - (total - TEXT_WIDTH));
+  const last = natural.length - 1;
+  // Too wide: wrap the last column when it is text (an event's detail), else the widest text column (long backend names).
+  const wrap = block.align[last] === 'left' && natural[last]! > 12 ? last : natural.reduce((best, w, i) => (block.align[i] === 'left' && w > (natural[best] ?? 0) ? i : best), -1);
+  if (total > TEXT_WIDTH && wrap >= 0) colWidths[wrap] = Math.max(8, natural[wrap]! - (total - TEXT_WIDTH));
   const table = new Table({
     head: block.head,
     style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
@@ -111,7 +114,9 @@ function tableText(block: TableBlock, c: ChalkInstance): string[] {
     },
     colAligns: block.align,
     colWidths,
-    wordWrap: colWidths.length > 0,
+    wordWrap: total > TEXT_WIDTH && wrap >= 0,
+    // Names have no spaces to break at.
+    wrapOnWordBoundary: wrap === last,
   });
   for (const row of block.rows) table.push(row.map((s) => spanText(s, c)));
   const lines = table

@@ -82,6 +82,18 @@ export function wrapWords(parts: readonly string[], sep: string, indent: string)
 }
 
 /**
+ * What fits of `tail` after a chart row `used` columns wide and two spaces,
+ * within {@link TEXT_WIDTH}: all of it, or its start and `…` (long backend
+ * names leave less room), or nothing when not even a few characters fit.
+ */
+function fitTail(used: number, tail: string): string {
+  const room = TEXT_WIDTH - used - 2;
+  const chars = [...tail];
+  if (chars.length <= room) return tail;
+  return room >= 6 ? chars.slice(0, room - 1).join('') + '…' : '';
+}
+
+/**
  * Requests per second per backend as sparklines, one character per cell on
  * one scale for every backend (`·` for a cell with no response), with each
  * backend's peak and mean, a time axis above, the event keys below and their
@@ -96,7 +108,8 @@ export function seriesText(block: SeriesBlock, c: ChalkInstance): string[] {
     const spark = s.values
       .map((v) => (v <= 0 || block.max <= 0 ? c.dim('·') : c.cyan(SPARK[Math.min(7, Math.floor((v / block.max) * 7.999))]!)))
       .join('');
-    lines.push(`${s.name.padEnd(w)} ${spark}  ${c.dim(`peak ${s.peak}/s  mean ${s.mean}/s`)}`);
+    const tail = fitTail(w + 1 + s.values.length, `peak ${s.peak}/s  mean ${s.mean}/s`);
+    lines.push(`${s.name.padEnd(w)} ${spark}${tail ? `  ${c.dim(tail)}` : ''}`);
   }
   if (block.markers.length > 0) {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);
@@ -151,8 +164,8 @@ export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
         return cell.state === 'up' ? c.green('▲') : paint(cell.state, '▼', c);
       })
       .join('');
-    const summary = awayWords(s.away);
-    lines.push(`${s.name.padEnd(w)} ${strip}  ${summary ? c.dim(summary) : c.dim('UP throughout')}`);
+    const tail = fitTail(w + 1 + s.cells.length, awayWords(s.away) || 'UP throughout');
+    lines.push(`${s.name.padEnd(w)} ${strip}${tail ? `  ${c.dim(tail)}` : ''}`);
   }
   if (block.markers.length > 0) {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);

@@ -128,3 +128,26 @@ describe('buildReportModel for lblab load', () => {
     expect(buildReportModel(record).sections.map((s) => s.id)).toEqual(['summary', 'backends', 'latency', 'traffic']);
   });
 });
+
+describe('the text report with long backend names and a long run', () => {
+  it('stays within 100 columns, shortening what follows a chart row rather than the chart', () => {
+    const names = ['checkout-service-eu-west-1a', 'checkout-service-eu-west-1b'];
+    const record = makeRecord({
+      seconds: 120,
+      backends: names,
+      rps: (_, s) => 10_000 + s,
+      events: [
+        { atMs: 30_000, type: 'ejected', target: names[0], detail: 'x' },
+        { atMs: 40_000, type: 'readmitted', target: names[0] },
+        { atMs: 50_000, type: 'draining', target: names[0] },
+        { atMs: 60_000, type: 'down', target: names[1], detail: 'y' },
+        { atMs: 70_000, type: 'remove', target: names[1] },
+      ],
+    });
+    const lines = renderReport(record, { color: false }).split('\n');
+    for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(100);
+    const row = lines.find((l) => l.startsWith(`${names[0]} `) && l.includes('peak'))!;
+    expect(row).toMatch(/ {2}peak \d*…$/);
+    expect(row).toContain('█'.repeat(60));
+  });
+});
