@@ -357,7 +357,18 @@ function eventMarkers(r: RunRecord): TimedEvent[] {
     .filter((e) => !REACTIONS.has(e.type) && e.atMs <= r.durationMs)
     .map((e, i) => ({ e, i }))
     .sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i)
-    .map(({ e }) => ({ atMs: e.atMs, label: `${e.type}${e.target ? ` ${e.target}` : ''}` }));
+    .map(({ e }) => ({ atMs: e.atMs, label: markerLabel(e) }));
+}
+
+/** Events whose detail says what changed to: `algo round-robin → least-conn`, `weight b1 1 → 5`, `concurrency 32 workers`. */
+const DETAILED: ReadonlySet<string> = new Set(['algo', 'weight', 'concurrency']);
+
+/** What a marker says: the event and its backend, plus the new value of a setting change (its detail without the `(source)`). */
+function markerLabel(e: RunEvent): string {
+  const base = `${e.type}${e.target ? ` ${e.target}` : ''}`;
+  if (!DETAILED.has(e.type) || !e.detail) return base;
+  const what = e.detail.replace(/\s*\([^)]*\)$/, '').replace(/^weight /, '');
+  return what ? `${base} ${what}` : base;
 }
 
 function placeMarkers(events: readonly TimedEvent[], startMs: number, cellMs: number, cells: number): Marker[] {

@@ -151,3 +151,21 @@ describe('the text report with long backend names and a long run', () => {
     expect(row).toContain('█'.repeat(60));
   });
 });
+
+describe('event markers', () => {
+  it('say what a setting changed to, without where the change came from', () => {
+    const record = makeRecord({
+      seconds: 10,
+      backends: ['b1', 'b2'],
+      events: [
+        { atMs: 1000, type: 'algo', detail: 'round-robin → least-conn (event)' },
+        { atMs: 2000, type: 'weight', target: 'b1', detail: 'weight 1 → 5 (key)' },
+        { atMs: 3000, type: 'concurrency', detail: '32 workers' },
+        { atMs: 4000, type: 'hang', target: 'b2', detail: 'holds every request (event)' },
+        { atMs: 5000, type: 'down', target: 'b2', detail: '3 failed checks' },
+      ],
+    });
+    const [series] = blocksOf(buildReportModel(record), 'traffic', 'series') as [SeriesBlock];
+    expect(series.markers.map((m) => `${m.key} ${m.label}`)).toEqual(['1 algo round-robin → least-conn', '2 weight b1 1 → 5', '3 concurrency 32 workers', '4 hang b2']);
+  });
+});
