@@ -81,6 +81,8 @@ svg.chart .marker-key { fill: #6b4fbb; font-weight: 700; }
 svg.chart .seg.up { fill: var(--up); } svg.chart .seg.down { fill: var(--down); } svg.chart .seg.out { fill: var(--out); }
 svg.chart .seg.drain { fill: var(--drain); } svg.chart .seg.removed { fill: var(--removed); }
 svg.chart .change { fill: var(--fg); }
+svg.chart .dead { fill: #7a1020; }
+.legend .dead-sw { background: #7a1020; height: 4px; vertical-align: 3px; }
 svg.chart .muted { fill: var(--muted); }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; color: var(--muted); margin: 2px 0 8px; padding: 0; list-style: none; }
 .legend .sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 5px; }
@@ -244,7 +246,11 @@ function seriesSvg(block: SeriesBlock): string {
   return `<svg class="chart" data-chart="rps" viewBox="0 0 ${W} ${H}" role="img" aria-label="requests per second per backend">${parts.join('')}</svg>\n${markerLegend(block.markers)}`;
 }
 
-/** One strip per backend: a rectangle per stretch of one state, a triangle at each change (▼ out of UP, ▲ back), events as dashed lines. */
+/**
+ * One strip per backend: a rectangle per stretch of one state, a triangle at
+ * each change (▼ out of UP, ▲ back), a thin dark bar under the strip while
+ * its process was not running, events as dashed lines.
+ */
 function healthSvg(block: HealthBlock): string {
   const W = 960;
   const left = 70;
@@ -269,7 +275,10 @@ function healthSvg(block: HealthBlock): string {
         return `<path class="change" d="${tri}"><title>${esc(`${formatAt(ch.atMs)} ${s.name} ${STATE_WORDS[ch.from]} → ${STATE_WORDS[ch.to]} (${ch.reason})`)}</title></path>`;
       })
       .join('');
-    parts.push(`<g class="strip" data-backend="${esc(s.name)}"><text x="${left - 8}" y="${n(y0 + rowH / 2 + 4)}" text-anchor="end">${esc(s.name)}</text>${segs}${changes}<text class="muted" x="${W - right + 10}" y="${n(y0 + rowH / 2 + 4)}">${esc(awayWords(s.away) || 'UP throughout')}</text></g>`);
+    const dead = s.dead
+      .map((d) => `<rect class="dead" x="${n(x(d.fromMs))}" y="${n(y0 + rowH + 1)}" width="${n(Math.max(1, x(d.toMs) - x(d.fromMs)))}" height="4"><title>${esc(`${s.name} process not running ${formatAt(d.fromMs)}–${formatAt(d.toMs)}`)}</title></rect>`)
+      .join('');
+    parts.push(`<g class="strip" data-backend="${esc(s.name)}">${dead}<text x="${left - 8}" y="${n(y0 + rowH / 2 + 4)}" text-anchor="end">${esc(s.name)}</text>${segs}${changes}<text class="muted" x="${W - right + 10}" y="${n(y0 + rowH / 2 + 4)}">${esc(awayWords(s.away) || 'UP throughout')}</text></g>`);
   });
   for (const t of timeTicks(0, block.durationMs)) {
     parts.push(`<line class="axis" x1="${n(x(t))}" y1="${top + plotH}" x2="${n(x(t))}" y2="${top + plotH + 4}"/>`, `<text x="${n(x(t))}" y="${top + plotH + 18}" text-anchor="middle">${t / 1000}s</text>`);
@@ -279,7 +288,7 @@ function healthSvg(block: HealthBlock): string {
   const legend = `<ul class="legend">${(['up', 'down', 'out', 'drain', 'removed'] as const)
     .filter((st) => used.has(st))
     .map((st) => `<li><span class="sw" style="background:var(--${st === 'drain' ? 'drain' : st})"></span>${STATE_WORDS[st]}</li>`)
-    .join('')}${block.strips.some((s) => s.changes.length > 0) ? '<li>▼ left UP · ▲ back UP</li>' : ''}</ul>`;
+    .join('')}${block.strips.some((s) => s.dead.length > 0) ? '<li><span class="sw dead-sw"></span>process not running (under the strip)</li>' : ''}${block.strips.some((s) => s.changes.length > 0) ? '<li>▼ left UP · ▲ back UP</li>' : ''}</ul>`;
   return `<svg class="chart" data-chart="health" viewBox="0 0 ${W} ${H}" role="img" aria-label="health timeline per backend">${parts.join('')}</svg>\n${legend}${markerLegend(block.markers)}`;
 }
 

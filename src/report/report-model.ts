@@ -71,7 +71,14 @@ export type HealthBlock = {
   strips: Array<{
     name: string;
     segments: Array<{ fromMs: number; toMs: number; state: StripState }>;
-    cells: Array<{ state: StripState; changed: boolean }>;
+    cells: Array<{ state: StripState; changed: boolean; blind: boolean }>;
+    /**
+     * When its process was not running (from a kill or exit to the next
+     * `started`), ms. A cell is `blind` when the balancer still had it UP at
+     * the cell's end although the process was dead in that cell: the time to
+     * detect, as the learner sees it.
+     */
+    dead: Array<{ fromMs: number; toMs: number }>;
     changes: Array<{ atMs: number; from: StripState; to: StripState; reason: string }>;
     /** Time spent in each state other than UP, ms, in the order first entered. */
     away: Array<{ state: StripState; ms: number }>;
@@ -512,13 +519,25 @@ function healthSection(r: RunRecord, events: readonly TimedEvent[]): Section | u
       state = ch.to;
     }
     segments.push({ fromMs: from, toMs: r.durationMs, state });
+    const dead: Array<{ fromMs: number; toMs: number }> = [];
+    let diedAt: number | undefined;
+    for (const e of ordered) {
+      if ((e.type === 'kill' || e.type === 'exit') && diedAt === undefined) diedAt = e.atMs;
+      if (e.type === 'started' && diedAt !== undefined) {
+        dead.push({ fromMs: diedAt, toMs: e.atMs });
+        diedAt = undefined;
+      }
+    }
+    if (diedAt !== undefined) dead.push({ fromMs: diedAt, toMs: r.durationMs });
     const stripCells = [];
     for (let c = 0; c < cells; c++) {
       const a = c * cellMs;
       const z = Math.min(r.durationMs, (c + 1) * cellMs);
       const inside = changes.filter((ch) => ch.atMs >= a && (ch.atMs < z || (c === cells - 1 && ch.atMs <= z)));
       const last = [...changes].reverse().find((ch) => ch.atMs < z || (c === cells - 1 && ch.atMs <= z));
-      stripCells.push({ state: last ? last.to : 'up', changed: inside.length > 0 });
+      const state = last ? last.to : 'up';
+      const blind = state === 'up' && dead.some((d) => d.fromMs < z && d.toMs > a);
+      stripCells.push({ state, changed: inside.length > 0, blind });
     }
     const away: Array<{ state: StripState; ms: number }> = [];
     for (const seg of segments) {
@@ -527,7 +546,7 @@ function healthSection(r: RunRecord, events: readonly TimedEvent[]): Section | u
       if (known) known.ms += seg.toMs - seg.fromMs;
       else away.push({ state: seg.state, ms: seg.toMs - seg.fromMs });
     }
-    return { name: b.name, segments, cells: stripCells, changes, away };
+    return { name: b.name, segments, cells: stripCells, changes, away, dead };
   });
   return {
     id: 'health',

@@ -146,8 +146,9 @@ function paint(state: StripState, text: string, c: ChalkInstance): string {
 /**
  * The health timeline as text: a strip per backend, one glyph per cell for
  * the state at the end of the cell (`█` UP, `·` DOWN, `▒` ejected or circuit
- * open, `░` draining, `─` removed), `▼` where it left UP in that cell and `▲`
- * where it came back; after each strip the time spent out of UP; a time axis
+ * open, `░` draining, `─` removed), `x` where it was still UP although its
+ * process was dead, `▼` where it left UP in that cell and `▲` where it came
+ * back; after each strip the time spent out of UP; a time axis
  * above, the event keys below, then a legend of the glyphs in use.
  */
 export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
@@ -155,10 +156,15 @@ export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
   const lines: string[] = [c.dim(' '.repeat(w + 1) + axisRow(block.startMs, block.cellMs, block.cells))];
   const used = new Set<StripState>();
   let changed = false;
+  let blind = false;
   for (const s of block.strips) {
     const strip = s.cells
       .map((cell) => {
         used.add(cell.state);
+        if (cell.blind && !cell.changed) {
+          blind = true;
+          return c.red('x');
+        }
         if (!cell.changed) return paint(cell.state, STATE_GLYPH[cell.state], c);
         changed = true;
         return cell.state === 'up' ? c.green('▲') : paint(cell.state, '▼', c);
@@ -172,6 +178,7 @@ export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
     lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
   }
   const legend = (['up', 'down', 'out', 'drain', 'removed'] as const).filter((st) => used.has(st)).map((st) => `${STATE_GLYPH[st]} ${STATE_WORD[st]}`);
+  if (blind) legend.push('x UP with its process dead (not noticed yet)');
   if (changed) legend.push('▼▲ changed in that cell');
   lines.push(...wrapWords(legend, '  ', ' '.repeat(w + 1)).map((l) => c.dim(l)));
   return lines;

@@ -40,7 +40,7 @@ describe('renderMarkdown', () => {
     };
     expect(fenced('Latency').some((l) => /≤10ms █+\s+\d+\s+[\d.]+%/.test(l))).toBe(true);
     expect(fenced('Requests per second')).toContain('b2     ▅▅▅▂▂▁···  peak 333/s  mean 143/s');
-    expect(fenced('Health')).toContain('b2     █████▼···  DOWN 3.1s');
+    expect(fenced('Health')).toContain('b2     ███xx▼···  DOWN 3.1s');
     expect(text).not.toMatch(/\u001b\[/);
   });
 

@@ -68,6 +68,8 @@ describe('buildReportModel', () => {
       events: [
         { atMs: 1000, type: 'kill', target: 'b1' },
         { atMs: 2500, type: 'down', target: 'b1', detail: '3 failed checks' },
+        { atMs: 5000, type: 'restart', target: 'b1', detail: 'on port 1' },
+        { atMs: 5500, type: 'started', target: 'b1', detail: 'pid 2' },
         { atMs: 6200, type: 'up', target: 'b1', detail: '2 passed checks' },
         { atMs: 2000, type: 'ejected', target: 'b2', detail: '5 failures in a row' },
         { atMs: 4000, type: 'readmitted', target: 'b2' },
@@ -98,12 +100,14 @@ describe('buildReportModel', () => {
     expect(strip('b4').away).toEqual([{ state: 'removed', ms: 2000 }]);
     expect(strip('b1').cells.map((c) => (c.changed ? (c.state === 'up' ? '^' : 'v') : c.state[0])).join('')).toBe('uuvddd^uuu');
     expect(strip('b1').changes[0]).toMatchObject({ atMs: 2500, from: 'up', to: 'down', reason: 'down: 3 failed checks' });
-    // the kill is marked, the reactions (down, up, ejected, drained, …) are not
-    expect(health.markers.map((m) => m.label)).toEqual(['kill b1', 'draining b3', 'remove b4']);
+    // the kill and restart are marked, the reactions (down, up, started, ejected, drained, …) are not
+    expect(health.markers.map((m) => m.label)).toEqual(['kill b1', 'draining b3', 'restart b1', 'remove b4']);
+    expect(strip('b1').dead).toEqual([{ fromMs: 1000, toMs: 5500 }]);
+    expect(strip('b1').cells.map((c) => c.blind)).toEqual([false, true, false, false, false, false, false, false, false, false]);
     const text = renderReport(record, { color: false }).split('\n');
     const from = text.findIndex((l) => l.startsWith('Health ('));
     expect(text.slice(from + 2, from + 6)).toEqual([
-      'b1     ██▼···▲███  DOWN 3.7s',
+      'b1     █x▼···▲███  DOWN 3.7s',
       'b2     ██▼▒▲▼▒▲██  out 4.1s',
       'b3     ███▼░░░░░░  draining 7.0s',
       'b4     ████████▼─  removed 2.0s',

@@ -52,10 +52,11 @@ describe('renderReport', () => {
     expect(rows[5]).toBe('       1 +2.0s kill b2');
   });
 
-  it('draws a health strip per backend: UP until the second it went DOWN, then DOWN to the end', () => {
+  it('draws a health strip per backend: UP, UP with the process dead until the second it went DOWN, then DOWN', () => {
     const rows = section(lines, 'Health');
-    expect(rows.slice(1, 4)).toEqual(['b1     ██████  UP throughout', 'b2     ████▼·  DOWN 2.0s', 'b3     ██████  UP throughout']);
-    expect(rows.at(-1)).toBe('       █ UP  · DOWN  ▼▲ changed in that cell');
+    // killed at +2.0s, DOWN at +4.0s: two seconds UP with a dead process
+    expect(rows.slice(1, 4)).toEqual(['b1     ██████  UP throughout', 'b2     ██xx▼·  DOWN 2.0s', 'b3     ██████  UP throughout']);
+    expect(rows.at(-1)).toBe('       █ UP  · DOWN  x UP with its process dead (not noticed yet)  ▼▲ changed in that cell');
   });
 
   it('lists events and health transitions once each, in time order', () => {
