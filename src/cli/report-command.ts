@@ -1,31 +1,96 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { accessSync, constants, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { RuntimeError, UsageError } from '../errors.js';
 import type { RunRecord } from '../metrics/run-record.js';
 
-/** `lblab report FILE`: prints the report of a saved run record again. */
+/** What `lblab report` prints: the text report, the record as JSON, Markdown on stdout, or an HTML page written to a file. */
+export type ReportOutput = { kind: 'text' } | { kind: 'json' } | { kind: 'markdown' } | { kind: 'html'; file: string };
+
+/**
+ * `lblab report FILE [--json | --markdown | --html OUT.html]`: prints the
+ * report of a saved run record again, as text (default), JSON, Markdown, or
+ * one self-contained HTML page written to OUT.html (its path is printed).
+ */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('re-print the report of a saved run record')
+    .description('re-print the report of a saved run record (text, Markdown or an HTML page)')
     .argument('<file>', 'a run record written by --out (or --json)')
     .option('--json', 'print the record itself (pretty JSON)')
+    .option('--markdown', 'print the report as Markdown (GitHub tables, charts in code blocks)')
+    .option('--html <out>', 'write the report as one self-contained HTML page (inline SVG charts, no network) to this file')
     .addHelpText(
       'after',
       `
 Examples:
   lblab start --backends 3 --algo weighted --headless --duration 10s --out run.json
-  lblab report run.json`,
+  lblab report run.json
+  lblab report run.json --markdown > run.md
+  lblab report run.json --html run.html`,
     )
-    .action(async (file: string, o: { json?: boolean }) => {
+    .action(async (file: string, o: { json?: boolean; markdown?: boolean; html?: string }) => {
+      const output = parseReportOutput(file, o);
       const record = await readRunRecord(file);
-      if (o.json) {
-        process.stdout.write(JSON.stringify(record, null, 2) + '\n');
-        return;
+      switch (output.kind) {
+        case 'json':
+          process.stdout.write(JSON.stringify(record, null, 2) + '\n');
+          return;
+        case 'markdown': {
+          const { renderMarkdown } = await import('../report/render-markdown.js');
+          process.stdout.write(renderMarkdown(record));
+          return;
+        }
+        case 'html': {
+          const { renderHtml } = await import('../report/render-html.js');
+          try {
+            await writeFile(output.file, renderHtml(record));
+          } catch (err) {
+            throw new RuntimeError(`could not write --html ${output.file}: ${(err as Error).message}`);
+          }
+          process.stdout.write(output.file + '\n');
+          return;
+        }
+        case 'text': {
+          const { renderReport } = await import('../report/render-report.js');
+          process.stdout.write(renderReport(record));
+        }
       }
-      const { renderReport } = await import('../report/render-report.js');
-      process.stdout.write(renderReport(record));
     });
+}
+
+/**
+ * Checks the output flags of `lblab report`: at most one of `--json`,
+ * `--markdown`, `--html`; the `--html` file in a writable folder, not a
+ * folder, and not the run record itself. Returns the `--html` path resolved.
+ * @throws {UsageError} naming the flag.
+ */
+export function parseReportOutput(recordFile: string, o: { json?: boolean; markdown?: boolean; html?: string }): ReportOutput {
+  const given = (['json', 'markdown', 'html'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+  if (given.length > 1) {
+    throw new UsageError(`Expected \`--${given[1]}\` not to be combined with \`--${given[0]}\` (one output at a time), got both`);
+  }
+  if (o.json) return { kind: 'json' };
+  if (o.markdown) return { kind: 'markdown' };
+  if (o.html === undefined) return { kind: 'text' };
+  if (o.html.trim() === '') throw new UsageError('Expected `--html` to name the HTML file to write, got ""');
+  const file = resolve(o.html);
+  if (file === resolve(recordFile)) throw new UsageError(`Expected \`--html\` to be a file other than the run record, got ${JSON.stringify(o.html)}`);
+  const dir = dirname(file);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`Expected \`--html\` to be a file in a writable folder, got ${JSON.stringify(o.html)} (${dir} is missing or not writable)`);
+  }
+  let isDir = false;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch {
+    // Not there yet: it will be created.
+  }
+  if (isDir) throw new UsageError(`Expected \`--html\` to be a file, got the folder ${JSON.stringify(o.html)}`);
+  return { kind: 'html', file };
 }
 
 /**

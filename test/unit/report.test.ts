@@ -3,6 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import { renderReport } from '../../src/report/render-report.js';
 
+/** The lines of the section titled `title`, up to the next blank line. */
+function section(lines: string[], title: string): string[] {
+  const from = lines.findIndex((l) => l === title || l.startsWith(`${title} (`));
+  expect(from, title).toBeGreaterThanOrEqual(0);
+  const end = lines.indexOf('', from);
+  return lines.slice(from + 1, end < 0 ? undefined : end);
+}
+
 const record = JSON.parse(readFileSync(new URL('../fixtures/run-weighted-kill.json', import.meta.url), 'utf8')) as RunRecord;
 
 describe('renderReport', () => {
@@ -34,15 +42,29 @@ describe('renderReport', () => {
     expect(text).not.toContain('>2000ms');
   });
 
-  it('shows the per-second series per backend, with the dip to zero after the kill', () => {
-    const b2 = lines.find((l) => l.startsWith('b2 ') && l.includes('peak'))!;
-    expect(b2).toMatch(/^b2 \S{4}  {2}peak 333\/s$/u);
+  it('shows the per-second series per backend on one scale, with the dip to zero after the kill and the kill marked', () => {
+    const rows = section(lines, 'Requests per second');
+    expect(rows[0]).toBe('       0s   5s');
+    expect(rows[1]).toBe('b1     ▇▇████  peak 660/s  mean 600/s');
+    // b2 at 333/s is half of b1's 660/s peak on the shared scale, then nothing once it is dead
+    expect(rows[2]).toBe('b2     ▅▅▂▂··  peak 333/s  mean 153/s');
+    expect(rows[4]).toBe('events   1');
+    expect(rows[5]).toBe('       1 +2.0s kill b2');
+  });
+
+  it('draws a health strip per backend: UP, UP with the process dead until the second it went DOWN, then DOWN', () => {
+    const rows = section(lines, 'Health');
+    // killed at +2.0s, DOWN at +4.0s: two seconds UP with a dead process
+    expect(rows.slice(1, 4)).toEqual(['b1     ██████  UP throughout', 'b2     ██xx▼·  DOWN 2.0s', 'b3     ██████  UP throughout']);
+    expect(rows.at(-1)).toBe('       █ UP  · DOWN  x UP with its process dead (not noticed yet)  ▼▲ changed in that cell');
   });
 
   it('lists events and health transitions once each, in time order', () => {
-    const from = lines.indexOf('Events') + 1;
-    const ev = lines.slice(from, lines.indexOf('', from));
-    expect(ev).toEqual(['   +2.0s  kill b2  SIGKILL pid 4242 (event)', '   +4.0s  down b2  3 failed checks, last L4CON']);
+    expect(section(lines, 'Events')).toEqual([
+      '   at  event  backend  detail',
+      '+2.0s  kill   b2       SIGKILL pid 4242 (event)',
+      '+4.0s  down   b2       3 failed checks, last L4CON',
+    ]);
   });
 
   it('uses colour only when asked', () => {
@@ -55,12 +77,6 @@ describe('renderReport: failures, tries, checks and the dip around each fault', 
   const detected = JSON.parse(readFileSync(new URL('../fixtures/run-kill-detected.json', import.meta.url), 'utf8')) as RunRecord;
   const text = renderReport(detected, { color: false });
   const lines = text.split('\n');
-  const section = (title: string): string[] => {
-    const from = lines.findIndex((l) => l.startsWith(title));
-    expect(from, title).toBeGreaterThanOrEqual(0);
-    const end = lines.indexOf('', from);
-    return lines.slice(from + 1, end < 0 ? undefined : end);
-  };
 
   it('stays within 100 columns', () => {
     // the histogram bars are the widest lines; every line counts in characters, not bytes
@@ -68,14 +84,14 @@ describe('renderReport: failures, tries, checks and the dip around each fault', 
   });
 
   it('has a table of tries served / retried / lost and check results by name per backend', () => {
-    const rows = section('Tries and checks');
+    const rows = section(lines, 'Tries and checks');
     expect(rows[0]).toMatch(/^backend\s+served\s+retried\s+lost\s+checks$/);
     expect(rows.find((l) => l.startsWith('b2 '))).toMatch(/^b2\s+1500\s+628\s+12\s+L7OK 3, L4CON 5$/);
     expect(rows.find((l) => l.startsWith('b1 '))).toMatch(/^b1\s+5400\s+0\s+0\s+L7OK 9$/);
   });
 
   it('says in words what noticed each fault, after how long, and what it cost', () => {
-    expect(section('Failures')).toEqual([
+    expect(section(lines, 'Failures')).toEqual([
       '+3.0s kill b2 → DOWN after 2.9s (3 failed checks, last L4CON)',
       '  client errors +3s–+6s (all backends): 12 · b2 over the run: retried 628, lost 12',
       '+6.0s slow b3 → not noticed (no DOWN, ejection or open circuit before the end or a recover)',
@@ -83,14 +99,16 @@ describe('renderReport: failures, tries, checks and the dip around each fault', 
     ]);
   });
 
-  it('shows req/s, errors and the target backend second by second around the kill (not the slow: not a dip event)', () => {
-    const rows = section('Around each fault');
+  it('shows req/s, errors and every backend second by second around the kill (not the slow: not a dip event)', () => {
+    const rows = section(lines, 'Around each fault');
     expect(rows).toEqual([
       '+3.0s kill b2',
-      '  second   -3   -2   -1    0   +1   +2   +3   +4   +5',
-      '  req/s  1000 1000 1000  995  996  997 1000 1000 1000',
-      '  errors    0    0    0    5    4    3    0    0    0',
-      '  b2      333  333  333  150  100   40    0    0    0',
+      '  second    -3    -2    -1     0    +1    +2    +3    +4    +5',
+      '  req/s   1000  1000  1000   995   996   997  1000  1000  1000',
+      '  errors     0     0     0     5     4     3     0     0     0',
+      '  b1       500   500   500   600   620   650   660   660   660',
+      '  b2       333   333   333   150   100    40     0     0     0',
+      '  b3       167   167   167   245   276   307   340   340   340',
     ]);
   });
 
@@ -100,7 +118,7 @@ describe('renderReport: failures, tries, checks and the dip around each fault', 
     const i = old.findIndex((l) => l.startsWith('Failures'));
     expect(old.slice(i + 1, i + 3)).toEqual(['+2.0s kill b2 → DOWN after 2.0s (3 failed checks, last L4CON)', '  client errors +2s–+5s (all backends): 12']);
     const j = old.findIndex((l) => l.startsWith('Around each fault'));
-    expect(old[j + 2]).toBe('  second   -2   -1    0   +1   +2   +3');
+    expect(old[j + 2]).toBe('  second    -2    -1     0    +1    +2    +3');
     expect(old.some((l) => l.startsWith('Tries and checks'))).toBe(false);
   });
 });

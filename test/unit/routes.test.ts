@@ -102,7 +102,7 @@ describe('the report with routes and TLS', () => {
     const text = renderReport(record, { color: false });
     expect(text).toContain('TLS 16 handshakes (1 per 375 requests), p50 1.9ms, p99 4.1ms, max 4.3ms; plain HTTP: none');
     expect(text).toContain('Routes (first match wins) /api → /api (b1,b3 least-conn)');
-    expect(text).toContain('  no match → default (b2)');
+    expect(text).toContain('no match → default (b2)');
     const lines = text.split('\n');
     const api = lines.findIndex((l) => /^\/api\s+b1\s/.test(l));
     // b3 is in /api: it moves up under b1, with the pool named once; b2 follows under default.
