@@ -69,6 +69,18 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       const pass = (e.maxMs === undefined || v <= e.maxMs) && (e.minMs === undefined || v >= e.minMs);
       return { text, expected: expectedWords(e), measured: formatMs(v), pass };
     }
+    case 'largest-share': {
+      const top = r.backends.reduce<(typeof r.backends)[number] | undefined>((a, b) => (!a || b.share > a.share ? b : a), undefined);
+      if (!top) return { text, expected: expectedWords(e), measured: 'not measured (no backends in the record)', pass: false };
+      const pass = (e.min === undefined || top.share >= e.min - 1e-9) && (e.max === undefined || top.share <= e.max + 1e-9);
+      return { text, expected: expectedWords(e), measured: `${formatPct(top.share)} (${top.name})`, pass };
+    }
+    case 'backends-per-client': {
+      if (!r.clients) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients)', pass: false };
+      const most = Math.max(0, ...Object.entries(r.clients.touched).filter(([, n]) => n > 0).map(([k]) => Number(k)));
+      const many = Object.entries(r.clients.touched).filter(([k, n]) => Number(k) > e.max && n > 0).reduce((sum, [, n]) => sum + n, 0);
+      return { text, expected: expectedWords(e), measured: many > 0 ? `${most} (${many} of ${r.clients.total} clients met more than ${e.max})` : `${most}`, pass: many === 0 };
+    }
     case 'stickiness': {
       if (!r.clients) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients.stickiness)', pass: false };
       const { stickiness, total } = r.clients;
@@ -158,8 +170,12 @@ function describe(e: Expectation): string {
       return `error rate${e.from ? ` ${windowWords(e.from)}` : ''}`;
     case 'latency':
       return `${e.of === 'p999' ? 'p99.9' : e.of}${e.backend ? ` of ${e.backend}` : ''}`;
+    case 'largest-share':
+      return 'largest share of one backend';
     case 'stickiness':
       return 'virtual clients served by one backend only';
+    case 'backends-per-client':
+      return 'most backends one virtual client met';
     case 'sequence':
       return e.startsWith ? `first ${e.count} responses` : `first ${e.count} responses cycle ${e.cycle!.join(' ')}`;
     case 'requests':
@@ -202,8 +218,12 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, (v) => formatPct(v, 2));
     case 'latency':
       return bounds(e.minMs, e.maxMs, formatMs);
+    case 'largest-share':
+      return bounds(e.min, e.max, (v) => formatPct(v));
     case 'stickiness':
       return `≥ ${formatPct(e.min)}`;
+    case 'backends-per-client':
+      return `≤ ${e.max}`;
     case 'sequence':
       return wantedSequence(e).join(' ');
     case 'requests':

@@ -91,7 +91,12 @@ const runOverrides = {
 };
 
 /** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */
-const run = z.strictObject({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a name of lowercase letters, digits and dashes' }), ...runOverrides });
+const run = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a name of lowercase letters, digits and dashes' }),
+  ...runOverrides,
+  /** Load fields this run changes (e.g. one client instead of twenty); the rest are the lab's. */
+  load: load.partial().optional(),
+});
 
 /** A lab file. Expectations are checked one by one in load-lab.ts, where their kind is known. */
 export const labFileSchema = z.strictObject({
@@ -145,8 +150,12 @@ export const EXPECTATION_SCHEMAS = {
   'error-rate': z.strictObject({ max: fraction.optional(), min: fraction.optional(), ...window, run: runName }),
   /** A latency percentile, overall or of one backend, within bounds. */
   latency: z.strictObject({ of: latencyMetric, max: duration.optional(), min: duration.optional(), backend: backend.optional(), run: runName }),
+  /** The largest share any one backend served is within bounds (which backend does not matter: "all traffic to one server"). */
+  'largest-share': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
   /** Share of virtual clients served by exactly one backend (record `clients.stickiness`) is at least `min`. */
   stickiness: z.strictObject({ min: fraction, run: runName }),
+  /** No virtual client was served by more than `max` backends (record `clients.touched`): a re-pinned client moved once. */
+  'backends-per-client': z.strictObject({ max: count, run: runName }),
   /** The first responses (record `sequence`): exactly `starts-with`, or `count` of them repeating `cycle` from its first element. */
   sequence: z.strictObject({
     'starts-with': z.array(backend).min(1).optional(),

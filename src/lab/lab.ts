@@ -25,7 +25,9 @@ export type Expectation =
   | { kind: 'detected'; run: string; backend: string; fault: string; by?: 'down' | 'ejected' | 'breaker-open'; withinMs: number; atLeastMs?: number }
   | { kind: 'error-rate'; run: string; max?: number; min?: number; from?: WindowStart }
   | { kind: 'latency'; run: string; of: LatencyMetric; maxMs?: number; minMs?: number; backend?: string }
+  | { kind: 'largest-share'; run: string; min?: number; max?: number }
   | { kind: 'stickiness'; run: string; min: number }
+  | { kind: 'backends-per-client'; run: string; max: number }
   | { kind: 'sequence'; run: string; startsWith?: string[]; cycle?: string[]; count: number }
   | { kind: 'requests'; run: string; backend: string; min?: number; max?: number; from?: WindowStart }
   | { kind: 'requests-spread'; run: string; max: number }

@@ -132,7 +132,7 @@ class LabReader {
       where.set(`--${field}`, at(`balancer.${field}`, run?.balancer?.[field as keyof typeof balancer] !== undefined));
     }
 
-    const load = lab.load;
+    const load = { ...lab.load, ...run?.load };
     set('duration', '--duration', load.duration, 'load.duration');
     if (load.concurrency !== undefined) set('concurrency', '--concurrency', String(load.concurrency), 'load.concurrency');
     if (load.rate !== undefined) set('rate', '--rate', String(load.rate), 'load.rate');
@@ -264,8 +264,13 @@ class LabReader {
           ...(v.backend !== undefined ? { backend: backend('backend') } : {}),
         };
       }
+      case 'largest-share':
+        bounds('min', 'max');
+        return { kind, run: runOf().name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
       case 'stickiness':
         return { kind, run: runOf().name, min: v.min as number };
+      case 'backends-per-client':
+        return { kind, run: runOf().name, max: v.max as number };
       case 'sequence': {
         const startsWith = v['starts-with'] as string[] | undefined;
         const cycle = v.cycle as string[] | undefined;

@@ -53,7 +53,7 @@ function blockText(block: Block, c: ChalkInstance): string[] {
     case 'facts':
       return block.lines.map((line) => line.map((f) => `${c.bold(f.label)} ${spanText(f.value, c)}`).join('  '));
     case 'note':
-      return wrapWords(block.text.split(' '), ' ', '').map((l) => c.dim(l));
+      return noteLines(block.text).map((l) => c.dim(l));
     case 'table':
       return tableText(block, c);
     case 'list':
@@ -128,4 +128,11 @@ function tableText(block: TableBlock, c: ChalkInstance): string[] {
     .map((l) => indent + l.trimEnd());
   if (block.caption) lines.unshift(block.caption.map((s) => spanText(s, c)).join(''));
   return lines;
+}
+
+/** A note in lines of at most {@link TEXT_WIDTH}: kept whole between its ` · ` parts when each part fits a line, else broken between words. */
+function noteLines(text: string): string[] {
+  const parts = text.split(' · ');
+  if (parts.length > 1 && parts.every((p) => [...p].length <= TEXT_WIDTH)) return wrapWords(parts, ' · ', '');
+  return wrapWords(text.split(' '), ' ', '');
 }

@@ -46,7 +46,7 @@ describe('lblab start --mode tcp (headless, real processes)', () => {
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^lblab start · tcp \(L4\) · round-robin/);
-    expect(r.stdout).toMatch(/Connections \(L4: the balancer picked a backend per TCP connection, 2 in all/);
+    expect(r.stdout).toMatch(/Connections \(L4: a backend per TCP connection, 2 in all/);
     expect(r.stdout).toMatch(/\nb3 +0 +0\.0%\/33\.3% +0\.0% +0 +0B +0B +0\n/);
     expect(r.stdout).toContain('a keep-alive connection stays on the backend it was given');
   });

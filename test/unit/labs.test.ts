@@ -177,6 +177,17 @@ describe('expectations judged over a run record', () => {
     expect(loose[0]).toMatchObject({ pass: false, measured: '96.0% of 50 clients' });
   });
 
+  it('the largest share of any backend, and how many backends a client met at most', () => {
+    const expectText = '  - largest-share: { min: 0.95 }\n  - largest-share: { max: 0.7 }\n  - backends-per-client: { max: 1 }\n  - backends-per-client: { max: 2 }';
+    const moved = judge(expectText, record({ clients: { total: 30, touched: { '1': 20, '2': 10 }, stickiness: 0.6667 } }));
+    expect(moved.map((x) => x.pass)).toEqual([false, true, false, true]);
+    expect(moved[0]).toMatchObject({ text: 'largest share of one backend', expected: '≥ 95.0%' });
+    // The fixture is weighted 3:2:1 with b2 killed: b1 has the largest share, about 60%.
+    expect(moved[1]!.measured).toBe('60.1% (b1)');
+    expect(moved[2]).toMatchObject({ measured: '2 (10 of 30 clients met more than 1)' });
+    expect(judge('  - backends-per-client: { max: 2 }', record())[0]).toMatchObject({ pass: false, measured: 'not measured (the run record has no clients)' });
+  });
+
   it('keys moved by a removal, and compare-style expectations between runs', () => {
     const head = `${HEAD.replace('algo: weighted\nweights: [3, 2, 1]\n', '').replace('{ at: 2s, kill: b2 }', '{ at: 3s, remove: b2 }')}load: { duration: 6s, clients: 10 }\n`.replace('load: { duration: 6s }\n', '');
     const l = parseLab(
