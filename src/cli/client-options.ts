@@ -5,7 +5,7 @@ import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-header
 import { parseInteger } from './parse.js';
 
 /** Raw virtual-client flags as commander hands them over. */
-export type ClientFlags = { clients?: string; spreadClients?: boolean; header: string[]; cookies?: boolean };
+export type ClientFlags = { clients?: string; spreadClients?: boolean; header: string[]; cookies?: boolean; path?: string[] };
 
 /** What the virtual-client flags ask of the load generator (see `LoadConfig`). */
 export type ClientOptions = {
@@ -16,6 +16,8 @@ export type ClientOptions = {
   headers: HeaderTemplate[];
   /** A cookie jar per client (`--no-cookies` turns them off). */
   cookies: boolean;
+  /** Paths (with query) the requests take in turn (`--path`); absent = the target URL's own. */
+  paths?: string[];
 };
 
 /** A header name: an RFC 9110 token (section 5.1, `token` in 5.6.2). */
@@ -37,6 +39,7 @@ export function addClientOptions(cmd: Command): Command {
     .option('--spread-clients', 'give every virtual client its own /24 (127.x.y.1), so ip_hash-style hashing of 3 octets tells them apart')
     .option('--header <name=value>', 'header sent on every request; {client} = client number, {seq} = request number; repeatable', collect, [])
     .option('--no-cookies', 'no cookie jars: Set-Cookie is not kept or sent back (by default each client keeps its own, as a browser)')
+    .option('--path <path>', 'request path (and query), e.g. /api/users; repeatable: requests take the paths in turn', collect, [])
     .addHelpText(
       'after',
       `
@@ -50,14 +53,17 @@ Linux routes all of 127.0.0.0/8 to loopback; elsewhere add aliases first.
 (a request number unique in the run), e.g. --header "x-user=u{client}".
 Each client (the single default one too) keeps a cookie jar: cookies a
 response sets (Path, Max-Age, Expires honoured) go back on that client's
-later requests, so cookie sticky sessions see it return; --no-cookies drops them.`,
+later requests, so cookie sticky sessions see it return; --no-cookies drops them.
+--path /api/users --path /static/logo.png sends requests to each path in
+turn (what L7 routes by); without it, every request asks for the URL's path
+(for start: each --route path in turn, or /).`,
     );
 }
 
 /**
  * Validates the virtual-client flags.
  * @throws {UsageError} naming the flag: `--clients` out of range,
- * `--spread-clients` without `--clients`, a bad `--header`.
+ * `--spread-clients` without `--clients`, a bad `--header` or `--path`.
  */
 export function parseClientOptions(o: ClientFlags): ClientOptions {
   const clients = o.clients === undefined ? undefined : parseInteger('--clients', o.clients, 1, MAX_CLIENTS);
@@ -68,7 +74,11 @@ export function parseClientOptions(o: ClientFlags): ClientOptions {
   if (headers.filter((h) => h.name.toLowerCase() === 'host').length > 1) {
     throw new UsageError('Expected `--header` to set host at most once, got it twice');
   }
-  return { clients, spreadClients: o.spreadClients ?? false, headers, cookies: o.cookies ?? true };
+  const paths = (o.path ?? []).map((p) => {
+    if (!/^\/[^\s#]*$/.test(p)) throw new UsageError(`Expected \`--path\` to be a path starting with / (a query may follow, no spaces or #), got ${JSON.stringify(p)}`);
+    return p;
+  });
+  return { clients, spreadClients: o.spreadClients ?? false, headers, cookies: o.cookies ?? true, ...(paths.length > 0 ? { paths } : {}) };
 }
 
 /**

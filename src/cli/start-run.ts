@@ -1,6 +1,6 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import type { RunRecord } from '../metrics/run-record.js';
-import { RunSession, type StartConfig } from '../session/run-session.js';
+import { requestPaths, RunSession, type StartConfig } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
 import type { ParsedStart } from './start-command.js';
@@ -61,7 +61,9 @@ export async function driveSession(session: RunSession, opts: DriveOptions): Pro
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
     const load = config.rate !== undefined ? `rate ${config.rate} req/s` : `concurrency ${config.concurrency}`;
     const count = config.requests !== undefined ? `, ${config.requests} requests` : '';
-    process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}\n`);
+    const paths = config.paths ?? requestPaths(config.routing);
+    const to = paths.length > 1 || paths[0] !== '/' ? `, paths ${paths.join(' ')} in turn` : '';
+    process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}${to}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

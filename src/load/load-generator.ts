@@ -58,6 +58,8 @@ export type LoadConfig = {
   spreadClients?: boolean;
   /** Headers sent on every request; `{client}` (1-based client number) and `{seq}` (unique in the run) are expanded. */
   headers?: HeaderTemplate[];
+  /** Paths (with query) requests take in turn, e.g. `/api/users` and `/static/logo.png` for L7 routes; default the URL's path. */
+  paths?: string[];
   /** A cookie jar per virtual client (default true): Set-Cookie is stored and sent back, so cookie stickiness works. */
   cookies?: boolean;
   /** https targets: accept any certificate (a self-signed one); default false, the certificate is verified. */
@@ -217,6 +219,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         batchIntervalMs: this.config.batchIntervalMs ?? 100,
         clients: clientCount === undefined ? undefined : { first: firstClient, count: clientCount, spread: this.config.spreadClients ?? false, maxOpen },
         headers: this.config.headers ?? [],
+        paths: this.config.paths ?? [],
         thread,
         threads,
       };

@@ -31,7 +31,7 @@ import { compileHeaders } from './request-headers.js';
 const data = workerData as LoadWorkerData;
 const port = parentPort!;
 const target = new URL(data.url);
-const path = target.pathname + target.search;
+const paths = data.paths.length > 0 ? data.paths : [target.pathname + target.search];
 const secure = target.protocol === 'https:';
 const POOL_OPTIONS = {
   connections: null,
@@ -160,6 +160,8 @@ function record(latencyUs: number, backendName: string | undefined, status: numb
 async function sendOne(local: number, fromMs: number): Promise<void> {
   const client = (clients?.first ?? 0) + local;
   const seq = data.thread + 1 + sent++ * data.threads;
+  // By `{seq}`, so the paths take turns over the whole run, whatever the threads.
+  const path = paths[(seq - 1) % paths.length]!;
   const started = performance.now();
   const delayUs = data.open ? Math.max(0, (started - fromMs) * 1000) : 0;
   const jar = jarFor(local);

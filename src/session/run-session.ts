@@ -74,6 +74,8 @@ export type StartConfig = {
   headers?: HeaderTemplate[];
   /** A cookie jar per virtual client (default true), so cookie sticky sessions see clients come back. */
   cookies?: boolean;
+  /** Request paths taken in turn (`--path`); default {@link requestPaths}: each path route's prefix, or `/`. */
+  paths?: string[];
 };
 
 /** The slow fault's multiplier on service time. */
@@ -268,6 +270,7 @@ export class RunSession implements RunControls {
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,
+      paths: config.paths ?? requestPaths(config.routing),
       cookies: config.cookies ?? true,
       // A balancer serving TLS here has a certificate generated at start: nothing to verify it against.
       insecure: url.startsWith('https:'),
@@ -727,4 +730,16 @@ function lastSecondRate(perSecond: readonly number[], nowMs: number): number {
   const current = perSecond[sec] ?? 0;
   if (sec === 0) return frac > 0.05 ? current / frac : 0;
   return current + (perSecond[sec - 1] ?? 0) * (1 - frac);
+}
+
+/**
+ * The paths `start` sends to when `--path` is not given: with path routes,
+ * each route's prefix in turn (and `/` when a default pool takes what no
+ * route matches), so `--route "/api=b1,b2" --route "/static=b3"` gets
+ * traffic on both routes as written; otherwise `/`.
+ */
+export function requestPaths(routing: RoutingConfig | undefined): string[] {
+  const prefixes = [...new Set((routing?.routes ?? []).flatMap((r) => (r.match.pathPrefix !== undefined && r.match.host === undefined && r.match.header === undefined ? [r.match.pathPrefix] : [])))];
+  if (prefixes.length === 0) return ['/'];
+  return routing?.defaultPool !== undefined && !prefixes.includes('/') ? [...prefixes, '/'] : prefixes;
 }

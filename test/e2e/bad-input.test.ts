@@ -132,6 +132,8 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--mode', 'tcp', '--retry-on', 'error,502'], /`--retry-on` with `--mode tcp` to list only error, timeout \(L4 sees no status\), got 502/],
   [['start', '--mode', 'tcp', '--breaker', '5'], /`--breaker` only with `--mode http`/],
   [['start', '--mode', 'tcp', '--sticky', 'cookie'], /`--sticky` only with `--mode http`/],
+  [['load', 'http://127.0.0.1:1/', '--path', 'api/users'], /`--path` to be a path starting with \/.*got "api\/users"/],
+  [['start', '--path', '/a b'], /`--path` to be a path starting with \//],
   [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--rate-limit', '10/s'], /`--rate-limit` only with `--mode http`/],
   [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--response-timeout', '5s'], /`--response-timeout` only with `--mode http`/],
   [['start', '--mode', 'tcp', '--event', '1s algo maglev'], /`--event` algo with `--mode tcp` to be one of .*got "maglev"/],

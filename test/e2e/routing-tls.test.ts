@@ -18,6 +18,22 @@ afterEach(async () => {
   for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
 });
 
+/** Paths each {@link pathServer} was asked for, by its name. */
+const seen = new Map<string, Set<string>>();
+
+/** A loopback server named `name` that answers every path, says who it is (x-lblab-backend) and notes the paths it was asked for. */
+async function pathServer(name: string): Promise<string> {
+  seen.set(name, new Set());
+  const server = http.createServer((req, res) => {
+    seen.get(name)!.add(req.url ?? '');
+    res.setHeader('x-lblab-backend', name);
+    res.end('ok\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 /** A plain HTTP server on loopback that answers every path. */
 async function plainServer(): Promise<string> {
   const server = http.createServer((_req, res) => res.end('ok\n'));
@@ -94,6 +110,40 @@ routes:
     expect(b3!.expectedShare).toBeCloseTo(b3!.share, 2);
     expect(b1!.expectedShare).toBeCloseTo((1 - b3!.share) / 2, 2);
     expect(Math.abs(b1!.share - b2!.share)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('start --route "/api=b1,b2" --route "/static=b3", as the course writes it: the load takes both paths in turn and each pool serves only its own', async () => {
+    const r = await runCliToEnd(['start', '--backends', '3', '--route', '/api=b1,b2', '--route', '/static=b3', '--concurrency', '8', '--duration', '3s', '--headless', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('paths /api /static in turn');
+    const record = JSON.parse(r.stdout) as RunRecord;
+    // No request fell through to a 404: every one matched a route.
+    expect(record.totals.statusCodes).toEqual({ '200': record.totals.requests });
+    expect(record.totals.requests).toBeGreaterThan(100);
+    const [b1, b2, b3] = record.backends;
+    expect(record.backends.map((b) => b.pool)).toEqual(['/api', '/api', '/static']);
+    // Half the requests are /static ones, all b3's; the /api half is shared by b1 and b2.
+    expect(Math.abs(b3!.share - 0.5)).toBeLessThanOrEqual(0.03);
+    expect(Math.abs(b1!.share - 0.25)).toBeLessThanOrEqual(0.03);
+    expect(Math.abs(b2!.share - 0.25)).toBeLessThanOrEqual(0.03);
+  });
+
+  it('load --path takes the paths in turn: through path routes, each path reaches its own pool', async () => {
+    const [a, b] = [await pathServer('api'), await pathServer('static')];
+    const bal = runCli(['balance', '--backend', `api=${a}`, '--backend', `static=${b}`, '--route', '/api=api', '--route', '/static=static', '--port', '0']);
+    tags.push(bal.tag);
+    const url = (await bal.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+    const r = await runCliToEnd(['load', url, '--path', '/api/users', '--path', '/static/logo.png?v=2', '--concurrency', '2', '--requests', '40', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.statusCodes).toEqual({ '200': 40 });
+    expect(Object.fromEntries(record.backends.map((x) => [x.name, x.requests]))).toEqual({ api: 20, static: 20 });
+    expect(seen.get('api')).toEqual(new Set(['/api/users']));
+    expect(seen.get('static')).toEqual(new Set(['/static/logo.png?v=2']));
+    bal.child.kill('SIGTERM');
+    expect(await bal.exit).toBe(0);
   });
 
   it('start --tls: the load speaks HTTPS through the balancer with no errors, and the record counts the handshakes', async () => {

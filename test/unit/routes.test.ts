@@ -5,6 +5,7 @@ import { parseRouteOptions, parseRouteSpec } from '../../src/cli/route-options.j
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import { runRecordSchema } from '../../src/metrics/run-record-schema.js';
 import { renderReport } from '../../src/report/render-report.js';
+import { requestPaths } from '../../src/session/run-session.js';
 
 const names = ['b1', 'b2', 'b3', 'b4'];
 
@@ -108,5 +109,15 @@ describe('the report with routes and TLS', () => {
     // b3 is in /api: it moves up under b1, with the pool named once; b2 follows under default.
     expect(lines[api + 1]).toMatch(/^\s+b3\s/);
     expect(lines[api + 2]).toMatch(/^default\s+b2\s/);
+  });
+});
+
+describe('the paths start sends to', () => {
+  it('each path route in turn, / too when a default pool takes the rest, and / alone without path routes', () => {
+    const r = (...specs: string[]) => parseRouteOptions({ route: specs }, ['b1', 'b2', 'b3'], []);
+    expect(requestPaths(r('/api=b1,b2', '/static=b3'))).toEqual(['/api', '/static']);
+    expect(requestPaths(r('/api=b1'))).toEqual(['/api', '/']);
+    expect(requestPaths(r('host:static.local=b3'))).toEqual(['/']);
+    expect(requestPaths(undefined)).toEqual(['/']);
   });
 });
