@@ -73,8 +73,12 @@ export type Detection = {
 };
 
 const DETECTING: ReadonlySet<string> = new Set<DetectedBy>(['down', 'ejected', 'breaker-open']);
-/** Events after which a later DOWN is no longer about the fault: it was cleared or the process started anew. */
-const CLEARING: ReadonlySet<string> = new Set(['recover', 'restart', 'started']);
+/**
+ * Events after which a later DOWN is no longer about the fault: it was
+ * cleared, or the process started anew (`started`, when it listens: a
+ * `restart` is only asked for, and checks keep failing for the kill until then).
+ */
+const CLEARING: ReadonlySet<string> = new Set(['recover', 'started']);
 
 /**
  * Derives each fault's time to detect on backend `name` from the run's events

@@ -28,10 +28,12 @@ describe('deriveDetections (time to detect)', () => {
     ]);
   });
 
-  it('null when the run ends first, or a recover or restart of that backend comes first', () => {
+  it('null when the run ends first, or a recover or a restarted process of that backend comes first', () => {
     expect(deriveDetections('b2', [ev(1000, 'slow', 'b2')])).toEqual([{ fault: 'slow', atMs: 1000, detectedBy: null, afterMs: null }]);
     expect(deriveDetections('b2', [ev(1000, 'hang', 'b2'), ev(2000, 'recover', 'b2'), ev(2500, 'down', 'b2')])[0]).toMatchObject({ detectedBy: null, afterMs: null });
-    expect(deriveDetections('b2', [ev(1000, 'kill', 'b2'), ev(1500, 'restart', 'b2'), ev(4000, 'down', 'b2')])[0]).toMatchObject({ detectedBy: null });
+    expect(deriveDetections('b2', [ev(1000, 'kill', 'b2'), ev(1500, 'restart', 'b2'), ev(1900, 'started', 'b2'), ev(4000, 'down', 'b2')])[0]).toMatchObject({ detectedBy: null });
+    // The restart is only asked for: until its process listens, checks still fail for the kill.
+    expect(deriveDetections('b2', [ev(1000, 'kill', 'b2'), ev(3000, 'restart', 'b2'), ev(3200, 'down', 'b2'), ev(3400, 'started', 'b2')])[0]).toMatchObject({ detectedBy: 'down', afterMs: 2200 });
     // a recover of another backend does not end b2's window
     expect(deriveDetections('b2', [ev(1000, 'hang', 'b2'), ev(2000, 'recover', 'b1'), ev(4000, 'down', 'b2')])[0]).toMatchObject({ detectedBy: 'down', afterMs: 3000 });
   });
