@@ -189,7 +189,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.algoName = config.algo;
     this.recordTraffic = config.recordTraffic ?? true;
     this.checker = new ActiveHealthChecker(config.health);
-    this.sticky = config.sticky ? new StickySessions(config.sticky, this.backends, () => this.nowMs()) : undefined;
+    this.sticky = config.sticky ? new StickySessions(config.sticky, this.pools, () => this.nowMs()) : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     this.checker.on('result', (target, result) => {
       const backend = target as UpstreamBackend;
@@ -522,7 +522,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     const headers = upstreamRequestHeaders(req.headers, clientIp, this.config.tls ? 'https' : 'http');
     if (!hasBody) req.resume();
     const p: ProxiedRequest = { req, res, pool, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
-    if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp);
+    if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp, pool.name);
     // A client that goes away cancels its upstream try, as nginx does unless
     // proxy_ignore_client_abort is on.
     res.once('close', () => {

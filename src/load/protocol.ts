@@ -39,7 +39,7 @@ export type LoadWorkerData = {
   clients?: { first: number; count: number; spread: boolean; maxOpen: number };
   /** Headers sent on every request, placeholders `{client}` and `{seq}` expanded. */
   headers: HeaderTemplate[];
-  /** Paths the requests take in turn by `{seq}` (so in turn over all threads); empty = the URL's path. */
+  /** Paths each client's requests take in turn; empty = the URL's path. */
   paths: string[];
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;

@@ -54,6 +54,8 @@ const closing = new Set<Pool>();
 const evicting = clients !== undefined && clients.count > clients.maxOpen;
 /** Cookie jars of this thread's clients (by index in its range), made on first use; kept when a pool is evicted, as a browser keeps cookies when it drops a connection. */
 const jars = new Map<number, CookieJar>();
+/** Requests each of this thread's clients sent: a client's k-th request takes path k (mod the paths), so every client walks all of them. */
+const sentBy = new Uint32Array(clientCount);
 let nextClient = 0;
 const headersFor = compileHeaders(data.headers);
 /** Requests this thread sent; request k gets `{seq}` = thread + 1 + k × threads. */
@@ -160,8 +162,8 @@ function record(latencyUs: number, backendName: string | undefined, status: numb
 async function sendOne(local: number, fromMs: number): Promise<void> {
   const client = (clients?.first ?? 0) + local;
   const seq = data.thread + 1 + sent++ * data.threads;
-  // By `{seq}`, so the paths take turns over the whole run, whatever the threads.
-  const path = paths[(seq - 1) % paths.length]!;
+  // Per client, so each client asks for every path in turn (by `{seq}`, a client would keep one path whenever the clients are a multiple of the paths).
+  const path = paths[sentBy[local]!++ % paths.length]!;
   const started = performance.now();
   const delayUs = data.open ? Math.max(0, (started - fromMs) * 1000) : 0;
   const jar = jarFor(local);

@@ -129,6 +129,20 @@ routes:
     expect(Math.abs(b2!.share - 0.25)).toBeLessThanOrEqual(0.03);
   });
 
+  it('start with routes and --sticky cookie: a client keeps one pin per pool (a cookie each), so /api and /static requests do not overwrite each other', async () => {
+    const r = await runCliToEnd([
+      // random: a client that lost its pin would land anywhere, so a lost pin shows.
+      'start', '--backends', '4', '--algo', 'random', '--route', '/api=b1,b2', '--route', '/static=b3,b4', '--sticky', 'cookie', '--clients', '10', '--concurrency', '4',
+      '--duration', '3s', '--headless', '--json',
+    ]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.errors).toBe(0);
+    // Every client met exactly two backends: one in /api, one in /static, and stayed on both.
+    expect(record.clients).toMatchObject({ total: 10, touched: { '2': 10 } });
+  });
+
   it('load --path takes the paths in turn: through path routes, each path reaches its own pool', async () => {
     const [a, b] = [await pathServer('api'), await pathServer('static')];
     const bal = runCli(['balance', '--backend', `api=${a}`, '--backend', `static=${b}`, '--route', '/api=api', '--route', '/static=static', '--port', '0']);

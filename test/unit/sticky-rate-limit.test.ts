@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RateLimiter, formatRateLimit } from '../../src/balancer/rate-limit.js';
 import { CookieInsert } from '../../src/balancer/sticky/cookie-insert.js';
 import { StickTable } from '../../src/balancer/sticky/stick-table.js';
-import { formatSticky } from '../../src/balancer/sticky/sticky-sessions.js';
+import { formatSticky, poolCookieNames } from '../../src/balancer/sticky/sticky-sessions.js';
 import { parseRateLimit, parseSticky } from '../../src/cli/proxy-options.js';
 
 describe('stick table', () => {
@@ -108,5 +108,13 @@ describe('cookie insert', () => {
     expect(formatSticky(parseSticky('ip:30m'))).toBe('ip 30m');
     expect(formatSticky(parseSticky('cookie'))).toBe('cookie SERVERID');
     for (const bad of ['bogus', 'cookie:', 'cookie:a b', 'ip:', 'ip:10', 'ip:0s', 'cookies']) expect(() => parseSticky(bad)).toThrow(/`--sticky/);
+  });
+});
+
+describe('cookie names per pool', () => {
+  it('the name itself for one pool; name_<pool> with routes, by number when a pool name has no letters or repeats one', () => {
+    expect(poolCookieNames('SERVERID', [{ name: 'default' }])).toEqual(['SERVERID']);
+    expect(poolCookieNames('SERVERID', [{ name: '/api' }, { name: '/static' }, { name: 'default' }])).toEqual(['SERVERID_api', 'SERVERID_static', 'SERVERID_default']);
+    expect(poolCookieNames('LB', [{ name: '/' }, { name: '/a/' }, { name: 'a' }])).toEqual(['LB_1', 'LB_a', 'LB_3']);
   });
 });

@@ -34,6 +34,9 @@ export function acceptsPersistent(b: UpstreamBackend): boolean {
   return !b.removed && b.health.state === 'up' && b.outlier.ejectedUntilMs === undefined && (b.breaker === undefined || b.breaker.allows);
 }
 
+/** A pool of backends as sticky sessions see it: its name and backends (see `Pool`). */
+export type StickyPool = { readonly name: string; readonly backends: readonly UpstreamBackend[] };
+
 /**
  * Sticky sessions for one balancer: reads a request's pin, strips the
  * cookie from what the backend sees, and re-pins on the answer. A pin to a
@@ -41,48 +44,66 @@ export function acceptsPersistent(b: UpstreamBackend): boolean {
  * request is balanced by the algorithm and the client re-pinned where it was
  * served, so a stale pin never keeps routing to a dead backend (the bug of
  * traefik#1299) nor fails the request.
+ * Each pool keeps its own persistence, as each HAProxy backend section has
+ * its own `cookie` and `stick-table`: with L7 routes a client holds one pin
+ * per pool (cookie `NAME_<pool>`; stick table entries per pool and source
+ * IP), so requests to `/api` and `/static` do not overwrite each other's pin.
  */
 export class StickySessions {
   /** `Set-Cookie`s sent: new clients plus re-pins (cookie mode). */
   cookiesSet = 0;
   private readonly byName = new Map<string, UpstreamBackend>();
-  private readonly cookie: CookieInsert | undefined;
+  /** Cookie mode: one cookie per pool, by pool name. */
+  private readonly cookies = new Map<string, CookieInsert>();
   private readonly table: StickTable<UpstreamBackend> | undefined;
+  /** Stick table keys are prefixed by the pool's number when there are several pools. */
+  private readonly poolKey = new Map<string, string>();
 
   constructor(
     readonly config: StickyConfig,
-    backends: readonly UpstreamBackend[],
+    pools: readonly StickyPool[],
     /** The balancer's clock in ms. */
     private readonly now: () => number,
   ) {
-    for (const b of backends) this.byName.set(b.name, b);
-    if (config.mode === 'cookie') this.cookie = new CookieInsert(config.name, [...this.byName.keys()]);
-    else this.table = new StickTable(config.ttlMs, config.size);
+    for (const p of pools) for (const b of p.backends) this.byName.set(b.name, b);
+    const names = poolCookieNames(config.mode === 'cookie' ? config.name : '', pools);
+    pools.forEach((p, i) => {
+      if (config.mode === 'cookie') this.cookies.set(p.name, new CookieInsert(names[i]!, p.backends.map((b) => b.name)));
+      this.poolKey.set(p.name, pools.length > 1 ? `${i} ` : '');
+    });
+    if (config.mode === 'ip') this.table = new StickTable(config.ttlMs, config.size);
+  }
+
+  /** The cookie names in use (cookie mode), one per pool: `SERVERID`, or `SERVERID_api`, `SERVERID_static` with routes. */
+  cookieNames(): string[] {
+    return [...this.cookies.values()].map((c) => c.name);
   }
 
   /**
-   * The pin of a request arriving from `clientIp` with request headers
-   * `upstream` (the copy that goes to the backend: the sticky cookie is
-   * removed from it here).
+   * The pin of a request of pool `pool` (its name) arriving from `clientIp`
+   * with request headers `upstream` (the copy that goes to the backend: every
+   * sticky cookie of this balancer is removed from it here).
    */
-  pin(upstream: Record<string, string | string[]>, clientIp: string): StickyPin {
+  pin(upstream: Record<string, string | string[]>, clientIp: string, pool: string): StickyPin {
     let carried: UpstreamBackend | undefined;
-    if (this.cookie) {
-      const name = this.cookie.backendOf(upstream.cookie);
+    const cookie = this.cookies.get(pool);
+    const key = `${this.poolKey.get(pool) ?? ''}${clientIp}`;
+    if (this.table === undefined) {
+      const name = cookie?.backendOf(upstream.cookie);
       carried = name === undefined ? undefined : this.byName.get(name);
-      this.cookie.stripRequest(upstream);
-    } else carried = this.table!.get(clientIp, this.now());
+      for (const c of this.cookies.values()) c.stripRequest(upstream);
+    } else carried = this.table.get(key, this.now());
     const target = carried && acceptsPersistent(carried) ? carried : undefined;
     return {
       target,
       answered: (backend, headers) => {
-        if (this.cookie) {
-          if (this.cookie.applyResponse(headers, backend.name, carried?.name)) this.cookiesSet++;
-        } else if (backend !== carried) {
+        if (cookie) {
+          if (cookie.applyResponse(headers, backend.name, carried?.name)) this.cookiesSet++;
+        } else if (this.table && backend !== carried) {
           // First answer wins: requests sent before this client was stuck must not move it once it is.
           const now = this.now();
-          const stuck = this.table!.get(clientIp, now);
-          if (stuck === undefined || stuck === carried || !acceptsPersistent(stuck)) this.table!.set(clientIp, backend, now);
+          const stuck = this.table.get(key, now);
+          if (stuck === undefined || stuck === carried || !acceptsPersistent(stuck)) this.table.set(key, backend, now);
         }
       },
     };
@@ -92,6 +113,23 @@ export class StickySessions {
   entries(): number {
     return this.table ? this.table.purge(this.now()) : 0;
   }
+}
+
+/**
+ * The cookie name of each pool: `name` itself for a single pool; with
+ * several, `name_<pool>` with the pool's name reduced to letters, digits
+ * and `-` (`/api` → `SERVERID_api`), or its number when that is empty or
+ * taken.
+ */
+export function poolCookieNames(name: string, pools: ReadonlyArray<{ readonly name: string }>): string[] {
+  if (pools.length <= 1) return pools.map(() => name);
+  const used = new Set<string>();
+  return pools.map((p, i) => {
+    const slug = p.name.replace(/[^A-Za-z0-9-]+/g, '');
+    const candidate = slug !== '' && !used.has(slug) ? slug : String(i + 1);
+    used.add(candidate);
+    return `${name}_${candidate}`;
+  });
 }
 
 /** The mode in words: `cookie SERVERID`, `ip 30m`. */
