@@ -114,6 +114,11 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   if (version !== 1) {
     throw new UsageError(`Expected \`<file>\` ${file} to be a run record with schemaVersion 1, got ${JSON.stringify(version)}`);
   }
+  if (data !== null && typeof data === 'object' && 'scenario' in data && 'results' in data) {
+    throw new UsageError(
+      `Expected \`<file>\` ${file} to be a run record, but it is a comparison (from lblab compare or a lab with several runs): print it again with the command that made it, or save one run with lblab start --out`,
+    );
+  }
   const { runRecordSchema } = await import('../metrics/run-record-schema.js');
   const parsed = runRecordSchema.safeParse(data);
   if (!parsed.success) {

@@ -102,10 +102,11 @@ Examples:
 ${algorithmsHelp()}
 
 ${ROUTES_HELP}
-  The load generator sends every request to / (it has no --path), so with
-  lblab start path routes other than / see traffic only from another client
-  (curl, lblab load) against the balancer's URL; host and header routes take
-  the load's --header:
+  Without --path the load sends each client's requests to the path routes'
+  prefixes in turn (and / when a default pool takes the rest), so
+  --route "/api=b1,b2" --route "/static=b3" gets traffic on both as written;
+  --path /api/users --path /static/logo.png picks the paths yourself. Host
+  and header routes take the load's --header:
     lblab start --backends 3 --route "host:static.local=b3" --header "host=static.local"
     lblab start --backends 3 --route "header:x-canary=1=b3" --clients 4 --header "x-canary={client}"
   (the second sends client 1's requests, a quarter, to b3 and the rest to b1,b2).

@@ -26,6 +26,8 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
   const text = describe(e);
   if (!result) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} did not run)`, pass: false };
   const r = result.record;
+  // Only the time to detect is measured without traffic: every other measure of an empty run would pass by default.
+  if (e.kind !== 'detected' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
   switch (e.kind) {
     case 'share': {
       const b = r.backends.find((x) => x.name === e.backend);
@@ -59,13 +61,15 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
     case 'error-rate': {
       const w = windowOf(r, e.from);
       if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
-      const rate = w.requests > 0 ? w.errors / w.requests : 0;
+      if (w.requests === 0) return { text, expected: expectedWords(e), measured: 'not measured (no requests in that window)', pass: false };
+      const rate = w.errors / w.requests;
       const pass = (e.max === undefined || rate <= e.max + 1e-12) && (e.min === undefined || rate >= e.min - 1e-12);
       return { text, expected: expectedWords(e), measured: `${formatPct(rate, 2)} (${w.errors} of ${w.requests})`, pass };
     }
     case 'latency': {
-      const lat = e.backend ? r.backends.find((x) => x.name === e.backend)?.latencyMs : r.totals.latencyMs;
-      const v = lat?.[e.of] ?? 0;
+      const b = e.backend ? r.backends.find((x) => x.name === e.backend) : undefined;
+      if (e.backend && !b?.requests) return { text, expected: expectedWords(e), measured: `not measured (${e.backend} served no requests)`, pass: false };
+      const v = (b ? b.latencyMs : r.totals.latencyMs)[e.of];
       const pass = (e.maxMs === undefined || v <= e.maxMs) && (e.minMs === undefined || v >= e.minMs);
       return { text, expected: expectedWords(e), measured: formatMs(v), pass };
     }

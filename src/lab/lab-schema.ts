@@ -72,6 +72,8 @@ const load = z.strictObject({
   clients: z.number().optional(),
   'spread-clients': z.boolean().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  path: z.array(z.string()).optional(),
+  cookies: z.boolean().optional(),
 });
 
 /**

@@ -140,6 +140,8 @@ class LabReader {
     if (load.requests !== undefined) set('requests', '--requests', String(load.requests), 'load.requests');
     if (load.clients !== undefined) set('clients', '--clients', String(load.clients), 'load.clients');
     if (load['spread-clients'] !== undefined) set('spreadClients', '--spread-clients', load['spread-clients'], 'load.spread-clients');
+    if (load.path) set('path', '--path', load.path, 'load.path');
+    if (load.cookies !== undefined) set('cookies', '--no-cookies', load.cookies, 'load.cookies');
     if (load.headers) set('header', '--header', Object.entries(load.headers).map(([k, v]) => `${k}=${v}`), 'load.headers');
 
     const timelineFromRun = run?.timeline !== undefined;

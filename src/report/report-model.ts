@@ -186,7 +186,7 @@ function summarySection(r: RunRecord): Section {
   if (t.tls) lines.push([{ label: 'TLS', value: plain(tlsWords(r)) }]);
   if (r.clients) lines.push(...clientsFacts(r.clients));
   const blocks: Block[] = [{ kind: 'facts', lines }];
-  if (r.config.routes) blocks.push(...routeNotes(r.config.routes));
+  if (r.config.routes) blocks.push(...routeBlocks(r.config.routes));
   const p = r.config.proxy;
   if (p) {
     const retries = p.retries === 0 ? 'no retries' : `${p.retries} ${p.retries === 1 ? 'retry' : 'retries'} on ${p.retryOn.join(',') || 'nothing'}${p.retryNonIdempotent ? ' (non-idempotent too)' : ''}`;
@@ -235,13 +235,16 @@ function clientsFacts(cl: NonNullable<RunRecord['clients']>): FactsBlock['lines'
 }
 
 /** The routes in the order they are tried, each with its pool, backends and the pool's own algorithm; then where unmatched requests go. */
-function routeNotes(routes: NonNullable<RunRecord['config']['routes']>): Block[] {
+function routeBlocks(routes: NonNullable<RunRecord['config']['routes']>): Block[] {
   const words = (x: (typeof routes)[number]): string => `${x.match} → ${x.pool} (${x.backends.join(',')}${x.algo ? ` ${x.algo}` : ''})`;
   const plainRoutes = routes.filter((x) => x.match !== 'default');
   const fallback = routes.find((x) => x.match === 'default');
+  const fallbackWords = fallback ? words(fallback).slice(`${fallback.match} → `.length) : '404 (no default pool)';
   return [
-    { kind: 'note', text: `Routes (first match wins) ${plainRoutes.map(words).join(' · ')}` },
-    { kind: 'note', text: `no match → ${fallback ? words(fallback).slice(`${fallback.match} → `.length) : '404 (no default pool)'}` },
+    {
+      kind: 'list',
+      items: [{ line: [{ text: 'Routes', tone: 'strong' }, { text: ` (first match wins) ${plainRoutes.map(words).join(' · ')}` }], sub: [[{ text: `no match → ${fallbackWords}` }]] }],
+    },
   ];
 }
 

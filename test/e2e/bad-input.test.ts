@@ -16,6 +16,7 @@ beforeAll(async () => {
   busyPort = (busy.address() as AddressInfo).port;
   writeFileSync(join(dir, 'not-json.json'), '{ nope');
   writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
+  writeFileSync(join(dir, 'comparison.json'), '{"schemaVersion": 1, "scenario": {}, "results": []}');
   writeFileSync(join(dir, 'routes-backend.yaml'), 'pools:\n  api: { backends: [b1, b9] }\nroutes:\n  - { path: /api, pool: api }\n');
   writeFileSync(join(dir, 'routes-pool.yaml'), 'pools:\n  api: { backends: [b1] }\nroutes:\n  - { path: /api, pool: api }\n  - { host: static.local, pool: statics }\n');
   writeFileSync(join(dir, 'routes-algo.json'), JSON.stringify({ pools: { api: { backends: ['b1'], algo: 'fastest' } }, routes: [{ path: '/api', pool: 'api' }] }));
@@ -117,6 +118,7 @@ const cases: Array<[string[], RegExp]> = [
   [['report', join(dir, 'missing.json')], /`<file>`.*ENOENT/],
   [['report', join(dir, 'not-json.json')], /`<file>`.*does not parse/],
   [['report', join(dir, 'other.json')], /`<file>`.*schemaVersion 1/],
+  [['report', join(dir, 'comparison.json')], /`<file>`.*to be a run record, but it is a comparison/],
   [['nonsense'], /unknown command 'nonsense'/],
   [['start', '--duration', '30d'], /`--duration` to be at most 24d, got "30d"/],
   [['start', '--health-interval', '2h'], /`--health-interval` to be at most 1h/],

@@ -61,7 +61,10 @@ describe('sticky sessions and rate limit from the command line', () => {
     expect(setCookie).toMatch(/^LBID=[\w-]+; Path=\/; HttpOnly$/);
     expect(first.headers.get('cache-control')).toBe('private, no-cache="set-cookie"');
     const id = setCookie.split(';')[0]!;
-    expect(id).not.toMatch(/b[123]|127\.0\.0\.1|\d{4,5}/);
+    // Opaque: 22 base64url characters (128 bits), not the backend's name or address.
+    const value = id.slice('LBID='.length);
+    expect(value).toMatch(/^[\w-]{22}$/);
+    expect(['b1', 'b2', 'b3', '127.0.0.1', first.headers.get('x-lblab-backend')]).not.toContain(value);
     for (let i = 0; i < 6; i++) {
       const res = await fetch(base, { headers: { cookie: `${id}; user=ann` } });
       expect(await res.text()).toBe('cookie seen: user=ann');

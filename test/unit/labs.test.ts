@@ -177,6 +177,14 @@ describe('expectations judged over a run record', () => {
     expect(loose[0]).toMatchObject({ pass: false, measured: '96.0% of 50 clients' });
   });
 
+  it('a run that got no responses measures nothing but the time to detect: its other expectations fail as not measured', () => {
+    const empty = record();
+    empty.totals = { ...empty.totals, requests: 0, errors: 0 };
+    const v = judge('  - error-rate: { max: 0.01 }\n  - requests: { backend: b3, max: 0 }\n  - latency: { of: p99, max: 1s }', empty);
+    expect(v.map((x) => x.pass)).toEqual([false, false, false]);
+    expect(v[0]!.measured).toMatch(/^not measured \(run .* got no responses\)$/);
+  });
+
   it('the largest share of any backend, and how many backends a client met at most', () => {
     const expectText = '  - largest-share: { min: 0.95 }\n  - largest-share: { max: 0.7 }\n  - backends-per-client: { max: 1 }\n  - backends-per-client: { max: 2 }';
     const moved = judge(expectText, record({ clients: { total: 30, touched: { '1': 20, '2': 10 }, stickiness: 0.6667 } }));

@@ -73,7 +73,8 @@ describe('cookie insert', () => {
   it('gives each backend an opaque id and reads back only its own ids', () => {
     const c = new CookieInsert('SERVERID', ['b1', 'b2']);
     const id1 = c.idFor('b1')!;
-    expect(id1).not.toContain('b1');
+    expect(id1).toMatch(/^[\w-]{22}$/);
+    expect(id1).not.toBe('b1');
     expect(c.idFor('b2')).not.toBe(id1);
     expect(c.backendOf(`a=1; SERVERID=${id1}; z=2`)).toBe('b1');
     expect(c.backendOf('SERVERID=b1')).toBeUndefined();

@@ -126,7 +126,9 @@ export function poolCookieNames(name: string, pools: ReadonlyArray<{ readonly na
   const used = new Set<string>();
   return pools.map((p, i) => {
     const slug = p.name.replace(/[^A-Za-z0-9-]+/g, '');
-    const candidate = slug !== '' && !used.has(slug) ? slug : String(i + 1);
+    let candidate = slug !== '' && !used.has(slug) ? slug : String(i + 1);
+    // A pool named `/2` may have taken the number already.
+    while (used.has(candidate)) candidate += '_';
     used.add(candidate);
     return `${name}_${candidate}`;
   });

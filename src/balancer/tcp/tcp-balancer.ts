@@ -26,6 +26,9 @@ type TcpBalancerEvents = { transition: [TransitionEvent]; check: [backend: strin
 /** One client connection while its upstream is being chosen and opened. */
 type ClientConnection = { socket: net.Socket; clientIp: string; gone: boolean };
 
+/** A relayed connection idle both ways this long is closed (ms): nginx stream `proxy_timeout` 10m, HAProxy `timeout client`/`server`. */
+export const RELAY_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 /** A connect that did not succeed: refused or reset (`error`) or not up within the connect timeout (`timeout`). */
 class ConnectFailure extends Error {
   constructor(
@@ -338,6 +341,13 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
    * upstream; an upstream that fails resets the client (see `connect`).
    */
   private relay(client: net.Socket, upstream: net.Socket): void {
+    // A pair quiet both ways this long is cut, as nginx's stream `proxy_timeout` (10 min by default).
+    const idle = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.setTimeout(RELAY_IDLE_TIMEOUT_MS, idle);
+    upstream.setTimeout(RELAY_IDLE_TIMEOUT_MS, idle);
     client.once('close', (hadError) => {
       // A client that closed cleanly has ended its half; the upstream finishes what it was sending.
       if (hadError || upstream.writableEnded === false) upstream.destroy();
