@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
@@ -456,25 +456,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = this.config;
     if (this.config.tls) (this.server as https.Server).setSecureContext(await selfSignedCertificate(host));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new UsageError(`Expected \`--port\` to be a free port, but ${host}:${port} is already in use`)
-            : err.code === 'EACCES'
-              ? new UsageError(`Expected \`--port\` to be a port this user may bind, got ${port}`)
-              : new RuntimeError(`balancer could not listen on ${host}:${port}: ${err.message}`),
-        );
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    const bound = await listenOn(this.server, host, port);
     this.unregister = registerCleanup('balancer', () => this.close());
     for (const b of this.backends) this.checker.watch(b);
-    const bound = (this.server.address() as AddressInfo).port;
     return { host, port: bound, url: `${this.config.tls ? 'https' : 'http'}://${host}:${bound}/` };
   }
 

@@ -115,3 +115,16 @@ function bump(series: number[], index: number): void {
   while (series.length <= index) series.push(0);
   series[index]! += 1;
 }
+
+/**
+ * Rate per second over the last second, from per-second counts (index =
+ * second of the run): the current partial second plus the matching part of
+ * the one before. `nowMs` is ms since the run started.
+ */
+export function lastSecondRate(perSecond: readonly number[], nowMs: number): number {
+  const sec = Math.floor(nowMs / 1000);
+  const frac = (nowMs - sec * 1000) / 1000;
+  const current = perSecond[sec] ?? 0;
+  if (sec === 0) return frac > 0.05 ? current / frac : 0;
+  return current + (perSecond[sec - 1] ?? 0) * (1 - frac);
+}

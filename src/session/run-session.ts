@@ -19,7 +19,7 @@ import { LoadGenerator } from '../load/load-generator.js';
 import type { HeaderTemplate } from '../load/request-headers.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
-import type { TrafficStats } from '../metrics/traffic-stats.js';
+import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
 import { connectionSnapshots, connectionTotals } from './connection-snapshot.js';
 
@@ -720,17 +720,6 @@ export class RunSession implements RunControls {
   }
 }
 
-/**
- * Rate (per second) over the last second, from per-second counts: the
- * current partial second plus the matching part of the one before.
- */
-function lastSecondRate(perSecond: readonly number[], nowMs: number): number {
-  const sec = Math.floor(nowMs / 1000);
-  const frac = (nowMs - sec * 1000) / 1000;
-  const current = perSecond[sec] ?? 0;
-  if (sec === 0) return frac > 0.05 ? current / frac : 0;
-  return current + (perSecond[sec - 1] ?? 0) * (1 - frac);
-}
 
 /**
  * The paths `start` sends to when `--path` is not given: with path routes,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { listenOn } from '../listen.js';
 import { registerCleanup } from '../../cleanup.js';
 import { RuntimeError, UsageError } from '../../errors.js';
 import type { BackendInfo } from '../../metrics/run-record.js';
@@ -184,25 +185,9 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
    */
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = this.config;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new UsageError(`Expected \`--port\` to be a free port, but ${host}:${port} is already in use`)
-            : err.code === 'EACCES'
-              ? new UsageError(`Expected \`--port\` to be a port this user may bind, got ${port}`)
-              : new RuntimeError(`balancer could not listen on ${host}:${port}: ${err.message}`),
-        );
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    const bound = await listenOn(this.server, host, port);
     this.unregister = registerCleanup('tcp balancer', () => this.close());
     for (const b of this.backends) this.checker.watch(b);
-    const bound = (this.server.address() as net.AddressInfo).port;
     return { host, port: bound, url: `http://${host}:${bound}/` };
   }
 

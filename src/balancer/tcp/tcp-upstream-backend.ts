@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { ConnectionRecord } from '../../metrics/run-record.js';
+import { lastSecondRate } from '../../metrics/traffic-stats.js';
 import { UpstreamBackend } from '../upstream-backend.js';
 
 /** A backend's connection counters as the L4 balancer reports them live; `rate` in connections per second over the last second. */
@@ -67,14 +68,3 @@ export class TcpUpstreamBackend extends UpstreamBackend {
   }
 }
 
-/**
- * Rate per second over the last second from per-second counts: the current
- * partial second plus the matching part of the one before.
- */
-function lastSecondRate(perSecond: readonly number[], nowMs: number): number {
-  const sec = Math.floor(nowMs / 1000);
-  const frac = (nowMs - sec * 1000) / 1000;
-  const current = perSecond[sec] ?? 0;
-  if (sec === 0) return frac > 0.05 ? current / frac : 0;
-  return current + (perSecond[sec - 1] ?? 0) * (1 - frac);
-}
