@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, waitForNoProcesses } from './helpers.js';
+import { cleanUpAfterEach, runCli } from './helpers.js';
 
 /** Plain Node HTTP servers that know nothing of lblab: no x-lblab-backend, no /health. */
 async function plainServer(label: string): Promise<{ server: http.Server; port: number; url: string }> {
@@ -29,15 +29,7 @@ async function get(url: string): Promise<{ status: number; backend: string | nul
   };
 }
 
-const servers: http.Server[] = [];
-const tags: string[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const { servers, tags } = cleanUpAfterEach();
 
 describe('lblab balance in front of plain HTTP servers', () => {
   it('cycles nine requests through three servers, routes around a dead one, and reports on SIGTERM', async () => {

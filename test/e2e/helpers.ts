@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type http from 'node:http';
+import { afterEach, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -109,4 +111,23 @@ export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise
     }
   }
   return left;
+}
+
+/**
+ * For a test file that starts loopback servers and CLI runs: push each
+ * server to `servers` and each run's tag to `tags`, and after every test the
+ * servers are closed and no process of those runs may be left (vitest
+ * `afterEach`).
+ */
+export function cleanUpAfterEach(): { servers: http.Server[]; tags: string[] } {
+  const servers: http.Server[] = [];
+  const tags: string[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+    for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+  return { servers, tags };
 }

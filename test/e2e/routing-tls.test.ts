@@ -4,28 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
 
-const servers: http.Server[] = [];
-const tags: string[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const { servers, tags } = cleanUpAfterEach();
 
 /** Paths each {@link pathServer} was asked for, by its name. */
 const seen = new Map<string, Set<string>>();
 
-/** A loopback server named `name` that answers every path, says who it is (x-lblab-backend) and notes the paths it was asked for. */
+/** A loopback server named `name` that answers every path, says who it is (x-lblab-backend) and notes the paths the load (x-probe: 1) asked for. */
 async function pathServer(name: string): Promise<string> {
   seen.set(name, new Set());
   const server = http.createServer((req, res) => {
-    seen.get(name)!.add(req.url ?? '');
+    // Only the load's requests: health checks carry no x-probe.
+    if (req.headers['x-probe'] === '1') seen.get(name)!.add(req.url ?? '');
     res.setHeader('x-lblab-backend', name);
     res.end('ok\n');
   });
@@ -147,16 +140,19 @@ routes:
     const [a, b] = [await pathServer('api'), await pathServer('static')];
     const bal = runCli(['balance', '--backend', `api=${a}`, '--backend', `static=${b}`, '--route', '/api=api', '--route', '/static=static', '--port', '0']);
     tags.push(bal.tag);
-    const url = (await bal.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
-    const r = await runCliToEnd(['load', url, '--path', '/api/users', '--path', '/static/logo.png?v=2', '--concurrency', '2', '--requests', '40', '--json']);
-    tags.push(r.tag);
-    expect(r.code, r.stderr).toBe(0);
-    const record = JSON.parse(r.stdout) as RunRecord;
-    expect(record.totals.statusCodes).toEqual({ '200': 40 });
-    expect(Object.fromEntries(record.backends.map((x) => [x.name, x.requests]))).toEqual({ api: 20, static: 20 });
-    expect(seen.get('api')).toEqual(new Set(['/api/users']));
-    expect(seen.get('static')).toEqual(new Set(['/static/logo.png?v=2']));
-    bal.child.kill('SIGTERM');
+    try {
+      const url = (await bal.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+      const r = await runCliToEnd(['load', url, '--path', '/api/users', '--path', '/static/logo.png?v=2', '--header', 'x-probe=1', '--concurrency', '2', '--requests', '40', '--json']);
+      tags.push(r.tag);
+      expect(r.code, r.stderr).toBe(0);
+      const record = JSON.parse(r.stdout) as RunRecord;
+      expect(record.totals.statusCodes).toEqual({ '200': 40 });
+      expect(Object.fromEntries(record.backends.map((x) => [x.name, x.requests]))).toEqual({ api: 20, static: 20 });
+      expect(seen.get('api')).toEqual(new Set(['/api/users']));
+      expect(seen.get('static')).toEqual(new Set(['/static/logo.png?v=2']));
+    } finally {
+      bal.child.kill('SIGTERM');
+    }
     expect(await bal.exit).toBe(0);
   });
 

@@ -3,21 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
 
 /** `--sticky` and `--rate-limit` as a user runs them: the record fields, the report lines, and the cookie on the wire. */
 
-const servers: http.Server[] = [];
-const tags: string[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const { servers, tags } = cleanUpAfterEach();
 
 describe('sticky sessions and rate limit from the command line', () => {
   it('start --rate-limit: 429s counted at the balancer and by the client alike, in the record and the report', async () => {

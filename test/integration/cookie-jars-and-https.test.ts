@@ -4,6 +4,7 @@ import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
 import { checkServerCertificate } from '../../src/load/tls-check.js';
+import { runLoad } from './load-run.js';
 import { closeAll, listenHttp, type Closers } from './loopback.js';
 
 /**
@@ -11,19 +12,11 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * against real servers on 127.0.0.1. The generator comes from dist/ (built
  * by `npm test`): its worker thread must be compiled JavaScript.
  */
-type LoadModule = typeof import('../../src/load/load-generator.js');
-const { LoadGenerator } = (await import(new URL('../../dist/load/load-generator.js', import.meta.url).href)) as LoadModule;
 
 const closers: Closers = [];
 afterEach(() => closeAll(closers));
 
-async function run(config: LoadConfig) {
-  const load = new LoadGenerator(config);
-  closers.push(() => load.stop());
-  load.start();
-  await load.done();
-  return load;
-}
+const run = (config: LoadConfig) => runLoad(config, closers);
 
 /** What one client sent on its n-th request (1-based): the Cookie header, or undefined. */
 type Seen = Map<string, Array<string | undefined>>;

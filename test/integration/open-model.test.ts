@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
+import { runLoad } from './load-run.js';
 import { closeAll, listenHttp, type Closers } from './loopback.js';
 
 /**
@@ -7,19 +8,11 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * against node:http servers on 127.0.0.1. The generator comes from dist/
  * (built by `npm test`): its worker thread must be compiled JavaScript.
  */
-type LoadModule = typeof import('../../src/load/load-generator.js');
-const { LoadGenerator } = (await import(new URL('../../dist/load/load-generator.js', import.meta.url).href)) as LoadModule;
 
 const closers: Closers = [];
 afterEach(() => closeAll(closers));
 
-async function run(config: LoadConfig) {
-  const load = new LoadGenerator(config);
-  closers.push(() => load.stop());
-  load.start();
-  await load.done();
-  return load;
-}
+const run = (config: LoadConfig) => runLoad(config, closers);
 
 describe('open model', () => {
   it('--rate 200 for 1.5s: about 300 requests, evenly paced over two threads, not in bursts', async () => {
