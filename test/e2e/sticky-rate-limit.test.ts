@@ -34,6 +34,27 @@ describe('sticky sessions and rate limit from the command line', () => {
     expect(again.stdout).toBe(r.stdout);
   });
 
+  it('start --sticky cookie --clients 50: each virtual client keeps one backend by its own cookie jar; b2 killed, its clients move once and stay', async () => {
+    const r = await runCliToEnd([
+      'start', '--backends', '3', '--sticky', 'cookie', '--clients', '50', '--concurrency', '8', '--duration', '6s', '--event', '2s kill b2', '--headless', '--json',
+    ]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    // Retries hide the requests that met the dead b2: no client saw an error.
+    expect(record.totals.errors).toBe(0);
+    const touched = record.clients!.touched;
+    expect(record.clients!.total).toBe(50);
+    // No client met three backends: the others never moved, b2's moved once (round robin gave b2 about a third of them).
+    expect(Object.keys(touched).sort()).toEqual(['1', '2']);
+    expect(touched['2']).toBeGreaterThanOrEqual(12);
+    expect(touched['2']).toBeLessThanOrEqual(22);
+    // After the kill b2 served nothing once it was DOWN.
+    const down = record.backends[1]!.health.transitions.find((t) => t.to === 'down')!;
+    const afterDown = record.timeline.filter((p) => p.atMs > down.atMs + 1000).reduce((n, p) => n + (p.perBackend.b2 ?? 0), 0);
+    expect(afterDown).toBe(0);
+  });
+
   it('balance --sticky cookie:LBID: the first answer sets an opaque cookie, later ones follow it without setting it again', async () => {
     const backends = await Promise.all(
       [0, 1, 2].map(async () => {
