@@ -31,32 +31,16 @@
 // Linux only (reads /proc). Every child is stopped by PID (SIGTERM, then SIGKILL after a
 // grace period) at the end, on any error, and on SIGINT/SIGTERM to this script.
 
-import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assertAlive, benchArgs, clockTicks, cpuSeconds, fixed, log, machineInfo, runBench, runLoad as runLoadAt, startBackend, startBalancer, stop, tableRow } from './bench-lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'lblab.js');
-
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(
-    'usage: node bench/balancer-overhead.mjs [--quick] [--json]\n' +
-      '  --quick  short runs (3 s direct, 3 s + 5 s through the balancer) for a smoke check\n' +
-      '  --json   print the result as one JSON object on stdout\n',
-  );
-  process.exit(0);
-}
-for (const a of args) {
-  if (a !== '--quick' && a !== '--json') {
-    process.stderr.write(`balancer-overhead: unknown option ${a} (try --help)\n`);
-    process.exit(2);
-  }
-}
-const QUICK = args.includes('--quick');
-const JSON_OUT = args.includes('--json');
+const { quick: QUICK, json: JSON_OUT } = benchArgs({
+  name: 'balancer-overhead',
+  flags: {
+    '--quick': 'short runs (3 s direct, 3 s + 5 s through the balancer) for a smoke check',
+    '--json': 'print the result as one JSON object on stdout',
+  },
+});
 
 const CONCURRENCY = 32;
 const BACKENDS = 3;
@@ -66,40 +50,9 @@ const THROUGH_SECOND_S = QUICK ? 5 : 50;
 // A short unmeasured run before each measured one, so the JIT has warmed up
 // the load generator, the backend and the balancer alike.
 const WARMUP_S = QUICK ? 1 : 2;
-const START_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
-
-/** @type {Set<import('node:child_process').ChildProcess>} */
-const children = new Set();
 
 /** The (c) run's balancer: active checks (on by default), Envoy-style ejection, a breaker and retries. */
 const PROTECTIONS = ['--eject-consecutive', '5', '--breaker', '5', '--retries', '1', '--retry-on', 'error,timeout,502,503,504', '--health-interval', '1s'];
-
-function log(msg) {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
-
-function clockTicks() {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    if (Number.isFinite(n) && n > 0) return n;
-  } catch {
-    /* fall through */
-  }
-  return 100;
-}
-const CLK_TCK = clockTicks();
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // comm (field 2) may contain spaces: split after the last ')'. The rest starts at field 3.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(rest[14 - 3]);
-  const stime = Number(rest[15 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot parse /proc/${pid}/stat`);
-  return (utime + stime) / CLK_TCK;
-}
 
 /** VmRSS of a process, in MiB. */
 function rssMiB(pid) {
@@ -109,190 +62,9 @@ function rssMiB(pid) {
   return Number(m[1]) / 1024;
 }
 
-/** Keep the last lines a child wrote on stderr, for error messages. */
-function tailOf(child) {
-  return (child.stderrTail ?? []).join('\n');
-}
-
-/**
- * Start `node bin/lblab.js ...args` as a child. Its stderr is always drained (a full pipe
- * would block it); stdout is collected in child.stdoutText.
- */
-function startLblab(label, lblabArgs) {
-  const child = spawn(process.execPath, [BIN, ...lblabArgs], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  child.label = label;
-  child.stdoutText = '';
-  child.stderrTail = [];
-  child.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      child.exitInfo = { code, signal };
-      resolve(child.exitInfo);
-    });
-  });
-  child.on('error', (err) => {
-    child.spawnError = err;
-  });
-  children.add(child);
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d) => {
-    child.stdoutText += d;
-  });
-  child.stderr.setEncoding('utf8');
-  let partial = '';
-  child.stderrLineListeners = [];
-  child.stderr.on('data', (d) => {
-    partial += d;
-    const lines = partial.split(/\r?\n/);
-    partial = lines.pop();
-    for (const line of lines) {
-      child.stderrTail.push(line);
-      if (child.stderrTail.length > 20) child.stderrTail.shift();
-      for (const fn of child.stderrLineListeners) fn(line);
-    }
-  });
-  return child;
-}
-
-/** Wait for a line on the child's stderr matching re; resolves with the match. */
-function waitForLine(child, re, timeoutMs = START_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const done = (fn, v) => {
-      clearTimeout(timer);
-      child.stderrLineListeners = child.stderrLineListeners.filter((f) => f !== onLine);
-      child.off('exit', onExit);
-      fn(v);
-    };
-    const onLine = (line) => {
-      const m = re.exec(line);
-      if (m) done(resolve, m);
-    };
-    const onExit = (code, signal) =>
-      done(
-        reject,
-        new Error(`${child.label} exited (code ${code}, signal ${signal}) before it was ready:\n${tailOf(child)}`),
-      );
-    const timer = setTimeout(
-      () => done(reject, new Error(`${child.label} not ready after ${timeoutMs} ms:\n${tailOf(child)}`)),
-      timeoutMs,
-    );
-    child.stderrLineListeners.push(onLine);
-    if (child.exitInfo) onExit(child.exitInfo.code, child.exitInfo.signal);
-    else child.on('exit', onExit);
-  });
-}
-
-/** SIGTERM a child by PID, wait for its exit; SIGKILL after the grace period. */
-async function stop(child) {
-  if (child.exitInfo) return child.exitInfo;
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
-  let timer;
-  const timedOut = new Promise((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS);
-  });
-  const r = await Promise.race([child.exited, timedOut]);
-  clearTimeout(timer);
-  if (r === 'timeout') {
-    log(`${child.label} (pid ${child.pid}) ignored SIGTERM for ${STOP_GRACE_MS} ms; sending SIGKILL`);
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-    return child.exited;
-  }
-  return r;
-}
-
-async function stopAll() {
-  await Promise.all([...children].map((c) => stop(c)));
-}
-
-async function startBackend(name) {
-  const child = startLblab(`backend ${name}`, ['backend', '--port', '0', '--name', name, '--latency', '0ms']);
-  const m = await waitForLine(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  return { name, child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}` };
-}
-
-/** Run `lblab load` to completion; returns its parsed JSON run record. */
-/** `lblab balance --algo round-robin` over `backends` with `extra` flags, stopping by itself after `maxS`; resolves once it listens. */
-async function startBalancer(label, backends, maxS, extra) {
-  const child = startLblab(label, [
-    'balance',
-    '--port',
-    '0',
-    '--algo',
-    'round-robin',
-    ...backends.flatMap((b) => ['--backend', b.url]),
-    ...extra,
-    '--duration',
-    `${maxS}s`,
-    '--json',
-  ]);
-  const m = await waitForLine(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  return { child, url: `http://127.0.0.1:${m[1]}/` };
-}
-
-async function runLoad(url, seconds) {
-  const child = startLblab(`load ${url} ${seconds}s`, [
-    'load',
-    url,
-    '--concurrency',
-    String(CONCURRENCY),
-    '--duration',
-    `${seconds}s`,
-    '--json',
-  ]);
-  let timer;
-  const timedOut = new Promise((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), (seconds + 30) * 1000);
-  });
-  const r = await Promise.race([child.exited, timedOut]);
-  clearTimeout(timer);
-  if (r === 'timeout') {
-    await stop(child);
-    throw new Error(`${child.label} did not finish within ${seconds + 30} s:\n${tailOf(child)}`);
-  }
-  if (child.spawnError) throw child.spawnError;
-  if (r.code !== 0) throw new Error(`${child.label} exited with code ${r.code} signal ${r.signal}:\n${tailOf(child)}`);
-  let rec;
-  try {
-    rec = JSON.parse(child.stdoutText);
-  } catch (e) {
-    throw new Error(`${child.label}: stdout is not JSON (${e.message}):\n${child.stdoutText.slice(0, 500)}`);
-  }
-  const t = rec.totals;
-  if (!t || !(t.requests > 0)) throw new Error(`${child.label}: no requests completed:\n${tailOf(child)}`);
-  if (t.errors / t.requests > 0.01) {
-    throw new Error(
-      `${child.label}: ${t.errors} of ${t.requests} requests failed (${JSON.stringify(t.errorKinds ?? {})}, status ${JSON.stringify(t.statusCodes ?? {})})`,
-    );
-  }
-  return {
-    seconds: rec.durationMs / 1000,
-    requests: t.requests,
-    errors: t.errors,
-    rps: t.rps,
-    p50: t.latencyMs.p50,
-    p99: t.latencyMs.p99,
-    perBackend: (rec.backends ?? []).map((b) => ({ name: b.name ?? b.id, requests: b.requests })),
-  };
-}
-
-function assertAlive(child) {
-  if (child.exitInfo) {
-    throw new Error(
-      `${child.label} exited unexpectedly (code ${child.exitInfo.code}, signal ${child.exitInfo.signal}):\n${tailOf(child)}`,
-    );
-  }
+/** `lblab load` at concurrency 32 to its end; see bench-lib runLoad for what it returns and throws. */
+function runLoad(url, seconds) {
+  return runLoadAt(url, seconds, CONCURRENCY);
 }
 
 async function main() {
@@ -363,7 +135,7 @@ async function main() {
 
   const ratio = (x, y) => (y > 0 ? x / y : NaN);
   const result = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, clkTck: CLK_TCK },
+    machine: { ...machineInfo(), clkTck: clockTicks() },
     quick: QUICK,
     concurrency: CONCURRENCY,
     direct,
@@ -412,10 +184,8 @@ async function main() {
 }
 
 function render(r, rss) {
-  const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
-  const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
-  const f3 = (n) => (Number.isFinite(n) ? n.toFixed(3) : 'n/a');
-  const row = (cells, widths) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const [f1, f2, f3] = [1, 2, 3].map(fixed);
+  const row = tableRow;
   const w = [34, 10, 10, 10, 10];
   const t = r.throughBalancer;
   const lines = [];
@@ -456,31 +226,4 @@ function render(r, rss) {
   return lines.join('\n') + '\n';
 }
 
-let stopping = false;
-async function abort(reason, code) {
-  if (stopping) return;
-  stopping = true;
-  log(reason);
-  await stopAll();
-  process.exit(code);
-}
-
-process.on('SIGINT', () => abort('interrupted; stopping every child', 130));
-process.on('SIGTERM', () => abort('terminated; stopping every child', 143));
-process.on('exit', () => {
-  // Last resort (synchronous): nothing started here may outlive the script.
-  for (const c of children) {
-    try {
-      process.kill(c.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
-main().then(
-  async () => {
-    await stopAll();
-  },
-  (err) => abort(`failed: ${err instanceof Error ? err.message : String(err)}`, 1),
-);
+runBench(main);

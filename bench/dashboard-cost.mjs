@@ -16,11 +16,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, benchArgs } from './bench-lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'lblab.js');
-const QUICK = process.argv.includes('--quick');
+const { quick: QUICK } = benchArgs({ name: 'dashboard-cost', flags: { '--quick': '4 s runs instead of 10 s, for a smoke check' } });
 const SECONDS = QUICK ? 4 : 10;
 // Two scenarios: lblab's defaults (backends answering in 5-15 ms, 16 workers),
 // and a saturated balancer (backends answering at once, 32 workers).

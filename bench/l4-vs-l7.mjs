@@ -5,8 +5,8 @@
 //           node bench/l4-vs-l7.mjs --quick    (smoke check, about 15 s)
 //           node bench/l4-vs-l7.mjs --json     (a JSON object on stdout instead of the table)
 //
-// What it measures, on loopback, with real processes started from bin/lblab.js (the same way
-// bench/balancer-overhead.mjs does): three `lblab backend --latency 0ms`, one
+// What it measures, on loopback, with real processes started from bin/lblab.js by bench/bench-lib.mjs
+// (as for bench/balancer-overhead.mjs): three `lblab backend --latency 0ms`, one
 // `lblab balance --algo round-robin` (L7: parses each request, picks a backend per request,
 // relays it over its own keep-alive pool) and one `lblab balance --mode tcp --algo round-robin`
 // (L4: picks a backend per TCP connection and copies bytes), both in front of the same three
@@ -24,171 +24,27 @@
 // period) at the end, on any error, and on SIGINT/SIGTERM to this script; each balancer also
 // stops by itself (--duration) should this script be killed.
 
-import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assertAlive, benchArgs, cpuSeconds, fixed, log, machineInfo, runBench, runLoad, startBackend, startBalancer, stop, tableRow } from './bench-lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'lblab.js');
-
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write('usage: node bench/l4-vs-l7.mjs [--quick] [--json]\n  --quick  one 3 s round for a smoke check\n  --json   print the result as one JSON object on stdout\n');
-  process.exit(0);
-}
-for (const a of args) {
-  if (a !== '--quick' && a !== '--json') {
-    process.stderr.write(`l4-vs-l7: unknown option ${a} (try --help)\n`);
-    process.exit(2);
-  }
-}
-const QUICK = args.includes('--quick');
-const JSON_OUT = args.includes('--json');
+const { quick: QUICK, json: JSON_OUT } = benchArgs({
+  name: 'l4-vs-l7',
+  flags: { '--quick': 'one 3 s round for a smoke check', '--json': 'print the result as one JSON object on stdout' },
+  logTag: 'bench l4-vs-l7',
+});
 
 const CONCURRENCY = 32;
 const BACKENDS = 3;
 const ROUNDS = QUICK ? 1 : 2;
 const RUN_S = QUICK ? 3 : 8;
 const WARMUP_S = QUICK ? 1 : 2;
-const START_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
-
-const children = new Set();
-
-function log(msg) {
-  process.stderr.write(`[bench l4-vs-l7] ${msg}\n`);
-}
-
-function clockTicks() {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    if (Number.isFinite(n) && n > 0) return n;
-  } catch {
-    /* fall through */
-  }
-  return 100;
-}
-const CLK_TCK = clockTicks();
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[14 - 3]) + Number(rest[15 - 3])) / CLK_TCK;
-}
-
-/** Starts `node bin/lblab.js ...args`; stderr lines go to listeners (and a short tail), stdout is collected. */
-function startLblab(label, lblabArgs) {
-  const child = spawn(process.execPath, [BIN, ...lblabArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  Object.assign(child, { label, stdoutText: '', stderrTail: [], lineListeners: [] });
-  child.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      child.exitInfo = { code, signal };
-      resolve(child.exitInfo);
-    });
-  });
-  child.on('error', (err) => (child.spawnError = err));
-  children.add(child);
-  child.stdout.setEncoding('utf8').on('data', (d) => (child.stdoutText += d));
-  let partial = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => {
-    const lines = (partial + d).split(/\r?\n/);
-    partial = lines.pop();
-    for (const line of lines) {
-      child.stderrTail.push(line);
-      if (child.stderrTail.length > 20) child.stderrTail.shift();
-      for (const fn of child.lineListeners) fn(line);
-    }
-  });
-  return child;
-}
-
-/** Resolves with the first stderr line of `child` matching `re`; rejects if it exits first or after a timeout. */
-function waitForLine(child, re) {
-  return new Promise((resolve, reject) => {
-    const done = (fn, v) => {
-      clearTimeout(timer);
-      child.lineListeners = child.lineListeners.filter((f) => f !== onLine);
-      child.off('exit', onExit);
-      fn(v);
-    };
-    const onLine = (line) => {
-      const m = re.exec(line);
-      if (m) done(resolve, m);
-    };
-    const onExit = (code, signal) => done(reject, new Error(`${child.label} exited (${code ?? signal}) before it was ready:\n${child.stderrTail.join('\n')}`));
-    const timer = setTimeout(() => done(reject, new Error(`${child.label} not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    child.lineListeners.push(onLine);
-    child.on('exit', onExit);
-  });
-}
-
-/** SIGTERM a child by PID and wait; SIGKILL after the grace period. */
-async function stop(child) {
-  if (child.exitInfo) return child.exitInfo;
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
-  let timer;
-  const late = new Promise((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
-  const r = await Promise.race([child.exited, late]);
-  clearTimeout(timer);
-  if (r !== 'late') return r;
-  try {
-    process.kill(child.pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-  return child.exited;
-}
-
-async function startBackend(name) {
-  const child = startLblab(`backend ${name}`, ['backend', '--port', '0', '--name', name, '--latency', '0ms']);
-  const m = await waitForLine(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  return { child, url: `http://127.0.0.1:${m[1]}` };
-}
-
-async function startBalancer(mode, backends, maxS) {
-  const child = startLblab(`balancer ${mode}`, [
-    'balance', '--mode', mode, '--port', '0', '--algo', 'round-robin',
-    ...backends.flatMap((b) => ['--backend', b.url]),
-    '--duration', `${maxS}s`, '--json',
-  ]);
-  const m = await waitForLine(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-  return { child, url: `http://127.0.0.1:${m[1]}/` };
-}
-
-/** Runs `lblab load` to its end; returns what it measured. Throws on more than 1% errors. */
-async function runLoad(url, seconds) {
-  const child = startLblab(`load ${url}`, ['load', url, '--concurrency', String(CONCURRENCY), '--duration', `${seconds}s`, '--json']);
-  let timer;
-  const late = new Promise((resolve) => (timer = setTimeout(() => resolve('late'), (seconds + 30) * 1000)));
-  const r = await Promise.race([child.exited, late]);
-  clearTimeout(timer);
-  if (r === 'late') {
-    await stop(child);
-    throw new Error(`${child.label} did not finish`);
-  }
-  if (child.spawnError) throw child.spawnError;
-  if (r.code !== 0) throw new Error(`${child.label} exited with code ${r.code}:\n${child.stderrTail.join('\n')}`);
-  const rec = JSON.parse(child.stdoutText);
-  const t = rec.totals;
-  if (!(t.requests > 0) || t.errors / t.requests > 0.01) throw new Error(`${child.label}: ${t.errors} of ${t.requests} requests failed`);
-  return { requests: t.requests, rps: t.rps, p50: t.latencyMs.p50, p99: t.latencyMs.p99, perBackend: rec.backends.map((b) => b.requests) };
-}
 
 /** One measured load run against `balancer`: the load's figures and the balancer's CPU µs per request. */
 async function measure(balancer, seconds) {
   const cpu0 = cpuSeconds(balancer.child.pid);
-  const load = await runLoad(balancer.url, seconds);
+  const { requests, rps, p50, p99, perBackend } = await runLoad(balancer.url, seconds, CONCURRENCY);
   const cpu = cpuSeconds(balancer.child.pid) - cpu0;
-  if (balancer.child.exitInfo) throw new Error(`${balancer.child.label} exited during the run`);
-  return { ...load, cpuSeconds: cpu, cpuUsPerRequest: (cpu * 1e6) / load.requests };
+  assertAlive(balancer.child);
+  return { requests, rps, p50, p99, perBackend: perBackend.map((b) => b.requests), cpuSeconds: cpu, cpuUsPerRequest: (cpu * 1e6) / requests };
 }
 
 function sum(runs, key) {
@@ -215,11 +71,11 @@ async function main() {
   const backends = await Promise.all(Array.from({ length: BACKENDS }, (_, i) => startBackend(`b${i + 1}`)));
   const maxS = 2 * WARMUP_S + 2 * ROUNDS * RUN_S + 120;
   log('starting the L7 balancer (--mode http) and the L4 balancer (--mode tcp), round-robin');
-  const l7 = await startBalancer('http', backends, maxS);
-  const l4 = await startBalancer('tcp', backends, maxS);
+  const l7 = await startBalancer('balancer http', backends, maxS, ['--mode', 'http']);
+  const l4 = await startBalancer('balancer tcp', backends, maxS, ['--mode', 'tcp']);
   log(`warming both up for ${WARMUP_S} s each (not measured)`);
-  await runLoad(l7.url, WARMUP_S);
-  await runLoad(l4.url, WARMUP_S);
+  await runLoad(l7.url, WARMUP_S, CONCURRENCY);
+  await runLoad(l4.url, WARMUP_S, CONCURRENCY);
   const runs = { l7: [], l4: [] };
   for (let i = 0; i < ROUNDS; i++) {
     log(`round ${i + 1}/${ROUNDS}: L7 for ${RUN_S} s, then L4 for ${RUN_S} s, concurrency ${CONCURRENCY}`);
@@ -232,7 +88,7 @@ async function main() {
   const problems = exits.flatMap((e, i) => (e.code === 0 ? [] : [`${i === 0 ? 'L7' : 'L4'} balancer exited with code ${e.code} signal ${e.signal}`]));
 
   const result = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: machineInfo(),
     quick: QUICK,
     concurrency: CONCURRENCY,
     secondsPerRun: RUN_S,
@@ -249,11 +105,9 @@ async function main() {
 }
 
 function render(r) {
-  const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
-  const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
-  const f3 = (n) => (Number.isFinite(n) ? n.toFixed(3) : 'n/a');
+  const [f1, f2, f3] = [1, 2, 3].map(fixed);
   const w = [26, 10, 10, 10, 14, 18];
-  const row = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
+  const row = (cells) => tableRow(cells, w);
   const spread = (xs) => xs.map((n) => `${((n / xs.reduce((a, b) => a + b, 0)) * 100).toFixed(0)}%`).join('/');
   return [
     '',
@@ -270,27 +124,4 @@ function render(r) {
   ].join('\n');
 }
 
-let stopping = false;
-async function abort(reason, code) {
-  if (stopping) return;
-  stopping = true;
-  log(reason);
-  await Promise.all([...children].map((c) => stop(c)));
-  process.exit(code);
-}
-process.on('SIGINT', () => abort('interrupted; stopping every child', 130));
-process.on('SIGTERM', () => abort('terminated; stopping every child', 143));
-process.on('exit', () => {
-  for (const c of children) {
-    try {
-      process.kill(c.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
-main().then(
-  () => Promise.all([...children].map((c) => stop(c))),
-  (err) => abort(`failed: ${err instanceof Error ? err.message : String(err)}`, 1),
-);
+runBench(main);

@@ -23,19 +23,9 @@
 // a watchdog aborts the run if it ever takes more than 55 s.
 
 import { ALGORITHMS, createPicker } from '../dist/balancer/algorithms/index.js';
+import { benchArgs } from './bench-lib.mjs';
 
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write('usage: node bench/pick-cost.mjs [--json]\n  --json  print the result as one JSON object on stdout\n');
-  process.exit(0);
-}
-for (const a of args) {
-  if (a !== '--json') {
-    process.stderr.write(`pick-cost: unknown option ${a} (try --help)\n`);
-    process.exit(2);
-  }
-}
-const JSON_OUT = args.includes('--json');
+const { json: JSON_OUT } = benchArgs({ name: 'pick-cost', flags: { '--json': 'print the result as one JSON object on stdout' } });
 
 const SIZES = [3, 10, 100];
 const WARMUP = 50_000;
