@@ -51,7 +51,9 @@ describe('lblab compare (real processes)', () => {
     expect(ring.keysMoved!.movedFromKept).toBe(0);
     expect(ring.keysMoved!.moved).toBe(ring.keysMoved!.ownClients);
     expect(ring.keysMoved!.moved).toBeGreaterThan(0);
-    expect(ring.keysMoved!.movedFraction).toBeLessThan(0.5);
+    // b2's own share of 40 hashed clients depends on the ring, whose points come from the (random) ports:
+    // p50 25%, p99 45%, max 55% over 2000 simulated rings; 50% or more in 0.45% of them.
+    expect(ring.keysMoved!.movedFraction).toBeLessThanOrEqual(0.6);
     // ip_hash is modulo the total weight: taking one of four out moves most keys.
     expect(ip.keysMoved!.movedFraction).toBeGreaterThan(0.5);
     expect(ip.keysMoved!.movedFromKept).toBeGreaterThan(0);
