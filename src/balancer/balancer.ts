@@ -578,7 +578,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       if (t.attempt > 1) this.retriesSucceeded++;
       if (t.status < 500) backend.tries.served++;
       else backend.tries.lost++;
-      this.record(backend.traffic, latencyUs, t.status, undefined, this.nowMs());
+      this.record(backend.traffic, latencyUs, t.status, undefined);
       return;
     }
     if (clientLeft) {
@@ -593,7 +593,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       // response; it counts as a transport error, not a success.
       p.res.destroy();
       backend.tries.lost++;
-      this.record(undefined, latencyUs, 0, classifyError(err), this.nowMs());
+      this.record(undefined, latencyUs, 0, classifyError(err));
       return;
     }
     const condition = err instanceof RetryableStatusError ? (String(err.status) as RetryCondition) : classifyError(err) === 'timeout' ? 'timeout' : 'error';
@@ -621,8 +621,9 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend} failed (${kind}): ${(err as Error).message}\n`, started);
   }
 
-  private record(backend: BackendTraffic | undefined, latencyUs: number, status: number, kind: ErrorKind | undefined, atMs: number): void {
-    if (this.recordTraffic) this.stats.record(backend, latencyUs, status, kind, atMs);
+  /** Records a response when traffic recording is on; the clock is read only then (`start` turns it off to keep the request path light). */
+  private record(backend: BackendTraffic | undefined, latencyUs: number, status: number, kind: ErrorKind | undefined): void {
+    if (this.recordTraffic) this.stats.record(backend, latencyUs, status, kind, this.nowMs());
   }
 
   /** The body of the 404 for a request no route matches when there is no default pool. */
@@ -632,7 +633,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   }
 
   private reply(res: http.ServerResponse, status: number, body: string, started: number, extra?: Record<string, string>): void {
-    this.record(undefined, (performance.now() - started) * 1000, status, undefined, this.nowMs());
+    this.record(undefined, (performance.now() - started) * 1000, status, undefined);
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;

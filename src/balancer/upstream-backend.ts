@@ -99,7 +99,17 @@ export class UpstreamBackend implements PickableBackend {
    * not removed, draining, ejected, or behind an open circuit breaker.
    */
   get usable(): boolean {
-    return this.health.state === 'up' && !this.removed && !this.draining && this.outlier.ejectedUntilMs === undefined && (this.breaker === undefined || this.breaker.allows);
+    return this.takesPersistent && !this.draining;
+  }
+
+  /**
+   * Whether it may take a request pinned to it (sticky sessions): as
+   * {@link usable}, but a draining backend still may, as HAProxy's `drain`
+   * state "removes the server from load balancing but still allows it … to
+   * accept new persistent connections".
+   */
+  get takesPersistent(): boolean {
+    return this.health.state === 'up' && !this.removed && this.outlier.ejectedUntilMs === undefined && (this.breaker === undefined || this.breaker.allows);
   }
 
   /** Port of the origin. */

@@ -39,11 +39,13 @@ export class CookieJar {
    * Stores the cookies of a response: `setCookie` is its `Set-Cookie` header
    * values (undici gives a string for one, an array for several),
    * `requestPath` the path the request was sent to (for the default path),
-   * `nowMs` the time in ms since the Unix epoch. Malformed entries (no name)
+   * `at` the time in ms since the Unix epoch (default now). Malformed entries (no name)
    * are ignored, as RFC 6265 5.2 says.
    */
-  store(setCookie: string | string[] | undefined, requestPath: string, nowMs: number = Date.now()): void {
+  store(setCookie: string | string[] | undefined, requestPath: string, at?: number): void {
+    // Most responses set nothing: no clock read for them.
     if (setCookie === undefined) return;
+    const nowMs = at ?? Date.now();
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
       const parsed = parseSetCookie(line, { decode: (s) => s });
       if (!parsed.name || parsed.value === undefined) continue;
@@ -68,7 +70,8 @@ export class CookieJar {
    */
   cookieHeader(requestPath: string, secure: boolean, nowMs: number = Date.now()): string | undefined {
     if (this.cookies.size === 0) return undefined;
-    const path = requestPath.split('?')[0] || '/';
+    const q = requestPath.indexOf('?');
+    const path = (q < 0 ? requestPath : requestPath.slice(0, q)) || '/';
     const out: StoredCookie[] = [];
     for (const [key, c] of this.cookies) {
       if (c.expiresAt <= nowMs) {
@@ -80,7 +83,7 @@ export class CookieJar {
     }
     if (out.length === 0) return undefined;
     // Stable sort: among equal path lengths the earlier stored goes first, as 5.4 step 2 suggests.
-    out.sort((a, b) => b.path.length - a.path.length);
+    if (out.length > 1) out.sort((a, b) => b.path.length - a.path.length);
     return out.map((c) => `${c.name}=${c.value}`).join('; ');
   }
 }

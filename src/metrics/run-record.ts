@@ -92,12 +92,8 @@ const CLEARING: ReadonlySet<string> = new Set(['recover', 'started']);
  * started.
  */
 export function deriveDetections(name: string, events: readonly RunEvent[], transitions: readonly HealthTransition[] = []): Detection[] {
-  const mine = events.filter((e) => e.target === name);
-  for (const t of transitions) {
-    if (!mine.some((e) => e.type === t.to && Math.abs(e.atMs - t.atMs) < 1)) mine.push({ atMs: t.atMs, type: t.to, target: name, detail: t.reason });
-  }
-  // Stable: events logged at the same ms keep their logged order.
-  const ordered = mine.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
+  // Array sort is stable: events logged at the same ms keep their logged order.
+  const ordered = [...events.filter((e) => e.target === name), ...unloggedTransitions(name, events, transitions)].sort(byTime);
   const faults: ReadonlySet<string> = new Set(FAULT_EVENT_TYPES);
   const out: Detection[] = [];
   ordered.forEach((fault, i) => {
@@ -117,6 +113,23 @@ export function deriveDetections(name: string, events: readonly RunEvent[], tran
     );
   });
   return out;
+}
+
+/**
+ * Backend `name`'s health transitions that the event log does not hold
+ * already (no event of the same type for it within 1 ms), as events: the
+ * log records most of them, but not those that came after the last log line
+ * was written.
+ */
+export function unloggedTransitions(name: string, events: readonly RunEvent[], transitions: readonly HealthTransition[]): RunEvent[] {
+  return transitions
+    .filter((t) => !events.some((e) => e.target === name && e.type === t.to && Math.abs(e.atMs - t.atMs) < 1))
+    .map((t) => ({ atMs: t.atMs, type: t.to, target: name, detail: t.reason }));
+}
+
+/** Orders events by time (use with the stable `Array.prototype.sort`: equal times keep their order). */
+export function byTime(a: { atMs: number }, b: { atMs: number }): number {
+  return a.atMs - b.atMs;
 }
 
 /** A user, lab or process event on the run's time line. `atMs` is ms since the run started. */

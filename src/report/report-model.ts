@@ -1,4 +1,4 @@
-import { deriveDetections, type BackendRecord, type Detection, type LabVerdict, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import { byTime, deriveDetections, unloggedTransitions, type BackendRecord, type Detection, type LabVerdict, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { connectionsSection } from './connections-section.js';
@@ -432,9 +432,8 @@ type TimedEvent = { atMs: number; label: string };
 function eventMarkers(r: RunRecord): TimedEvent[] {
   return r.events
     .filter((e) => !REACTIONS.has(e.type) && e.atMs <= r.durationMs)
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i)
-    .map(({ e }) => ({ atMs: e.atMs, label: markerLabel(e) }));
+    .sort(byTime)
+    .map((e) => ({ atMs: e.atMs, label: markerLabel(e) }));
 }
 
 /** Events whose detail says what changed to: `algo round-robin → least-conn`, `weight b1 1 → 5`, `concurrency 32 workers`. */
@@ -567,11 +566,8 @@ function healthSection(r: RunRecord, events: readonly TimedEvent[]): Section | u
   const cellMs = cellSizeMs(seconds);
   const cells = Math.ceil(r.durationMs / cellMs);
   const strips: HealthBlock['strips'] = r.backends.map((b) => {
-    const mine: RunEvent[] = r.events.filter((e) => e.target === b.name && e.atMs <= r.durationMs);
-    for (const t of b.health.transitions) {
-      if (!mine.some((e) => e.type === t.to && Math.abs(e.atMs - t.atMs) < 1)) mine.push({ atMs: t.atMs, type: t.to, target: b.name, detail: t.reason });
-    }
-    const ordered = mine.map((e, i) => ({ e, i })).sort((x, y) => x.e.atMs - y.e.atMs || x.i - y.i).map((x) => x.e);
+    const mine = r.events.filter((e) => e.target === b.name && e.atMs <= r.durationMs);
+    const ordered = [...mine, ...unloggedTransitions(b.name, mine, b.health.transitions)].sort(byTime);
     const flags: Flags = { down: false, out: false, drain: false, removed: false };
     const changes: HealthBlock['strips'][number]['changes'] = [];
     for (const e of ordered) {
@@ -705,16 +701,8 @@ function aroundFaultsSection(r: RunRecord): Section | undefined {
 
 /** The event log: user and lab actions, process events and the balancer's reactions, each once, in time order. */
 function eventsSection(r: RunRecord): Section | undefined {
-  const all: RunEvent[] = [...r.events];
-  for (const b of r.backends) {
-    for (const t of b.health.transitions) {
-      if (!all.some((e) => e.type === t.to && e.target === b.name && Math.abs(e.atMs - t.atMs) < 1)) {
-        all.push({ atMs: t.atMs, type: t.to, target: b.name, detail: t.reason });
-      }
-    }
-  }
-  if (all.length === 0) return undefined;
-  const ordered = all.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
+  const ordered = [...r.events, ...r.backends.flatMap((b) => unloggedTransitions(b.name, r.events, b.health.transitions))].sort(byTime);
+  if (ordered.length === 0) return undefined;
   const bad = new Set(['down', 'kill', 'exit', 'error', 'ejected', 'breaker-open']);
   const rows = ordered.map((e): Span[] => [
     plain(formatAt(e.atMs)),

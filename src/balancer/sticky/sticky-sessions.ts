@@ -24,16 +24,6 @@ export interface StickyPin {
   answered(backend: UpstreamBackend, headers: Record<string, string | string[]>): void;
 }
 
-/**
- * Whether a pinned backend may take a request that carries its pin: UP, not
- * removed, ejected or behind an open circuit breaker. A draining backend
- * still may, as HAProxy's `drain` state "removes the server from load
- * balancing but still allows it … to accept new persistent connections".
- */
-export function acceptsPersistent(b: UpstreamBackend): boolean {
-  return !b.removed && b.health.state === 'up' && b.outlier.ejectedUntilMs === undefined && (b.breaker === undefined || b.breaker.allows);
-}
-
 /** A pool of backends as sticky sessions see it: its name and backends (see `Pool`). */
 export type StickyPool = { readonly name: string; readonly backends: readonly UpstreamBackend[] };
 
@@ -85,26 +75,29 @@ export class StickySessions {
    * sticky cookie of this balancer is removed from it here).
    */
   pin(upstream: Record<string, string | string[]>, clientIp: string, pool: string): StickyPin {
-    let carried: UpstreamBackend | undefined;
-    const cookie = this.cookies.get(pool);
-    const key = `${this.poolKey.get(pool) ?? ''}${clientIp}`;
-    if (this.table === undefined) {
-      const name = cookie?.backendOf(upstream.cookie);
-      carried = name === undefined ? undefined : this.byName.get(name);
+    const table = this.table;
+    if (table === undefined) {
+      const cookie = this.cookies.get(pool)!;
+      const name = cookie.backendOf(upstream.cookie);
+      const carried = name === undefined ? undefined : this.byName.get(name);
       for (const c of this.cookies.values()) c.stripRequest(upstream);
-    } else carried = this.table.get(key, this.now());
-    const target = carried && acceptsPersistent(carried) ? carried : undefined;
-    return {
-      target,
-      answered: (backend, headers) => {
-        if (cookie) {
+      return {
+        target: carried?.takesPersistent ? carried : undefined,
+        answered: (backend, headers) => {
           if (cookie.applyResponse(headers, backend.name, carried?.name)) this.cookiesSet++;
-        } else if (this.table && backend !== carried) {
-          // First answer wins: requests sent before this client was stuck must not move it once it is.
-          const now = this.now();
-          const stuck = this.table.get(key, now);
-          if (stuck === undefined || stuck === carried || !acceptsPersistent(stuck)) this.table.set(key, backend, now);
-        }
+        },
+      };
+    }
+    const key = `${this.poolKey.get(pool) ?? ''}${clientIp}`;
+    const carried = table.get(key, this.now());
+    return {
+      target: carried?.takesPersistent ? carried : undefined,
+      answered: (backend) => {
+        if (backend === carried) return;
+        // First answer wins: requests sent before this client was stuck must not move it once it is.
+        const now = this.now();
+        const stuck = table.get(key, now);
+        if (stuck === undefined || stuck === carried || !stuck.takesPersistent) table.set(key, backend, now);
       },
     };
   }
