@@ -47,3 +47,14 @@ export class LabFailedError extends Error {
 export function isCodedError(err: unknown): err is UsageError | RuntimeError | LabFailedError {
   return err instanceof UsageError || err instanceof RuntimeError || err instanceof LabFailedError;
 }
+
+/**
+ * A field path as zod reports it, written as a user reads it:
+ * `expect[2].within`, after `prefix` when given; `(top)` for the whole
+ * document.
+ */
+export function formatFieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`;
+  return out === '' ? '(top)' : out;
+}

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { RuntimeError, UsageError } from '../errors.js';
-import type { RunRecord } from '../metrics/run-record.js';
+import { formatFieldPath, RuntimeError, UsageError } from '../errors.js';
+import { RUN_RECORD_SCHEMA_VERSION, type RunRecord } from '../metrics/run-record.js';
 
 /** What `lblab report` prints: the text report, the record as JSON, Markdown on stdout, or an HTML page written to a file. */
 export type ReportOutput = { kind: 'text' } | { kind: 'json' } | { kind: 'markdown' } | { kind: 'html'; file: string };
@@ -111,8 +111,8 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
     throw new UsageError(`Expected \`<file>\` ${file} to hold JSON (a run record from --out), but it does not parse`);
   }
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== 1) {
-    throw new UsageError(`Expected \`<file>\` ${file} to be a run record with schemaVersion 1, got ${JSON.stringify(version)}`);
+  if (version !== RUN_RECORD_SCHEMA_VERSION) {
+    throw new UsageError(`Expected \`<file>\` ${file} to be a run record with schemaVersion ${RUN_RECORD_SCHEMA_VERSION}, got ${JSON.stringify(version)}`);
   }
   if (data !== null && typeof data === 'object' && 'scenario' in data && 'results' in data) {
     throw new UsageError(
@@ -123,8 +123,7 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   const parsed = runRecordSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    throw new UsageError(`Expected \`<file>\` ${file} field ${path || '(top)'} to be valid: ${issue.message}`);
+    throw new UsageError(`Expected \`<file>\` ${file} field ${formatFieldPath('', issue.path)} to be valid: ${issue.message}`);
   }
   return parsed.data as RunRecord;
 }

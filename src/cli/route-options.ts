@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ALGORITHMS, isAlgorithmName, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { DEFAULT_POOL, describeMatch, type PoolConfig, type RouteConfig, type RouteMatch, type RoutingConfig } from '../balancer/routes.js';
-import { UsageError } from '../errors.js';
+import { formatFieldPath, UsageError } from '../errors.js';
 
 /** Raw routing and TLS flags as commander hands them over. */
 export type RouteFlags = { route?: string[]; routes?: string; tls?: boolean };
@@ -239,8 +239,7 @@ function readRoutesFile(file: string, names: readonly string[], backups: readonl
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-    throw new UsageError(`Expected ${where(path || '(top)')} to be valid: ${issue.message}`);
+    throw new UsageError(`Expected ${where(formatFieldPath('', issue.path))} to be valid: ${issue.message}`);
   }
   const f = parsed.data;
   const pools: PoolConfig[] = [];

@@ -11,7 +11,7 @@ import { addModeOption, applyMode } from '../cli/mode-options.js';
 import { addProxyOptions } from '../cli/proxy-options.js';
 import { addRouteOptions } from '../cli/route-options.js';
 import { addScenarioOptions, parseStartOptions, type StartFlags } from '../cli/start-command.js';
-import { UsageError } from '../errors.js';
+import { formatFieldPath, UsageError } from '../errors.js';
 import type { StartConfig } from '../session/run-session.js';
 import type { CompareMetric, Expectation, Lab, LabRun, WindowStart } from './lab.js';
 import { EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
@@ -373,7 +373,7 @@ function fieldMessage(message: string, where?: FlagPaths): string {
 
 /** One zod issue as `path: expected …, got …`; `prefix` is the path of the value zod checked. */
 function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
-  const path = formatPath(prefix, issue.path);
+  const path = formatFieldPath(prefix, issue.path);
   const input = (issue as { input?: unknown }).input;
   const got = input === undefined ? 'nothing' : JSON.stringify(input);
   switch (issue.code) {
@@ -390,7 +390,7 @@ function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
     case 'invalid_value':
       return `${path}: expected one of ${issue.values.map((x) => String(x)).join(', ')}, got ${got}`;
     case 'unrecognized_keys':
-      return `${formatPath(prefix, [...issue.path, issue.keys[0]!])}: expected no such field (unknown field)`;
+      return `${formatFieldPath(prefix, [...issue.path, issue.keys[0]!])}: expected no such field (unknown field)`;
     case 'invalid_union':
       return `${path}: expected ${UNION_WORDS[String(issue.path[issue.path.length - 1])] ?? 'another form'}, got ${got}`;
     case 'invalid_format':
@@ -414,9 +414,3 @@ const UNION_WORDS: Record<string, string> = {
   backends: 'a number of backends or a list of backend profiles ({latency, capacity, error-rate})',
 };
 
-/** `expect[2].within` from a prefix and zod's path. */
-function formatPath(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`;
-  return out === '' ? '(top)' : out;
-}

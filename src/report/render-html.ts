@@ -1,7 +1,7 @@
 import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
 import { formatAt, formatPct } from './format.js';
 import { awayWords } from './text-charts.js';
-import { buildReportModel, type Block, type HealthBlock, type HistogramBlock, type Section, type SeriesBlock, type Span, type StripState, type TableBlock } from './report-model.js';
+import { buildReportModel, STATE_WORDS, type Block, type HealthBlock, type HistogramBlock, type Section, type SeriesBlock, type Span, type TableBlock } from './report-model.js';
 
 /**
  * Renders a run record as one self-contained HTML page: the sections of
@@ -96,7 +96,6 @@ svg.chart .muted { fill: var(--muted); }
 /** Colours for backends on the req/s chart, in backend order, cycling after ten. */
 const PALETTE = ['#3b82c4', '#e07b39', '#2da44e', '#c23b80', '#8250df', '#1b998b', '#b08800', '#d1242f', '#57606a', '#0a8ac2'];
 
-const STATE_WORDS: Record<StripState, string> = { up: 'UP', down: 'DOWN', out: 'ejected or circuit open', drain: 'draining', removed: 'removed' };
 
 function sectionHtml(section: Section): string {
   const head = section.lead ? '' : `<h2>${esc(section.title)}${section.subtitle ? `<span class="subtitle">${esc(section.subtitle)}</span>` : ''}</h2>\n`;

@@ -59,6 +59,9 @@ export type SeriesBlock = {
  */
 export type StripState = 'up' | 'down' | 'out' | 'drain' | 'removed';
 
+/** Each {@link StripState} in words, for legends and tooltips. */
+export const STATE_WORDS: Record<StripState, string> = { up: 'UP', down: 'DOWN', out: 'ejected or circuit open', drain: 'draining', removed: 'removed' };
+
 /**
  * The health timeline: one strip per backend. `segments` are exact (ms since
  * the run started, `toMs` exclusive); `cells` sample them per `cellMs` (the

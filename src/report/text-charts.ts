@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import type { HealthBlock, HistogramBlock, Marker, SeriesBlock, StripState } from './report-model.js';
+import { STATE_WORDS, type HealthBlock, type HistogramBlock, type Marker, type SeriesBlock, type StripState } from './report-model.js';
 import { formatAt, formatDuration, formatPct } from './format.js';
 
 /** The widest line the text report draws, in columns. */
@@ -120,7 +120,6 @@ export function seriesText(block: SeriesBlock, c: ChalkInstance): string[] {
 }
 
 const STATE_GLYPH: Record<StripState, string> = { up: '█', down: '·', out: '▒', drain: '░', removed: '─' };
-const STATE_WORD: Record<StripState, string> = { up: 'UP', down: 'DOWN', out: 'ejected or circuit open', drain: 'draining', removed: 'removed' };
 const STATE_SHORT: Record<StripState, string> = { up: 'UP', down: 'DOWN', out: 'out', drain: 'draining', removed: 'removed' };
 
 /** Time out of UP in words, `DOWN 2.9s, out 1.0s`; empty when it never left UP. */
@@ -177,7 +176,7 @@ export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);
     lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
   }
-  const legend = (['up', 'down', 'out', 'drain', 'removed'] as const).filter((st) => used.has(st)).map((st) => `${STATE_GLYPH[st]} ${STATE_WORD[st]}`);
+  const legend = (['up', 'down', 'out', 'drain', 'removed'] as const).filter((st) => used.has(st)).map((st) => `${STATE_GLYPH[st]} ${STATE_WORDS[st]}`);
   if (blind) legend.push('x UP with its process dead (not noticed yet)');
   if (changed) legend.push('▼▲ changed in that cell');
   lines.push(...wrapWords(legend, '  ', ' '.repeat(w + 1)).map((l) => c.dim(l)));

@@ -1,4 +1,5 @@
 import type { UpstreamState } from '../balancer/balancer-thread.js';
+import type { ConnectionState } from '../balancer/tcp/tcp-upstream-backend.js';
 
 /**
  * One backend's connections as the live views show them in tcp mode:
@@ -6,15 +7,7 @@ import type { UpstreamState } from '../balancer/balancer-thread.js';
  * `total` since the start, `share` of the connections established since the
  * current period began (0..1), bytes both ways and connect errors.
  */
-export type ConnectionSnapshot = {
-  active: number;
-  rate: number;
-  total: number;
-  share: number;
-  bytesIn: number;
-  bytesOut: number;
-  connectErrors: number;
-};
+export type ConnectionSnapshot = ConnectionState & { share: number };
 
 /** Each backend's total connections now, by name: the baseline a new period counts shares from. */
 export function connectionTotals(states: readonly UpstreamState[]): Map<string, number> {
@@ -32,6 +25,6 @@ export function connectionSnapshots(states: readonly UpstreamState[], base: Read
   return states.map((s, i) => {
     const c = s.connections;
     if (!c) return undefined;
-    return { active: c.active, rate: c.rate, total: c.total, share: all > 0 ? since[i]! / all : 0, bytesIn: c.bytesIn, bytesOut: c.bytesOut, connectErrors: c.connectErrors };
+    return { ...c, share: all > 0 ? since[i]! / all : 0 };
   });
 }

@@ -1,43 +1,25 @@
+import type { UpstreamState } from '../balancer/balancer-thread.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { RunEvent } from '../metrics/run-record.js';
 import type { ConnectionSnapshot } from './connection-snapshot.js';
 
+/** The fields of the balancer's view of a backend (`UpstreamState`) that the live views show as they come. */
+type ShownUpstreamField = 'name' | 'weight' | 'state' | 'removed' | 'draining' | 'backup' | 'effectiveWeight' | 'ejectedForMs' | 'breaker' | 'reportedLoad' | 'checkCounter' | 'lastCheck' | 'inFlight';
+
 /**
- * One backend as the live views (dashboard, headless progress) show it.
- * Latencies in ms, rates in req/s, shares 0..1.
+ * One backend as the live views (dashboard, headless progress) show it: the
+ * balancer's view of it (fields of `UpstreamState`, documented there)
+ * and lblab's own. Latencies in ms, rates in req/s, shares 0..1.
  */
-export type BackendSnapshot = {
-  name: string;
+export type BackendSnapshot = Pick<UpstreamState, ShownUpstreamField> & {
   port: number;
   /** null while the process is not running. */
   pid: number | null;
   /** Whether the OS process runs: lblab's view, independent of health checks. */
   process: 'starting' | 'running' | 'exited';
-  weight: number;
-  /** Health as the balancer's checks decided it. */
-  state: 'up' | 'down';
-  /** Taken out of the upstream while running (no requests, no checks). */
-  removed: boolean;
-  /** Draining: no new requests while those in flight finish. */
-  draining: boolean;
-  /** A backup backend: serves only when no primary can. */
-  backup: boolean;
-  /** The weight the balancer picks with now: below `weight` while slow start ramps it up. */
-  effectiveWeight: number;
-  /** While ejected by passive checks: ms until readmitted; null otherwise. */
-  ejectedForMs: number | null;
-  /** Circuit breaker state, null without a breaker. */
-  breaker: 'closed' | 'open' | 'half-open' | null;
-  /** Load the backend last reported on `/health` (in-flight ÷ capacity), null when none; what `resource` picks by. */
-  reportedLoad: number | null;
-  /** HAProxy's rise/fall counter display, e.g. "3/3" (UP) or "1/2" (DOWN, rising). */
-  checkCounter: string;
-  /** Last check result as HAProxy names it (L7OK, L4CON, L7STS 503, …), or "" before the first check. */
-  lastCheck: string;
   /** Faults switched on, in words: e.g. ["slow ×10", "errors 50%", "hang", "reset mid-response", "degrading +20ms/s (now +140ms)"]. */
   faults: string[];
-  inFlight: number;
   /** Responses per second over the last second. */
   rps: number;
   /** Responses served so far. */

@@ -28,6 +28,7 @@ export type HeaderProps = { snapshot: RunSnapshot };
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
+  const own = ownAlgorithms(s);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate">
@@ -35,7 +36,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         {'  '}
         <Text bold>{s.algo}</Text>
         {s.mode === 'tcp' ? <Text color="magenta"> tcp (L4: connections)</Text> : null}
-        {ownAlgorithms(s) ? <Text dimColor> ({ownAlgorithms(s)})</Text> : null}
+        {own ? <Text dimColor> ({own})</Text> : null}
         {'  '}
         {s.listen}
         {'  '}
