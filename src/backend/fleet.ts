@@ -5,7 +5,7 @@ import type { LatencyProfile } from '../cli/parse.js';
 import { RuntimeError } from '../errors.js';
 import { registerCleanup } from '../cleanup.js';
 import { formatLatency } from './latency.js';
-import { isChildMessage, type BackendFaults, type ParentMessage } from './ipc.js';
+import { isChildMessage, mergeFaults, type BackendFaults, type ParentMessage } from './ipc.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -121,7 +121,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.send(name, { type: 'fault', faults }, () => {
       const member = this.require(name);
       const wasDegrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
-      Object.assign(member.faults, faults);
+      member.faults = mergeFaults(member.faults, faults);
       const degrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
       // The backend keeps the start of a degradation whose rate changes; so does this copy.
       if (degrading && !wasDegrading) member.degradingSince = Date.now();

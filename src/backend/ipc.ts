@@ -38,6 +38,16 @@ export type BackendFaults = {
   degradeMsPerSecond?: number;
 };
 
+/**
+ * `prev` with the switches `next` sets: a field `next` leaves undefined
+ * keeps its value (as it would after the IPC message's JSON, which drops
+ * undefined). The backend and the fleet's copy of its faults merge alike.
+ */
+export function mergeFaults<T extends BackendFaults>(prev: T, next: BackendFaults): T {
+  const given = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)) as BackendFaults;
+  return { ...prev, ...given };
+}
+
 /** Parent → backend. `recover` clears every fault (and answers requests a hang held). */
 export type ParentMessage = { type: 'fault'; faults: BackendFaults } | { type: 'recover' };
 

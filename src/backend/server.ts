@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LatencyProfile } from '../cli/parse.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import type { BackendFaults } from './ipc.js';
+import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
 
 /** How one backend behaves. Latency in ms; `errorRate` a fraction 0..1. */
@@ -189,8 +189,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     setFaults(next) {
       const wasHanging = faults.hang;
       const wasDegrading = faults.degradeMsPerSecond > 0;
-      const given = Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)) as BackendFaults;
-      faults = { ...faults, ...given };
+      faults = mergeFaults(faults, next);
       if (!wasDegrading && faults.degradeMsPerSecond > 0) degradingSince = Date.now();
       if (wasHanging && !faults.hang) releaseHeld();
     },

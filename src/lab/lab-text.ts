@@ -1,8 +1,8 @@
 import { Chalk } from 'chalk';
-import Table from 'cli-table3';
 import { formatLatency } from '../backend/latency.js';
 import type { ScheduledEvent } from '../cli/parse.js';
 import { formatDuration, formatPct } from '../report/format.js';
+import { borderlessTable } from '../report/text-table.js';
 import type { StartConfig } from '../session/run-session.js';
 import { expectationWords } from './evaluate.js';
 import type { Lab } from './lab.js';
@@ -10,15 +10,7 @@ import type { Lab } from './lab.js';
 /** `lblab lab list`: one row per lab in course order — number, name, title, duration (of all its runs), runs. */
 export function renderLabList(labs: readonly Lab[]): string {
   const c = new Chalk();
-  const table = new Table({
-    head: ['#', 'name', 'title', 'duration', 'runs'],
-    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
-    colAligns: ['right', 'left', 'left', 'right', 'right'],
-  });
+  const table = borderlessTable(c, ['#', 'name', 'title', 'duration', 'runs'], { colAligns: ['right', 'left', 'left', 'right', 'right'] });
   for (const lab of labs) {
     table.push([lab.order === 999 ? '' : String(lab.order), lab.name, lab.title, formatDuration(lab.durationMs), String(lab.runs.length)]);
   }

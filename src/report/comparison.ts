@@ -1,7 +1,6 @@
-import { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
 import type { LatencyProfile } from '../cli/parse.js';
 import { formatLatency } from '../backend/latency.js';
+import { borderlessTable, chalkFor } from './text-table.js';
 import type { ScheduledEvent } from '../cli/parse.js';
 import type { RecordLatency, RunRecord } from '../metrics/run-record.js';
 import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
@@ -103,7 +102,7 @@ export function summarizeRun(
  * latency rows in bold, and notes that explain a surprising column.
  */
 export function renderComparison(cmp: Comparison, options: { color?: boolean } = {}): string {
-  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const c = chalkFor(options.color);
   const { scenario: s, results } = cmp;
   const lines: string[] = [];
   const profile = s.backends
@@ -115,13 +114,7 @@ export function renderComparison(cmp: Comparison, options: { color?: boolean } =
   lines.push('');
   if (results.length === 0) return lines.join('\n') + '\n';
 
-  const table = new Table({
-    head: ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${r.algo}*` : r.algo))],
-    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
+  const table = borderlessTable(c, ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${r.algo}*` : r.algo))], {
     colAligns: ['left', ...results.map(() => 'right' as const)],
   });
   /** A row whose lowest value is best, shown bold when the algorithms differ. */

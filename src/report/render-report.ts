@@ -1,6 +1,6 @@
-import { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
 import type { RunRecord } from '../metrics/run-record.js';
+import { borderlessTable, chalkFor } from './text-table.js';
 import { buildReportModel, type Block, type Section, type Span, type TableBlock, type Tone } from './report-model.js';
 import { renderVerdict } from './render-verdict.js';
 import { healthText, histogramText, seriesText, TEXT_WIDTH, wrapWords } from './text-charts.js';
@@ -20,7 +20,7 @@ export type ReportOptions = { color?: boolean };
  * chalk), so `lblab report run.json` prints it again exactly.
  */
 export function renderReport(record: RunRecord, options: ReportOptions = {}): string {
-  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const c = chalkFor(options.color);
   const model = buildReportModel(record);
   const out: string[] = [c.bold(model.title)];
   for (const section of model.sections) {
@@ -108,13 +108,7 @@ function tableText(block: TableBlock, c: ChalkInstance): string[] {
   // Too wide: wrap the last column when it is text (an event's detail), else the widest text column (long backend names).
   const wrap = block.align[last] === 'left' && natural[last]! > 12 ? last : natural.reduce((best, w, i) => (block.align[i] === 'left' && w > (natural[best] ?? 0) ? i : best), -1);
   if (total > TEXT_WIDTH && wrap >= 0) colWidths[wrap] = Math.max(8, natural[wrap]! - (total - TEXT_WIDTH));
-  const table = new Table({
-    head: block.head,
-    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
+  const table = borderlessTable(c, block.head, {
     colAligns: block.align,
     colWidths,
     wordWrap: total > TEXT_WIDTH && wrap >= 0,

@@ -1,6 +1,5 @@
-import { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
 import type { LabVerdict } from '../metrics/run-record.js';
+import { borderlessTable, chalkFor } from './text-table.js';
 
 /**
  * Renders a lab's verdict: a heading with the lab's name, title and how many
@@ -10,18 +9,11 @@ import type { LabVerdict } from '../metrics/run-record.js';
  * detection, as the report).
  */
 export function renderVerdict(lab: LabVerdict, options: { color?: boolean } = {}): string {
-  const c: ChalkInstance = options.color === undefined ? new Chalk() : new Chalk({ level: options.color ? 1 : 0 });
+  const c = chalkFor(options.color);
   const held = lab.expectations.filter((e) => e.pass).length;
   const total = lab.expectations.length;
   const status = lab.passed ? c.green.bold(`PASSED ${held}/${total}`) : c.red.bold(`FAILED ${total - held} of ${total}`);
-  const table = new Table({
-    head: ['', 'expectation', 'expected', 'measured'],
-    style: { head: c.level > 0 ? ['cyan'] : [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '  ', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-    },
-  });
+  const table = borderlessTable(c, ['', 'expectation', 'expected', 'measured'], { indent: '  ' });
   for (const e of lab.expectations) {
     table.push([e.pass ? c.green('✓') : c.red('✗'), e.text, e.expected, e.pass ? e.measured : c.red(e.measured)]);
   }
