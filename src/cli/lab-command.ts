@@ -68,7 +68,7 @@ torn down, and there is no verdict.`,
       checkOutPath(o.out);
       const { findLab } = await import('../lab/lab-directory.js');
       const found = await findLab(name);
-      const { runLab } = await import('../lab/run-lab.js');
+      const { runLab } = await import('./lab-run.js');
       await runLab(found, o);
     });
 }

@@ -1,14 +1,14 @@
 import { Chalk } from 'chalk';
-import { keysMovedBy, scenarioOf, watchRemoval } from '../cli/compare-run.js';
-import { emitRecord, isHeadless, untilSignal, writeOut } from '../cli/output.js';
-import { driveSession } from '../cli/start-run.js';
+import { keysMovedBy, scenarioOf, watchRemoval } from './compare-run.js';
+import { emitRecord, isHeadless, untilSignal, writeOut } from './output.js';
+import { driveSession } from './start-run.js';
 import { LabFailedError, RuntimeError } from '../errors.js';
 import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
 import { renderComparison, summarizeRun, type Comparison } from '../report/comparison.js';
 import { formatDuration } from '../report/format.js';
 import { RunSession } from '../session/run-session.js';
-import { evaluateExpectations, type LabRunResult } from './evaluate.js';
-import type { Lab } from './lab.js';
+import { evaluateExpectations, type LabRunResult } from '../lab/evaluate.js';
+import type { Lab } from '../lab/lab.js';
 import type { BackendsPerClient } from '../load/client-tally.js';
 
 /** Output options of `lblab lab run`, as for `start`. */
