@@ -1,4 +1,5 @@
 import { isCandidate, type PickableBackend, type PickContext, type Picker, type TryOutcome } from './picker.js';
+import { smoothWeightedStep } from './smooth-weighted-round-robin.js';
 
 /** Weight of a new sample in the moving average, as nginx `least_time`: avg = 0.05·v + 0.95·avg. */
 export const RESPONSE_TIME_ALPHA = 0.05;
@@ -98,18 +99,9 @@ export class LeastResponseTime implements Picker {
     }
     if (best === undefined || !many) return best;
     // One smooth weighted round robin step (nginx's) over the tied backends only.
-    const current = this.current;
     const lowest = best;
     const lowestScore = scores[lowest.index]!;
-    let total = 0;
-    for (const b of backends) {
-      if (!isCandidate(b, ctx) || scores[b.index]! * lowest.weight !== lowestScore * b.weight) continue;
-      current[b.index]! += b.weight;
-      total += b.weight;
-      if (current[b.index]! > current[best.index]!) best = b;
-    }
-    current[best.index]! -= total;
-    return best;
+    return smoothWeightedStep(backends, this.current, ctx, (b) => scores[b.index]! * lowest.weight === lowestScore * b.weight);
   }
 
   onRequestStart(backend: PickableBackend, startedAtMs: number): void {

@@ -17,15 +17,31 @@ export class SmoothWeightedRoundRobin implements Picker {
 
   pick(backends: readonly PickableBackend[], ctx: PickContext): PickableBackend | undefined {
     if (this.current.length !== backends.length) this.current = backends.map(() => 0);
-    let best: PickableBackend | undefined;
-    let total = 0;
-    for (const b of backends) {
-      if (!isCandidate(b, ctx)) continue;
-      this.current[b.index]! += b.weight;
-      total += b.weight;
-      if (best === undefined || this.current[b.index]! > this.current[best.index]!) best = b;
-    }
-    if (best !== undefined) this.current[best.index]! -= total;
-    return best;
+    return smoothWeightedStep(backends, this.current, ctx);
   }
+}
+
+/**
+ * One smooth weighted round robin step (nginx's) over the candidates of
+ * `backends` (and of those, only the ones `among` admits, e.g. the tied
+ * ones of a least-connections pick): each adds its weight to its current
+ * weight in `current` (by backend index) and to a total; the largest wins
+ * and gives back the total. Undefined when no backend takes part.
+ */
+export function smoothWeightedStep(
+  backends: readonly PickableBackend[],
+  current: number[],
+  ctx: PickContext,
+  among?: (b: PickableBackend) => boolean,
+): PickableBackend | undefined {
+  let best: PickableBackend | undefined;
+  let total = 0;
+  for (const b of backends) {
+    if (!isCandidate(b, ctx) || (among !== undefined && !among(b))) continue;
+    current[b.index]! += b.weight;
+    total += b.weight;
+    if (best === undefined || current[b.index]! > current[best.index]!) best = b;
+  }
+  if (best !== undefined) current[best.index]! -= total;
+  return best;
 }

@@ -1,4 +1,5 @@
 import { isCandidate, type PickableBackend, type PickContext, type Picker } from './picker.js';
+import { smoothWeightedStep } from './smooth-weighted-round-robin.js';
 
 /**
  * Weighted least connections as nginx `least_conn` with weights
@@ -39,16 +40,7 @@ export class WeightedLeastConnections implements Picker {
     }
     if (best === undefined || !many) return best;
     // One smooth weighted round robin step (nginx's) over the tied backends only.
-    const current = this.current;
     const lowest = best;
-    let total = 0;
-    for (const b of backends) {
-      if (!isCandidate(b, ctx) || b.inFlight * lowest.weight !== lowest.inFlight * b.weight) continue;
-      current[b.index]! += b.weight;
-      total += b.weight;
-      if (current[b.index]! > current[best.index]!) best = b;
-    }
-    current[best.index]! -= total;
-    return best;
+    return smoothWeightedStep(backends, this.current, ctx, (b) => b.inFlight * lowest.weight === lowest.inFlight * b.weight);
   }
 }
