@@ -527,8 +527,8 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     if (attempt === 1 && this.inPanic(p.pool)) ctx = { ...ctx, panic: true };
     // A pin is followed only within the request's pool: a route may send the same client elsewhere.
     const pinned = attempt === 1 ? p.sticky?.target : undefined;
-    const picked = pinned && p.pool.holds(pinned) ? p.pool.pinned(pinned) : p.pool.pick(ctx);
-    if (!picked) {
+    const backend = pinned && p.pool.holds(pinned) ? pinned : p.pool.pick(ctx);
+    if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, p.pool.noBackendMessage(this.routed), p.started);
       else {
@@ -539,7 +539,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
       }
       return;
     }
-    const { backend, picker } = picked;
+    const picker = p.pool.pickerOf(backend);
     if (attempt > 1) this.retries++;
     backend.selected++;
     backend.inFlight++;

@@ -64,33 +64,25 @@ export class Pool {
     this.backups.forEach((b, i) => (b.index = i));
   }
 
+  /** Picks a backend for a request: a primary, else (none can take it) a backup; undefined when none can. */
+  pick(ctx: PickContext): UpstreamBackend | undefined {
+    const primary = this.pickerNow.pick(this.members, ctx) as UpstreamBackend | undefined;
+    if (primary || this.backups.length === 0) return primary;
+    return this.backupPicker.pick(this.backups, ctx) as UpstreamBackend | undefined;
+  }
+
   /**
-   * Picks a backend for a request: a primary, else (none can take it) a
-   * backup; returns it with the picker that chose it (the try must end on
-   * that one, even after an algorithm switch), or undefined.
+   * The picker that picks `backend` now: the backups' for a backup, else the
+   * primaries'. A try ends on the picker that saw it start, even after an
+   * algorithm switch, so the caller keeps it from the pick.
    */
-  pick(ctx: PickContext): { backend: UpstreamBackend; picker: Picker } | undefined {
-    let picker = this.pickerNow;
-    let backend = picker.pick(this.members, ctx) as UpstreamBackend | undefined;
-    if (!backend && this.backups.length > 0) {
-      picker = this.backupPicker;
-      backend = picker.pick(this.backups, ctx) as UpstreamBackend | undefined;
-    }
-    return backend ? { backend, picker } : undefined;
+  pickerOf(backend: UpstreamBackend): Picker {
+    return backend.backup ? this.backupPicker : this.pickerNow;
   }
 
   /** Whether `backend` is one of this pool's backends (removed ones included). */
   holds(backend: UpstreamBackend): boolean {
     return this.backends.includes(backend);
-  }
-
-  /**
-   * A sticky pin's backend (the caller checked it may take persistent
-   * traffic), with the picker its try ends on: the backups' picker for a
-   * backup, else the primaries'.
-   */
-  pinned(backend: UpstreamBackend): { backend: UpstreamBackend; picker: Picker } {
-    return { backend, picker: backend.backup ? this.backupPicker : this.pickerNow };
   }
 
   /** Whether a backend of this pool other than `tried` (and those `ctx` excludes) could take a retry now. */
