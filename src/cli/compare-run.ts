@@ -83,11 +83,12 @@ export function scenarioOf(first: StartConfig, durationMs: number, remove?: stri
 
 /**
  * Splits the run's client tally around a removal at `removedAtMs` (ms since
- * the run started) into three epochs: 0 before it, 1 while requests sent
- * before it still complete, 2 from {@link REMOVE_SETTLE_MS} after it, once
- * the new mapping has settled. Each is opened a little after its start
- * (samples arrive in batches); the tally moves samples sent after that start
- * into it. Returns a function that cancels what is not yet opened.
+ * the run started) into three epochs: 0 for requests that completed before
+ * it (picked under the old mapping for certain), 1 for those sent or in
+ * flight during the change, 2 for those sent from {@link REMOVE_SETTLE_MS}
+ * after it, once the new mapping has settled. Each is opened a little after
+ * its start (samples arrive in batches); the tally moves the samples that
+ * belong to it. Returns a function that cancels what is not yet opened.
  */
 export function watchRemoval(session: RunSession, removedAtMs: number): () => void {
   const timers = [removedAtMs, removedAtMs + REMOVE_SETTLE_MS].map((at) =>

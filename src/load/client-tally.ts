@@ -21,20 +21,28 @@ const RECENT = 65_536;
 
 /**
  * Who served whom: per virtual client, how many responses each backend gave
- * it, split into epochs (e.g. before and after a backend was killed) to see
- * stickiness (`ip-hash`, consistent hashing) and how it breaks. Samples are
- * attributed by the time the caller gives (the load generator gives the
- * send time: the mapping in force when the balancer picked), not by when
- * they reached the main thread (batches arrive up to a batch interval late). An epoch may start in
- * the recent past: samples already tallied with `atMs` at or after its start
- * move to it, as long as they are among the last 65 536 tallied.
+ * it, split into epochs (e.g. before and after a backend was removed) to see
+ * stickiness (`ip-hash`, consistent hashing) and how it breaks.
+ *
+ * A sample belongs to the epoch that covers its send time (the mapping in
+ * force when the balancer picked), not to when it reached the main thread
+ * (batches arrive up to a batch interval late), except that a request still
+ * in flight when an epoch starts belongs to that epoch: the balancer may
+ * have picked it before or after the change the epoch marks (the request
+ * can wait in the balancer's queue), so only a request that completed before
+ * an epoch's start is known to have met the epoch before it.
+ *
+ * An epoch may start in the recent past: samples already tallied that were
+ * sent at or after its start, or were in flight across it, move to it, as
+ * long as they are among the last 65 536 tallied.
  */
 export class ClientTally {
   /** Epochs in order of `startMs`; the first starts at 0. */
   readonly epochs: ClientEpoch[] = [{ startMs: 0, perClient: new Map() }];
   private readonly names: string[] = [];
   private readonly nameIndex = new Map<string, number>();
-  private readonly recentAtMs = new Float64Array(RECENT);
+  private readonly recentSentMs = new Float64Array(RECENT);
+  private readonly recentDoneMs = new Float64Array(RECENT);
   private readonly recentClient = new Uint16Array(RECENT);
   private readonly recentBackend = new Int32Array(RECENT);
   private readonly recentEpoch = new Int32Array(RECENT);
@@ -42,13 +50,15 @@ export class ClientTally {
   private recentNext = 0;
 
   /**
-   * Counts one response `backend` gave client `client` (0-based), for a
-   * request at `atMs` (ms since the run started; the load generator passes
-   * its send time), in the epoch that covers `atMs`.
+   * Counts one response `backend` gave client `client` (0-based) to a
+   * request sent at `sentMs` that completed at `doneMs` (both ms since the
+   * run started; `doneMs` defaults to `sentMs`): in the epoch that covers
+   * `sentMs`, or in the next one if it started while the request was in flight.
    */
-  record(atMs: number, client: number, backend: string): void {
+  record(sentMs: number, client: number, backend: string, doneMs: number = sentMs): void {
     let e = this.epochs.length - 1;
-    while (e > 0 && this.epochs[e]!.startMs > atMs) e--;
+    while (e > 0 && this.epochs[e]!.startMs > sentMs) e--;
+    if (e + 1 < this.epochs.length && this.epochs[e + 1]!.startMs <= doneMs) e++;
     bump(this.epochs[e]!, client, backend, 1);
     let b = this.nameIndex.get(backend);
     if (b === undefined) {
@@ -57,7 +67,8 @@ export class ClientTally {
       this.nameIndex.set(backend, b);
     }
     const i = this.recentNext;
-    this.recentAtMs[i] = atMs;
+    this.recentSentMs[i] = sentMs;
+    this.recentDoneMs[i] = doneMs;
     this.recentClient[i] = client;
     this.recentBackend[i] = b;
     this.recentEpoch[i] = e;
@@ -66,8 +77,9 @@ export class ClientTally {
   }
 
   /**
-   * Starts a new epoch at `atMs` (ms since the run started): samples
-   * completed at or after it count there, including those already tallied.
+   * Starts a new epoch at `atMs` (ms since the run started). Samples sent at
+   * or after it count there, and so do those in flight across it, including
+   * samples already tallied (see the class comment).
    * @throws {RangeError} when `atMs` is before the last epoch's start.
    */
   startEpoch(atMs: number): ClientEpoch {
@@ -76,10 +88,14 @@ export class ClientTally {
     const epoch: ClientEpoch = { startMs: atMs, perClient: new Map() };
     const index = this.epochs.push(epoch) - 1;
     for (let i = 0; i < this.recentCount; i++) {
-      if (this.recentAtMs[i]! < atMs) continue;
+      const sent = this.recentSentMs[i]!;
+      const from = this.recentEpoch[i]!;
+      // In flight across the start, and sent in its own epoch (not already moved there for crossing that one's start).
+      const crossed = this.recentDoneMs[i]! >= atMs && from === index - 1 && sent >= last.startMs;
+      if (sent < atMs && !crossed) continue;
       const client = this.recentClient[i]!;
       const backend = this.names[this.recentBackend[i]!]!;
-      bump(this.epochs[this.recentEpoch[i]!]!, client, backend, -1);
+      bump(this.epochs[from]!, client, backend, -1);
       bump(epoch, client, backend, 1);
       this.recentEpoch[i] = index;
     }

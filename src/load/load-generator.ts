@@ -171,8 +171,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
 
   /**
    * Starts a new client epoch at `atMs` (ms since {@link start}; default
-   * now): responses completed from then on are tallied in it, whenever their
-   * batch arrives. See {@link ClientTally.startEpoch}.
+   * now): requests sent from then on, or in flight across it, are tallied in
+   * it, whenever their batch arrives. See {@link ClientTally.startEpoch}.
    * @throws {RangeError} when `atMs` is before the current epoch's start.
    */
   startClientEpoch(atMs: number = this.nowMs()): ClientEpoch {
@@ -265,8 +265,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
                 kind === 0 ? undefined : (ERROR_KIND_CODES[kind] as ErrorKind),
                 atMs,
               );
-              // Who served whom is told by when the request was sent: the mapping in force then.
-              if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!);
+              // Who served whom is told by when the request was sent (the mapping in force then) and whether it was in flight across a change.
+              if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!, atMs);
               if (b >= 0 && first.length < SEQUENCE_LENGTH) first.push([atMs, names[b]!]);
               if (rate !== undefined) {
                 const delayUs = m.sendDelayUs[i]!;

@@ -43,7 +43,9 @@ describe('lblab compare (real processes)', () => {
     const [ip, ring] = cmp.results as [Comparison['results'][0], Comparison['results'][0]];
     for (const x of [ip, ring]) {
       // Before the removal every virtual client met exactly one backend.
-      expect(x.clients, x.algo).toEqual({ seen: 40, singleBackend: 40, maxBackends: 1 });
+      const rec = x.record as RunRecord;
+      const context = `${x.algo}: retries ${JSON.stringify(rec.totals.retries)}, events ${rec.events.map((e) => `${e.type} ${e.target ?? ''} @${Math.round(e.atMs)}`).join(', ')}`;
+      expect(x.clients, context).toEqual({ seen: 40, singleBackend: 40, maxBackends: 1 });
       expect(x.keysMoved!.clients, x.algo).toBe(40);
       expect(x.errors, x.algo).toBe(0);
     }

@@ -23,7 +23,7 @@ describe('ClientTally', () => {
     expect(t.dominantBackend(0, 9)).toBeUndefined();
   });
 
-  it('attributes by completion time: a late batch from before the epoch goes to the old one', () => {
+  it('attributes by send time: a late batch from before the epoch goes to the old one', () => {
     const t = new ClientTally();
     t.record(900, 0, 'b1');
     const e1 = t.startEpoch(1000);
@@ -56,6 +56,36 @@ describe('ClientTally', () => {
     t.startEpoch(1550);
     expect(t.epochs[1]!.perClient).toEqual(new Map([[0, new Map([['b2', 1]])]]));
     expect(t.epochs[2]!.perClient).toEqual(new Map([[1, new Map([['b2', 1]])]]));
+  });
+
+  it('a request in flight when an epoch starts counts in it, whether it was tallied before or after the start', () => {
+    const t = new ClientTally();
+    // sent at 990, completed at 1010: the change at 1000 may have reached the balancer before it picked
+    t.record(990, 0, 'b2', 1010);
+    t.record(980, 1, 'b1', 995);
+    t.startEpoch(1000);
+    t.record(995, 2, 'b3', 1020);
+    t.record(996, 3, 'b1', 999);
+    expect(t.epochs[0]!.perClient).toEqual(
+      new Map([
+        [1, new Map([['b1', 1]])],
+        [3, new Map([['b1', 1]])],
+      ]),
+    );
+    expect(t.epochs[1]!.perClient).toEqual(
+      new Map([
+        [0, new Map([['b2', 1]])],
+        [2, new Map([['b3', 1]])],
+      ]),
+    );
+    // A later epoch takes what crossed its own start, not what crossed the one before.
+    t.record(900, 4, 'b1', 1300);
+    t.record(1100, 5, 'b4', 1300);
+    t.record(1100, 6, 'b4', 1200);
+    t.startEpoch(1250);
+    expect(t.epochs[1]!.perClient.get(4)).toEqual(new Map([['b1', 1]]));
+    expect(t.epochs[2]!.perClient).toEqual(new Map([[5, new Map([['b4', 1]])]]));
+    expect(t.epochs[1]!.perClient.get(6)).toEqual(new Map([['b4', 1]]));
   });
 
   it('refuses an epoch before the current one and an unknown index', () => {
