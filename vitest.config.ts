@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
-    hookTimeout: 30_000,
+    hookTimeout: 45_000,
     fileParallelism: false,
     reporters: ['default', './test/summary-reporter.ts'],
   },

@@ -44,14 +44,14 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     // the report answers it in words, and `lblab report` prints it again byte for byte
     expect(r.stdout, r.stdout).toMatch(/^\+2\.\ds kill b2 → DOWN after \d+\.\ds \(3 failed checks, last L4CON\)$/m);
     expect(r.stdout, r.stdout).toMatch(/^ {2}client errors \+[12]s–\+\ds \(all backends\): 0 · b2 over the run: retried \d+, lost 0$/m);
-    expect(r.stdout, r.stdout).toMatch(/^b2\s+\d+\s+\d+\s+0\s+(L7OK \d+, )?L4CON \d+$/m);
+    expect(r.stdout, r.stdout).toMatch(/^b2\s+\d+\s+\d+\s+0\s+.*L4CON \d+$/m);
     const again = await runCliToEnd(['report', out]);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(r.stdout);
   });
 
   it('a hang with --response-timeout 1s costs a client about one timeout, then b2 goes DOWN and b1/b3 carry on', async () => {
-    const record = await run(['--duration', '7s', '--response-timeout', '1s', '--event', '1s hang b2']);
+    const record = await run(['--duration', '8s', '--response-timeout', '1s', '--event', '1s hang b2']);
     expect(record.config.proxy?.responseTimeoutMs).toBe(1000);
     // a request whose try hung waits out the 1s timeout, then is retried elsewhere
     expect(record.totals.latencyMs.max).toBeGreaterThan(900);

@@ -64,10 +64,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRun
   return { child, tag, stdout: () => out, stderr: () => err, exit, waitFor };
 }
 
-/** Runs the CLI to the end and returns its exit code and output. */
+/** Runs the CLI to the end and returns its exit code and output; SIGKILLs it after `timeoutMs` (under the 60 s test timeout, so a hung run fails on its exit code and stderr). */
 export async function runCliToEnd(
   args: string[],
-  timeoutMs = 60_000,
+  timeoutMs = 45_000,
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string; tag: string }> {
   const run = runCli(args, env);

@@ -53,7 +53,7 @@ describe('lblab start --mode tcp (headless, real processes)', () => {
 
   it('8 keep-alive connections over 3 backends (least-conn): every backend gets some, and a kill moves its clients on reconnect', async () => {
     const r = await runCliToEnd([
-      'start', '--mode', 'tcp', '--algo', 'least-conn', '--backends', '3', '--concurrency', '8', '--duration', '5s',
+      'start', '--mode', 'tcp', '--algo', 'least-conn', '--backends', '3', '--concurrency', '8', '--duration', '6s',
       '--event', '2s kill b1', '--headless', '--json',
     ]);
     tags.push(r.tag);
@@ -62,7 +62,8 @@ describe('lblab start --mode tcp (headless, real processes)', () => {
     expect(record.config.algo).toBe('least-conn');
     for (const b of record.backends) expect(b.connections!.total).toBeGreaterThan(0);
     const b1 = record.backends[0]!;
-    // b1's connections were cut by the kill; the clients reconnected to the others.
+    // b1's connections were cut by the kill; the clients reconnected to the others. With TCP checks every
+    // 1 s and fall 3, DOWN comes 2–3 s after the kill: the 6 s run leaves it a second to land in the record.
     const afterKill = record.timeline.filter((p) => p.atMs >= 4000);
     for (const p of afterKill) {
       expect(p.perBackend.b1).toBe(0);

@@ -59,17 +59,18 @@ describe('passive checks', () => {
     const a = await server(() => (sick ? 500 : 200));
     const c = await server(() => 200);
     const { url, events } = await balancer([a.url, c.url], {
-      passive: { outlier: { mode: 'envoy', consecutive: 3, baseEjectionMs: 800, maxEjectionPercent: 50 } },
+      passive: { outlier: { mode: 'envoy', consecutive: 3, baseEjectionMs: 2500, maxEjectionPercent: 50 } },
       retry: { retries: 0, on: new Set(), nonIdempotent: false },
     });
     for (let i = 0; i < 6; i++) await get(url);
     expect(events.map((e) => e.type)).toEqual(['ejected']);
     expect(events[0]!.backend).toBe('b1');
     const hitsWhenEjected = a.hits();
+    // The ejection lasts 2.5 s: room for 20 requests on a busy machine.
     for (let i = 0; i < 20; i++) expect((await get(url)).backend).toBe('b2');
     expect(a.hits()).toBe(hitsWhenEjected);
     sick = false;
-    await until(() => events.some((e) => e.type === 'readmitted'), 'readmission');
+    await until(() => events.some((e) => e.type === 'readmitted'), 'readmission', 8000);
     const after = await Promise.all(Array.from({ length: 4 }, () => get(url)));
     expect(after.map((r) => r.backend)).toContain('b1');
   });
@@ -93,7 +94,7 @@ describe('passive checks', () => {
     const a = await server(() => (sick ? 500 : 200));
     const c = await server(() => 200);
     const { url, events } = await balancer([a.url, c.url], {
-      passive: { breaker: { failures: 2, cooldownMs: 400 } },
+      passive: { breaker: { failures: 2, cooldownMs: 1500 } },
       retry: { retries: 0, on: new Set(), nonIdempotent: false },
     });
     for (let i = 0; i < 4; i++) await get(url);
@@ -102,7 +103,7 @@ describe('passive checks', () => {
     for (let i = 0; i < 6; i++) expect((await get(url)).backend).toBe('b2');
     expect(a.hits()).toBe(hits);
     sick = false;
-    await until(() => events.some((e) => e.type === 'breaker-half-open'), 'half-open');
+    await until(() => events.some((e) => e.type === 'breaker-half-open'), 'half-open', 8000);
     for (let i = 0; i < 4; i++) await get(url);
     expect(events.map((e) => e.type)).toEqual(['breaker-open', 'breaker-half-open', 'breaker-closed']);
     expect(a.hits()).toBeGreaterThan(hits);
@@ -134,7 +135,7 @@ describe('backup backends', () => {
     const p1 = await server(() => 200);
     const p2 = await server(() => 200);
     const backup = await server(() => 200);
-    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' } }, [2]);
+    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' } }, [2]);
     for (let i = 0; i < 10; i++) expect((await get(url)).backend).not.toBe('b3');
     expect(b.backendInfos().map((i) => i.expectedShare)).toEqual([0.5, 0.5, 0]);
     await p1.close();
@@ -165,7 +166,7 @@ describe('slow start (HAProxy slowstart)', () => {
     const { b, url, events } = await balancer([`http://127.0.0.1:${port}`, other.url], {
       algo: 'weighted',
       slowStartMs: 1500,
-      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' },
+      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' },
     });
     const b1 = b.backend('b1')!;
     await shut();
@@ -196,7 +197,7 @@ describe('panic threshold (Envoy)', () => {
       panicThreshold: 50,
       // Two retries: a request may meet both DOWN backends before b3.
       retry: { retries: 2, on: new Set(['error', 'timeout']), nonIdempotent: false },
-      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' },
+      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' },
     });
     await a.close();
     await c.close();
@@ -209,7 +210,7 @@ describe('panic threshold (Envoy)', () => {
 });
 
 describe('panic, backups and draining together', () => {
-  const fastChecks = { mode: 'http' as const, intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 200, rise: 1, fall: 1, path: '/' };
+  const fastChecks = { mode: 'http' as const, intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' };
 
   it('while a backup can serve there is no panic: the backup takes the traffic', async () => {
     const a = await server(() => 200);
