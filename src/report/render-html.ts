@@ -184,6 +184,16 @@ function timeTicks(startMs: number, endMs: number): number[] {
   return ticks;
 }
 
+/** The frame the time charts share (SVG user units): width, left and right margins for names and figures, room above for marker keys. */
+const FRAME = { W: 960, left: 70, right: 150, top: 22 } as const;
+
+/** Tick marks and seconds labels under a time chart whose plot ends at `bottom`. */
+function timeAxis(x: (ms: number) => number, startMs: number, endMs: number, bottom: number): string {
+  return timeTicks(startMs, endMs)
+    .map((t) => `<line class="axis" x1="${n(x(t))}" y1="${bottom}" x2="${n(x(t))}" y2="${bottom + 4}"/><text x="${n(x(t))}" y="${bottom + 18}" text-anchor="middle">${t / 1000}s</text>`)
+    .join('');
+}
+
 /** Vertical dashed lines at each marker, its key on top, the event in a tooltip. */
 function markerLines(markers: SeriesBlock['markers'], x: (ms: number) => number, top: number, bottom: number): string {
   return markers
@@ -202,10 +212,7 @@ function markerLegend(markers: SeriesBlock['markers']): string {
  * mean at the right; events as dashed lines across all rows, time below.
  */
 function seriesSvg(block: SeriesBlock): string {
-  const W = 960;
-  const left = 70;
-  const right = 150;
-  const top = 22;
+  const { W, left, right, top } = FRAME;
   const rowH = 46;
   const gap = 12;
   const plotW = W - left - right;
@@ -237,10 +244,7 @@ function seriesSvg(block: SeriesBlock): string {
       '</g>',
     );
   });
-  for (const t of timeTicks(block.startMs, endMs)) {
-    parts.push(`<line class="axis" x1="${n(x(t))}" y1="${top + plotH}" x2="${n(x(t))}" y2="${top + plotH + 4}"/>`, `<text x="${n(x(t))}" y="${top + plotH + 18}" text-anchor="middle">${t / 1000}s</text>`);
-  }
-  parts.push(`<text class="muted" x="${W - right + 10}" y="${top - 6}">scale 0–${n(yMax)} req/s</text>`);
+  parts.push(timeAxis(x, block.startMs, endMs, top + plotH), `<text class="muted" x="${W - right + 10}" y="${top - 6}">scale 0–${n(yMax)} req/s</text>`);
   parts.push(markerLines(block.markers, x, top, top + plotH));
   return `<svg class="chart" data-chart="rps" viewBox="0 0 ${W} ${H}" role="img" aria-label="requests per second per backend">${parts.join('')}</svg>\n${markerLegend(block.markers)}`;
 }
@@ -251,10 +255,7 @@ function seriesSvg(block: SeriesBlock): string {
  * its process was not running, events as dashed lines.
  */
 function healthSvg(block: HealthBlock): string {
-  const W = 960;
-  const left = 70;
-  const right = 150;
-  const top = 22;
+  const { W, left, right, top } = FRAME;
   const rowH = 26;
   const gap = 10;
   const plotW = W - left - right;
@@ -279,10 +280,7 @@ function healthSvg(block: HealthBlock): string {
       .join('');
     parts.push(`<g class="strip" data-backend="${esc(s.name)}">${dead}<text x="${left - 8}" y="${n(y0 + rowH / 2 + 4)}" text-anchor="end">${esc(s.name)}</text>${segs}${changes}<text class="muted" x="${W - right + 10}" y="${n(y0 + rowH / 2 + 4)}">${esc(awayWords(s.away) || 'UP throughout')}</text></g>`);
   });
-  for (const t of timeTicks(0, block.durationMs)) {
-    parts.push(`<line class="axis" x1="${n(x(t))}" y1="${top + plotH}" x2="${n(x(t))}" y2="${top + plotH + 4}"/>`, `<text x="${n(x(t))}" y="${top + plotH + 18}" text-anchor="middle">${t / 1000}s</text>`);
-  }
-  parts.push(markerLines(block.markers, x, top, top + plotH));
+  parts.push(timeAxis(x, 0, block.durationMs, top + plotH), markerLines(block.markers, x, top, top + plotH));
   const used = new Set(block.strips.flatMap((s) => s.segments.map((g) => g.state)));
   const legend = `<ul class="legend">${(['up', 'down', 'out', 'drain', 'removed'] as const)
     .filter((st) => used.has(st))
