@@ -97,13 +97,13 @@ function tone(t: Tone | undefined, c: ChalkInstance): (s: string) => string {
 function tableText(block: TableBlock, c: ChalkInstance): string[] {
   const indent = block.caption ? '  ' : '';
   const natural = block.head.map((h, i) => Math.max([...h].length, ...block.rows.map((r) => [...(r[i]?.text ?? '')].length)));
-  const total = indent.length + natural.reduce((a, b) => a + b, 0) + 2 * (natural.length - 1);
   const colWidths: number[] = [];
-  // A grid of numbers (every column but the first right-aligned) reads as a time line when its columns are equally wide.
-  if (block.align.length >= 4 && block.align.slice(1).every((a) => a === 'right')) {
+  // A time line's columns (all but the first) are equally wide, so that it reads as one.
+  if (block.timeLine) {
     const widest = Math.max(...natural.slice(1));
-    for (let i = 1; i < natural.length; i++) colWidths[i] = widest;
+    for (let i = 1; i < natural.length; i++) natural[i] = colWidths[i] = widest;
   }
+  const total = indent.length + natural.reduce((a, b) => a + b, 0) + 2 * (natural.length - 1);
   const last = natural.length - 1;
   // Too wide: wrap the last column when it is text (an event's detail), else the widest text column (long backend names).
   const wrap = block.align[last] === 'left' && natural[last]! > 12 ? last : natural.reduce((best, w, i) => (block.align[i] === 'left' && w > (natural[best] ?? 0) ? i : best), -1);

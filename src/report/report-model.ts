@@ -19,8 +19,13 @@ export type FactsBlock = { kind: 'facts'; lines: Array<Array<{ label: string; va
 /** A short explanation under a table or chart (dim in the terminal). */
 export type NoteBlock = { kind: 'note'; text: string };
 
-/** A table: a head row, an alignment per column, rows of cells. `caption` is a line above it (e.g. which event it is about). */
-export type TableBlock = { kind: 'table'; caption?: Span[]; head: string[]; align: Align[]; rows: Span[][] };
+/**
+ * A table: a head row, an alignment per column, rows of cells. `caption` is
+ * a line above it (e.g. which event it is about); `timeLine` marks one whose
+ * columns after the first are points in time, drawn equally wide in text so
+ * that it reads as a time line.
+ */
+export type TableBlock = { kind: 'table'; caption?: Span[]; head: string[]; align: Align[]; rows: Span[][]; timeLine?: true };
 
 /** A list of items, each one line of spans and optional indented lines under it. */
 export type ListBlock = { kind: 'list'; items: Array<{ line: Span[]; sub: Span[][] }> };
@@ -696,6 +701,7 @@ function aroundFaultsSection(r: RunRecord): Section | undefined {
       head: ['second', ...offsets.map((k) => (k > 0 ? `+${k}` : String(k)))],
       align: ['left', ...offsets.map(() => 'right' as const)],
       rows,
+      timeLine: true,
     });
   }
   if (blocks.length === 0) return undefined;

@@ -45,6 +45,8 @@ describe('tcp run views', () => {
     expect(lines[at + 2]).toMatch(/^b1\s+1\s+50\.0%\/33\.3%\s+51\.0%\s+0\s+24\.4KiB\s+75\.0KiB\s+0$/);
     expect(lines[at + 3]).toMatch(/^b2\s+1\s+50\.0%\/33\.3%\s+49\.0%\s+0\s+23\.4KiB\s+72\.3KiB\s+2$/);
     expect(lines[at + 4]).toMatch(/^b3\s+0\s+0\.0%\/33\.3%\s+0\.0%\s+0\s+0B\s+0B\s+0$/);
+    // Columns as wide as their contents (it once padded every column to the widest, 119 columns in all).
+    expect(lines[at + 1]).toBe('backend  conns  conn share/exp  req share  open  bytes in  bytes out  conn err');
     expect(text).toContain('a keep-alive connection stays on the backend it was given');
   });
 
