@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter, formatRateLimit } from '../../src/balancer/rate-limit.js';
+import { createHmac } from 'node:crypto';
 import { CookieInsert } from '../../src/balancer/sticky/cookie-insert.js';
 import { StickTable } from '../../src/balancer/sticky/stick-table.js';
 import { formatSticky, poolCookieNames } from '../../src/balancer/sticky/sticky-sessions.js';
@@ -82,6 +83,15 @@ describe('cookie insert', () => {
     expect(c.backendOf(`OTHER=${id1}`)).toBeUndefined();
     // Another balancer (another start) makes other ids: yesterday's cookie is not trusted.
     expect(new CookieInsert('SERVERID', ['b1']).idFor('b1')).not.toBe(id1);
+  });
+
+  it('makes the id it documents: base64url(HMAC-SHA256(key, name)) cut to 22 characters', () => {
+    const key = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+    const c = new CookieInsert('SERVERID', ['b1', 'b2'], key);
+    for (const name of ['b1', 'b2']) {
+      expect(c.idFor(name)).toBe(createHmac('sha256', key).update(name).digest('base64url').slice(0, 22));
+    }
+    expect(new CookieInsert('SERVERID', ['b1'], key).idFor('b1')).toBe(c.idFor('b1'));
   });
 
   it('strips its cookie from the request and sets it only when the client lacks the right one', () => {

@@ -4,8 +4,8 @@ import { createHmac, randomBytes } from 'node:crypto';
  * Cookie insert as HAProxy `cookie NAME insert indirect nocache`: the
  * balancer gives each backend an opaque id and sets `NAME=<id>` on a response
  * to a client that did not already carry the id of the backend that answered.
- * The id is an HMAC of the backend's name under a key drawn at start, cut to
- * 128 bits: it says nothing of the backend's name or address, cannot be
+ * The id is `base64url(HMAC-SHA256(key, name))` cut to its first 22
+ * characters (128 bits), under a 32-byte key drawn at start: it says nothing of the backend's name or address, cannot be
  * guessed from them, and one not made by this balancer matches no backend.
  * `indirect`: the cookie is the balancer's business, so it is removed from
  * the `Cookie` header the backend sees, and a `Set-Cookie` of the same name
@@ -19,12 +19,13 @@ export class CookieInsert {
   /**
    * @param name the cookie's name (an RFC 6265 token, checked by the caller).
    * @param backends every backend's name, in any order.
+   * @param key the HMAC key; a fresh random 32 bytes unless given (tests give one to check the documented id).
    */
   constructor(
     readonly name: string,
     backends: readonly string[],
+    key: Buffer = randomBytes(32),
   ) {
-    const key = randomBytes(32);
     for (const b of backends) {
       const id = createHmac('sha256', key).update(b).digest('base64url').slice(0, 22);
       this.idOf.set(b, id);
