@@ -21,6 +21,8 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
  */
 export class UsageError extends Error {
   readonly exitCode = ExitCode.usage;
+  /** A stable code for programs, as undici's errors carry (`UND_ERR_…`). */
+  readonly code: string = 'LBLAB_BAD_USAGE';
   override readonly name = 'UsageError';
 }
 
@@ -30,6 +32,8 @@ export class UsageError extends Error {
  */
 export class RuntimeError extends Error {
   readonly exitCode = ExitCode.failure;
+  /** A stable code for programs. */
+  readonly code: string = 'LBLAB_RUNTIME';
   override readonly name = 'RuntimeError';
 }
 
@@ -40,6 +44,8 @@ export class RuntimeError extends Error {
  */
 export class LabFailedError extends Error {
   readonly exitCode = ExitCode.labFailed;
+  /** A stable code for programs. */
+  readonly code: string = 'LBLAB_LAB_FAILED';
   override readonly name = 'LabFailedError';
 }
 

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { LatencyProfile } from '../cli/parse.js';
+import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { RuntimeError } from '../errors.js';
 import { registerCleanup } from '../cleanup.js';
 import { formatLatency } from './latency.js';

@@ -1,4 +1,4 @@
-import type { LatencyProfile } from '../cli/parse.js';
+import type { LatencyProfile } from '../scenario/latency-profile.js';
 
 /** Redraws of a negative normal value before giving up and answering 0 (mean ≥ 0, so each draw is ≥ 0 with p ≥ ½). */
 const MAX_REDRAWS = 64;

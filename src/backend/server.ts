@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LatencyProfile } from '../cli/parse.js';
+import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';

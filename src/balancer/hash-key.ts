@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { parse as parseCookie } from 'cookie';
-import { UsageError } from '../errors.js';
+import { FieldError } from '../scenario/field-error.js';
 
 /**
  * Where the hash algorithms (`consistent-hash`, `maglev`) take a request's
@@ -20,7 +20,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * Parses `--hash-key ip | path | header:NAME | cookie:NAME`. Header names are
  * matched case-insensitively (stored lower-case); cookie names exactly.
- * @throws {UsageError} naming `flag` for anything else.
+ * @throws {FieldError} naming `flag` for anything else.
  */
 export function parseHashKey(flag: string, value: string): HashKeySource {
   const v = value.trim();
@@ -29,7 +29,7 @@ export function parseHashKey(flag: string, value: string): HashKeySource {
   if (m && TOKEN.test(m[2]!)) {
     return m[1] === 'header' ? { kind: 'header', name: m[2]!.toLowerCase() } : { kind: 'cookie', name: m[2]! };
   }
-  throw new UsageError(`Expected \`${flag}\` to be ip, path, header:NAME or cookie:NAME, got ${JSON.stringify(value)}`);
+  throw new FieldError(flag, `to be ip, path, header:NAME or cookie:NAME, got ${JSON.stringify(value)}`);
 }
 
 /** Writes a key source back the way the user types it. */

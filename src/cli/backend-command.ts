@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { LATENCY_FORMS, parseFraction, parseInteger, parseLatency, parsePort } from './parse.js';
+import { LATENCY_FORMS, parseLatency } from '../scenario/latency-profile.js';
+import { parseFraction, parseInteger, parsePort } from '../scenario/values.js';
 
 type BackendFlags = { port: string; host: string; name: string; latency: string; errorRate: string; capacity?: string };
 
@@ -44,7 +45,7 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
         process.on('disconnect', () => process.exit(0));
         process.on('SIGINT', () => undefined);
       }
-      const { validateLoopback } = await import('./loopback.js');
+      const { validateLoopback } = await import('../scenario/loopback.js');
       const config = {
         name: o.name,
         host: validateLoopback('--host', o.host),

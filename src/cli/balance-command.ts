@@ -1,29 +1,19 @@
 import type { Command } from 'commander';
-import { checkOutPath } from './output.js';
-import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights } from '../balancer/algorithms/index.js';
-import { parseHashKey } from '../balancer/hash-key.js';
+import { algorithmsHelp } from '../balancer/algorithms/index.js';
+import type { BalancerConfig } from '../balancer/balancer.js';
 import { UsageError } from '../errors.js';
-import { addHealthOptions, parseHealthOptions, type HealthFlags } from './health-options.js';
-import { addModeOption, applyMode, givenOptions, type ModeFlags } from './mode-options.js';
-import { addProxyOptions, parseProxyOptions, requireSlowStartAlgorithm, type ProxyFlags } from './proxy-options.js';
-import { addRouteOptions, parseRouteOptions, poolAlgorithms, ROUTES_HELP, type RouteFlags } from './route-options.js';
-import { requireLoopbackUrl, validateLoopback } from './loopback.js';
-import { parseDuration, parseHttpUrl, parsePort, parseWeights, requireWeightedAlgorithm, splitPerBackend } from './parse.js';
+import { FieldError } from '../scenario/field-error.js';
+import { requireLoopbackUrl } from '../scenario/loopback.js';
+import { resolveUpstream } from '../scenario/resolve.js';
+import type { UpstreamScenario } from '../scenario/scenario.js';
+import { parseDuration } from '../scenario/values.js';
+import { ROUTES_HELP } from './help-sections.js';
+import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
+import { checkOutPath } from './output.js';
+import { parseHttpUrl, splitPerBackend } from './parse.js';
 
-type BalanceFlags = HealthFlags &
-  ProxyFlags &
-  ModeFlags &
-  RouteFlags & {
-  backend: string[];
-  algo: string;
-  weights?: string;
-  hashKey?: string;
-  port: string;
-  host: string;
-  duration?: string;
-  json?: boolean;
-  out?: string;
-};
+/** The `balance` flags that are not scenario fields: the servers behind it, how long it runs, how its record is kept. */
+type BalanceFlags = { backend: string[]; duration?: string; json?: boolean; out?: string };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -32,17 +22,14 @@ export function registerBalanceCommand(program: Command): void {
   const cmd = program
     .command('balance')
     .description('run the balancer alone in front of HTTP servers on this machine')
-    .option('--backend <url>', 'a backend: URL or name=URL (repeatable, in order b1..bn)', collect, [])
-    .option('--algo <name>', `balancing algorithm: ${ALGORITHMS.join(', ')}`, 'round-robin')
-    .option('--weights <list>', 'comma-separated weights, one per backend (default: all 1)')
-    .option('--hash-key <key>', 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME')
-    .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
-    .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+    .option('--backend <url>', 'a backend: URL or name=URL (repeatable, in order b1..bn)', collect, []);
+  for (const group of ['algo', 'scenario', 'listen'] as const) addOptionGroup(cmd, group, 'balance');
+  cmd
     .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addModeOption(cmd);
-  addRouteOptions(addProxyOptions(addHealthOptions(cmd, '/')))
+  for (const group of ['mode', 'health', 'proxy', 'routes'] as const) addOptionGroup(cmd, group, 'balance');
+  cmd
     .addHelpText(
       'after',
       `
@@ -78,51 +65,39 @@ TLS (--tls): serves HTTPS with a self-signed certificate made at start (for the
 forwards plain HTTP with X-Forwarded-Proto: https, and reports the handshakes.`,
     )
     .action(async (o: BalanceFlags, command: Command) => {
-      if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
-      const backends = o.backend.map((raw, i) => {
-        const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
-        const url = requireLoopbackUrl('--backend', parseHttpUrl('--backend', value));
-        if ((url.pathname !== '/' && url.pathname !== '') || url.search) {
-          throw new UsageError(`Expected \`--backend\` to be an origin like http://127.0.0.1:8001 (no path: requests keep theirs), got ${JSON.stringify(value)}`);
-        }
-        return { name: name ?? `b${i + 1}`, url: url.origin };
-      });
-      const dup = backends.find((b, i) => backends.findIndex((x) => x.name === b.name) !== i);
-      if (dup) throw new UsageError(`Expected every \`--backend\` name to be unique, got ${dup.name} twice`);
-      if (!isAlgorithmName(o.algo)) {
-        throw new UsageError(`Expected \`--algo\` to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(o.algo)}`);
-      }
-      if (o.weights !== undefined) requireWeightedAlgorithm(o.algo, usesWeights(o.algo), WEIGHTED_ALGORITHMS);
-      const weights = o.weights !== undefined ? parseWeights('--weights', o.weights, backends.length) : backends.map(() => 1);
-      const hashKey = o.hashKey !== undefined ? parseHashKey('--hash-key', o.hashKey) : undefined;
-      const { backups, ...proxy } = parseProxyOptions(
-        o,
-        backends.map((b) => b.name),
-      );
-      const routing = parseRouteOptions(
-        o,
-        backends.map((b) => b.name),
-        backups,
-      );
-      if (hashKey && ![o.algo, ...poolAlgorithms(routing)].some(usesHashKey)) {
-        throw new UsageError(`Expected \`--hash-key\` only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got --algo ${o.algo}`);
-      }
-      requireSlowStartAlgorithm(proxy.slowStartMs, [o.algo, ...poolAlgorithms(routing)]);
-      const base = {
-        backends: backends.map((b, i) => ({ ...b, weight: weights[i]!, ...(backups.includes(b.name) ? { backup: true } : {}) })),
-        algo: o.algo,
-        ...(hashKey ? { hashKey } : {}),
-        health: parseHealthOptions(o),
-        ...proxy,
-        ...(routing ? { routing } : {}),
-        ...(o.tls ? { tls: true } : {}),
-        host: validateLoopback('--host', o.host),
-        port: parsePort('--port', o.port),
-      };
-      const config = applyMode(base, o, givenOptions(command));
+      const config = parseBalance(o, command);
       const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : 0;
       checkOutPath(o.out);
       const { runBalance } = await import('./balance-run.js');
       await runBalance(config, durationMs, { json: o.json, out: o.out });
     });
+}
+
+/**
+ * The balancer of the `balance` flags: the `--backend` servers (loopback
+ * origins, b1..bn unless named) with the upstream scenario resolved as
+ * `start` resolves its own, weights all 1 unless given, checks on `/`.
+ * @throws {UsageError} naming the first bad flag.
+ */
+function parseBalance(o: BalanceFlags, command: Command): BalancerConfig & UpstreamScenario {
+  if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
+  const backends = o.backend.map((raw, i) => {
+    const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
+    const url = requireLoopbackUrl('--backend', parseHttpUrl('--backend', value));
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search) {
+      throw new FieldError('--backend', `to be an origin like http://127.0.0.1:8001 (no path: requests keep theirs), got ${JSON.stringify(value)}`);
+    }
+    return { name: name ?? `b${i + 1}`, url: url.origin };
+  });
+  const dup = backends.find((b, i) => backends.findIndex((x) => x.name === b.name) !== i);
+  if (dup) throw new FieldError('--backend', `name to be unique, got ${dup.name} twice`, true);
+  const upstream = resolveUpstream(
+    inputFromFlags(command, 'balance'),
+    backends.map((b) => b.name),
+    { name: flagOf, defaultWeights: 'equal', healthPath: '/', defaultPort: 8080 },
+  );
+  return {
+    ...upstream,
+    backends: backends.map((b, i) => ({ ...b, weight: upstream.weights[i]!, ...(upstream.backups.includes(b.name) ? { backup: true } : {}) })),
+  };
 }

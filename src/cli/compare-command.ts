@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { UsageError } from '../errors.js';
-import { addHealthOptions } from './health-options.js';
-import { addProxyOptions } from './proxy-options.js';
+import type { ScenarioInput } from '../scenario/input.js';
+import { resolveScenario } from '../scenario/resolve.js';
+import type { RunScenario } from '../scenario/scenario.js';
+import { CLIENTS_HELP } from './help-sections.js';
+import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutPath } from './output.js';
-import { parseDuration } from './parse.js';
-import { addScenarioOptions, parseStartOptions, type StartFlags } from './start-command.js';
 
-/** Raw `compare` flags: the scenario flags of `start` plus the algorithms to compare and the removal. */
-type CompareFlags = Omit<StartFlags, 'algo' | 'port' | 'headless'> & { algos: string; remove?: string; duration: string };
+/** The `compare` flags that are not scenario fields: the algorithms to compare, the removal, the run length and how the comparison is kept. */
+type CompareFlags = { algos: string; remove?: string; duration: string; json?: boolean; out?: string };
 
 /** What `compare` defaults to: the classic slow-backend comparison of the course. */
 const DEFAULT_ALGOS = 'round-robin,least-conn,p2c,least-response-time';
@@ -25,13 +26,17 @@ export function registerCompareCommand(program: Command): void {
   const cmd = program
     .command('compare')
     .description('run one scenario under several algorithms, one after the other on fresh backends, and print them side by side')
-    .option('--algos <list>', `comma-separated algorithms to compare (${ALGORITHMS.join(', ')})`, DEFAULT_ALGOS)
-    .option('--duration <duration>', 'run length of each algorithm', '10s')
-    .option('--remove <backend>', 'take this backend out of the upstream halfway through each run, and count the virtual clients whose backend changed (needs --clients)');
-  addScenarioOptions(cmd, 'comma-separated weights, one per backend, for the algorithms that use weights (default: all 1)')
+    .option('--algos <list>', `comma-separated algorithms to compare (${ALGORITHMS.join(', ')})`, DEFAULT_ALGOS);
+  addOptionGroup(cmd, 'duration', 'compare').option(
+    '--remove <backend>',
+    'take this backend out of the upstream halfway through each run, and count the virtual clients whose backend changed (needs --clients)',
+  );
+  addOptionGroup(addOptionGroup(cmd, 'scenario', 'compare'), 'clients', 'compare').addHelpText('after', CLIENTS_HELP);
+  cmd
     .option('--json', 'print the comparison as one JSON object instead of the table')
     .option('--out <file>', 'also write the comparison JSON to FILE');
-  addProxyOptions(addHealthOptions(cmd))
+  for (const group of ['health', 'proxy'] as const) addOptionGroup(cmd, group, 'compare');
+  cmd
     .addHelpText(
       'after',
       `
@@ -51,20 +56,24 @@ is the share of clients whose backend changed.
 
 ${algorithmsHelp()}`,
     )
-    .action(async (o: CompareFlags) => {
-      const plan = parseCompareOptions(o);
+    .action(async (o: CompareFlags, command: Command) => {
+      const plan = parseCompare(o, inputFromFlags(command, 'compare'));
       checkOutPath(o.out);
       const { runCompare } = await import('./compare-run.js');
       await runCompare(plan, { json: o.json, out: o.out });
     });
 }
 
+/** What `compare` runs: one scenario per algorithm, the algorithms, the run length (ms) and the backend removed halfway, if any. */
+export type ComparePlan = { algos: AlgorithmName[]; runs: RunScenario[]; durationMs: number; remove: string | undefined };
+
 /**
- * Validates the `compare` flags into one `start` config per algorithm (each
- * checked as `start` checks it) plus the removal.
+ * Validates the `compare` flags into one scenario per algorithm (each
+ * resolved as `start` resolves its own, with the same weights for every
+ * algorithm) plus the removal.
  * @throws {UsageError} naming the first bad flag.
  */
-export function parseCompareOptions(o: CompareFlags) {
+export function parseCompare(o: CompareFlags, input: ScenarioInput): ComparePlan {
   const names = o.algos.split(',').map((a) => a.trim());
   const algos: AlgorithmName[] = names.map((a) => {
     if (!isAlgorithmName(a)) throw new UsageError(`Expected every \`--algos\` entry to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(a)}`);
@@ -72,29 +81,31 @@ export function parseCompareOptions(o: CompareFlags) {
   });
   const dup = algos.find((a, i) => algos.indexOf(a) !== i);
   if (dup) throw new UsageError(`Expected every \`--algos\` entry once, got ${dup} twice`);
-  if (o.weights !== undefined && !algos.some(usesWeights)) {
+  if (input.weights !== undefined && !algos.some(usesWeights)) {
     throw new UsageError(`Expected \`--weights\` only when an algorithm in --algos uses weights, got ${algos.join(',')}`);
   }
-  if (o.hashKey !== undefined && !algos.some(usesHashKey)) {
+  if (input['hash-key'] !== undefined && !algos.some(usesHashKey)) {
     throw new UsageError(`Expected \`--hash-key\` only when an algorithm in --algos hashes a key (consistent-hash, maglev), got ${algos.join(',')}`);
   }
-  const durationMs = parseDuration('--duration', o.duration);
-  if (o.event.some((e) => /^\S+\s+algo\b/.test(e.trim()))) {
+  if ((input.timeline ?? []).some((e) => typeof e === 'string' && /^\S+\s+algo\b/.test(e.trim()))) {
     throw new UsageError('Expected `--event` without "algo" in compare: each column is one algorithm (use lblab start to switch while running)');
   }
-  const runs = algos.map((algo) => {
-    const parsed = parseStartOptions({
-      ...o,
-      algo,
-      port: '0',
-      weights: usesWeights(algo) ? o.weights : undefined,
-      hashKey: usesHashKey(algo) ? o.hashKey : undefined,
-    });
-    // Same weights for every algorithm: `start`'s n..1 default for weighted would make the runs unlike.
-    const weights = o.weights !== undefined && usesWeights(algo) ? parsed.weights : parsed.weights.map(() => 1);
-    return { ...parsed, weights, durationMs };
+  const runs = algos.map((algo): RunScenario => {
+    // Same weights for every algorithm: the n..1 default of weighted would make the runs unlike.
+    const scenario = resolveScenario(
+      {
+        ...input,
+        algo,
+        weights: usesWeights(algo) ? input.weights : undefined,
+        'hash-key': usesHashKey(algo) ? input['hash-key'] : undefined,
+        load: { ...input.load, duration: o.duration },
+      },
+      { name: flagOf, defaultWeights: 'equal' },
+    );
+    return { ...scenario, durationMs: scenario.durationMs! };
   });
   const first = runs[0]!;
+  const durationMs = first.durationMs;
   const backendNames = first.backends.map((b) => b.name);
   let remove: string | undefined;
   if (o.remove !== undefined) {
@@ -113,6 +124,3 @@ export function parseCompareOptions(o: CompareFlags) {
   }
   return { algos, runs, durationMs, remove };
 }
-
-/** The result of {@link parseCompareOptions}. */
-export type ComparePlan = ReturnType<typeof parseCompareOptions>;

@@ -1,6 +1,7 @@
 import { renderComparison, summarizeRun, type Comparison, type KeysMoved } from '../report/comparison.js';
 import { formatProgressLine } from '../session/progress-line.js';
-import { RunSession, type StartConfig } from '../session/run-session.js';
+import type { RunScenario } from '../scenario/scenario.js';
+import { RunSession } from '../session/run-session.js';
 import { REMOVE_SETTLE_MS, type ComparePlan } from './compare-command.js';
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { untilSignal, writeOut } from './output.js';
@@ -70,7 +71,7 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
 }
 
 /** The scenario line of a comparison: the first run's backends, load and events (every run shares them). */
-export function scenarioOf(first: StartConfig, durationMs: number, remove?: string): Comparison['scenario'] {
+export function scenarioOf(first: RunScenario, durationMs: number, remove?: string): Comparison['scenario'] {
   return {
     backends: first.backends.map((b, i) => ({ name: b.name, weight: first.weights[i]!, latency: b.latency, capacity: Number.isFinite(b.capacity) ? b.capacity : null, errorRate: b.errorRate })),
     concurrency: first.concurrency,
@@ -132,7 +133,7 @@ function countMoved(tally: RunSessionTally, removed: string, idealFraction: numb
 }
 
 /** The removed backend's share of the total weight: the least share of keys that must move. */
-function removedWeightShare(config: StartConfig, removed: string): number {
+function removedWeightShare(config: RunScenario, removed: string): number {
   const total = config.weights.reduce((a, b) => a + b, 0);
   return config.weights[config.backends.findIndex((b) => b.name === removed)]! / total;
 }

@@ -1,30 +1,33 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { addClientOptions, parseClientOptions, type ClientFlags } from './client-options.js';
-import { addLoadModelOptions, DEFAULT_CONCURRENCY, parseLoadModelOptions, type LoadModelFlags } from './load-model-options.js';
+import { requireLoopbackUrl } from '../scenario/loopback.js';
+import { resolveClients, resolveLoadModel } from '../scenario/load.js';
+import { parseDuration, parseInteger } from '../scenario/values.js';
+import { CLIENTS_HELP } from './help-sections.js';
+import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutPath } from './output.js';
-import { requireLoopbackUrl } from './loopback.js';
-import { parseDuration, parseHttpUrl, parseInteger } from './parse.js';
+import { parseHttpUrl } from './parse.js';
 
 /** Run length of `lblab load` when neither `--duration` nor `--requests` is given (ms). */
 const DEFAULT_DURATION_MS = 10_000;
 
-type LoadFlags = ClientFlags & LoadModelFlags & { duration?: string; threads: string; insecure?: boolean; json?: boolean; out?: string };
+/** The `load` flags that are not scenario fields. */
+type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string };
 
 /** `lblab load`: the traffic generator alone against a URL on this machine. */
 export function registerLoadCommand(program: Command): void {
   const cmd = program
     .command('load')
     .description('fire closed- or open-model load at a URL on this machine and report latency and who answered')
-    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too)')
-    .option('--concurrency <n>', `closed-model workers, each sends the next request when its last one finished (default ${DEFAULT_CONCURRENCY})`);
-  addLoadModelOptions(cmd)
-    .option('--duration <duration>', 'how long to fire (default 10s; with --requests and no --duration: until they are done)')
+    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too)');
+  for (const group of ['scenario', 'load-model', 'duration'] as const) addOptionGroup(cmd, group, 'load');
+  cmd
     .option('--threads <n>', 'worker threads to spread the load over', '1')
     .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
-  addClientOptions(cmd)
+  addOptionGroup(cmd, 'clients', 'load')
+    .addHelpText('after', CLIENTS_HELP)
     .addHelpText(
       'after',
       `
@@ -45,9 +48,10 @@ schedule), sends that waited for a slot under --max-in-flight, and requests
 never sent. Recorded in µs (hdr-histogram), reported in ms. Responses
 carrying x-lblab-backend are counted per backend.`,
     )
-    .action(async (rawUrl: string, o: LoadFlags) => {
+    .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
       const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
-      const clients = parseClientOptions(o);
+      const load = inputFromFlags(command, 'load').load ?? {};
+      const clients = resolveClients(load, flagOf);
       if (clients.clients !== undefined && !/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) {
         // Client source addresses are IPv4 loopback; localhost may resolve to ::1.
         throw new UsageError(`Expected \`<url>\` to name an address in 127.0.0.0/8 with \`--clients\`, got ${JSON.stringify(url.href)}`);
@@ -55,8 +59,8 @@ carrying x-lblab-backend are counted per backend.`,
       if (o.insecure && url.protocol !== 'https:') {
         throw new UsageError(`Expected \`--insecure\` only with an https:// URL, got ${JSON.stringify(url.href)}`);
       }
-      const model = parseLoadModelOptions(o);
-      const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : model.requests !== undefined ? 0 : DEFAULT_DURATION_MS;
+      const model = resolveLoadModel(load, flagOf);
+      const durationMs = load.duration !== undefined ? parseDuration('--duration', load.duration) : model.requests !== undefined ? 0 : DEFAULT_DURATION_MS;
       const config = {
         url: url.href,
         ...model,

@@ -1,10 +1,9 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import type { RunRecord } from '../metrics/run-record.js';
-import { requestPaths, RunSession, type StartConfig } from '../session/run-session.js';
+import type { RunScenario, Scenario } from '../scenario/scenario.js';
+import { requestPaths, RunSession } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
-import type { ParsedStart } from './start-command.js';
-import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 
 /**
  * Runs `lblab start` with parsed options: the dashboard in a terminal, or
@@ -12,7 +11,7 @@ import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
  * its duration, `q`, Ctrl-C or SIGTERM, then the report (or JSON) is printed
  * and every process lblab started is gone.
  */
-export async function runStart(parsed: ParsedStart & { mode?: BalancerMode }, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
+export async function runStart(parsed: Scenario, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
@@ -42,7 +41,7 @@ export type DriveOptions = {
  */
 export async function driveSession(session: RunSession, opts: DriveOptions): Promise<RunRecord> {
   const { headless } = opts;
-  const config: StartConfig = session.config;
+  const config: RunScenario = session.config;
   // React's development build checks and warns on every render, several times
   // slower than production: a dashboard is not a place for it.
   if (!headless) process.env.NODE_ENV ??= 'production';

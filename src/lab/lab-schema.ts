@@ -1,86 +1,19 @@
 import { z } from 'zod';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { scenarioFileSchema } from '../scenario/input.js';
 
 /**
- * The shape of a lab file (YAML or JSON) as zod checks it, before the values
- * are read by the same parsers `lblab start` uses (durations, latencies,
- * events). Field names are the `start` flags without their dashes, grouped:
- * `health.interval` is `--health-interval`, `balancer.breaker-cooldown` is
- * `--breaker-cooldown`, `load.concurrency` is `--concurrency`. Durations are
- * strings with a unit (`500ms`, `5s`); counts are numbers. Unknown fields are
- * refused, so a typo never silently does nothing.
+ * The shape of a lab file (YAML or JSON) as zod checks it: a scenario (see
+ * `scenarioFileSchema`: field names are the `start` flags without their
+ * dashes, grouped) plus what the lab adds — its title and lesson, several
+ * `runs` for compare-style lessons, and `expect`. The values are read
+ * afterwards by `resolveScenario`, as `lblab start`'s flags are.
  */
 
 /** A duration with its unit, read later by `parseDuration`. */
 const duration = z.string();
 
-/** One backend's behaviour profile; absent fields take `start`'s defaults. */
-const backendProfile = z.strictObject({
-  latency: z.string().optional(),
-  capacity: z.number().optional(),
-  'error-rate': z.number().optional(),
-});
-
-/** The active health checks, as `--health-*`, `--rise`, `--fall`. */
-const health = z.strictObject({
-  check: z.enum(['http', 'tcp']).optional(),
-  interval: duration.optional(),
-  fastinter: duration.optional(),
-  downinter: duration.optional(),
-  timeout: duration.optional(),
-  rise: z.number().optional(),
-  fall: z.number().optional(),
-  path: z.string().optional(),
-});
-
-/** Retries, timeouts, passive checks, breaker, backups, slow start, panic: `start`'s proxy flags. */
-const balancer = z.strictObject({
-  retries: z.number().optional(),
-  'retry-on': z.array(z.string()).optional(),
-  'retry-non-idempotent': z.boolean().optional(),
-  'connect-timeout': duration.optional(),
-  'response-timeout': duration.optional(),
-  'max-fails': z.number().optional(),
-  'fail-timeout': duration.optional(),
-  'eject-consecutive': z.number().optional(),
-  'eject-time': duration.optional(),
-  'max-ejection-percent': z.number().optional(),
-  breaker: z.number().optional(),
-  'breaker-cooldown': duration.optional(),
-  backup: z.array(z.string()).optional(),
-  'slow-start': duration.optional(),
-  'panic-threshold': z.number().optional(),
-  sticky: z.string().optional(),
-  'rate-limit': z.string().optional(),
-  route: z.array(z.string()).optional(),
-  tls: z.boolean().optional(),
-  mode: z.enum(['http', 'tcp']).optional(),
-});
-
-/**
- * The load: closed model (`concurrency` workers) or open model (`rate`
- * req/s, at most `max-in-flight` outstanding) for `duration`, or until
- * `requests` have completed when that comes first, from `clients` virtual
- * clients.
- */
-const load = z.strictObject({
-  concurrency: z.number().optional(),
-  rate: z.number().optional(),
-  'max-in-flight': z.number().optional(),
-  requests: z.number().optional(),
-  duration,
-  clients: z.number().optional(),
-  'spread-clients': z.boolean().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  path: z.array(z.string()).optional(),
-  cookies: z.boolean().optional(),
-});
-
-/**
- * A timeline entry: `{at: 5s, kill: b2}` (one action key besides `at`) or the
- * `--event` string `"5s kill b2"`. Checked further in load-lab.ts.
- */
-const timelineEntry = z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number()]))]);
+const { backendProfile, health, balancer, load, timelineEntry } = scenarioFileSchema;
 
 /** What a run may change from the lab's scenario (compare-style labs run several). */
 const runOverrides = {
@@ -116,10 +49,6 @@ export const labFileSchema = z.strictObject({
 export type LabFile = z.infer<typeof labFileSchema>;
 /** One run's overrides. */
 export type LabRunFile = z.infer<typeof run>;
-/** Health fields of a lab file. */
-export type LabHealthFile = z.infer<typeof health>;
-/** Balancer fields of a lab file. */
-export type LabBalancerFile = z.infer<typeof balancer>;
 
 const backend = z.string();
 const fraction = z.number().min(0).max(1);

@@ -1,9 +1,9 @@
 import { Chalk } from 'chalk';
 import { formatLatency } from '../backend/latency.js';
-import type { ScheduledEvent } from '../cli/parse.js';
+import type { ScheduledEvent } from '../scenario/timeline.js';
 import { formatDuration, formatPct } from '../report/format.js';
 import { borderlessTable } from '../report/text-table.js';
-import type { StartConfig } from '../session/run-session.js';
+import type { RunScenario } from '../scenario/scenario.js';
 import { expectationWords } from './evaluate.js';
 import type { Lab } from './lab.js';
 
@@ -36,7 +36,7 @@ export function renderLabExplain(lab: Lab): string {
 }
 
 /** What one run does, in a few lines: algorithm and weights, backends, load, health checks, timeline. */
-function scenarioLines(config: StartConfig): string[] {
+function scenarioLines(config: RunScenario): string[] {
   const weighted = config.weights.some((w) => w !== 1);
   const lines = [`${config.algo}${weighted ? ` with weights ${config.weights.join(':')}` : ''}, ${config.backends.length} backends: ${config.backends.map((b) => `${b.name} ${formatLatency(b.latency)} cap ${b.capacity}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}`).join(', ')}`];
   lines.push(`load: ${config.rate !== undefined ? `${config.rate} req/s on a schedule (open model)` : `${config.concurrency} concurrent ${config.concurrency === 1 ? 'worker' : 'workers'}`}${config.requests !== undefined ? `, ${config.requests} requests at most` : ''} for ${formatDuration(config.durationMs)}${config.clients ? `, ${config.clients} virtual clients${config.spreadClients ? ' (one /24 each)' : ''}` : ''}`);

@@ -1,4 +1,4 @@
-import type { StartConfig } from '../session/run-session.js';
+import type { RunScenario } from '../scenario/scenario.js';
 
 /**
  * Where a windowed expectation starts: a time since the run started (ms), or
@@ -35,7 +35,7 @@ export type Expectation =
   | { kind: 'compare'; run: string; than: string; metric: CompareMetric; direction: 'below' | 'above'; by: number; backend?: string };
 
 /** One run of a lab: a `start` scenario, and the backend it removes mid-run if any (for keys moved). */
-export type LabRun = { name: string; config: StartConfig; removal?: { target: string; atMs: number } };
+export type LabRun = { name: string; config: RunScenario; removal?: { target: string; atMs: number } };
 
 /**
  * A lab read from its file and checked: what it teaches, its runs (one, or

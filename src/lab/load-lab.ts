@@ -1,18 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ALGORITHMS } from '../balancer/algorithms/index.js';
-import { addHealthOptions } from '../cli/health-options.js';
-import { EVENT_ACTIONS, parseDuration, parseEvent, parseFraction, parseInteger, parseLatency } from '../cli/parse.js';
-import { addLoadModelOptions } from '../cli/load-model-options.js';
-import { addModeOption, applyMode } from '../cli/mode-options.js';
-import { addProxyOptions } from '../cli/proxy-options.js';
-import { addRouteOptions } from '../cli/route-options.js';
-import { addScenarioOptions, parseStartOptions, type StartFlags } from '../cli/start-command.js';
 import { formatFieldPath, UsageError } from '../errors.js';
-import type { StartConfig } from '../session/run-session.js';
+import { FieldError, fieldLine } from '../scenario/field-error.js';
+import type { ScenarioInput } from '../scenario/input.js';
+import { resolveScenario } from '../scenario/resolve.js';
+import type { RunScenario } from '../scenario/scenario.js';
+import { parseDuration } from '../scenario/values.js';
 import type { CompareMetric, Expectation, Lab, LabRun, WindowStart } from './lab.js';
 import { EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
@@ -21,8 +16,9 @@ export const LAB_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
 /**
  * Reads a lab file (YAML, or JSON — which YAML reads too) and checks it:
- * first its shape (zod), then every value with the parsers `lblab start`
- * uses for its flags, so a lab accepts exactly what the command line does.
+ * first its shape (zod), then its scenario with `resolveScenario`, as
+ * `lblab start` resolves its flags, so a lab accepts exactly what the
+ * command line does.
  * `shownAs` is the path used in messages (default `file`). The lab's name
  * is the file name without its extension.
  * @throws {UsageError} with one line `<file>: <field path>: expected …, got …`
@@ -55,9 +51,6 @@ export function parseLab(text: string, file: string): Lab {
   return new LabReader(file, parsed.data).read();
 }
 
-/** Flag names of `start` and where the same setting lives in a lab file, for messages. */
-type FlagPaths = Map<string, string>;
-
 class LabReader {
   constructor(
     private readonly file: string,
@@ -70,7 +63,7 @@ class LabReader {
     const backendCount = typeof lab.backends === 'number' ? lab.backends : lab.backends.length;
     const names = Array.from({ length: backendCount }, (_, i) => `b${i + 1}`);
     const runFiles: Array<{ path: string; run: LabRunFile | undefined }> = lab.runs ? lab.runs.map((r, i) => ({ path: `runs[${i}]`, run: r })) : [{ path: '', run: undefined }];
-    const runs: LabRun[] = runFiles.map(({ path, run }) => this.readRun(path, run, names));
+    const runs: LabRun[] = runFiles.map(({ path, run }) => this.readRun(path, run));
     const dup = runs.find((r, i) => runs.findIndex((x) => x.name === r.name) !== i);
     if (dup) this.fail(`runs[${runs.lastIndexOf(dup)}].name`, `expected every run name once, got ${JSON.stringify(dup.name)} twice`);
     const expectations = lab.expect.map((raw, i) => this.readExpectation(`expect[${i}]`, raw, runs, names));
@@ -86,98 +79,37 @@ class LabReader {
     };
   }
 
-  /** Builds one run's `start` flags from the lab's scenario and the run's overrides, then parses them as `start` does. */
-  private readRun(runPath: string, run: LabRunFile | undefined, names: string[]): LabRun {
+  /**
+   * One run's scenario: the lab's, with what the run changes laid over it
+   * field by field, resolved as `lblab start` resolves its flags. A field
+   * the run gave is named in messages by the run's path (`runs[1].algo`).
+   */
+  private readRun(runPath: string, run: LabRunFile | undefined): LabRun {
     const { lab } = this;
-    const flags = defaultStartFlags();
-    const where: FlagPaths = new Map();
-    const at = (field: string, fromRun: boolean): string => (fromRun && runPath ? `${runPath}.${field}` : field);
-    const set = <K extends keyof StartFlags>(key: K, flag: string, value: StartFlags[K], path: string): void => {
-      flags[key] = value;
-      where.set(flag, path);
+    const input: ScenarioInput = {
+      backends: lab.backends,
+      algo: run?.algo ?? lab.algo,
+      weights: run?.weights ?? lab.weights,
+      'hash-key': run?.['hash-key'] ?? lab['hash-key'],
+      health: { ...lab.health, ...run?.health },
+      balancer: { ...lab.balancer, ...run?.balancer },
+      load: { ...lab.load, ...run?.load },
+      timeline: run?.timeline ?? lab.timeline ?? [],
     };
-    set('backends', '--backends', String(names.length), 'backends');
-    where.set('--latency', 'backends').set('--capacity', 'backends').set('--error-rate', 'backends');
-    if (Array.isArray(lab.backends)) {
-      lab.backends.forEach((b, i) => {
-        const p = `backends[${i}]`;
-        const id = names[i]!;
-        if (b.latency !== undefined) {
-          this.check(() => parseLatency(`${p}.latency`, b.latency!));
-          flags.latency.push(`${id}=${b.latency}`);
-        }
-        if (b.capacity !== undefined) flags.capacity.push(`${id}=${this.check(() => parseInteger(`${p}.capacity`, String(b.capacity), 1, 100_000))}`);
-        if (b['error-rate'] !== undefined) flags.errorRate.push(`${id}=${this.check(() => parseFraction(`${p}.error-rate`, String(b['error-rate'])))}`);
-      });
-    }
-    const algo = run?.algo ?? lab.algo ?? 'round-robin';
-    set('algo', '--algo', algo, at('algo', run?.algo !== undefined));
-    const weights = run?.weights ?? lab.weights;
-    if (weights) set('weights', '--weights', weights.join(','), at('weights', run?.weights !== undefined));
-    const hashKey = run?.['hash-key'] ?? lab['hash-key'];
-    if (hashKey !== undefined) set('hashKey', '--hash-key', hashKey, at('hash-key', run?.['hash-key'] !== undefined));
-
-    const health = { ...lab.health, ...run?.health };
-    const healthFlag = (field: string): string => (field === 'rise' || field === 'fall' ? `--${field}` : `--health-${field}`);
-    for (const [field, value] of Object.entries(health)) {
-      if (value === undefined) continue;
-      (flags as Record<string, unknown>)[camel(healthFlag(field).slice(2))] = String(value);
-      where.set(healthFlag(field), at(`health.${field}`, run?.health?.[field as keyof typeof health] !== undefined));
-    }
-    const balancer = { ...lab.balancer, ...run?.balancer };
-    for (const [field, value] of Object.entries(balancer)) {
-      if (value === undefined) continue;
-      const key = camel(field);
-      (flags as Record<string, unknown>)[key] = field === 'backup' || field === 'route' ? value : field === 'retry-on' ? (value as string[]).join(',') : typeof value === 'boolean' ? value : String(value);
-      where.set(`--${field}`, at(`balancer.${field}`, run?.balancer?.[field as keyof typeof balancer] !== undefined));
-    }
-
-    const load = { ...lab.load, ...run?.load };
-    set('duration', '--duration', load.duration, 'load.duration');
-    if (load.concurrency !== undefined) set('concurrency', '--concurrency', String(load.concurrency), 'load.concurrency');
-    if (load.rate !== undefined) set('rate', '--rate', String(load.rate), 'load.rate');
-    if (load['max-in-flight'] !== undefined) set('maxInFlight', '--max-in-flight', String(load['max-in-flight']), 'load.max-in-flight');
-    if (load.requests !== undefined) set('requests', '--requests', String(load.requests), 'load.requests');
-    if (load.clients !== undefined) set('clients', '--clients', String(load.clients), 'load.clients');
-    if (load['spread-clients'] !== undefined) set('spreadClients', '--spread-clients', load['spread-clients'], 'load.spread-clients');
-    if (load.path) set('path', '--path', load.path, 'load.path');
-    if (load.cookies !== undefined) set('cookies', '--no-cookies', load.cookies, 'load.cookies');
-    if (load.headers) set('header', '--header', Object.entries(load.headers).map(([k, v]) => `${k}=${v}`), 'load.headers');
-
-    const timelineFromRun = run?.timeline !== undefined;
-    const timeline = run?.timeline ?? lab.timeline ?? [];
-    const events = timeline.map((entry, i) => {
-      const p = at(`timeline[${i}]`, timelineFromRun);
-      const spec = this.eventSpec(p, entry);
-      this.check(() => parseEvent(p, spec, names, ALGORITHMS));
-      return spec;
-    });
-    set('event', '--event', events, at('timeline', timelineFromRun));
-
-    // The fields the file gave, as commander keys: what `--mode tcp` checks against.
-    const given = new Set([...where.keys()].map((flag) => camel(flag.slice(2))));
-    const parsed = this.check(() => applyMode(parseStartOptions(flags), { mode: (flags as { mode?: string }).mode ?? 'http' }, given), where);
-    const config: StartConfig = { ...parsed, durationMs: parsed.durationMs! };
+    const fromRun = (path: string): boolean => {
+      if (!run) return false;
+      const [section, field] = path.replace(/\[\d+\].*$/, '').split('.') as [keyof LabRunFile, string | undefined];
+      const value = run[section];
+      return value !== undefined && (field === undefined || (value as Record<string, unknown>)[field] !== undefined);
+    };
+    const scenario = this.check(() => resolveScenario(input, { name: (path) => (runPath && fromRun(path) ? `${runPath}.${path}` : path) }));
+    const config: RunScenario = { ...scenario, durationMs: scenario.durationMs! };
     const removal = config.events.find((e) => e.action === 'remove');
     return {
-      name: run?.name ?? algo,
+      name: run?.name ?? config.algo,
       config,
       ...(removal && 'target' in removal ? { removal: { target: removal.target, atMs: removal.atMs } } : {}),
     };
-  }
-
-  /** A timeline entry as `--event` writes it: `"5s kill b2"` as is; `{at: 5s, kill: b2}` → `"5s kill b2"`. */
-  private eventSpec(path: string, entry: string | Record<string, string | number>): string {
-    if (typeof entry === 'string') return entry;
-    const at = entry.at;
-    if (at === undefined) this.fail(`${path}.at`, 'expected a time like 5s (when the action happens), got nothing');
-    const actions = Object.keys(entry).filter((k) => k !== 'at');
-    if (actions.length !== 1) {
-      this.fail(path, `expected one action besides at (one of ${EVENT_ACTIONS.join(', ')}), got ${actions.length === 0 ? 'none' : actions.join(', ')}`);
-    }
-    const action = actions[0]!;
-    if (!(EVENT_ACTIONS as readonly string[]).includes(action)) this.fail(`${path}.${action}`, `expected an action, one of ${EVENT_ACTIONS.join(', ')}`);
-    return `${String(at)} ${action} ${String(entry[action])}`;
   }
 
   private readExpectation(path: string, raw: Record<string, unknown>, runs: LabRun[], names: string[]): Expectation {
@@ -325,50 +257,20 @@ class LabReader {
     }
   }
 
-  /** Runs a parser of `start`; its UsageError becomes one naming this file, with `start` flags read as lab fields. */
-  private check<T>(parse: () => T, where?: FlagPaths): T {
+  /** Runs a scenario parser; its error becomes one line naming this file and the field (`labs/x.yaml: health.interval: expected …`). */
+  private check<T>(parse: () => T): T {
     try {
       return parse();
     } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
-      throw new UsageError(`${this.file}: ${fieldMessage(err.message, where)}`);
+      if (err instanceof FieldError) throw new UsageError(`${this.file}: ${fieldLine(err)}`);
+      if (err instanceof UsageError) throw new UsageError(`${this.file}: ${err.message}`);
+      throw err;
     }
   }
 
   private fail(path: string, what: string): never {
     throw new UsageError(`${this.file}: ${path}: ${what}`);
   }
-}
-
-/**
- * The flags of `start` with their defaults, as commander hands them over when
- * none is given: a lab starts from exactly what `lblab start` would run.
- */
-function defaultStartFlags(): StartFlags {
-  const cmd = new Command().exitOverride().option('--algo <name>', '', 'round-robin').option('--duration <duration>').option('--port <port>', '', '0');
-  addModeOption(addRouteOptions(addProxyOptions(addHealthOptions(addLoadModelOptions(addScenarioOptions(cmd))))));
-  cmd.parse([], { from: 'user' });
-  return cmd.opts<StartFlags>();
-}
-
-/** `retry-on` → `retryOn`, as commander names an option's key. */
-function camel(kebab: string): string {
-  return kebab.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
-}
-
-/**
- * Turns a parser's message "Expected `P` to be X, got Y" into "P: expected X,
- * got Y", first reading `--flag` names as the lab fields they came from.
- */
-function fieldMessage(message: string, where?: FlagPaths): string {
-  const read = where ? message.replace(/--[a-z][a-z-]*/g, (flag) => where.get(flag) ?? flag) : message;
-  const every = /^Expected every `([^`]+)` (.*)$/s.exec(read);
-  if (every) return `${every[1]}: expected every entry ${every[2]!.replace(/`/g, '')}`;
-  const m = /^Expected `([^`]+)` (.*)$/s.exec(read);
-  if (m) return `${m[1]}: expected ${m[2]!.replace(/^to be like /, 'a value like ').replace(/^to be /, '')}`;
-  // Otherwise name the first field the message mentions, in front, as every other message does.
-  const field = /`([^`]+)`/.exec(read);
-  return field ? `${field[1]}: ${read.replace(/^Expected/, 'expected')}` : read;
 }
 
 /** One zod issue as `path: expected …, got …`; `prefix` is the path of the value zod checked. */

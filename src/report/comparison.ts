@@ -1,7 +1,7 @@
-import type { LatencyProfile } from '../cli/parse.js';
+import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { formatLatency } from '../backend/latency.js';
 import { borderlessTable, chalkFor } from './text-table.js';
-import type { ScheduledEvent } from '../cli/parse.js';
+import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { RecordLatency, RunRecord } from '../metrics/run-record.js';
 import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
 

@@ -1,82 +1,21 @@
 import { ALGORITHMS, expectedShares, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
-import type { HashKeySource } from '../balancer/hash-key.js';
-import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
-import { DEFAULT_RETRY_POLICY, proxyRecord, type RetryPolicy } from '../balancer/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
-import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
-import type { RateLimitConfig } from '../balancer/rate-limit.js';
-import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
 import { pooledExpectedShares, routesRecord, type RoutingConfig } from '../balancer/routes.js';
-import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
-import { TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
-import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
+import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
+import { Fleet, type FleetMember } from '../backend/fleet.js';
 import type { BackendFaults } from '../backend/ipc.js';
-import type { FaultName, ScheduledEvent } from '../cli/parse.js';
+import type { FaultName, ScheduledEvent } from '../scenario/timeline.js';
+import type { RunScenario } from '../scenario/scenario.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
-import type { HeaderTemplate } from '../load/request-headers.js';
 import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
 import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
 import { connectionSnapshots, connectionTotals } from './connection-snapshot.js';
-
-/** Everything `lblab start` runs. Times in ms. */
-export type StartConfig = {
-  /** `tcp`: an L4 balancer relays connections (see `TcpBalancer`); default `http`. */
-  mode?: BalancerMode;
-  backends: BackendSpec[];
-  /** One per backend, ≥ 1. */
-  weights: number[];
-  algo: AlgorithmName;
-  /** Key source of the hash algorithms (`--hash-key`); default the client address. */
-  hashKey?: HashKeySource;
-  health: HealthCheckConfig;
-  /** Per-try timeouts and the retry policy of the balancer (defaults: the balancer's). */
-  connection?: UpstreamConnectionConfig;
-  retry?: RetryPolicy;
-  /** Passive health of the balancer: outlier ejection and circuit breaker (default: off). */
-  passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
-  /** Names of the backup backends (`--backup`). */
-  backups?: string[];
-  /** Slow start (ms, 0 = off) and panic threshold (%, 0 = off) of the balancer. */
-  slowStartMs?: number;
-  panicThreshold?: number;
-  /** Sticky sessions of the balancer (`--sticky`), off when absent. */
-  sticky?: StickyConfig;
-  /** Per-client-IP rate limit of the balancer (`--rate-limit`), off when absent. */
-  rateLimit?: RateLimitConfig;
-  /** L7 routing to pools (`--route`, `--routes`); undefined = one pool of every backend. */
-  routing?: RoutingConfig;
-  /** TLS termination at the balancer (`--tls`); the load then speaks HTTPS and accepts its self-signed certificate. */
-  tls?: boolean;
-  /** Balancer listen address and port (0 = any free port). */
-  host: string;
-  port: number;
-  /** Closed-model workers (ignored when `rate` is set). */
-  concurrency: number;
-  /** Open model: requests per second on a fixed schedule (see `LoadConfig.rate`); undefined = closed model. */
-  rate?: number;
-  /** Open model: most requests outstanding at once (see `LoadConfig.maxInFlight`). */
-  maxInFlight?: number;
-  /** End the run after this many completed requests (with `durationMs`, whichever comes first). */
-  requests?: number;
-  /** 0 = until the user quits (or `requests` are done). */
-  durationMs: number;
-  events: ScheduledEvent[];
-  /** Virtual clients, one source address each (see `LoadConfig.clients`); undefined = one client. */
-  clients?: number;
-  /** One /24 per virtual client. */
-  spreadClients?: boolean;
-  /** Headers sent on every request, with `{client}` and `{seq}` expanded. */
-  headers?: HeaderTemplate[];
-  /** A cookie jar per virtual client (default true), so cookie sticky sessions see clients come back. */
-  cookies?: boolean;
-  /** Request paths taken in turn (`--path`); default {@link requestPaths}: each path route's prefix, or `/`. */
-  paths?: string[];
-};
 
 /** The slow fault's multiplier on service time. */
 const SLOW_FACTOR = 10;
@@ -198,7 +137,7 @@ export class RunSession implements RunControls {
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
-  constructor(readonly config: StartConfig) {
+  constructor(readonly config: RunScenario) {
     this.fleet = new Fleet(config.host);
     this.weights = [...config.weights];
     this.quitPromise = new Promise<void>((resolve) => (this.quitResolve = resolve));

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkIntervalMs } from '../../src/balancer/health/check-interval.js';
 import { RiseFall } from '../../src/balancer/health/rise-fall.js';
-import { parseHealthOptions } from '../../src/cli/health-options.js';
+import { flagOf } from '../../src/cli/options.js';
+import { resolveHealth } from '../../src/scenario/health.js';
+import { flagsInput } from '../support/flags.js';
 import { UsageError } from '../../src/errors.js';
 
 const intervals = { intervalMs: 2000, fastinterMs: 200, downinterMs: 5000 };
@@ -39,14 +41,15 @@ describe('check interval as HAProxy srv_getinter (inter, fastinter, downinter)',
 });
 
 describe('health flags', () => {
-  const flags = { healthCheck: 'http', healthInterval: '2s', healthTimeout: '500ms', rise: '2', fall: '3', healthPath: '/health' };
+  const flags = ['--health-check', 'http', '--health-interval', '2s', '--health-timeout', '500ms', '--rise', '2', '--fall', '3', '--health-path', '/health'];
+  const parseHealthOptions = (argv: string[]) => resolveHealth(flagsInput(argv).health, flagOf);
 
   it('fastinter and downinter default to the interval, as HAProxy leaves them unset', () => {
     expect(parseHealthOptions(flags)).toMatchObject({ mode: 'http', intervalMs: 2000, fastinterMs: 2000, downinterMs: 2000 });
   });
 
   it('reads tcp mode and both intervals', () => {
-    expect(parseHealthOptions({ ...flags, healthCheck: 'tcp', healthFastinter: '200ms', healthDowninter: '5s' })).toMatchObject({
+    expect(parseHealthOptions([...flags, '--health-check', 'tcp', '--health-fastinter', '200ms', '--health-downinter', '5s'])).toMatchObject({
       mode: 'tcp',
       fastinterMs: 200,
       downinterMs: 5000,
@@ -54,7 +57,7 @@ describe('health flags', () => {
   });
 
   it('refuses an unknown mode and a zero fastinter', () => {
-    expect(() => parseHealthOptions({ ...flags, healthCheck: 'udp' })).toThrow(UsageError);
-    expect(() => parseHealthOptions({ ...flags, healthFastinter: '0s' })).toThrow(/`--health-fastinter`/);
+    expect(() => parseHealthOptions([...flags, '--health-check', 'udp'])).toThrow(UsageError);
+    expect(() => parseHealthOptions([...flags, '--health-fastinter', '0s'])).toThrow(/`--health-fastinter`/);
   });
 });

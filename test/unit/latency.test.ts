@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatLatency, lognormalParameters, sampleLatencyMs } from '../../src/backend/latency.js';
-import { parseLatency, type LatencyProfile } from '../../src/cli/parse.js';
+import { parseLatency, type LatencyProfile } from '../../src/scenario/latency-profile.js';
 import { UsageError } from '../../src/errors.js';
 
 /** A seeded uniform [0, 1) source (mulberry32), so the statistics below are the same on every run. */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseLoadModelOptions, parseRate } from '../../src/cli/load-model-options.js';
+import { flagOf } from '../../src/cli/options.js';
+import { parseRate, resolveLoadModel } from '../../src/scenario/load.js';
+import { argvOf, flagsInput } from '../support/flags.js';
+
+const parseLoadModelOptions = (flags: Record<string, string>) => resolveLoadModel(flagsInput(argvOf(flags), 'load').load ?? {}, flagOf);
 import { UsageError } from '../../src/errors.js';
 
 describe('load model flags', () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseEvent, parseInteger, parseLatency, parseWeights, splitPerBackend } from '../../src/cli/parse.js';
+import { splitPerBackend } from '../../src/cli/parse.js';
+import { parseLatency } from '../../src/scenario/latency-profile.js';
+import { parseEvent } from '../../src/scenario/timeline.js';
+import { parseDuration, parseInteger, parseWeights } from '../../src/scenario/values.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('durations', () => {

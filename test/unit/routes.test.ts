@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pooledExpectedShares, routeMatches, Router } from '../../src/balancer/routes.js';
-import { parseRouteOptions, parseRouteSpec } from '../../src/cli/route-options.js';
+import { parseRouteSpec, resolveRouting } from '../../src/scenario/routes.js';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import { runRecordSchema } from '../../src/metrics/run-record-schema.js';
 import { renderReport } from '../../src/report/render-report.js';
@@ -20,7 +20,7 @@ describe('--route grammar', () => {
   });
 
   it('builds pools: routes to the same backends share one, the backends no route names form the default pool', () => {
-    const routing = parseRouteOptions({ route: ['/api=b1,b2', '/static=b3', 'host:api.local=b2,b1:weighted'] }, names, [])!;
+    const routing = resolveRouting({ route: ['/api=b1,b2', '/static=b3', 'host:api.local=b2,b1:weighted'] }, names, [])!;
     expect(routing.pools).toEqual([
       { name: '/api', backends: ['b1', 'b2'], algo: 'weighted' },
       { name: '/static', backends: ['b3'] },
@@ -29,9 +29,9 @@ describe('--route grammar', () => {
     expect(routing.routes.map((r) => r.pool)).toEqual(['/api', '/static', '/api']);
     expect(routing.defaultPool).toBe('default');
     // The course's example with every backend routed: no default pool, unmatched requests get 404.
-    expect(parseRouteOptions({ route: ['/api=b1,b2', '/static=b3,b4'] }, names, [])!.defaultPool).toBeUndefined();
+    expect(resolveRouting({ route: ['/api=b1,b2', '/static=b3,b4'] }, names, [])!.defaultPool).toBeUndefined();
     // default= may name a routed pool.
-    expect(parseRouteOptions({ route: ['/api=b1,b2', '/static=b3,b4', 'default=b2,b1'] }, names, [])!.defaultPool).toBe('/api');
+    expect(resolveRouting({ route: ['/api=b1,b2', '/static=b3,b4', 'default=b2,b1'] }, names, [])!.defaultPool).toBe('/api');
   });
 });
 
@@ -114,7 +114,7 @@ describe('the report with routes and TLS', () => {
 
 describe('the paths start sends to', () => {
   it('each path route in turn, / too when a default pool takes the rest, and / alone without path routes', () => {
-    const r = (...specs: string[]) => parseRouteOptions({ route: specs }, ['b1', 'b2', 'b3'], []);
+    const r = (...specs: string[]) => resolveRouting({ route: specs }, ['b1', 'b2', 'b3'], []);
     expect(requestPaths(r('/api=b1,b2', '/static=b3'))).toEqual(['/api', '/static']);
     expect(requestPaths(r('/api=b1'))).toEqual(['/api', '/']);
     expect(requestPaths(r('host:static.local=b3'))).toEqual(['/']);

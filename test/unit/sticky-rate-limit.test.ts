@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { CookieInsert } from '../../src/balancer/sticky/cookie-insert.js';
 import { StickTable } from '../../src/balancer/sticky/stick-table.js';
 import { formatSticky, poolCookieNames } from '../../src/balancer/sticky/sticky-sessions.js';
-import { parseRateLimit, parseSticky } from '../../src/cli/proxy-options.js';
+import { parseRateLimit, parseSticky } from '../../src/scenario/balancer-settings.js';
 
 describe('stick table', () => {
   it('expires an entry TTL after its last use, and a use refreshes it', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientOptions, parseHeader } from '../../src/cli/client-options.js';
+import { flagOf } from '../../src/cli/options.js';
+import { parseHeader, resolveClients } from '../../src/scenario/load.js';
+import { argvOf, flagsInput } from '../support/flags.js';
+
+const parseClientOptions = (flags: Record<string, string | boolean | string[]>) => resolveClients(flagsInput(argvOf(flags), 'load').load ?? {}, flagOf);
 import { UsageError } from '../../src/errors.js';
 import { clientAddress } from '../../src/load/client-addresses.js';
 import { openClientBudget } from '../../src/load/connection-budget.js';

@@ -1,0 +1,141 @@
+import { MAX_CLIENTS } from '../load/client-addresses.js';
+import { DEFAULT_MAX_IN_FLIGHT } from '../load/load-generator.js';
+import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-headers.js';
+import { FieldError, type FieldNamer } from './field-error.js';
+import type { LoadInput } from './input.js';
+import { parseInteger } from './values.js';
+
+/** Closed-model workers when neither `concurrency` nor `rate` is given. */
+export const DEFAULT_CONCURRENCY = 16;
+/** Highest rate (req/s): well past what one loopback machine sustains. */
+export const MAX_RATE = 1_000_000;
+/** Most requests a run may be bounded by. */
+export const MAX_REQUESTS = 1_000_000_000;
+
+/**
+ * The load model (see `LoadConfig`): the closed model's `concurrency`
+ * workers, or with `rate` (req/s) the open model and its in-flight cap;
+ * `requests` ends the run after that many completed requests.
+ */
+export type LoadModel = { concurrency: number; rate?: number; maxInFlight?: number; requests?: number };
+
+/** What the virtual-client fields ask of the load generator (see `LoadConfig`). */
+export type ClientOptions = {
+  /** Virtual clients 1…10 000; undefined = one client on the system's source address. */
+  clients: number | undefined;
+  /** One /24 per client instead of 253 clients per /24. */
+  spreadClients: boolean;
+  headers: HeaderTemplate[];
+  /** A cookie jar per client (`--no-cookies` turns them off). */
+  cookies: boolean;
+  /** Paths (with query) the requests take in turn; absent = the target URL's own. */
+  paths?: string[];
+};
+
+/**
+ * Resolves the load model of `load.*`.
+ * @throws {FieldError} naming the field as `name` words it: `rate` together
+ * with `concurrency`, a `rate` that is not a positive number up to
+ * {@link MAX_RATE}, `max-in-flight` without `rate` or out of 1…100 000,
+ * `requests` not a whole number from 1.
+ */
+export function resolveLoadModel(o: LoadInput, name: FieldNamer): LoadModel {
+  if (o.rate !== undefined && o.concurrency !== undefined) {
+    const [rate, concurrency] = [name('load.rate'), name('load.concurrency')];
+    throw FieldError.worded(
+      rate,
+      `Expected \`${rate}\` (open model: requests on a schedule) or \`${concurrency}\` (closed model: workers), not both, got ${rate} ${o.rate} and ${concurrency} ${o.concurrency}`,
+    );
+  }
+  if (o['max-in-flight'] !== undefined && o.rate === undefined) {
+    const inFlight = name('load.max-in-flight');
+    throw FieldError.worded(inFlight, `Expected \`${inFlight}\` only with \`${name('load.rate')}\` (the closed model is bounded by \`${name('load.concurrency')}\`), got it alone`);
+  }
+  const requests = o.requests === undefined ? undefined : parseInteger(name('load.requests'), String(o.requests), 1, MAX_REQUESTS);
+  const bounded = requests !== undefined ? { requests } : {};
+  if (o.rate === undefined) {
+    return { concurrency: parseInteger(name('load.concurrency'), String(o.concurrency ?? DEFAULT_CONCURRENCY), 1, 4096), ...bounded };
+  }
+  return {
+    concurrency: DEFAULT_CONCURRENCY,
+    rate: parseRate(name('load.rate'), String(o.rate)),
+    maxInFlight: o['max-in-flight'] === undefined ? DEFAULT_MAX_IN_FLIGHT : parseInteger(name('load.max-in-flight'), String(o['max-in-flight']), 1, 100_000),
+    ...bounded,
+  };
+}
+
+/**
+ * Parses a rate in requests per second: a positive number (decimals allowed,
+ * `0.5` = one request every 2 s) up to {@link MAX_RATE}; `2000/s` reads too.
+ * @throws {FieldError} naming `field` otherwise.
+ */
+export function parseRate(field: string, value: string): number {
+  const m = /^\s*(\d+\.?\d*|\.\d+)\s*(?:\/s)?\s*$/.exec(value);
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_RATE) {
+    throw new FieldError(field, `to be requests per second, a number above 0 and at most ${MAX_RATE} like 2000, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * Resolves the virtual clients of `load.*`: how many, spread over /24s or
+ * not, their headers, cookie jars and paths.
+ * @throws {FieldError} naming the field: `clients` out of range,
+ * `spread-clients` without `clients`, a bad header or path.
+ */
+export function resolveClients(o: LoadInput, name: FieldNamer): ClientOptions {
+  const clients = o.clients === undefined ? undefined : parseInteger(name('load.clients'), String(o.clients), 1, MAX_CLIENTS);
+  if (o['spread-clients'] && clients === undefined) {
+    const spread = name('load.spread-clients');
+    throw FieldError.worded(spread, `Expected \`${spread}\` only with \`${name('load.clients')} N\`, got it alone`);
+  }
+  const header = name('load.headers');
+  const written = o.headers === undefined ? [] : Array.isArray(o.headers) ? (o.headers as readonly string[]) : Object.entries(o.headers).map(([k, v]) => `${k}=${v}`);
+  const headers = written.map((h) => parseHeader(header, h));
+  if (headers.filter((h) => h.name.toLowerCase() === 'host').length > 1) {
+    throw new FieldError(header, 'to set host at most once, got it twice');
+  }
+  const paths = (o.path ?? []).map((p) => {
+    if (!/^\/[^\s#]*$/.test(p)) throw new FieldError(name('load.path'), `to be a path starting with / (a query may follow, no spaces or #), got ${JSON.stringify(p)}`);
+    return p;
+  });
+  return { clients, spreadClients: o['spread-clients'] ?? false, headers, cookies: o.cookies ?? true, ...(paths.length > 0 ? { paths } : {}) };
+}
+
+/** A header name: an RFC 9110 token (section 5.1, `token` in 5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Header values: visible Latin-1, space and tab; no CR, LF or other control character (RFC 9110 section 5.5, as undici checks). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers undici manages itself or refuses on a request: sending them would break every request. */
+const MANAGED = ['connection', 'content-length', 'expect', 'keep-alive', 'transfer-encoding', 'upgrade'];
+
+/**
+ * Parses `NAME=VALUE` (split at the first `=`, which no header name holds).
+ * The name must be an RFC 9110 token and not one undici manages
+ * (connection, content-length, expect, keep-alive, transfer-encoding,
+ * upgrade); the value may be empty but holds no CR, LF or other control
+ * character. In the value, `{client}` and `{seq}` are placeholders; another
+ * `{word}` is refused as a likely typo.
+ * @throws {FieldError} naming `field`.
+ */
+export function parseHeader(field: string, raw: string): HeaderTemplate {
+  const eq = raw.indexOf('=');
+  if (eq < 0) throw new FieldError(field, `to read NAME=VALUE like x-user=u{client}, got ${JSON.stringify(raw)}`);
+  const name = raw.slice(0, eq);
+  const value = raw.slice(eq + 1);
+  if (!TOKEN.test(name)) {
+    throw new FieldError(field, `name to be a header name (letters, digits and !#$%&'*+-.^_\`|~), got ${JSON.stringify(name)}`);
+  }
+  if (MANAGED.includes(name.toLowerCase())) {
+    throw new FieldError(field, `name not to be one the HTTP client manages (${MANAGED.join(', ')}), got ${JSON.stringify(name)}`);
+  }
+  if (!FIELD_VALUE.test(value)) {
+    throw new FieldError(field, `value to hold no line breaks or control characters, got ${JSON.stringify(value)}`);
+  }
+  const unknown = value.match(/\{[A-Za-z_]+\}/g)?.find((p) => !(HEADER_PLACEHOLDERS as readonly string[]).includes(p));
+  if (unknown) {
+    throw new FieldError(field, `placeholders to be ${HEADER_PLACEHOLDERS.join(' or ')}, got ${unknown}`);
+  }
+  return { name, value };
+}

@@ -1,0 +1,89 @@
+import type { AlgorithmName } from '../balancer/algorithms/index.js';
+import type { HashKeySource } from '../balancer/hash-key.js';
+import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
+import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
+import type { RetryCondition, RetryPolicy } from '../balancer/retry-policy.js';
+import { BALANCER_MODES, isTcpAlgorithm, TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
+import { FieldError, type FieldNamer } from './field-error.js';
+import type { ScheduledEvent } from './timeline.js';
+
+/** What a connection-level retry can be about: a connect refused or reset, or one that timed out. */
+const TCP_RETRY_CONDITIONS: readonly RetryCondition[] = ['error', 'timeout'];
+
+/**
+ * Fields that mean something only to an HTTP balancer, refused with mode
+ * tcp rather than ignored: the field's path in the scenario input and why.
+ * `hash-key` (other than ip) and `balancer.retry-on` (statuses) are checked
+ * by value, `algo` against {@link TCP_ALGORITHMS}.
+ */
+const HTTP_ONLY_FIELDS: ReadonlyArray<[path: string, why: string]> = [
+  ['balancer.retry-non-idempotent', 'L4 sees no method'],
+  ['balancer.response-timeout', 'L4 sees no response'],
+  ['balancer.max-fails', 'passive checks judge HTTP tries'],
+  ['balancer.eject-consecutive', 'passive checks judge HTTP tries'],
+  ['balancer.breaker', 'the circuit breaker judges HTTP tries'],
+  ['balancer.slow-start', 'not built for connections'],
+  ['balancer.panic-threshold', 'not built for connections'],
+  ['balancer.sticky', 'L4 sees no cookies, and the source-IP stick table is built for HTTP only'],
+  ['balancer.rate-limit', 'the rate limit answers 429, an HTTP status'],
+  ['balancer.route', 'L4 sees no path, host or header'],
+  ['balancer.routes', 'L4 sees no path, host or header'],
+  ['balancer.tls', 'TLS termination is built for HTTP only'],
+];
+
+/** The parts of a `start` or `balance` config that `--mode` decides or checks. */
+type ModeSensitive = {
+  algo: AlgorithmName;
+  hashKey?: HashKeySource;
+  health: HealthCheckConfig;
+  retry: RetryPolicy;
+  passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
+  events?: readonly ScheduledEvent[];
+};
+
+/**
+ * Reads `balancer.mode` (default http) and, for `tcp`, checks the rest of
+ * the config can be done at L4 and adapts it: health checks become TCP
+ * connects unless `health.check` was given, and retries are on connect
+ * errors and timeouts only (the default retry-on lists statuses L4 never
+ * sees). `given` holds the paths of the fields the user gave (see
+ * `givenFields`), `name` words them for messages.
+ * @throws {FieldError} naming the mode and the field that needs HTTP: an
+ * algorithm outside {@link TCP_ALGORITHMS} (given or in a timeline `algo`),
+ * `hash-key` other than ip, `retry-on` with a status, or one of
+ * {@link HTTP_ONLY_FIELDS}.
+ */
+export function applyMode<T extends ModeSensitive>(config: T, written: string | undefined, given: ReadonlySet<string>, name: FieldNamer): T & { mode: BalancerMode } {
+  const modeField = name('balancer.mode');
+  const value = written ?? 'http';
+  if (!(BALANCER_MODES as readonly string[]).includes(value)) {
+    throw new FieldError(modeField, `to be one of ${BALANCER_MODES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  const mode = value as BalancerMode;
+  if (mode === 'http') return { ...config, mode };
+  const tcp = `\`${modeField} tcp\``;
+  if (!isTcpAlgorithm(config.algo)) {
+    throw new FieldError(name('algo'), `with ${tcp} to be one of ${TCP_ALGORITHMS.join(', ')}, got ${JSON.stringify(config.algo)}`);
+  }
+  const switched = config.events?.find((e) => e.action === 'algo' && !isTcpAlgorithm(e.algo));
+  if (switched?.action === 'algo') {
+    throw new FieldError(`${name('timeline')}\` algo with \`${modeField} tcp`, `to be one of ${TCP_ALGORITHMS.join(', ')}, got ${JSON.stringify(switched.algo)}`);
+  }
+  if (config.hashKey && config.hashKey.kind !== 'ip') {
+    throw new FieldError(name('hash-key'), `with ${tcp} to be ip (a TCP connection has no path, header or cookie), got ${config.hashKey.kind}`);
+  }
+  for (const [path, why] of HTTP_ONLY_FIELDS) {
+    if (given.has(path)) throw new FieldError(name(path), `only with \`${modeField} http\` (${why}), got it with ${tcp}`);
+  }
+  let on = new Set(config.retry.on);
+  if (given.has('balancer.retry-on')) {
+    const status = [...on].find((c) => !TCP_RETRY_CONDITIONS.includes(c));
+    if (status) throw new FieldError(name('balancer.retry-on'), `with ${tcp} to list only ${TCP_RETRY_CONDITIONS.join(', ')} (L4 sees no status), got ${status}`);
+  } else on = new Set(TCP_RETRY_CONDITIONS);
+  return {
+    ...config,
+    mode,
+    health: given.has('health.check') ? config.health : { ...config.health, mode: 'tcp' },
+    retry: { ...config.retry, on },
+  };
+}

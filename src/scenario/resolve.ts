@@ -1,0 +1,169 @@
+import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { parseHashKey } from '../balancer/hash-key.js';
+import type { BackendSpec } from '../backend/fleet.js';
+import { requireSlowStartAlgorithm, resolveProxy } from './balancer-settings.js';
+import { FieldError, pathNamer, type FieldNamer } from './field-error.js';
+import { resolveHealth } from './health.js';
+import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js';
+import { parseLatency, type LatencyProfile } from './latency-profile.js';
+import { resolveClients, resolveLoadModel } from './load.js';
+import { validateLoopback } from './loopback.js';
+import { applyMode } from './mode.js';
+import { poolAlgorithms, resolveRouting } from './routes.js';
+import { DEFAULT_CAPACITY, MAX_BACKENDS, type Scenario, type UpstreamScenario } from './scenario.js';
+import { EVENT_ACTIONS, parseEvent, type ScheduledEvent } from './timeline.js';
+import { parseDuration, parseFraction, parseInteger, parsePort, parseWeights } from './values.js';
+
+/** The service time of a backend whose profile sets none: uniform 5–15 ms. */
+export const DEFAULT_LATENCY: LatencyProfile = { kind: 'uniform', minMs: 5, maxMs: 15 };
+
+/** How {@link resolveScenario} and {@link resolveUpstream} read an input. */
+export type ResolveOptions = {
+  /** Words a field for messages (the CLI: `--retry-on`; a lab: `balancer.retry-on`); default its path. */
+  name?: FieldNamer;
+  /** Weights when none are given: `algorithm` (its default, n..1 for weighted) or `equal` (all 1, as `balance` and `compare` take them). */
+  defaultWeights?: 'algorithm' | 'equal';
+  /** The HTTP check's path when `health.path` is not given (default `/health`). */
+  healthPath?: string;
+  /** The listen port when `balancer.port` is not given (default 0, any free port). */
+  defaultPort?: number;
+};
+
+/**
+ * Reads and checks a whole scenario: backends and their profiles, the
+ * balancer, the load and the timeline, over lblab's defaults, with every
+ * check that spans fields (weights against the algorithm, the hash key
+ * against the algorithms it may meet, slow start, events within the run,
+ * what mode tcp can do).
+ * @throws {FieldError} naming the first bad field, worded by `opts.name`.
+ */
+export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {}): Scenario {
+  const name = opts.name ?? pathNamer;
+  const profiles = backendProfiles(input.backends, name);
+  const backends = profiles.map((p, i) => resolveBackend(`b${i + 1}`, p, i, name));
+  const names = backends.map((b) => b.name);
+  const events = (input.timeline ?? []).map((entry, i) => parseEvent(name(`timeline[${i}]`), timelineText(entry, i, name), names, ALGORITHMS));
+  const load = input.load ?? {};
+  const model = resolveLoadModel(load, name);
+  const durationMs = load.duration !== undefined ? parseDuration(name('load.duration'), load.duration) : undefined;
+  const upstream = resolveUpstream(input, names, { ...opts, name }, events);
+  const late = durationMs !== undefined ? events.find((e) => e.atMs >= durationMs) : undefined;
+  if (late) {
+    throw new FieldError(name('timeline'), `to fall within \`${name('load.duration')}\` (${load.duration}), got one at ${late.atMs}ms`, true);
+  }
+  return {
+    ...upstream,
+    backends,
+    ...model,
+    ...resolveClients(load, name),
+    durationMs,
+    // A run bounded by its count: a default time limit would cut it short.
+    headlessDefaultDurationMs: model.requests !== undefined ? 0 : 10_000,
+    events,
+  };
+}
+
+/**
+ * Reads and checks the balancer side of a scenario for the backends
+ * `names`: algorithm, weights, hash key, health, proxy settings, routes,
+ * TLS, listen address and mode. `events` are the timeline's, for the checks
+ * that depend on an algorithm switched to later.
+ * @throws {FieldError} naming the first bad field, worded by `opts.name`.
+ */
+export function resolveUpstream(input: ScenarioInput, names: readonly string[], opts: ResolveOptions = {}, events: readonly ScheduledEvent[] = []): UpstreamScenario {
+  const name = opts.name ?? pathNamer;
+  const algo = resolveAlgorithm(input.algo, name);
+  const weights = resolveWeights(input.weights, algo, names.length, opts.defaultWeights ?? 'algorithm', name);
+  const hashKey = input['hash-key'] !== undefined ? parseHashKey(name('hash-key'), input['hash-key']) : undefined;
+  const balancer = input.balancer ?? {};
+  const { backups, ...proxy } = resolveProxy(balancer, names, name);
+  const routing = resolveRouting(balancer, names, backups, { route: name('balancer.route'), routes: name('balancer.routes'), backup: name('balancer.backup') });
+  const pools = poolAlgorithms(routing);
+  requireSlowStartAlgorithm(proxy.slowStartMs, [algo, ...pools], name);
+  const switchedTo = [...events.flatMap((e) => (e.action === 'algo' ? [e.algo] : [])), ...pools];
+  if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
+    throw new FieldError(name('hash-key'), `only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got ${name('algo')} ${algo}`);
+  }
+  const config = {
+    algo,
+    weights,
+    ...(hashKey ? { hashKey } : {}),
+    health: resolveHealth(input.health, name, opts.healthPath),
+    ...proxy,
+    backups,
+    ...(routing ? { routing } : {}),
+    ...(balancer.tls ? { tls: true } : {}),
+    host: balancer.host !== undefined ? validateLoopback(name('balancer.host'), balancer.host) : '127.0.0.1',
+    port: parsePort(name('balancer.port'), String(balancer.port ?? opts.defaultPort ?? 0)),
+    events,
+  };
+  const { events: _checked, ...upstream } = applyMode(config, balancer.mode, givenFields(input), name);
+  return upstream;
+}
+
+/**
+ * The paths of the fields an input gives (`balancer.retry-on`, `health.check`,
+ * `timeline`): what the user wrote, as opposed to a default. A list counts
+ * as one field.
+ */
+export function givenFields(input: ScenarioInput): Set<string> {
+  const out = new Set<string>();
+  const walk = (value: unknown, path: string): void => {
+    if (value === undefined) return;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && path.split('.').length < 2) {
+      for (const [k, v] of Object.entries(value)) walk(v, path === '' ? k : `${path}.${k}`);
+    } else out.add(path);
+  };
+  walk(input, '');
+  return out;
+}
+
+function resolveAlgorithm(value: string | undefined, name: FieldNamer): AlgorithmName {
+  const algo = value ?? 'round-robin';
+  if (!isAlgorithmName(algo)) throw new FieldError(name('algo'), `to be one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algo)}`);
+  return algo;
+}
+
+/**
+ * One weight per backend: as given (only with an algorithm that uses them: a
+ * silently ignored field would mislead the lesson), else the algorithm's
+ * default (`weighted`: n..1, so the effect shows) or all 1.
+ */
+function resolveWeights(value: string | readonly number[] | undefined, algo: AlgorithmName, n: number, defaults: 'algorithm' | 'equal', name: FieldNamer): number[] {
+  if (value === undefined) return Array.from({ length: n }, (_, i) => (defaults === 'algorithm' && algo === 'weighted' ? n - i : 1));
+  if (!usesWeights(algo)) {
+    throw new FieldError(name('weights'), `only with an algorithm that uses weights (${WEIGHTED_ALGORITHMS.join(', ')}), got ${name('algo')} ${algo}`);
+  }
+  return parseWeights(name('weights'), typeof value === 'string' ? value : value.join(','), n);
+}
+
+function backendProfiles(value: ScenarioInput['backends'], name: FieldNamer): BackendInput[] {
+  if (Array.isArray(value)) return value as BackendInput[];
+  const n = parseInteger(name('backends'), String(value ?? 3), 1, MAX_BACKENDS);
+  return Array.from({ length: n }, () => ({}));
+}
+
+function resolveBackend(backend: string, p: BackendInput, i: number, name: FieldNamer): BackendSpec {
+  const at = (field: string): string => name(`backends[${i}].${field}`);
+  return {
+    name: backend,
+    latency: p.latency !== undefined ? parseLatency(at('latency'), p.latency) : DEFAULT_LATENCY,
+    capacity: p.capacity !== undefined ? parseInteger(at('capacity'), String(p.capacity), 1, 100_000) : DEFAULT_CAPACITY,
+    errorRate: p['error-rate'] !== undefined ? parseFraction(at('error-rate'), String(p['error-rate'])) : 0,
+  };
+}
+
+/** A timeline entry as `--event` writes it: `"5s kill b2"` as is; `{at: 5s, kill: b2}` → `"5s kill b2"`. */
+function timelineText(entry: TimelineEntryInput, i: number, name: FieldNamer): string {
+  if (typeof entry === 'string') return entry;
+  const path = `timeline[${i}]`;
+  const at = entry.at;
+  if (at === undefined) throw new FieldError(name(`${path}.at`), 'a time like 5s (when the action happens), got nothing');
+  const actions = Object.keys(entry).filter((k) => k !== 'at');
+  if (actions.length !== 1) {
+    throw new FieldError(name(path), `one action besides at (one of ${EVENT_ACTIONS.join(', ')}), got ${actions.length === 0 ? 'none' : actions.join(', ')}`);
+  }
+  const action = actions[0]!;
+  if (!(EVENT_ACTIONS as readonly string[]).includes(action)) throw new FieldError(name(`${path}.${action}`), `an action, one of ${EVENT_ACTIONS.join(', ')}`);
+  return `${String(at)} ${action} ${String(entry[action])}`;
+}

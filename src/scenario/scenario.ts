@@ -1,0 +1,62 @@
+import type { AlgorithmName } from '../balancer/algorithms/index.js';
+import type { HashKeySource } from '../balancer/hash-key.js';
+import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
+import type { RoutingConfig } from '../balancer/routes.js';
+import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
+import type { BackendSpec } from '../backend/fleet.js';
+import type { ProxySettings } from './balancer-settings.js';
+import type { ClientOptions, LoadModel } from './load.js';
+import type { ScheduledEvent } from './timeline.js';
+
+/**
+ * Requests a backend serves at once unless its profile says otherwise; the
+ * rest wait in its queue. A real server has a bounded worker pool, and it
+ * is this queue that makes a slow backend pile up requests under round
+ * robin (the lesson of `lblab compare`).
+ */
+export const DEFAULT_CAPACITY = 10;
+
+/** Most backends a scenario spawns: enough for a lesson, few enough for a 2-core machine. */
+export const MAX_BACKENDS = 16;
+
+/**
+ * The balancer side of a scenario, resolved: what `lblab balance` runs in
+ * front of any servers, and what `start` runs in front of its own. Times
+ * in ms. Weights are one per backend, ≥ 1.
+ */
+export type UpstreamScenario = ProxySettings & {
+  /** `tcp`: an L4 balancer relays connections (see `TcpBalancer`); `http` (L7) otherwise. */
+  mode: BalancerMode;
+  algo: AlgorithmName;
+  weights: number[];
+  /** Key source of the hash algorithms; default the client address. */
+  hashKey?: HashKeySource;
+  health: HealthCheckConfig;
+  /** L7 routing to pools; undefined = one pool of every backend. */
+  routing?: RoutingConfig;
+  /** TLS termination at the balancer; the load then speaks HTTPS and accepts its self-signed certificate. */
+  tls?: boolean;
+  /** Balancer listen address and port (0 = any free port). */
+  host: string;
+  port: number;
+};
+
+/**
+ * One whole scenario, resolved and checked (see `resolveScenario`): the
+ * backends and their profiles, the balancer in front of them, the load,
+ * and the timeline of actions. What `lblab start`, each run of `compare`
+ * and each run of a lab runs. Times in ms.
+ */
+export type Scenario = UpstreamScenario &
+  LoadModel &
+  ClientOptions & {
+    backends: BackendSpec[];
+    /** Run length; undefined = the front end decides (10 s headless, until quit with the dashboard); 0 = until quit (or `requests` are done). */
+    durationMs: number | undefined;
+    /** What headless runs take when `durationMs` is undefined: 10 s, or no limit when `requests` bounds the run. */
+    headlessDefaultDurationMs: number;
+    events: ScheduledEvent[];
+  };
+
+/** A scenario whose length is decided (0 = until quit), as a run takes it. */
+export type RunScenario = Scenario & { durationMs: number };
