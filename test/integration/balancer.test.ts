@@ -1,8 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 
 /**
@@ -16,14 +15,6 @@ afterEach(() => closeAll(closers));
 /** A loopback server running `handler`, closed after the test. */
 const server = (handler: http.RequestListener) => listenHttp(handler, closers);
 
-/** A port with nothing listening on it (connections are refused). */
-async function deadUrl(): Promise<string> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return `http://127.0.0.1:${port}`;
-}
 
 async function balancer(urls: string[], algo: 'round-robin' | 'weighted' = 'round-robin'): Promise<{ b: Balancer; url: string }> {
   const b = new Balancer({
@@ -50,7 +41,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
 describe('balancer request path', () => {
   it('retries a refused GET once on another backend, never the same one twice', async () => {
     const live = await server((_req, res) => res.end('ok'));
-    const { b, url } = await balancer([await deadUrl(), live.url]);
+    const { b, url } = await balancer([REFUSED_URL, live.url]);
     for (let i = 0; i < 4; i++) {
       const res = await fetch(url);
       expect(res.status).toBe(200);
@@ -66,7 +57,7 @@ describe('balancer request path', () => {
   });
 
   it('answers 502 naming the refused backend when no other is left to retry on', async () => {
-    const { b, url } = await balancer([await deadUrl()]);
+    const { b, url } = await balancer([REFUSED_URL]);
     const res = await fetch(url);
     expect(res.status).toBe(502);
     expect(await res.text()).toMatch(/^lblab: backend b1 failed \(refused\)/);
@@ -75,7 +66,7 @@ describe('balancer request path', () => {
 
   it('does not retry a request with a body (it may have been consumed)', async () => {
     const live = await server((req, res) => req.resume().on('end', () => res.end('got it')));
-    const { url } = await balancer([await deadUrl(), live.url]);
+    const { url } = await balancer([REFUSED_URL, live.url]);
     const res = await fetch(url, { method: 'PUT', body: 'payload' });
     expect(res.status).toBe(502);
     expect(live.hits()).toBe(0);
@@ -123,7 +114,7 @@ describe('balancer request path', () => {
   });
 
   it('answers 503 with a clear body once health checks hold every backend DOWN', async () => {
-    const { b, url } = await balancer([await deadUrl()]);
+    const { b, url } = await balancer([REFUSED_URL]);
     // three failed checks, as the active checker would report them
     for (let i = 0; i < 3; i++) b.backends[0]!.observeCheck({ status: 'L4CON', durationMs: 1 }, i);
     const res = await fetch(url);

@@ -1,6 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/**
+ * A loopback port that refuses every connection: port 1, privileged, so the
+ * kernel never hands it out to a `listen(0)`, this test's or any other
+ * process's on the machine. The port of a server closed a moment ago is no
+ * such thing: the next `listen(0)` (the balancer under test, the next backend)
+ * may be given it back, and the "dead" backend answers.
+ */
+export const REFUSED_PORT = 1;
+/** {@link REFUSED_PORT} as a backend URL. */
+export const REFUSED_URL = `http://127.0.0.1:${REFUSED_PORT}`;
+
 /** Things to close after each test, closed newest first by {@link closeAll}. */
 export type Closers = Array<() => Promise<unknown>>;
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
 import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/balancer/balancer.js';
 
 /**
@@ -237,10 +237,8 @@ describe('panic, backups and draining together', () => {
   });
 
   it('a retry that finds no backend left counts as lost, not retried', async () => {
-    const refusing = await server(() => 200);
-    await refusing.close();
     const draining = await server(() => 200);
-    const { b, url } = await balancer([refusing.url, draining.url]);
+    const { b, url } = await balancer([REFUSED_URL, draining.url]);
     b.apply({ type: 'drain', backend: 'b2', on: true });
     expect((await get(url)).status).toBe(502);
     expect(b.backend('b1')!.tries).toEqual({ served: 0, retried: 0, lost: 1 });

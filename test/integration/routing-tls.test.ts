@@ -1,12 +1,10 @@
 import https from 'node:https';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 import type { RoutingConfig } from '../../src/balancer/routes.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
 
 /**
  * L7 routing and TLS termination through the real balancer in front of real
@@ -35,14 +33,6 @@ async function backends(n: number): Promise<string[]> {
     urls.push(s.url);
   }
   return urls;
-}
-
-async function deadUrl(): Promise<string> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return `http://127.0.0.1:${port}`;
 }
 
 async function start(
@@ -202,8 +192,8 @@ describe('L7 routing', () => {
 
   it('retries within the pool only: a dead API backend is retried on the other API backend, never on the static one', async () => {
     const urls = await backends(4);
-    const dead = await deadUrl();
-    urls[1] = dead;
+    // b2 refuses every connection.
+    urls[1] = REFUSED_URL;
     const routing: RoutingConfig = {
       routes: [
         { match: { pathPrefix: '/api' }, pool: 'api' },
@@ -224,7 +214,7 @@ describe('L7 routing', () => {
     expect(seen.get('b3')!.length + seen.get('b4')!.length).toBe(0);
     // A pool whose only backend is dead answers 502 itself rather than borrow another pool's.
     const solo: RoutingConfig = { routes: [{ match: { pathPrefix: '/' }, pool: 'dead' }], pools: [{ name: 'dead', backends: ['b1'] }, { name: 'other', backends: ['b2'] }] };
-    const { url: url2 } = await start([dead, urls[2]!], solo);
+    const { url: url2 } = await start([REFUSED_URL, urls[2]!], solo);
     const r = await get(url2, '/x');
     expect(r.status).toBe(502);
     expect(r.body).toMatch(/backend b1 failed \(refused\)/);

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
 import { TcpBalancer, type TcpBalancerConfig } from '../../src/balancer/tcp/tcp-balancer.js';
-import { closeAll, type Closers } from './loopback.js';
+import { REFUSED_PORT, closeAll, type Closers } from './loopback.js';
 
 /** The fleet forks the compiled CLI, so it is imported from dist/ (built by `npm test`). */
 type FleetModule = typeof import('../../src/backend/fleet.js');
@@ -143,13 +143,9 @@ describe('L4 balancer (--mode tcp)', () => {
   }, 30_000);
 
   it('with no backend left to connect to, the client connection is closed', async () => {
-    const dead = net.createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const deadPort = (dead.address() as AddressInfo).port;
-    await new Promise((r) => dead.close(r));
     const { lb, port } = await startTcp([
-      { name: 'd1', port: deadPort },
-      { name: 'd2', port: deadPort },
+      { name: 'd1', port: REFUSED_PORT },
+      { name: 'd2', port: REFUSED_PORT },
     ]);
     // Closed with unread bytes, the kernel answers with a reset: either way, nothing comes back.
     const got = await rawExchange(port, 'hello').catch((err: NodeJS.ErrnoException) => err.code);

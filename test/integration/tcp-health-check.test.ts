@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Balancer, type TransitionEvent } from '../../src/balancer/balancer.js';
 import { ActiveHealthChecker, DEFAULT_HEALTH_CHECK, type CheckResult, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
+import { REFUSED_URL } from './loopback.js';
 
 /**
  * `--health-check tcp` against plain `net` servers that speak no HTTP at all:
@@ -90,10 +91,8 @@ describe('tcp health checks', () => {
   });
 
   it('waits fastinter while the counter is between bottom and top, downinter once fully DOWN', async () => {
-    const s = await silentServer();
-    await new Promise((r) => s.server.close(r));
     const b = new Balancer({
-      backends: [{ name: 'b1', url: `http://127.0.0.1:${s.port}`, weight: 1 }],
+      backends: [{ name: 'b1', url: REFUSED_URL, weight: 1 }],
       algo: 'round-robin',
       health: tcpConfig({ intervalMs: 300, fastinterMs: 20, downinterMs: 1000 }),
       host: '127.0.0.1',
