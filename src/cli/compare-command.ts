@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ALGORITHMS, algorithmsHelp, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { UsageError } from '../errors.js';
+import { REMOVE_SETTLE_MS } from '../metrics/keys-moved.js';
 import type { ScenarioInput } from '../scenario/input.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { RunScenario } from '../scenario/scenario.js';
@@ -13,13 +14,6 @@ type CompareFlags = { algos: string; remove?: string; duration: string; json?: b
 
 /** What `compare` defaults to: the classic slow-backend comparison of the course. */
 const DEFAULT_ALGOS = 'round-robin,least-conn,p2c,least-response-time';
-
-/**
- * How long after a removal (ms) the requests a client sends are taken as the
- * new mapping: the change reaches the balancer thread a little after the
- * scheduled time. Requests are attributed by send time.
- */
-export const REMOVE_SETTLE_MS = 250;
 
 /** `lblab compare`: one scenario under several algorithms, one after the other, side by side. */
 export function registerCompareCommand(program: Command): void {

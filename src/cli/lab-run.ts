@@ -1,12 +1,12 @@
 import { Chalk } from 'chalk';
-import { keysMovedBy, scenarioOf, watchRemoval } from './compare-run.js';
+import { scenarioOf } from './compare-run.js';
 import { emitRecord, isHeadless, untilSignal, writeOut } from './output.js';
 import { driveSession } from './start-run.js';
 import { LabFailedError, RuntimeError } from '../errors.js';
-import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
+import type { LabVerdict } from '../metrics/run-record.js';
 import { renderComparison, summarizeRun, type Comparison } from '../report/comparison.js';
 import { formatDuration } from '../report/format.js';
-import { RunSession } from '../session/run-session.js';
+import { RunSeries } from '../session/run-series.js';
 import { evaluateExpectations, type LabRunResult } from '../lab/evaluate.js';
 import type { Lab } from '../lab/lab.js';
 import type { BackendsPerClient } from '../load/client-tally.js';
@@ -28,52 +28,20 @@ export type LabRunOptions = { headless?: boolean; json?: boolean; out?: string }
  */
 export async function runLab(lab: Lab, opts: LabRunOptions): Promise<void> {
   const headless = isHeadless(opts.headless);
-  let current: RunSession | undefined;
-  let interrupted = false;
-  void untilSignal(() => {
-    interrupted = true;
-    current?.quit();
-  });
-  const results: LabRunResult[] = [];
-  /** Per run, how many backends each virtual client met before any removal (the comparison's clients row). */
-  const perClient: BackendsPerClient[] = [];
-  let failure: Error | undefined;
-  for (const [i, run] of lab.runs.entries()) {
-    if (interrupted) break;
+  const series = new RunSeries();
+  void untilSignal(() => series.interrupt());
+  const runs = lab.runs.map((r) => ({ name: r.name, scenario: r.config, ...(r.removal ? { removal: r.removal } : {}) }));
+  const outcome = await series.run(runs, (session, run, i, onStarted) => {
     const which = lab.runs.length > 1 ? ` [${i + 1}/${lab.runs.length}] ${run.name}` : '';
-    const intro = `lab ${lab.name}${which}: ${lab.title} (${formatDuration(run.config.durationMs)})\n`;
+    const intro = `lab ${lab.name}${which}: ${lab.title} (${formatDuration(run.scenario.durationMs)})\n`;
     // The dashboard is drawn below this line; headless, the progress goes to stderr with it.
     (headless ? process.stderr : process.stdout).write(intro);
-    const session = new RunSession(run.config);
-    current = session;
-    let stopWatching: (() => void) | undefined;
-    let record: RunRecord;
-    try {
-      record = await driveSession(session, {
-        headless,
-        label: `lab ${lab.name}${which}`,
-        onStarted: (s) => {
-          if (run.removal) stopWatching = watchRemoval(s, run.removal.atMs);
-        },
-      });
-    } catch (err) {
-      failure = err as Error;
-      break;
-    } finally {
-      stopWatching?.();
-    }
-    // `q` on the dashboard ends a run early just as Ctrl-C does; a run with
-    // `requests` ends early by design once they are all answered.
-    const countDone = run.config.requests !== undefined && record.totals.requests >= run.config.requests;
-    if (record.durationMs < run.config.durationMs && !countDone) interrupted = true;
-    results.push({ name: run.name, record, ...(run.removal ? { keysMoved: keysMovedBy(session, run.removal.target) } : {}) });
-    perClient.push(session.load.clientTally.backendsPerClient(0));
-    if (session.failure) {
-      failure = session.failure;
-      break;
-    }
-  }
-  current = undefined;
+    return driveSession(session, { headless, label: `lab ${lab.name}${which}`, onStarted });
+  });
+  const { failure, interrupted } = outcome;
+  const results: LabRunResult[] = outcome.results.map((r) => ({ name: r.name, record: r.record, ...('keysMoved' in r ? { keysMoved: r.keysMoved } : {}) }));
+  /** Per run, how many backends each virtual client met before any removal (the comparison's clients row). */
+  const perClient: BackendsPerClient[] = outcome.results.map((r) => r.backendsPerClient);
 
   if (failure || interrupted) {
     const { renderReport } = await import('../report/render-report.js');

@@ -1,5 +1,5 @@
 import type { ExpectationVerdict, RunRecord } from '../metrics/run-record.js';
-import type { KeysMoved } from '../report/comparison.js';
+import type { KeysMoved } from '../metrics/keys-moved.js';
 import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
 import type { CompareMetric, Expectation, WindowStart } from './lab.js';
 

@@ -2,25 +2,10 @@ import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { formatLatency } from '../backend/latency.js';
 import { borderlessTable, chalkFor } from './text-table.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
+import type { KeysMoved } from '../metrics/keys-moved.js';
 import type { RecordLatency, RunRecord } from '../metrics/run-record.js';
 import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
 
-/** Keys that moved when a backend was taken out of the upstream, counted per virtual client. Fractions 0..1. */
-export type KeysMoved = {
-  /** The backend taken out. */
-  removed: string;
-  /** Clients with a backend both before and after. */
-  clients: number;
-  /** Of those, clients whose backend changed. */
-  moved: number;
-  movedFraction: number;
-  /** Moved clients whose backend was NOT the removed one: what a consistent hash avoids. */
-  movedFromKept: number;
-  /** Clients the removed backend served before: they have to move. */
-  ownClients: number;
-  /** The least that must move: the removed backend's share of the total weight (1/n with equal weights). */
-  idealFraction: number;
-};
 
 /** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
 export type CompareResult = {
