@@ -5,9 +5,61 @@ import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
 import { DEFAULT_STICK_TABLE_SIZE, DEFAULT_STICKY_COOKIE, DEFAULT_STICKY_TTL_MS, type StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
+import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
-import type { BalancerInput } from './input.js';
 import { parseDuration, parseInteger } from './values.js';
+
+/** The balancer's settings as written: mode, listen address, timeouts, retries, passive checks, breaker, backups, slow start, panic, sticky, rate limit, routes, TLS. */
+export type BalancerInput = {
+  mode?: string;
+  host?: string;
+  port?: number | string;
+  retries?: number | string;
+  'retry-on'?: string | readonly string[];
+  'retry-non-idempotent'?: boolean;
+  'connect-timeout'?: string;
+  'response-timeout'?: string;
+  'max-fails'?: number | string;
+  'fail-timeout'?: string;
+  'eject-consecutive'?: number | string;
+  'eject-time'?: string;
+  'max-ejection-percent'?: number | string;
+  breaker?: number | string;
+  'breaker-cooldown'?: string;
+  backup?: readonly string[];
+  'slow-start'?: string;
+  'panic-threshold'?: number | string;
+  sticky?: string;
+  'rate-limit'?: string;
+  route?: readonly string[];
+  /** A routes file (YAML or JSON), instead of `route`. */
+  routes?: string;
+  tls?: boolean;
+};
+
+/** The balancer fields as a file gives them (zod): durations are strings with a unit, counts numbers; unknown fields refused. */
+export const balancerFileSchema = z.strictObject({
+  retries: z.number().optional(),
+  'retry-on': z.array(z.string()).optional(),
+  'retry-non-idempotent': z.boolean().optional(),
+  'connect-timeout': z.string().optional(),
+  'response-timeout': z.string().optional(),
+  'max-fails': z.number().optional(),
+  'fail-timeout': z.string().optional(),
+  'eject-consecutive': z.number().optional(),
+  'eject-time': z.string().optional(),
+  'max-ejection-percent': z.number().optional(),
+  breaker: z.number().optional(),
+  'breaker-cooldown': z.string().optional(),
+  backup: z.array(z.string()).optional(),
+  'slow-start': z.string().optional(),
+  'panic-threshold': z.number().optional(),
+  sticky: z.string().optional(),
+  'rate-limit': z.string().optional(),
+  route: z.array(z.string()).optional(),
+  tls: z.boolean().optional(),
+  mode: z.enum(['http', 'tcp']).optional(),
+});
 
 const HOUR_MS = 3_600_000;
 

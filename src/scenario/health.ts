@@ -1,7 +1,31 @@
 import { DEFAULT_HEALTH_CHECK, HEALTH_CHECK_MODES, type HealthCheckConfig, type HealthCheckMode } from '../balancer/health/active-health-check.js';
+import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
-import type { HealthInput } from './input.js';
 import { parseDuration, parseInteger } from './values.js';
+
+/** The active health checks as written (`--health-*`, `--rise`, `--fall`). */
+export type HealthInput = {
+  check?: string;
+  interval?: string;
+  fastinter?: string;
+  downinter?: string;
+  timeout?: string;
+  rise?: number | string;
+  fall?: number | string;
+  path?: string;
+};
+
+/** The health fields as a file gives them (zod): durations are strings with a unit, counts numbers; unknown fields refused. */
+export const healthFileSchema = z.strictObject({
+  check: z.enum(['http', 'tcp']).optional(),
+  interval: z.string().optional(),
+  fastinter: z.string().optional(),
+  downinter: z.string().optional(),
+  timeout: z.string().optional(),
+  rise: z.number().optional(),
+  fall: z.number().optional(),
+  path: z.string().optional(),
+});
 
 const HOUR_MS = 3_600_000;
 

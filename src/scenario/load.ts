@@ -1,9 +1,38 @@
 import { MAX_CLIENTS } from '../load/client-addresses.js';
 import { DEFAULT_MAX_IN_FLIGHT } from '../load/load-generator.js';
 import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-headers.js';
+import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
-import type { LoadInput } from './input.js';
 import { parseInteger } from './values.js';
+
+/** The load as written: closed model (`concurrency`) or open model (`rate`, `max-in-flight`), its length, its virtual clients and what they send. */
+export type LoadInput = {
+  concurrency?: number | string;
+  rate?: number | string;
+  'max-in-flight'?: number | string;
+  requests?: number | string;
+  duration?: string;
+  clients?: number | string;
+  'spread-clients'?: boolean;
+  /** `name=value` each, or a mapping of names to values. */
+  headers?: readonly string[] | Readonly<Record<string, string>>;
+  path?: readonly string[];
+  cookies?: boolean;
+};
+
+/** The load fields as a file gives them (zod): the duration is required, a string with its unit; unknown fields refused. */
+export const loadFileSchema = z.strictObject({
+  concurrency: z.number().optional(),
+  rate: z.number().optional(),
+  'max-in-flight': z.number().optional(),
+  requests: z.number().optional(),
+  duration: z.string(),
+  clients: z.number().optional(),
+  'spread-clients': z.boolean().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  path: z.array(z.string()).optional(),
+  cookies: z.boolean().optional(),
+});
 
 /** Closed-model workers when neither `concurrency` nor `rate` is given. */
 export const DEFAULT_CONCURRENCY = 16;

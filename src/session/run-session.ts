@@ -157,29 +157,17 @@ export class RunSession implements RunControls {
     const { config } = this;
     const members = await this.fleet.start(config.backends);
     this.t0 = performance.timeOrigin + performance.now();
+    // The scenario's balancer settings go over as they are (the balancer
+    // reads what it knows), so a new balancer field needs no edit here.
     this.balancer = new BalancerThread(
       {
+        ...config,
         backends: members.map((m, i) => ({
           name: m.name,
           url: `http://${config.host}:${m.port}`,
           weight: config.weights[i]!,
-          ...(config.backups?.includes(m.name) ? { backup: true } : {}),
+          ...(config.backups.includes(m.name) ? { backup: true } : {}),
         })),
-        algo: config.algo,
-        ...(config.mode ? { mode: config.mode } : {}),
-        ...(config.hashKey ? { hashKey: config.hashKey } : {}),
-        health: config.health,
-        ...(config.connection ? { connection: config.connection } : {}),
-        ...(config.retry ? { retry: config.retry } : {}),
-        ...(config.passive ? { passive: config.passive } : {}),
-        ...(config.slowStartMs ? { slowStartMs: config.slowStartMs } : {}),
-        ...(config.panicThreshold ? { panicThreshold: config.panicThreshold } : {}),
-        ...(config.sticky ? { sticky: config.sticky } : {}),
-        ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-        ...(config.routing ? { routing: config.routing } : {}),
-        ...(config.tls ? { tls: true } : {}),
-        host: config.host,
-        port: config.port,
       },
       this.t0,
     );
