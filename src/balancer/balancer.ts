@@ -7,7 +7,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
 import { TrafficStats, type BackendTraffic, type ErrorKind } from '../metrics/traffic-stats.js';
 import type { BackendInfo } from '../metrics/run-record.js';
-import { usesHashKey, type AlgorithmName } from './algorithms/index.js';
+import { algorithmsWith, hashesWeights, usesHashKey, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
@@ -94,8 +94,8 @@ export type BackendEvent = {
   detail: string;
 };
 
-/** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. */
-export const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(['ip-hash', 'consistent-hash', 'maglev']);
+/** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. Derived from the registry's `hashesWeights`. */
+export const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(algorithmsWith((t) => t.hashesWeights));
 
 type BalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult]; backend: [BackendEvent] };
 
@@ -235,7 +235,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
     this.algoName = name;
     for (const pool of this.pools) if (pool.inherits) pool.setAlgorithm(name);
     // Hashing algorithms need whole weights: a ramp under way ends at full weight.
-    if (HASHING_ALGORITHMS.has(name)) {
+    if (hashesWeights(name)) {
       for (const b of [...this.rampingSince.keys()]) {
         if (!this.poolOf.get(b)?.inherits) continue;
         this.endSlowStart(b, false);
@@ -309,7 +309,7 @@ export class Balancer extends EventEmitter<BalancerEvents> {
   /** Starts ramping a backend that came back UP (HAProxy `slowstart`), unless off or the algorithm hashes. */
   private startSlowStart(backend: UpstreamBackend): void {
     const ms = this.config.slowStartMs ?? 0;
-    if (ms <= 0 || HASHING_ALGORITHMS.has(this.poolOf.get(backend)?.algo ?? this.algoName)) return;
+    if (ms <= 0 || hashesWeights(this.poolOf.get(backend)?.algo ?? this.algoName)) return;
     this.rampingSince.set(backend, this.nowMs());
     backend.slowStartFactor = SLOW_START_FLOOR;
     this.emitBackend(backend, 'slow-start', `weight ramps from ${formatWeight(backend.weight)} to ${backend.configuredWeight} over ${ms}ms`);
