@@ -322,6 +322,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     this.emitBackend(backend, 'drained', detail);
   }
 
+  /** Emits a `backend` event stamped with the run's clock; `undefined` for an event of the whole upstream (panic). */
   protected emitBackend(backend: UpstreamBackend | undefined, type: BackendEvent['type'], detail: string): void {
     this.emit('backend', { atMs: this.nowMs(), backend: backend?.name ?? '', type, detail });
   }
