@@ -5,6 +5,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import type { AlgorithmName } from './algorithms/index.js';
 import type { BackendEvent, BalancerConfig, TransitionEvent, UpstreamChange } from './balancer.js';
+import type { LayerCounters } from './upstream.js';
 import type { HealthState } from './health/rise-fall.js';
 import type { BalancerMode } from './tcp/tcp-mode.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
@@ -43,12 +44,7 @@ export type UpstreamState = {
   pool?: { name: string; algo: AlgorithmName };
 };
 
-/**
- * Counters of the balancer's session layer, sent with each state report:
- * entries of the source-IP stick table (0 in cookie mode), `Set-Cookie`s
- * sent, requests refused by the rate limit.
- */
-export type LayerCounters = { stickEntries: number; cookiesSet: number; rateLimited: number };
+export type { LayerCounters } from './upstream.js';
 
 /** What the balancer thread is started with. Times in ms. */
 export type BalancerThreadData = {

@@ -2,9 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isCodedError, UsageError } from '../errors.js';
 import { Balancer } from './balancer.js';
 import { formatCheckResult } from './health/active-health-check.js';
-import type { BalancerThreadData, FromBalancer, LayerCounters, ToBalancer, UpstreamState } from './balancer-thread.js';
+import type { BalancerThreadData, FromBalancer, ToBalancer, UpstreamState } from './balancer-thread.js';
 import { TcpBalancer } from './tcp/tcp-balancer.js';
-import type { UpstreamBackend } from './upstream-backend.js';
+import type { UpstreamFrontEnd } from './upstream.js';
 
 /**
  * The balancer's own thread, used by `lblab start`: it proxies and health
@@ -18,38 +18,38 @@ const data = workerData as BalancerThreadData;
 const port = parentPort!;
 const post = (m: FromBalancer): void => port.postMessage(m);
 const clock = (): number => performance.timeOrigin + performance.now() - data.epochStartMs;
-// The L4 balancer in `tcp` mode; the HTTP one otherwise. Both emit the same events.
-const balancer = data.config.mode === 'tcp' ? new TcpBalancer({ ...data.config, clock }) : new Balancer({ ...data.config, clock, recordTraffic: false });
-const connections = (i: number): Pick<UpstreamState, 'connections'> => (balancer instanceof TcpBalancer ? { connections: balancer.backends[i]!.connectionState(balancer.nowMs()) } : {});
-
-// Pools, sticky sessions, the rate limit and TLS are L7: a TCP balancer has none of them.
-const l7 = balancer instanceof Balancer ? balancer : undefined;
-const poolOf = new Map((l7?.pools ?? []).flatMap((p) => p.backends.map((b) => [b as UpstreamBackend, p] as const)));
-const routed = data.config.routing !== undefined;
-const states = (): UpstreamState[] =>
-  balancer.backends.map((b, i) => ({
-    name: b.name,
-    origin: b.origin,
-    weight: b.configuredWeight,
-    effectiveWeight: b.weight,
-    inFlight: b.inFlight,
-    state: b.health.state,
-    checkCounter: b.health.display,
-    lastCheck: b.lastCheck ? formatCheckResult(b.lastCheck) : '',
-    reportedLoad: b.reportedLoad ?? null,
-    removed: b.removed,
-    draining: b.draining,
-    backup: b.backup,
-    ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - balancer.nowMs()),
-    breaker: b.breaker?.state ?? null,
-    ...connections(i),
-    ...(routed && poolOf.has(b) ? { pool: { name: poolOf.get(b)!.name, algo: poolOf.get(b)!.algo } } : {}),
-  }));
+// The L4 balancer in `tcp` mode; the HTTP one otherwise. Both are an upstream core with the same interface.
+const balancer: UpstreamFrontEnd =
+  data.config.mode === 'tcp' ? new TcpBalancer({ ...data.config, clock }) : new Balancer({ ...data.config, clock, recordTraffic: false });
+const states = (): UpstreamState[] => {
+  const now = balancer.nowMs();
+  return balancer.backends.map((b) => {
+    const connections = balancer.connectionState(b, now);
+    const pool = balancer.routedPoolOf(b);
+    return {
+      name: b.name,
+      origin: b.origin,
+      weight: b.configuredWeight,
+      effectiveWeight: b.weight,
+      inFlight: b.inFlight,
+      state: b.health.state,
+      checkCounter: b.health.display,
+      lastCheck: b.lastCheck ? formatCheckResult(b.lastCheck) : '',
+      reportedLoad: b.reportedLoad ?? null,
+      removed: b.removed,
+      draining: b.draining,
+      backup: b.backup,
+      ejectedForMs: b.outlier.ejectedUntilMs === undefined ? null : Math.max(0, b.outlier.ejectedUntilMs - now),
+      breaker: b.breaker?.state ?? null,
+      ...(connections ? { connections } : {}),
+      ...(pool ? { pool } : {}),
+    };
+  });
+};
 
 balancer.on('transition', (t) => post({ type: 'transition', transition: t }));
 balancer.on('backend', (event) => post({ type: 'backend-event', event }));
-const counters = (): LayerCounters => ({ stickEntries: l7?.sticky?.entries() ?? 0, cookiesSet: l7?.sticky?.cookiesSet ?? 0, rateLimited: l7?.rateLimited ?? 0 });
-const ticker = setInterval(() => post({ type: 'state', states: states(), counters: counters() }), data.stateIntervalMs);
+const ticker = setInterval(() => post({ type: 'state', states: states(), counters: balancer.layerCounters() }), data.stateIntervalMs);
 
 port.on('message', (m: ToBalancer) => {
   if (m.type === 'listen') {
@@ -63,8 +63,7 @@ port.on('message', (m: ToBalancer) => {
       backends: balancer.backendInfos(),
       retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
       clientAborts: balancer.clientAborts,
-      ...(data.config.rateLimit && l7 ? { rateLimited: l7.rateLimited } : {}),
-      ...(l7?.tlsStats() ? { tls: l7.tlsStats()! } : {}),
+      ...balancer.layerReport(),
     });
   } else if (m.type === 'change') {
     try {

@@ -10,18 +10,19 @@ import type { UpstreamBackend } from './upstream-backend.js';
  * members, by its own picker, with its own backups (picked by a picker of
  * their own, as nginx keeps a separate peer list, only when no primary can
  * take the request) and its own panic state (Envoy's panic threshold is per
- * cluster). Without routes the balancer has one pool holding every backend.
- * Retries stay within the pool a request was routed to.
+ * cluster). Without routes the balancer has one pool holding every backend;
+ * the L4 balancer always has just that one. Retries stay within the pool a
+ * request was routed to. `B` is the front end's kind of backend.
  */
-export class Pool {
+export class Pool<B extends UpstreamBackend = UpstreamBackend> {
   /**
    * The backends the picker picks from: the primaries of {@link backends}
    * less removed ones; `backups` likewise. New arrays after each membership
    * or weight change, as the {@link Picker} contract asks, each indexed
    * from 0.
    */
-  members: UpstreamBackend[] = [];
-  backups: UpstreamBackend[] = [];
+  members: B[] = [];
+  backups: B[] = [];
   /** Whether the pool is in panic now (fewer usable primaries than the threshold). */
   panicking = false;
   /** Requests routed to it so far: its part of the traffic, which weighs its expected shares. */
@@ -33,7 +34,7 @@ export class Pool {
   constructor(
     readonly name: string,
     /** Its backends as configured, in order, removed ones included. */
-    readonly backends: readonly UpstreamBackend[],
+    readonly backends: readonly B[],
     algo: AlgorithmName,
     /** Whether its algorithm follows the balancer's (`--algo`, the `a` key) rather than one of its own. */
     readonly inherits: boolean,
@@ -65,10 +66,10 @@ export class Pool {
   }
 
   /** Picks a backend for a request: a primary, else (none can take it) a backup; undefined when none can. */
-  pick(ctx: PickContext): UpstreamBackend | undefined {
-    const primary = this.pickerNow.pick(this.members, ctx) as UpstreamBackend | undefined;
+  pick(ctx: PickContext): B | undefined {
+    const primary = this.pickerNow.pick(this.members, ctx) as B | undefined;
     if (primary || this.backups.length === 0) return primary;
-    return this.backupPicker.pick(this.backups, ctx) as UpstreamBackend | undefined;
+    return this.backupPicker.pick(this.backups, ctx) as B | undefined;
   }
 
   /**
@@ -81,18 +82,18 @@ export class Pool {
   }
 
   /** Whether `backend` is one of this pool's backends (removed ones included). */
-  holds(backend: UpstreamBackend): boolean {
+  holds(backend: B): boolean {
     return this.backends.includes(backend);
   }
 
   /** Whether a backend of this pool other than `tried` (and those `ctx` excludes) could take a retry now. */
-  anotherCandidate(tried: UpstreamBackend, ctx: PickContext): boolean {
-    const other = (b: UpstreamBackend): boolean => b !== tried && b.usable && !ctx.exclude?.has(b);
+  anotherCandidate(tried: B, ctx: PickContext): boolean {
+    const other = (b: B): boolean => b !== tried && b.usable && !ctx.exclude?.has(b);
     return this.members.some(other) || this.backups.some(other);
   }
 
   /** The group `backend` is counted in (its primaries or its backups): where the ejection cap is counted. */
-  groupOf(backend: UpstreamBackend): readonly UpstreamBackend[] {
+  groupOf(backend: B): readonly B[] {
     return backend.backup ? this.backups : this.members;
   }
 
@@ -103,8 +104,37 @@ export class Pool {
     return { usable, of: this.members.length };
   }
 
+  /**
+   * Enters or leaves panic (Envoy `healthy_panic_threshold`, per cluster):
+   * in panic while fewer than `thresholdPct`% of its primaries are usable,
+   * health then ignored. Backups come before panic, as in Envoy: while one
+   * can serve, health counts. Returns the change to log (`named`: say which
+   * pool), undefined when the state stays; read {@link panicking} for the
+   * state. The caller skips this when the threshold is off.
+   */
+  updatePanic(thresholdPct: number, named: boolean): { type: 'panic' | 'panic-over'; detail: string } | undefined {
+    if (this.backups.some((b) => b.usable)) {
+      if (!this.panicking) return undefined;
+      this.panicking = false;
+      return { type: 'panic-over', detail: `${this.panicOf(named)}a backup can serve: health counts` };
+    }
+    const { usable, of: n } = this.usablePrimaries();
+    const panic = (usable / n) * 100 < thresholdPct;
+    if (panic === this.panicking) return undefined;
+    this.panicking = panic;
+    const of = this.panicOf(named);
+    return panic
+      ? { type: 'panic', detail: `${of}${usable} of ${n} primaries usable, under ${thresholdPct}%: routing to all of them, health ignored` }
+      : { type: 'panic-over', detail: `${of}${usable} of ${n} primaries usable again: health counts` };
+  }
+
+  /** How a panic message names the pool: `pool api: `, or nothing without routes. */
+  private panicOf(named: boolean): string {
+    return named ? `pool ${this.name}: ` : '';
+  }
+
   /** The share (0..1) of this pool's requests each member should get under its algorithm, by backend; backups and removed ones expect nothing. */
-  expectedShares(): Map<UpstreamBackend, number> {
+  expectedShares(): Map<B, number> {
     const shares = expectedShares(this.algoName, this.members.map((b) => b.configuredWeight));
     return new Map(this.members.map((b, i) => [b, shares[i]!]));
   }
@@ -123,13 +153,13 @@ export class Pool {
  * `algo`.
  * @throws {UsageError} for a pool naming an unknown backend or a route naming an unknown pool (the CLI checks both first).
  */
-export function buildPools(
+export function buildPools<B extends UpstreamBackend>(
   routing: RoutingConfig | undefined,
-  backends: readonly UpstreamBackend[],
+  backends: readonly B[],
   algo: AlgorithmName,
-): { pools: Pool[]; poolOf: Map<UpstreamBackend, Pool>; router: Router<Pool> } {
+): { pools: Pool<B>[]; poolOf: Map<B, Pool<B>>; router: Router<Pool<B>> } {
   const r = routing ?? { routes: [], pools: [{ name: DEFAULT_POOL, backends: backends.map((b) => b.name) }], defaultPool: DEFAULT_POOL };
-  const poolOf = new Map<UpstreamBackend, Pool>();
+  const poolOf = new Map<B, Pool<B>>();
   const pools = r.pools.map((p) => {
     const members = p.backends.map((name) => {
       const b = backends.find((x) => x.name === name);
@@ -140,7 +170,7 @@ export function buildPools(
     for (const b of members) poolOf.set(b, pool);
     return pool;
   });
-  const named = (name: string): Pool => {
+  const named = (name: string): Pool<B> => {
     const pool = pools.find((p) => p.name === name);
     if (!pool) throw new UsageError(`Expected a route to name a pool, got ${JSON.stringify(name)}`);
     return pool;

@@ -1,5 +1,6 @@
 import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { formatLatency } from '../backend/latency.js';
+import { isAdaptive, isAlgorithmName } from '../balancer/algorithms/index.js';
 import { borderlessTable, chalkFor } from './text-table.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
@@ -140,9 +141,6 @@ function cutShort(r: CompareResult, plannedMs: number): boolean {
   return r.record.durationMs < plannedMs - 100;
 }
 
-/** Algorithms that steer by what they measure (in-flight, latency, reported load) rather than by a fixed share. */
-const ADAPTIVE = new Set(['least-conn', 'weighted-least-conn', 'p2c', 'least-response-time', 'peak-ewma', 'resource']);
-
 /** Plain-words notes under the table: what each figure means, and the traps a learner may fall into. */
 function comparisonNotes(cmp: Comparison): string[] {
   const notes: string[] = [];
@@ -155,7 +153,7 @@ function comparisonNotes(cmp: Comparison): string[] {
       notes.push(`lowest p99: ${best.algo} ${formatMs(best.latencyMs.p99)}, highest: ${worst.algo} ${formatMs(worst.latencyMs.p99)} (${(worst.latencyMs.p99 / Math.max(best.latencyMs.p99, 0.001)).toFixed(1)}×)`);
     }
   }
-  const adaptive = results.filter((r) => ADAPTIVE.has(r.algo) && r.maxShareDeviation > 0.05).map((r) => r.algo);
+  const adaptive = results.filter((r) => isAlgorithmName(r.algo) && isAdaptive(r.algo) && r.maxShareDeviation > 0.05).map((r) => r.algo);
   if (adaptive.length > 0) {
     notes.push(`${adaptive.join(', ')}: the expected share assumes equal backends; these algorithms leave it on purpose when one is slower or busier.`);
   }

@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
+import { isAlgorithmName, reportsLoad } from '../balancer/algorithms/index.js';
 import type { RunControls, RunSnapshot } from '../session/snapshot.js';
 import { BackendTable } from './backend-table.js';
 import { EventLog } from './event-log.js';
@@ -168,7 +169,7 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       <Header snapshot={snapshot} />
       <Box marginTop={1}>
         <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} sharesSinceMs={snapshot.periodStartMs}
-          showLoad={snapshot.algo === 'resource'}
+          showLoad={isAlgorithmName(snapshot.algo) && reportsLoad(snapshot.algo)}
         />
       </Box>
       <Box marginTop={1}>

@@ -1,28 +1,29 @@
-import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { listenOn } from '../listen.js';
 import { registerCleanup } from '../../cleanup.js';
 import { RuntimeError, UsageError } from '../../errors.js';
-import type { BackendInfo } from '../../metrics/run-record.js';
-import { TrafficStats } from '../../metrics/traffic-stats.js';
-import { createPicker, expectedShares, type AlgorithmName } from '../algorithms/index.js';
-import type { PickContext, Picker } from '../algorithms/picker.js';
-import { DEFAULT_CONNECTION, type BackendEvent, type BalancerConfig, type TransitionEvent, type UpstreamChange } from '../balancer.js';
-import { ActiveHealthChecker, type CheckResult } from '../health/active-health-check.js';
+import type { AlgorithmName } from '../algorithms/index.js';
+import type { PickContext } from '../algorithms/picker.js';
+import type { Pool } from '../pool.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry-policy.js';
+import { DEFAULT_CONNECTION, Upstream, type SharedBalancerConfig, type UpstreamChange } from '../upstream.js';
 import { isTcpAlgorithm, TCP_ALGORITHMS } from './tcp-mode.js';
 import { TcpUpstreamBackend, type ConnectionState } from './tcp-upstream-backend.js';
 
 /**
- * What the L4 balancer takes of a {@link BalancerConfig}: the backends, an
+ * What the L4 balancer takes of a {@link SharedBalancerConfig}: the backends, an
  * algorithm of {@link TCP_ALGORITHMS}, health checks, where to listen, the
  * connect timeout (`connection.connectTimeoutMs`; the response timeout has
  * no meaning without HTTP) and the retry bound (`retry.retries`, on
  * `error` and `timeout` only). Times in ms.
  */
-export type TcpBalancerConfig = Pick<BalancerConfig, 'backends' | 'algo' | 'health' | 'host' | 'port' | 'connection' | 'retry' | 'clock'>;
+export type TcpBalancerConfig = Pick<SharedBalancerConfig, 'backends' | 'algo' | 'health' | 'host' | 'port' | 'connection' | 'retry' | 'clock'>;
 
-type TcpBalancerEvents = { transition: [TransitionEvent]; check: [backend: string, result: CheckResult]; backend: [BackendEvent] };
+/** `algo` if it can balance TCP connections. @throws {UsageError} for one that needs HTTP. */
+function requireTcpAlgorithm(algo: AlgorithmName): AlgorithmName {
+  if (!isTcpAlgorithm(algo)) throw new UsageError(`Expected \`--algo\` with \`--mode tcp\` to be one of ${TCP_ALGORITHMS.join(', ')}, got ${algo}`);
+  return algo;
+}
 
 /** One client connection while its upstream is being chosen and opened. */
 type ClientConnection = { socket: net.Socket; clientIp: string; gone: boolean };
@@ -50,67 +51,33 @@ class ConnectFailure extends Error {
  * refused, reset or times out is tried on another backend, at most
  * `retry.retries` more times (nginx stream `proxy_next_upstream_tries`);
  * when none is left the client connection is closed. Health by active checks
- * (a TCP connect by default in this mode). It emits the same events as the
- * HTTP {@link Balancer} so the balancer thread can run either.
+ * (a TCP connect by default in this mode). Membership, health and drain are
+ * the shared {@link Upstream} core's, with one pool of every backend; this
+ * class owns only how a connection is picked, connected and relayed, so the
+ * balancer thread runs either front end through the same interface.
  */
-export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
-  /** Every configured backend in order, removed ones included. */
-  readonly backends: TcpUpstreamBackend[];
-  /** Nothing is measured per request at L4: empty, kept so `balance` builds its record the same way. */
-  readonly stats = new TrafficStats();
-  /** Connects tried again on another backend, and how many of those then connected. */
-  retries = 0;
-  retriesSucceeded = 0;
-  /** Client connections that went away before their upstream was connected. */
-  clientAborts = 0;
-  private members: TcpUpstreamBackend[] = [];
-  private backups: TcpUpstreamBackend[] = [];
-  private picker: Picker;
-  private backupPicker: Picker;
-  private algoName: AlgorithmName;
+export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
   private readonly retry: RetryPolicy;
   private readonly connectTimeoutMs: number;
+  /** The one pool of every backend: no routes at L4. */
+  private readonly pool: Pool<TcpUpstreamBackend>;
   private readonly server: net.Server;
-  private readonly checker: ActiveHealthChecker;
   private readonly clients = new Set<net.Socket>();
-  private readonly startedAt = performance.now();
   private unregister: (() => void) | undefined;
 
   /** @throws {UsageError} for an algorithm that needs HTTP (see {@link TCP_ALGORITHMS}). */
   constructor(private readonly config: TcpBalancerConfig) {
-    super();
-    if (!isTcpAlgorithm(config.algo)) throw new UsageError(`Expected \`--algo\` with \`--mode tcp\` to be one of ${TCP_ALGORITHMS.join(', ')}, got ${config.algo}`);
     const conn = config.connection ?? DEFAULT_CONNECTION;
+    // Only what L4 has: a config that also carries L7 settings (routes, passive checks, slow start, panic) balances as if it had none.
+    const { backends, health, host, port, connection, retry, clock } = config;
+    super(
+      { backends, algo: requireTcpAlgorithm(config.algo), health, host, port, connection, retry, clock },
+      (b, i, traffic) => new TcpUpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, traffic, health.rise, health.fall, conn),
+    );
     this.connectTimeoutMs = conn.connectTimeoutMs;
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
-    this.backends = config.backends.map((b, i) => {
-      const backend = new TcpUpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, this.stats.backend(b.name), config.health.rise, config.health.fall, conn);
-      backend.backup = b.backup === true;
-      return backend;
-    });
-    this.rebuildMembers();
-    this.algoName = config.algo;
-    this.picker = createPicker(config.algo);
-    this.backupPicker = createPicker(config.algo);
-    this.checker = new ActiveHealthChecker(config.health);
-    this.checker.on('result', (target, result) => {
-      const backend = target as TcpUpstreamBackend;
-      if (backend.removed) return;
-      const transition = backend.observeCheck(result, this.nowMs());
-      this.emit('check', backend.name, result);
-      if (transition) this.emit('transition', { ...transition, backend: backend.name });
-    });
+    this.pool = this.pools[0]!;
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.handle(socket));
-  }
-
-  /** The algorithm in use. */
-  get algo(): AlgorithmName {
-    return this.algoName;
-  }
-
-  /** The run's clock in ms. */
-  nowMs(): number {
-    return this.config.clock ? this.config.clock() : performance.now() - this.startedAt;
   }
 
   /**
@@ -119,57 +86,14 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
    * where they are; only new ones see the change.
    * @throws {UsageError} for an unknown backend, a weight outside 1..1000, an HTTP-only algorithm, or removing the last member.
    */
-  apply(change: UpstreamChange): void {
-    if (change.type === 'algo') {
-      if (!isTcpAlgorithm(change.algo)) throw new UsageError(`Expected an algorithm of ${TCP_ALGORITHMS.join(', ')} in tcp mode, got ${change.algo}`);
-      this.algoName = change.algo;
-      this.picker = createPicker(change.algo);
-      this.backupPicker = createPicker(change.algo);
-      return;
-    }
-    const backend = this.backends.find((b) => b.name === change.backend);
-    if (!backend || backend.removed) throw new UsageError(`Expected a backend of the upstream, got ${JSON.stringify(change.backend)}`);
-    if (change.type === 'drain') {
-      if (backend.draining === change.on) return;
-      backend.draining = change.on;
-      if (!change.on) this.emitBackend(backend, 'undrained', 'draining called off: taking connections again');
-      else {
-        this.emitBackend(backend, 'draining', `no new connections; ${backend.inFlight} open may finish (keep-alive ones stay until the client closes them)`);
-        if (backend.inFlight === 0) this.emitBackend(backend, 'drained', 'no connection open: safe to stop');
-      }
-      return;
-    }
-    if (change.type === 'weight') {
-      if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > 1000) throw new UsageError(`Expected a weight from 1 to 1000, got ${change.weight}`);
-      backend.configuredWeight = change.weight;
-    } else {
-      if (this.members.length + this.backups.length === 1) throw new UsageError(`Expected to keep at least one backend, ${backend.name} is the last`);
-      backend.removed = true;
-      backend.index = -1;
-      this.checker.unwatch(backend);
-    }
-    this.rebuildMembers();
+  override apply(change: UpstreamChange): void {
+    if (change.type === 'algo' && !isTcpAlgorithm(change.algo)) throw new UsageError(`Expected an algorithm of ${TCP_ALGORITHMS.join(', ')} in tcp mode, got ${change.algo}`);
+    super.apply(change);
   }
 
-  /** Each backend as the run record describes it, with its connection counts. */
-  backendInfos(): BackendInfo[] {
-    const now = this.nowMs();
-    const shares = expectedShares(this.algoName, this.members.map((b) => b.configuredWeight));
-    return this.backends.map((b) => {
-      const c = b.connectionState(now);
-      return {
-        name: b.name,
-        url: b.origin,
-        weight: b.configuredWeight,
-        expectedShare: b.removed || b.backup ? 0 : shares[b.index]!,
-        ...(b.removed ? { removed: true } : {}),
-        failedTries: b.failures,
-        tries: { ...b.tries },
-        checks: { ...b.checkCounts },
-        connections: { total: c.total, active: c.active, bytesIn: c.bytesIn, bytesOut: c.bytesOut, connectErrors: c.connectErrors },
-        health: { state: b.health.state, downMs: Math.round(b.downMs(now)), transitions: b.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) },
-      };
-    });
+  /** The backend's connections and bytes relayed, for the run record and the dashboard. */
+  override connectionState(backend: TcpUpstreamBackend, nowMs: number): ConnectionState {
+    return backend.connectionState(nowMs);
   }
 
   /** Every backend's connection counters now, in configured order. */
@@ -187,7 +111,7 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
     const { host, port } = this.config;
     const bound = await listenOn(this.server, host, port);
     this.unregister = registerCleanup('tcp balancer', () => this.close());
-    for (const b of this.backends) this.checker.watch(b);
+    this.watchAll();
     return { host, port: bound, url: `http://${host}:${bound}/` };
   }
 
@@ -195,7 +119,7 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
   async close(): Promise<void> {
     this.unregister?.();
     this.unregister = undefined;
-    await this.checker.stop();
+    await this.stopUpstream();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.clients) s.destroy();
     for (const b of this.backends) for (const s of b.open) s.destroy();
@@ -203,15 +127,10 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
     await Promise.all(this.backends.map((b) => b.pool.destroy().catch(() => undefined)));
   }
 
-  private rebuildMembers(): void {
-    this.members = this.backends.filter((b) => !b.removed && !b.backup);
-    this.backups = this.backends.filter((b) => !b.removed && b.backup);
-    this.members.forEach((b, i) => (b.index = i));
-    this.backups.forEach((b, i) => (b.index = i));
-  }
-
-  private emitBackend(backend: TcpUpstreamBackend, type: BackendEvent['type'], detail: string): void {
-    this.emit('backend', { atMs: this.nowMs(), backend: backend.name, type, detail });
+  protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: TcpUpstreamBackend): string {
+    if (event === 'undrained') return 'draining called off: taking connections again';
+    if (event === 'drained') return 'no connection open: safe to stop';
+    return `no new connections; ${backend.inFlight} open may finish (keep-alive ones stay until the client closes them)`;
   }
 
   private handle(socket: net.Socket): void {
@@ -239,12 +158,7 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
       this.clientAborts++;
       return;
     }
-    let picker = this.picker;
-    let backend = picker.pick(this.members, ctx) as TcpUpstreamBackend | undefined;
-    if (!backend && this.backups.length > 0) {
-      picker = this.backupPicker;
-      backend = picker.pick(this.backups, ctx) as TcpUpstreamBackend | undefined;
-    }
+    const backend = this.pool.pick(ctx);
     if (!backend) {
       if (last) {
         // The retry found nowhere to go: the failed connect reached the client after all.
@@ -255,6 +169,8 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
       conn.socket.destroy();
       return;
     }
+    // The connection ends on the picker that saw it start, even after an algorithm switch.
+    const picker = this.pool.pickerOf(backend);
     if (attempt > 1) this.retries++;
     const chosen = backend;
     chosen.selected++;
@@ -267,7 +183,7 @@ export class TcpBalancer extends EventEmitter<TcpBalancerEvents> {
     const ended = (ok: boolean): void => {
       chosen.inFlight--;
       picker.onRequestEnd?.(chosen, { startedAtMs: startedAt, latencyMs: performance.now() - startedAt, ok });
-      if (chosen.draining && chosen.inFlight === 0) this.emitBackend(chosen, 'drained', 'the last connection closed: safe to stop');
+      if (chosen.draining && chosen.inFlight === 0) this.drained(chosen, 'the last connection closed: safe to stop');
     };
     upstream.once('connect', () => {
       clearTimeout(timer);

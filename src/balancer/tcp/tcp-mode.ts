@@ -1,4 +1,4 @@
-import type { AlgorithmName } from '../algorithms/index.js';
+import { algorithmsWith, isAlgorithmName, isL4, type AlgorithmName } from '../algorithms/index.js';
 
 /**
  * What the balancer balances: `http` proxies each HTTP request (layer 7,
@@ -11,17 +11,15 @@ export type BalancerMode = 'http' | 'tcp';
 export const BALANCER_MODES: readonly BalancerMode[] = ['http', 'tcp'];
 
 /**
- * The algorithms that work on a connection with nothing but its addresses:
- * the ones nginx's `stream` module and HAProxy `mode tcp` offer. Least
- * connections counts open connections; the hashes key on the client's
- * source address. Those that learn from responses (response time) or read
- * a report need HTTP.
+ * The algorithms that work on a connection with nothing but its addresses,
+ * in the order of `ALGORITHMS`: those whose registry entry is `l4`
+ * (`AlgorithmTraits.l4` in algorithms/index.ts says why).
  */
-export const TCP_ALGORITHMS: readonly AlgorithmName[] = ['round-robin', 'least-conn', 'random', 'ip-hash', 'consistent-hash'];
+export const TCP_ALGORITHMS: readonly AlgorithmName[] = algorithmsWith((t) => t.l4);
 
-/** Whether `algo` can balance TCP connections (see {@link TCP_ALGORITHMS}). */
+/** Whether `algo` can balance TCP connections (see {@link TCP_ALGORITHMS}); false for a name lblab does not know. */
 export function isTcpAlgorithm(algo: string): boolean {
-  return (TCP_ALGORITHMS as readonly string[]).includes(algo);
+  return isAlgorithmName(algo) && isL4(algo);
 }
 
 /**
