@@ -1,5 +1,5 @@
-import type { AlgorithmName } from '../balancer/algorithms/index.js';
-import { DEFAULT_CONNECTION, HASHING_ALGORITHMS } from '../balancer/balancer.js';
+import { hashesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
@@ -133,7 +133,7 @@ export function parseRateLimit(value: string, field = '--rate-limit'): RateLimit
  * @throws {FieldError} naming `balancer.slow-start`.
  */
 export function requireSlowStartAlgorithm(slowStartMs: number, algos: readonly AlgorithmName[], name: FieldNamer): void {
-  const hashing = algos.find((a) => HASHING_ALGORITHMS.has(a));
+  const hashing = algos.find(hashesWeights);
   if (slowStartMs > 0 && hashing) {
     throw new FieldError(name('balancer.slow-start'), `only with an algorithm that is not hashing onto whole weights, got ${hashing}`);
   }

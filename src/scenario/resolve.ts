@@ -1,4 +1,4 @@
-import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, defaultWeights, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { parseHashKey } from '../balancer/hash-key.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { requireSlowStartAlgorithm, resolveProxy } from './balancer-settings.js';
@@ -127,10 +127,11 @@ function resolveAlgorithm(value: string | undefined, name: FieldNamer): Algorith
 /**
  * One weight per backend: as given (only with an algorithm that uses them: a
  * silently ignored field would mislead the lesson), else the algorithm's
- * default (`weighted`: n..1, so the effect shows) or all 1.
+ * default (its registry entry's `defaultWeights`: n..1 for weighted, so
+ * the effect shows) or all 1.
  */
 function resolveWeights(value: string | readonly number[] | undefined, algo: AlgorithmName, n: number, defaults: 'algorithm' | 'equal', name: FieldNamer): number[] {
-  if (value === undefined) return Array.from({ length: n }, (_, i) => (defaults === 'algorithm' && algo === 'weighted' ? n - i : 1));
+  if (value === undefined) return defaults === 'algorithm' ? defaultWeights(algo, n) : Array.from({ length: n }, () => 1);
   if (!usesWeights(algo)) {
     throw new FieldError(name('weights'), `only with an algorithm that uses weights (${WEIGHTED_ALGORITHMS.join(', ')}), got ${name('algo')} ${algo}`);
   }
