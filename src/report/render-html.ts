@@ -1,7 +1,8 @@
 import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
 import { formatAt, formatPct } from './format.js';
 import { awayWords } from './text-charts.js';
-import { buildReportModel, STATE_WORDS, type Block, type HealthBlock, type HistogramBlock, type Section, type SeriesBlock, type Span, type TableBlock } from './report-model.js';
+import { STATE_WORDS, type Block, type HealthBlock, type HistogramBlock, type Section, type SeriesBlock, type Span, type TableBlock } from './blocks.js';
+import { buildReportModel } from './report-model.js';
 
 /**
  * Renders a run record as one self-contained HTML page: the sections of

@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
-import { buildReportModel, type Block, type Section, type Span, type TableBlock } from './report-model.js';
+import type { Block, Section, Span, TableBlock } from './blocks.js';
+import { buildReportModel } from './report-model.js';
 import { healthText, histogramText, seriesText } from './text-charts.js';
 
 /**

@@ -1,7 +1,8 @@
 import type { ChalkInstance } from 'chalk';
 import type { RunRecord } from '../metrics/run-record.js';
 import { borderlessTable, chalkFor } from './text-table.js';
-import { buildReportModel, type Block, type Section, type Span, type TableBlock, type Tone } from './report-model.js';
+import type { Block, Section, Span, TableBlock, Tone } from './blocks.js';
+import { buildReportModel } from './report-model.js';
 import { renderVerdict } from './render-verdict.js';
 import { healthText, histogramText, seriesText, TEXT_WIDTH, wrapWords } from './text-charts.js';
 

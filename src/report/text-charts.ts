@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import { STATE_WORDS, type HealthBlock, type HistogramBlock, type Marker, type SeriesBlock, type StripState } from './report-model.js';
+import { STATE_WORDS, type HealthBlock, type HistogramBlock, type Marker, type SeriesBlock, type StripState } from './blocks.js';
 import { formatAt, formatDuration, formatPct } from './format.js';
 
 /** The widest line the text report draws, in columns. */

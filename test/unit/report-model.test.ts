@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportModel, type Block, type HealthBlock, type ReportModel, type SeriesBlock } from '../../src/report/report-model.js';
+import type { Block, HealthBlock, SeriesBlock } from '../../src/report/blocks.js';
+import { buildReportModel, type ReportModel } from '../../src/report/report-model.js';
 import { renderReport } from '../../src/report/render-report.js';
 import { FAILED_LAB, fixture, makeRecord } from './report-fixtures.js';
 

@@ -1,8 +1,8 @@
-import { KEEP_ALIVE_NOTE } from '../balancer/tcp/tcp-mode.js';
-import type { RunRecord } from '../metrics/run-record.js';
-import { formatBytes } from './format-bytes.js';
-import { formatPct } from './format.js';
-import type { Block, Section, Span } from './report-model.js';
+import { KEEP_ALIVE_NOTE } from '../../balancer/tcp/tcp-mode.js';
+import type { RunRecord } from '../../metrics/run-record.js';
+import type { Block, Section, Span } from '../blocks.js';
+import { formatBytes } from '../format-bytes.js';
+import { formatPct } from '../format.js';
 
 /** A share (0..1) off its expected value by more than this is marked, as in the backend table. */
 const OFF = 0.05;
