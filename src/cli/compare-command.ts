@@ -5,6 +5,7 @@ import { REMOVE_SETTLE_MS } from '../metrics/keys-moved.js';
 import type { ScenarioInput } from '../scenario/input.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { RunScenario } from '../scenario/scenario.js';
+import type { ComparePlan } from './compare-run.js';
 import { CLIENTS_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutPath } from './output.js';
@@ -58,8 +59,6 @@ ${algorithmsHelp()}`,
     });
 }
 
-/** What `compare` runs: one scenario per algorithm, the algorithms, the run length (ms) and the backend removed halfway, if any. */
-export type ComparePlan = { algos: AlgorithmName[]; runs: RunScenario[]; durationMs: number; remove: string | undefined };
 
 /**
  * Validates the `compare` flags into one scenario per algorithm (each

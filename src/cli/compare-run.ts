@@ -2,9 +2,12 @@ import { renderComparison, summarizeRun, type Comparison } from '../report/compa
 import { formatProgressLine } from '../session/progress-line.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { RunSeries } from '../session/run-series.js';
-import type { ComparePlan } from './compare-command.js';
+import type { AlgorithmName } from '../balancer/algorithms/index.js';
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { untilSignal, writeOut } from './output.js';
+
+/** What `compare` runs: one scenario per algorithm, the algorithms, the run length (ms) and the backend removed halfway, if any. */
+export type ComparePlan = { algos: AlgorithmName[]; runs: RunScenario[]; durationMs: number; remove: string | undefined };
 
 /**
  * Runs `lblab compare`: each algorithm in turn on fresh backends (a whole
