@@ -63,6 +63,26 @@ export const balancerFileSchema = z.strictObject({
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * The balancer fields that mean something only to an HTTP (L7) balancer,
+ * and why: refused with mode tcp rather than ignored (see `applyMode`).
+ * `retry-on` (statuses) and the hash key are checked by value there.
+ */
+export const L7_ONLY_FIELDS: Readonly<Partial<Record<keyof BalancerInput, string>>> = {
+  'retry-non-idempotent': 'L4 sees no method',
+  'response-timeout': 'L4 sees no response',
+  'max-fails': 'passive checks judge HTTP tries',
+  'eject-consecutive': 'passive checks judge HTTP tries',
+  breaker: 'the circuit breaker judges HTTP tries',
+  'slow-start': 'not built for connections',
+  'panic-threshold': 'not built for connections',
+  sticky: 'L4 sees no cookies, and the source-IP stick table is built for HTTP only',
+  'rate-limit': 'the rate limit answers 429, an HTTP status',
+  route: 'L4 sees no path, host or header',
+  routes: 'L4 sees no path, host or header',
+  tls: 'TLS termination is built for HTTP only',
+};
+
 /** Defaults of the passive checks and breaker fields, as the flags' help shows them. */
 export const PASSIVE_DEFAULTS = { failTimeout: '10s', ejectTime: '30s', maxEjectionPercent: 10, breakerCooldown: '10s' } as const;
 

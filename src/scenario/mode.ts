@@ -4,32 +4,13 @@ import type { HealthCheckConfig } from '../balancer/health/active-health-check.j
 import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
 import type { RetryCondition, RetryPolicy } from '../balancer/retry-policy.js';
 import { BALANCER_MODES, isTcpAlgorithm, TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
+import { L7_ONLY_FIELDS } from './balancer-settings.js';
 import { FieldError, type FieldNamer } from './field-error.js';
 import type { ScheduledEvent } from './timeline.js';
 
 /** What a connection-level retry can be about: a connect refused or reset, or one that timed out. */
 const TCP_RETRY_CONDITIONS: readonly RetryCondition[] = ['error', 'timeout'];
 
-/**
- * Fields that mean something only to an HTTP balancer, refused with mode
- * tcp rather than ignored: the field's path in the scenario input and why.
- * `hash-key` (other than ip) and `balancer.retry-on` (statuses) are checked
- * by value, `algo` against {@link TCP_ALGORITHMS}.
- */
-const HTTP_ONLY_FIELDS: ReadonlyArray<[path: string, why: string]> = [
-  ['balancer.retry-non-idempotent', 'L4 sees no method'],
-  ['balancer.response-timeout', 'L4 sees no response'],
-  ['balancer.max-fails', 'passive checks judge HTTP tries'],
-  ['balancer.eject-consecutive', 'passive checks judge HTTP tries'],
-  ['balancer.breaker', 'the circuit breaker judges HTTP tries'],
-  ['balancer.slow-start', 'not built for connections'],
-  ['balancer.panic-threshold', 'not built for connections'],
-  ['balancer.sticky', 'L4 sees no cookies, and the source-IP stick table is built for HTTP only'],
-  ['balancer.rate-limit', 'the rate limit answers 429, an HTTP status'],
-  ['balancer.route', 'L4 sees no path, host or header'],
-  ['balancer.routes', 'L4 sees no path, host or header'],
-  ['balancer.tls', 'TLS termination is built for HTTP only'],
-];
 
 /** The parts of a `start` or `balance` config that `--mode` decides or checks. */
 type ModeSensitive = {
@@ -51,7 +32,7 @@ type ModeSensitive = {
  * @throws {FieldError} naming the mode and the field that needs HTTP: an
  * algorithm outside {@link TCP_ALGORITHMS} (given or in a timeline `algo`),
  * `hash-key` other than ip, `retry-on` with a status, or one of
- * {@link HTTP_ONLY_FIELDS}.
+ * {@link L7_ONLY_FIELDS}.
  */
 export function applyMode<T extends ModeSensitive>(config: T, written: string | undefined, given: ReadonlySet<string>, name: FieldNamer): T & { mode: BalancerMode } {
   const modeField = name('balancer.mode');
@@ -72,7 +53,8 @@ export function applyMode<T extends ModeSensitive>(config: T, written: string | 
   if (config.hashKey && config.hashKey.kind !== 'ip') {
     throw new FieldError(name('hash-key'), `with ${tcp} to be ip (a TCP connection has no path, header or cookie), got ${config.hashKey.kind}`);
   }
-  for (const [path, why] of HTTP_ONLY_FIELDS) {
+  for (const [field, why] of Object.entries(L7_ONLY_FIELDS)) {
+    const path = `balancer.${field}`;
     if (given.has(path)) throw new FieldError(name(path), `only with \`${modeField} http\` (${why}), got it with ${tcp}`);
   }
   let on = new Set(config.retry.on);
