@@ -33,6 +33,12 @@ export type BalancerConfig = SharedBalancerConfig & {
   /** TLS termination: serve HTTPS with a self-signed certificate made at {@link Balancer.listen}, forward plain HTTP. */
   tls?: boolean;
   /**
+   * Time a client may take to send a whole request head, ms (HAProxy
+   * `timeout http-request`); past it Node's server answers 408 and closes
+   * the connection, so a slow client cannot hold a socket. Default 10 s.
+   */
+  clientTimeoutMs?: number;
+  /**
    * Whether to record every proxied response into {@link Balancer.stats}
    * (default true). `start` measures on the client side and turns it off to
    * keep the request path light.
@@ -92,7 +98,15 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.sticky = config.sticky ? new StickySessions(config.sticky, this.pools, () => this.nowMs()) : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     // The certificate is made in listen() (it is async) and set on the server then.
-    this.server = config.tls ? https.createServer({}, (req, res) => this.handle(req, res)) : http.createServer((req, res) => this.handle(req, res));
+    const clientTimeoutMs = config.clientTimeoutMs ?? 10_000;
+    const serverOptions: http.ServerOptions = {
+      headersTimeout: clientTimeoutMs,
+      // Node's own 5 min limit on a whole request must not be the shorter one.
+      requestTimeout: Math.max(clientTimeoutMs, 300_000),
+      // Node looks for timed-out requests only this often (30 s by default): a few times per timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(clientTimeoutMs / 4))),
+    };
+    this.server = config.tls ? https.createServer(serverOptions, (req, res) => this.handle(req, res)) : http.createServer(serverOptions, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
     if (config.tls) {
       this.handshakes = new HandshakeMeter();

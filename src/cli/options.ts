@@ -7,7 +7,7 @@ import { DEFAULT_STICKY_COOKIE } from '../balancer/sticky/sticky-sessions.js';
 import { KEEP_ALIVE_NOTE, TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
 import { MAX_CLIENTS } from '../load/client-addresses.js';
 import { DEFAULT_MAX_IN_FLIGHT } from '../load/load-generator.js';
-import { PASSIVE_DEFAULTS } from '../scenario/balancer-settings.js';
+import { DEFAULT_CLIENT_TIMEOUT_MS, PASSIVE_DEFAULTS } from '../scenario/balancer-settings.js';
 import { FieldError, type FieldNamer } from '../scenario/field-error.js';
 import type { BalancerInput } from '../scenario/balancer-settings.js';
 import type { HealthInput } from '../scenario/health.js';
@@ -214,6 +214,13 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     flags: '--response-timeout <duration>',
     help: 'time a try may wait for response headers, and between body chunks (nginx proxy_read_timeout)',
     default: `${DEFAULT_CONNECTION.responseTimeoutMs / 1000}s`,
+    group: 'proxy',
+    commands: BALANCING,
+  },
+  'balancer.client-timeout': {
+    flags: '--client-timeout <duration>',
+    help: 'time a client may take to send a whole request head; past it: 408 and the connection closed, a guard against slow clients (HAProxy timeout http-request)',
+    default: `${DEFAULT_CLIENT_TIMEOUT_MS / 1000}s`,
     group: 'proxy',
     commands: BALANCING,
   },

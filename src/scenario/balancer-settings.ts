@@ -19,6 +19,7 @@ export type BalancerInput = {
   'retry-non-idempotent'?: boolean;
   'connect-timeout'?: string;
   'response-timeout'?: string;
+  'client-timeout'?: string;
   'max-fails'?: number | string;
   'fail-timeout'?: string;
   'eject-consecutive'?: number | string;
@@ -44,6 +45,7 @@ export const balancerFileSchema = z.strictObject({
   'retry-non-idempotent': z.boolean().optional(),
   'connect-timeout': z.string().optional(),
   'response-timeout': z.string().optional(),
+  'client-timeout': z.string().optional(),
   'max-fails': z.number().optional(),
   'fail-timeout': z.string().optional(),
   'eject-consecutive': z.number().optional(),
@@ -71,6 +73,7 @@ const HOUR_MS = 3_600_000;
 export const L7_ONLY_FIELDS: Readonly<Partial<Record<keyof BalancerInput, string>>> = {
   'retry-non-idempotent': 'L4 sees no method',
   'response-timeout': 'L4 sees no response',
+  'client-timeout': 'L4 reads no request',
   'max-fails': 'passive checks judge HTTP tries',
   'eject-consecutive': 'passive checks judge HTTP tries',
   breaker: 'the circuit breaker judges HTTP tries',
@@ -83,6 +86,9 @@ export const L7_ONLY_FIELDS: Readonly<Partial<Record<keyof BalancerInput, string
   tls: 'TLS termination is built for HTTP only',
 };
 
+/** How long a client may take to send a request head (ms) unless `client-timeout` says otherwise: HAProxy's usual `timeout http-request 10s`. */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 10_000;
+
 /** Defaults of the passive checks and breaker fields, as the flags' help shows them. */
 export const PASSIVE_DEFAULTS = { failTimeout: '10s', ejectTime: '30s', maxEjectionPercent: 10, breakerCooldown: '10s' } as const;
 
@@ -93,6 +99,8 @@ export const PASSIVE_DEFAULTS = { failTimeout: '10s', ejectTime: '30s', maxEject
  */
 export type ProxySettings = {
   connection: UpstreamConnectionConfig;
+  /** Time a client may take to send a whole request head, ms: past it, 408 and the connection closed (HAProxy `timeout http-request`, nginx `client_header_timeout`). */
+  clientTimeoutMs: number;
   retry: RetryPolicy;
   passive: { outlier: OutlierConfig; breaker?: BreakerConfig };
   backups: string[];
@@ -179,6 +187,7 @@ export function resolveProxy(input: BalancerInput = {}, backendNames: readonly s
       connectTimeoutMs: ms('connect-timeout', DEFAULT_CONNECTION.connectTimeoutMs),
       responseTimeoutMs: ms('response-timeout', DEFAULT_CONNECTION.responseTimeoutMs),
     },
+    clientTimeoutMs: ms('client-timeout', DEFAULT_CLIENT_TIMEOUT_MS),
     retry: {
       retries: int('retries', DEFAULT_RETRY_POLICY.retries, 0, 10),
       on: input['retry-on'] === undefined ? new Set(DEFAULT_RETRY_POLICY.on) : retryConditions(input['retry-on'], name),
