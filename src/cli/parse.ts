@@ -1,4 +1,5 @@
 import ms from 'ms';
+import { FAULTS, type FaultName } from '../backend/faults.js';
 import type { BackendFaults } from '../backend/ipc.js';
 import { UsageError } from '../errors.js';
 
@@ -174,16 +175,8 @@ export function parseHttpUrl(flag: string, value: string, allowHttps = false): U
   return url;
 }
 
-/**
- * The faults a backend can be switched into, by the name `--event` and the
- * event log use: `slow` (service time ×10), `errors` (50% answered 500),
- * `health-fail` (`/health` answers 503, traffic still served), `hang` (no
- * answer at all, `/health` included), `reset` (connection reset
- * mid-response), `degrade` (service time grows with time).
- */
-export const FAULTS = ['slow', 'errors', 'health-fail', 'hang', 'reset', 'degrade'] as const;
-/** One of {@link FAULTS}. */
-export type FaultName = (typeof FAULTS)[number];
+/** The faults, now kept in the fault registry (`backend/faults.ts`); re-exported for the parsers' callers. */
+export { FAULTS, type FaultName };
 
 /**
  * A scheduled action of `--event`. `atMs` in ms from the start of load.

@@ -1,3 +1,4 @@
+import { faultDefinitions } from '../backend/faults.js';
 import { byTime, deriveDetections, unloggedTransitions, type BackendRecord, type Detection, type LabVerdict, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
@@ -667,7 +668,14 @@ function failuresSection(r: RunRecord): Section | undefined {
 }
 
 /** Events whose effect on traffic the report shows second by second. */
-const DIP_EVENTS: ReadonlySet<string> = new Set(['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'degrade', 'remove', 'drain', 'draining']);
+const DIP_EVENTS: ReadonlySet<string> = new Set([
+  'kill',
+  'exit',
+  ...faultDefinitions().filter((f) => f.aroundInReport).map((f) => f.name),
+  'remove',
+  'drain',
+  'draining',
+]);
 
 /** Up to this many backends get a row each in the tables around a fault; beyond, only the fault's target. */
 const DIP_ALL_BACKENDS = 6;

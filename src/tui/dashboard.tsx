@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
+import { faultDefinitions } from '../backend/faults.js';
 import type { RunControls, RunSnapshot } from '../session/snapshot.js';
 import { BackendTable } from './backend-table.js';
 import { EventLog } from './event-log.js';
@@ -91,24 +92,6 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       case 'r':
         if (name !== undefined) controls.restart(name);
         break;
-      case 's':
-        if (name !== undefined) controls.toggleSlow(name);
-        break;
-      case 'e':
-        if (name !== undefined) controls.toggleErrors(name);
-        break;
-      case 'h':
-        if (name !== undefined) controls.toggleHealthFail(name);
-        break;
-      case 'g':
-        if (name !== undefined) controls.toggleHang(name);
-        break;
-      case 'x':
-        if (name !== undefined) controls.toggleReset(name);
-        break;
-      case 'u':
-        if (name !== undefined) controls.toggleDegrade(name);
-        break;
       case 'c':
         if (name !== undefined) controls.recover(name);
         break;
@@ -134,6 +117,10 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       case 'w':
         if (name !== undefined && !snap.backends[current]!.removed) editWeight({ backend: name, text: '' });
         break;
+      default: {
+        const fault = faultDefinitions().find((f) => f.key === ch);
+        if (fault && name !== undefined) controls.toggleFault(fault.name, name);
+      }
     }
   };
 

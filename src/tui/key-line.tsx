@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
+import { faultDefinitions, RECOVER } from '../backend/faults.js';
 
 type Keys = ReadonlyArray<readonly [key: string, action: string]>;
 
@@ -17,15 +18,7 @@ const CONTROL_KEYS: Keys = [
 ];
 
 /** Fault keys: each toggles its fault on the selected backend; `c` clears them all. */
-const FAULT_KEYS: Keys = [
-  ['s', 'slow'],
-  ['e', 'errors'],
-  ['h', 'health-fail'],
-  ['g', 'hang'],
-  ['x', 'reset'],
-  ['u', 'degrade'],
-  ['c', 'recover'],
-];
+const FAULT_KEYS: Keys = [...faultDefinitions().map((f) => [f.key, f.name] as const), [RECOVER.key, RECOVER.name]];
 
 function KeyRow({ label, keys }: { label?: string; keys: Keys }) {
   return (
