@@ -11,7 +11,7 @@ import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread
 import { pooledExpectedShares, routesRecord, type RoutingConfig } from '../balancer/routes.js';
 import type { HealthCheckConfig } from '../balancer/health/active-health-check.js';
 import { TCP_ALGORITHMS, type BalancerMode } from '../balancer/tcp/tcp-mode.js';
-import { Fleet, type BackendSpec, type FleetMember } from '../backend/fleet.js';
+import { Fleet, type BackendSpec } from '../backend/fleet.js';
 import { degradationMs, FAULT_REGISTRY, faultSwitches, faultWords, isFaultName, type FaultName } from '../backend/faults.js';
 import type { BackendFaults } from '../backend/ipc.js';
 import type { ScheduledEvent } from '../cli/parse.js';
