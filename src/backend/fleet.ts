@@ -5,6 +5,7 @@ import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { RuntimeError } from '../errors.js';
 import { registerCleanup } from '../cleanup.js';
 import { formatLatency } from './latency.js';
+import { FAULT_REGISTRY } from './faults.js';
 import { isChildMessage, mergeFaults, type BackendFaults, type ParentMessage } from './ipc.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -120,9 +121,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
   setFaults(name: string, faults: BackendFaults): boolean {
     return this.send(name, { type: 'fault', faults }, () => {
       const member = this.require(name);
-      const wasDegrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
+      const wasDegrading = FAULT_REGISTRY.degrade.isOn(member.faults);
       member.faults = mergeFaults(member.faults, faults);
-      const degrading = (member.faults.degradeMsPerSecond ?? 0) > 0;
+      const degrading = FAULT_REGISTRY.degrade.isOn(member.faults);
       // The backend keeps the start of a degradation whose rate changes; so does this copy.
       if (degrading && !wasDegrading) member.degradingSince = Date.now();
       if (!degrading) member.degradingSince = null;

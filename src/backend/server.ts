@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { RuntimeError, UsageError } from '../errors.js';
+import { NO_FAULTS } from './faults.js';
 import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
 
@@ -35,18 +36,6 @@ export type RunningBackend = {
   setFaults(faults: BackendFaults): void;
   recover(): void;
   close(): Promise<void>;
-};
-
-/** A backend with no fault switched on. */
-const NO_FAULTS: Required<BackendFaults> = {
-  slowFactor: 1,
-  slowAddMs: 0,
-  errorRate: 0,
-  errorStatus: 500,
-  healthFail: false,
-  hang: false,
-  reset: false,
-  degradeMsPerSecond: 0,
 };
 
 /**

@@ -5,6 +5,7 @@ import type { Scenario } from '../scenario/scenario.js';
 import { CLIENTS_HELP, ROUTES_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutPath } from './output.js';
+import { dashboardKeysHelp } from '../tui/keymap.js';
 
 /** The `start` flags that are not scenario fields: how the run is shown and kept. */
 type StartOutputFlags = { headless?: boolean; json?: boolean; out?: string };
@@ -55,21 +56,7 @@ start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP
 with X-Forwarded-Proto: https; the built-in load accepts that certificate. The
 report counts the handshakes and their time: a keep-alive connection pays once.
 
-Dashboard keys: ↑/↓ or 1-9 select a backend, k kill (SIGKILL), r restart,
-d drain (again: call it off), a next algorithm, w weight of the selected
-backend (type it, Enter), +/- concurrency, p pause load, q quit and print the report. A change of
-algorithm, weight or membership starts a new period; the report shows each one.
-Fault keys toggle a fault on the selected backend:
-  s slow         service time ×10
-  e errors       50% answered 500
-  h health-fail  /health says 503, traffic still served
-  g hang         no answer to anything, /health included (checks: L7TOUT);
-                 held requests are answered when the fault is cleared
-  x reset        headers and half the body, then the connection is reset
-  u degrade      service time grows +20ms per second since the fault went on
-  c recover      clear every fault of the selected backend
-On the timeline a fault's name switches it on (an event sets, it does not
-toggle) and recover clears them all: --event "5s hang b2" --event "15s recover b2"`,
+${dashboardKeysHelp()}`,
     )
     .action(async (o: StartOutputFlags, command: Command) => {
       const scenario = parseStart(command);

@@ -1,3 +1,4 @@
+import { FAULTS } from '../backend/faults.js';
 import type { HealthState } from '../balancer/health/rise-fall.js';
 import type { HealthTransition } from '../balancer/upstream-backend.js';
 import { LATENCY_BUCKET_EDGES_MS, type LatencySummary } from './latency-histogram.js';
@@ -51,7 +52,7 @@ export type BackendRecord = {
 export type ConnectionRecord = { total: number; active?: number; bytesIn: number; bytesOut: number; connectErrors: number };
 
 /** Event types that put a fault on a backend (or take it away), as `--event` and the keys log them. */
-export const FAULT_EVENT_TYPES = ['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'slow', 'degrade'] as const;
+export const FAULT_EVENT_TYPES = ['kill', 'exit', ...FAULTS] as const;
 
 /** How the balancer noticed a fault: active checks took it DOWN, passive checks ejected it, or its circuit breaker opened. */
 export type DetectedBy = 'down' | 'ejected' | 'breaker-open';

@@ -1,17 +1,8 @@
+import { FAULTS, isFaultName, type FaultName } from '../backend/faults.js';
 import type { BackendFaults } from '../backend/ipc.js';
 import { FieldError } from './field-error.js';
 import { parseDuration, parseFraction, parseInteger } from './values.js';
 
-/**
- * The faults a backend can be switched into, by the name `--event` and the
- * event log use: `slow` (service time ×10), `errors` (50% answered 500),
- * `health-fail` (`/health` answers 503, traffic still served), `hang` (no
- * answer at all, `/health` included), `reset` (connection reset
- * mid-response), `degrade` (service time grows with time).
- */
-export const FAULTS = ['slow', 'errors', 'health-fail', 'hang', 'reset', 'degrade'] as const;
-/** One of {@link FAULTS}. */
-export type FaultName = (typeof FAULTS)[number];
 
 /**
  * A scheduled action of `--event`. `atMs` in ms from the start of load.
@@ -61,17 +52,6 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
     case 'drain':
     case 'recover':
       return { atMs, action, target: backend(arg) };
-    case 'health-fail':
-    case 'hang':
-    case 'reset':
-      return { atMs, action, target: backend(arg) };
-    case 'slow':
-    case 'errors':
-    case 'degrade': {
-      const m = /^([^=]+)=(.*)$/.exec(arg);
-      if (!m) return { atMs, action, target: backend(arg) };
-      return { atMs, action, target: backend(m[1]!), faults: parseFaultArgs(flag, action, m[2]!) };
-    }
     case 'weight': {
       const m = /^([^=]+)=(.*)$/.exec(arg);
       if (!m) throw new FieldError(flag, `weight to read <backend>=<n> like b1=5, got ${JSON.stringify(arg)}`);
@@ -82,8 +62,13 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
         throw new FieldError(flag, `algorithm to be one of ${algorithms.join(', ')}, got ${JSON.stringify(arg)}`);
       }
       return { atMs, action, algo: arg };
-    default:
-      throw new FieldError(flag, `action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+    default: {
+      if (!isFaultName(action)) throw new FieldError(flag, `action to be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+      // Faults with a setting of their own take it after the backend: "slow b2=x5".
+      const m = FAULT_ARGUMENTS.has(action) ? /^([^=]+)=(.*)$/.exec(arg) : null;
+      if (!m) return { atMs, action, target: backend(arg) };
+      return { atMs, action, target: backend(m[1]!), faults: parseFaultArgs(flag, action as FaultWithArguments, m[2]!) };
+    }
   }
 }
 
@@ -93,7 +78,11 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
  * `errors b2=0.2:503`; `degrade b2=50ms` (+50 ms per second).
  * @throws {FieldError} naming `flag` for anything else.
  */
-function parseFaultArgs(flag: string, fault: 'slow' | 'errors' | 'degrade', value: string): BackendFaults {
+/** The faults whose `--event` may carry a setting (`slow b2=x5`, `errors b2=0.2:503`, `degrade b2=50ms`). */
+type FaultWithArguments = 'slow' | 'errors' | 'degrade';
+const FAULT_ARGUMENTS: ReadonlySet<string> = new Set<FaultWithArguments>(['slow', 'errors', 'degrade']);
+
+function parseFaultArgs(flag: string, fault: FaultWithArguments, value: string): BackendFaults {
   if (fault === 'slow') {
     const times = /^[x×](\d+(?:\.\d+)?)$/.exec(value);
     if (times && Number(times[1]) >= 1 && Number(times[1]) <= 1000) return { slowFactor: Number(times[1]), slowAddMs: 0 };

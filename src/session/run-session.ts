@@ -5,9 +5,10 @@ import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
 import { pooledExpectedShares, routesRecord, type RoutingConfig } from '../balancer/routes.js';
 import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
-import { Fleet, type FleetMember } from '../backend/fleet.js';
+import { Fleet } from '../backend/fleet.js';
+import { degradationMs, FAULT_REGISTRY, faultSwitches, faultWords, isFaultName, type FaultName } from '../backend/faults.js';
 import type { BackendFaults } from '../backend/ipc.js';
-import type { FaultName, ScheduledEvent } from '../scenario/timeline.js';
+import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
@@ -17,90 +18,12 @@ import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
 import { connectionSnapshots, connectionTotals } from './connection-snapshot.js';
 
-/** The slow fault's multiplier on service time. */
-const SLOW_FACTOR = 10;
-/** The errors fault's share of requests answered 500. */
-const ERROR_FAULT_RATE = 0.5;
-/** The degrade fault's growth of service time: ms added per second since it went on (+200 ms after 10 s). */
-const DEGRADE_MS_PER_SECOND = 20;
+/** A `--event` that switches a fault on. */
+type FaultEvent = Extract<ScheduledEvent, { action: FaultName }>;
 
-/** Whether fault `fault` is on, by the switches lblab sent. */
-function isFaultOn(faults: BackendFaults, fault: FaultName): boolean {
-  switch (fault) {
-    case 'slow':
-      return (faults.slowFactor ?? 1) !== 1 || (faults.slowAddMs ?? 0) > 0;
-    case 'errors':
-      return (faults.errorRate ?? 0) > 0;
-    case 'health-fail':
-      return faults.healthFail === true;
-    case 'hang':
-      return faults.hang === true;
-    case 'reset':
-      return faults.reset === true;
-    case 'degrade':
-      return (faults.degradeMsPerSecond ?? 0) > 0;
-  }
-}
-
-/** The switches that turn `fault` on or off. */
-function faultSwitch(fault: FaultName, on: boolean): BackendFaults {
-  switch (fault) {
-    case 'slow':
-      return { slowFactor: on ? SLOW_FACTOR : 1, slowAddMs: 0 };
-    case 'errors':
-      return { errorRate: on ? ERROR_FAULT_RATE : 0, errorStatus: 500 };
-    case 'health-fail':
-      return { healthFail: on };
-    case 'hang':
-      return { hang: on };
-    case 'reset':
-      return { reset: on };
-    case 'degrade':
-      return { degradeMsPerSecond: on ? DEGRADE_MS_PER_SECOND : 0 };
-  }
-}
-
-/** What switching `fault` on does, in words, for the event log. */
-const FAULT_EFFECTS: Record<FaultName, string> = {
-  slow: `service time ×${SLOW_FACTOR}`,
-  errors: `${ERROR_FAULT_RATE * 100}% answered 500`,
-  'health-fail': '/health answers 503, traffic still served',
-  hang: 'no answer to requests or /health until recovered',
-  reset: 'connections reset mid-response, after the headers',
-  degrade: `service time grows +${DEGRADE_MS_PER_SECOND}ms per second from now`,
-};
-
-/** The slow fault in words: `slow ×10`, `slow +200ms`. */
-function slowWords(f: BackendFaults): string {
-  return (f.slowAddMs ?? 0) > 0 ? `slow +${f.slowAddMs}ms` : `slow ×${f.slowFactor ?? 1}`;
-}
-
-/** What switching a fault on with these switches does, in words, for the event log. */
-function faultEffect(fault: FaultName, switches: BackendFaults | undefined): string {
-  if (!switches) return FAULT_EFFECTS[fault];
-  if (fault === 'slow') return `service time ${(switches.slowAddMs ?? 0) > 0 ? `+${switches.slowAddMs}ms` : `×${switches.slowFactor}`}`;
-  if (fault === 'errors') return `${Math.round((switches.errorRate ?? 0) * 100)}% answered ${switches.errorStatus ?? 500}`;
-  if (fault === 'degrade') return `service time grows +${switches.degradeMsPerSecond}ms per second from now`;
-  return FAULT_EFFECTS[fault];
-}
-
-/** Extra service time in ms the degrade fault adds now (0 when off). */
-function degradationMs(member: FleetMember, nowEpochMs = Date.now()): number {
-  const rate = member.faults.degradeMsPerSecond ?? 0;
-  return rate > 0 && member.degradingSince !== null ? (rate * (nowEpochMs - member.degradingSince)) / 1000 : 0;
-}
-
-/** The faults on, in words, as the backend's row shows them: e.g. ["slow ×10", "degrading +20ms/s (now +140ms)"]. */
-function faultWords(member: FleetMember): string[] {
-  const f = member.faults;
-  const words: string[] = [];
-  if (isFaultOn(f, 'slow')) words.push(slowWords(f));
-  if (isFaultOn(f, 'errors')) words.push(`errors ${Math.round(f.errorRate! * 100)}%${f.errorStatus === 503 ? ' (503)' : ''}`);
-  if (isFaultOn(f, 'health-fail')) words.push('health-fail');
-  if (isFaultOn(f, 'hang')) words.push('hang');
-  if (isFaultOn(f, 'reset')) words.push('reset mid-response');
-  if (isFaultOn(f, 'degrade')) words.push(`degrading +${f.degradeMsPerSecond}ms/s (now +${Math.round(degradationMs(member))}ms)`);
-  return words;
+/** Whether `ev` switches a fault on, by its action's name. */
+function isFaultEvent(ev: ScheduledEvent): ev is FaultEvent {
+  return isFaultName(ev.action);
 }
 
 /**
@@ -258,34 +181,10 @@ export class RunSession implements RunControls {
     );
   }
 
-  /** Switches the slow fault (service time ×10) on or off over IPC. */
-  toggleSlow(name: string): void {
-    this.toggleFault(name, 'slow');
-  }
-
-  /** Switches the errors fault (50% answered 500) on or off over IPC. */
-  toggleErrors(name: string): void {
-    this.toggleFault(name, 'errors');
-  }
-
-  /** Switches the health-fail fault (`/health` answers 503) on or off over IPC. */
-  toggleHealthFail(name: string): void {
-    this.toggleFault(name, 'health-fail');
-  }
-
-  /** Switches the hang fault (no answer to anything, `/health` included) on or off over IPC. */
-  toggleHang(name: string): void {
-    this.toggleFault(name, 'hang');
-  }
-
-  /** Switches the reset fault (connections reset mid-response) on or off over IPC. */
-  toggleReset(name: string): void {
-    this.toggleFault(name, 'reset');
-  }
-
-  /** Switches the degrade fault (service time +20 ms per second since on) on or off over IPC. */
-  toggleDegrade(name: string): void {
-    this.toggleFault(name, 'degrade');
+  /** Switches `fault` on backend `name` on if it is off, off if it is on (see {@link setFault}). */
+  toggleFault(fault: FaultName, name: string): void {
+    const member = this.fleet.get(name);
+    if (member) this.setFault(name, fault, !FAULT_REGISTRY[fault].isOn(member.faults));
   }
 
   /**
@@ -296,8 +195,9 @@ export class RunSession implements RunControls {
   setFault(name: string, fault: FaultName, on: boolean, source = 'key', switches?: BackendFaults): void {
     const member = this.fleet.get(name);
     if (!member) return;
-    const reached = fault === 'degrade' && !on && isFaultOn(member.faults, 'degrade') ? `, it had reached +${Math.round(degradationMs(member))}ms` : '';
-    if (!this.fleet.setFaults(name, on && switches ? switches : faultSwitch(fault, on))) {
+    const def = FAULT_REGISTRY[fault];
+    const reached = !on && def.isOn(member.faults) ? def.clearedWords(degradationMs(member.faults, member.degradingSince)) : '';
+    if (!this.fleet.setFaults(name, on && switches ? switches : faultSwitches(fault, on))) {
       this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `${fault} not ${on ? 'set' : 'cleared'}: the process is not running (${source})` });
       return;
     }
@@ -306,7 +206,7 @@ export class RunSession implements RunControls {
       // Switching one fault off is not a recover: other faults stay on (and their detections stand).
       type: on ? fault : `${fault}-off`,
       target: name,
-      detail: on ? `${faultEffect(fault, switches)} (${source})` : `${fault} fault cleared${reached} (${source})`,
+      detail: on ? `${def.effect(switches ?? def.on)} (${source})` : `${fault} fault cleared${reached} (${source})`,
     });
   }
 
@@ -314,7 +214,7 @@ export class RunSession implements RunControls {
   recover(name: string, source = 'key'): void {
     const member = this.fleet.get(name);
     if (!member) return;
-    const was = faultWords(member);
+    const was = faultWords(member.faults, member.degradingSince);
     if (!this.fleet.recover(name)) {
       this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: `faults not cleared: the process is not running (${source})` });
       return;
@@ -327,13 +227,9 @@ export class RunSession implements RunControls {
     });
   }
 
-  private toggleFault(name: string, fault: FaultName): void {
-    const member = this.fleet.get(name);
-    if (member) this.setFault(name, fault, !isFaultOn(member.faults, fault));
-  }
-
   /** Carries out one scheduled `--event`. A fault event switches its fault on, whatever its state. */
   private runEvent(ev: ScheduledEvent): void {
+    if (isFaultEvent(ev)) return this.setFault(ev.target, ev.action, true, 'event', ev.faults);
     switch (ev.action) {
       case 'kill':
         return this.kill(ev.target, 'event');
@@ -343,13 +239,6 @@ export class RunSession implements RunControls {
         return this.removeBackend(ev.target, 'event');
       case 'drain':
         return this.drain(ev.target, true);
-      case 'slow':
-      case 'errors':
-      case 'health-fail':
-      case 'hang':
-      case 'reset':
-      case 'degrade':
-        return this.setFault(ev.target, ev.action, true, 'event', ev.faults);
       case 'recover':
         return this.recover(ev.target, 'event');
       case 'weight':
@@ -458,7 +347,7 @@ export class RunSession implements RunControls {
       const member = this.fleet.get(b.name)!;
       const t = stats.backends.get(b.name);
       const pt = periodStats.backends.get(b.name);
-      const faults = faultWords(member);
+      const faults = faultWords(member.faults, member.degradingSince);
       return {
         name: b.name,
         port: member.port,

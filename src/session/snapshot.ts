@@ -1,3 +1,4 @@
+import type { FaultName } from '../backend/faults.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
@@ -83,23 +84,14 @@ export interface RunControls {
   kill(backend: string): void;
   /** Starts the backend's process again on its port; a restart under way is not doubled. */
   restart(backend: string): void;
-  /** Toggles the slow fault (service time ×10) on a backend. */
-  toggleSlow(backend: string): void;
-  /** Toggles the errors fault (50% answered 500) on a backend. */
-  toggleErrors(backend: string): void;
-  /** Toggles the health-fail fault: `/health` answers 503 while traffic is still served. */
-  toggleHealthFail(backend: string): void;
   /**
-   * Toggles the hang fault: the backend reads requests but answers none,
-   * `/health` included, so active checks time out (L7TOUT); what it held is
-   * answered when the fault is cleared.
+   * Toggles `fault` on a backend: on when it is off, off when it is on. What
+   * each fault does is in its `FAULT_REGISTRY` entry, e.g. hang: the backend
+   * reads requests but answers none, `/health` included, so active checks
+   * time out (L7TOUT); what it held is answered when the fault is cleared.
    */
-  toggleHang(backend: string): void;
-  /** Toggles the reset fault: each response is cut after its headers and half its body by a connection reset; `/health` still answers. */
-  toggleReset(backend: string): void;
-  /** Toggles the degrade fault: service time grows by 20 ms per second since it went on; capacity queueing still applies. */
-  toggleDegrade(backend: string): void;
-  /** Clears every fault on a backend (slow, errors, health-fail, hang, reset, degrade). */
+  toggleFault(fault: FaultName, backend: string): void;
+  /** Clears every fault on a backend (each of `FAULTS`). */
   recover(backend: string): void;
   /** Sets the number of closed-model load workers (clamped to 1…4096). */
   setConcurrency(value: number): void;

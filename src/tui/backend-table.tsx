@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import { formatAt, formatMs, formatPct, formatRate, shareBar } from '../report/format.js';
 import type { BackendSnapshot } from '../session/snapshot.js';
+import { FAULT_TONE_COLOUR } from './fault-tone-colour.js';
 import { pad, widest } from './pad.js';
 
 /** Cells of the share bar drawn by `shareBar`. */
@@ -189,7 +190,7 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
               <Text color={b.errors > 0 ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
             </Text>
             {b.faults.length > 0 ? (
-              <Text color="yellow" wrap="truncate">
+              <Text color={FAULT_TONE_COLOUR.warn} wrap="truncate">
                 {' '.repeat(2 + w.name)}↳ {b.faults.join(', ')}
               </Text>
             ) : null}

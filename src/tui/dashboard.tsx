@@ -6,6 +6,7 @@ import { BackendTable } from './backend-table.js';
 import { EventLog } from './event-log.js';
 import { Header } from './header.js';
 import { KeyLine } from './key-line.js';
+import { bindingOf } from './keymap.js';
 import { LatencyChart } from './latency-chart.js';
 
 /** Props of {@link Dashboard}: the running session's controls and the snapshot refresh period in ms (default 100). */
@@ -22,11 +23,10 @@ function clampIndex(index: number, count: number): number {
  * `refreshMs` ms (default 200: 5 redraws a second, under ink's 10 fps cap;
  * `npm run bench:dashboard` measures what drawing costs the balancer) and
  * turns keys into `RunControls` calls on the selected backend; it computes
- * nothing itself. Keys: ↑/↓ and 1–9 select, k kill, r restart, s slow,
- * e errors, h health-fail, g hang, x reset, u degrade (each toggles its
- * fault), c clear every fault, d drain (again: call it off), a next algorithm, w then digits and Enter set the
- * selected backend's weight (Esc cancels), +/= double and - halve
- * concurrency, p pause, q or Ctrl-C quit (the caller unmounts after `quit()`).
+ * nothing itself. Keys are the keymap's (`keymap.ts`): selection, kill,
+ * restart, each fault and recover, drain, algorithm, load, pause, quit; `w`
+ * then digits and Enter set the selected backend's weight (Esc cancels).
+ * The caller unmounts after `quit()`.
  */
 export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   const [snapshot, setSnapshot] = useState<RunSnapshot>(() => controls.snapshot());
@@ -63,7 +63,61 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     setSelected(index);
   };
 
-  /** One key press: a single printable character. */
+  /** Carries out the keymap's binding of `key` (a character, `up`, `down` or `ctrl+c`), if it has one. */
+  const run = (key: string): void => {
+    const binding = bindingOf(key);
+    if (!binding) return;
+    if (binding.action === 'quit') return controls.quit();
+    const snap = snapshotRef.current;
+    const count = snap.backends.length;
+    const current = clampIndex(selectedRef.current, count);
+    const name = snap.backends[current]?.name;
+    const c = snap.concurrency;
+    switch (binding.action) {
+      case 'select-previous':
+        return select(clampIndex(current - 1, count));
+      case 'select-next':
+        return select(clampIndex(current + 1, count));
+      case 'select-row': {
+        const index = Number(key) - 1;
+        if (index < count) select(index);
+        return;
+      }
+      case 'kill':
+        if (name !== undefined) controls.kill(name);
+        return;
+      case 'restart':
+        if (name !== undefined) controls.restart(name);
+        return;
+      case 'toggle-fault':
+        if (name !== undefined) controls.toggleFault(binding.fault, name);
+        return;
+      case 'recover':
+        if (name !== undefined) controls.recover(name);
+        return;
+      case 'more-load':
+        // Open model: the same keys double and halve the rate.
+        if (snap.rate !== undefined) controls.setRate?.(snap.rate * 2);
+        else controls.setConcurrency(Math.max(1, c * 2));
+        return;
+      case 'less-load':
+        if (snap.rate !== undefined) controls.setRate?.(snap.rate / 2);
+        else controls.setConcurrency(Math.max(1, Math.floor(c / 2)));
+        return;
+      case 'pause':
+        return controls.togglePause();
+      case 'next-algorithm':
+        return controls.cycleAlgorithm();
+      case 'drain':
+        if (name !== undefined) controls.toggleDrain(name);
+        return;
+      case 'edit-weight':
+        if (name !== undefined && !snap.backends[current]!.removed) editWeight({ backend: name, text: '' });
+        return;
+    }
+  };
+
+  /** One key press: a single printable character. While a weight is typed, only digits and Enter count. */
   const press = (ch: string): void => {
     const edit = weightRef.current;
     if (edit) {
@@ -71,78 +125,11 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       else if (ch === '\r' || ch === '\n') commitWeight();
       return;
     }
-    if (ch === 'q') {
-      controls.quit();
-      return;
-    }
-    const snap = snapshotRef.current;
-    const count = snap.backends.length;
-    const current = clampIndex(selectedRef.current, count);
-    if (/^[1-9]$/.test(ch)) {
-      const index = Number(ch) - 1;
-      if (index < count) select(index);
-      return;
-    }
-    const name = snap.backends[current]?.name;
-    const c = snap.concurrency;
-    switch (ch) {
-      case 'k':
-        if (name !== undefined) controls.kill(name);
-        break;
-      case 'r':
-        if (name !== undefined) controls.restart(name);
-        break;
-      case 's':
-        if (name !== undefined) controls.toggleSlow(name);
-        break;
-      case 'e':
-        if (name !== undefined) controls.toggleErrors(name);
-        break;
-      case 'h':
-        if (name !== undefined) controls.toggleHealthFail(name);
-        break;
-      case 'g':
-        if (name !== undefined) controls.toggleHang(name);
-        break;
-      case 'x':
-        if (name !== undefined) controls.toggleReset(name);
-        break;
-      case 'u':
-        if (name !== undefined) controls.toggleDegrade(name);
-        break;
-      case 'c':
-        if (name !== undefined) controls.recover(name);
-        break;
-      case '+':
-      case '=':
-        // Open model: the same keys double and halve the rate.
-        if (snap.rate !== undefined) controls.setRate?.(snap.rate * 2);
-        else controls.setConcurrency(Math.max(1, c * 2));
-        break;
-      case '-':
-        if (snap.rate !== undefined) controls.setRate?.(snap.rate / 2);
-        else controls.setConcurrency(Math.max(1, Math.floor(c / 2)));
-        break;
-      case 'p':
-        controls.togglePause();
-        break;
-      case 'a':
-        controls.cycleAlgorithm();
-        break;
-      case 'd':
-        if (name !== undefined) controls.toggleDrain(name);
-        break;
-      case 'w':
-        if (name !== undefined && !snap.backends[current]!.removed) editWeight({ backend: name, text: '' });
-        break;
-    }
+    run(ch);
   };
 
   useInput((input, key) => {
-    if (key.ctrl && input === 'c') {
-      controls.quit();
-      return;
-    }
+    if (key.ctrl && input === 'c') return run('ctrl+c');
     // Esc comes with meta set, so it is looked at first.
     if (weightRef.current && key.escape) return editWeight(undefined);
     if (key.ctrl || key.meta) return;
@@ -155,10 +142,8 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       for (const ch of input) press(ch);
       return;
     }
-    const count = snapshotRef.current.backends.length;
-    const current = clampIndex(selectedRef.current, count);
-    if (key.upArrow) return select(clampIndex(current - 1, count));
-    if (key.downArrow) return select(clampIndex(current + 1, count));
+    if (key.upArrow) return run('up');
+    if (key.downArrow) return run('down');
     // Keys typed quickly (or pasted) can arrive as one chunk, e.g. "2k":
     // act on each character in order.
     for (const ch of input) press(ch);

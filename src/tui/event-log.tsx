@@ -1,13 +1,21 @@
 import { Box, Text } from 'ink';
+import { FAULT_REGISTRY, isFaultName, RECOVER } from '../backend/faults.js';
 import type { RunEvent } from '../metrics/run-record.js';
 import { formatAt } from '../report/format.js';
+import { FAULT_TONE_COLOUR } from './fault-tone-colour.js';
 import { pad, widest } from './pad.js';
 
 /** Props of {@link EventLog}: the run's events, newest last, and how many of the newest to show (default 6). */
 export type EventLogProps = { events: readonly RunEvent[]; limit?: number };
 
-/** Colour of an event type: health going down and lost processes red, coming back green, faults yellow; any other type neutral. */
+/**
+ * Colour of an event type: health going down and lost processes red, coming
+ * back green, faults in their registry tone (on: yellow; cleared or
+ * recovered: green), a pause yellow; any other type neutral.
+ */
 function colourOf(type: string): string | undefined {
+  if (isFaultName(type)) return FAULT_TONE_COLOUR[FAULT_REGISTRY[type].tone];
+  if (type === RECOVER.name) return FAULT_TONE_COLOUR[RECOVER.tone];
   switch (type) {
     case 'down':
     case 'kill':
@@ -16,18 +24,11 @@ function colourOf(type: string): string | undefined {
       return 'red';
     case 'up':
     case 'started':
-    case 'recover':
       return 'green';
-    case 'slow':
-    case 'errors':
-    case 'health-fail':
-    case 'hang':
-    case 'reset':
-    case 'degrade':
     case 'pause':
       return 'yellow';
     default:
-      return type.endsWith('-off') ? 'green' : undefined;
+      return type.endsWith('-off') ? FAULT_TONE_COLOUR.good : undefined;
   }
 }
 

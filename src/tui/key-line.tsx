@@ -1,37 +1,12 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
+import { keyLabels, type KeyLabel } from './keymap.js';
 
-type Keys = ReadonlyArray<readonly [key: string, action: string]>;
-
-/** Selection, process, upstream and load keys. */
-const CONTROL_KEYS: Keys = [
-  ['↑/↓ 1-9', 'select'],
-  ['k', 'kill'],
-  ['r', 'restart'],
-  ['d', 'drain'],
-  ['a', 'algo'],
-  ['w', 'weight'],
-  ['+/-', 'concurrency'],
-  ['p', 'pause'],
-  ['q', 'quit'],
-];
-
-/** Fault keys: each toggles its fault on the selected backend; `c` clears them all. */
-const FAULT_KEYS: Keys = [
-  ['s', 'slow'],
-  ['e', 'errors'],
-  ['h', 'health-fail'],
-  ['g', 'hang'],
-  ['x', 'reset'],
-  ['u', 'degrade'],
-  ['c', 'recover'],
-];
-
-function KeyRow({ label, keys }: { label?: string; keys: Keys }) {
+function KeyRow({ label, keys }: { label?: string; keys: readonly KeyLabel[] }) {
   return (
     <Text wrap="wrap">
       {label !== undefined ? <Text dimColor>{label} </Text> : null}
-      {keys.map(([key, action], i) => (
+      {keys.map(({ keys: key, action }, i) => (
         <Text key={key}>
           {i > 0 ? '  ' : ''}
           <Text bold>{key}</Text> <Text dimColor>{action}</Text>
@@ -42,15 +17,15 @@ function KeyRow({ label, keys }: { label?: string; keys: Keys }) {
 }
 
 /**
- * The key bindings at the foot of the dashboard, on two lines (each under
- * 90 columns): the controls, then the faults of the selected backend. They
- * never change, so they render once.
+ * The key bindings at the foot of the dashboard, from the keymap, on two
+ * lines (each under 90 columns): the controls, then the faults of the
+ * selected backend. They never change, so they render once.
  */
 export const KeyLine = memo(function KeyLine() {
   return (
     <Box flexDirection="column">
-      <KeyRow keys={CONTROL_KEYS} />
-      <KeyRow label="faults:" keys={FAULT_KEYS} />
+      <KeyRow keys={keyLabels('controls')} />
+      <KeyRow label="faults:" keys={keyLabels('faults')} />
     </Box>
   );
 });

@@ -1,5 +1,6 @@
 import { cleanup, render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FaultName } from '../../src/backend/faults.js';
 import type { BackendSnapshot, RunControls, RunSnapshot } from '../../src/session/snapshot.js';
 import { Dashboard } from '../../src/tui/dashboard.js';
 
@@ -85,16 +86,28 @@ function fakeSnapshot(): RunSnapshot {
 }
 
 function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
-  const controls = {
-    snapshot: vi.fn(() => snapshot),
-    kill: vi.fn<(backend: string) => void>(),
-    restart: vi.fn<(backend: string) => void>(),
+  // One spy per fault, so a test can ask which fault a key toggled.
+  const faultToggles = {
     toggleSlow: vi.fn<(backend: string) => void>(),
     toggleErrors: vi.fn<(backend: string) => void>(),
     toggleHealthFail: vi.fn<(backend: string) => void>(),
     toggleHang: vi.fn<(backend: string) => void>(),
     toggleReset: vi.fn<(backend: string) => void>(),
     toggleDegrade: vi.fn<(backend: string) => void>(),
+  };
+  const byFault: Record<FaultName, (backend: string) => void> = {
+    slow: faultToggles.toggleSlow,
+    errors: faultToggles.toggleErrors,
+    'health-fail': faultToggles.toggleHealthFail,
+    hang: faultToggles.toggleHang,
+    reset: faultToggles.toggleReset,
+    degrade: faultToggles.toggleDegrade,
+  };
+  const controls = {
+    snapshot: vi.fn(() => snapshot),
+    kill: vi.fn<(backend: string) => void>(),
+    restart: vi.fn<(backend: string) => void>(),
+    toggleFault: vi.fn((fault: FaultName, backend: string) => byFault[fault](backend)),
     recover: vi.fn<(backend: string) => void>(),
     setConcurrency: vi.fn<(value: number) => void>(),
     togglePause: vi.fn<() => void>(),
@@ -103,7 +116,7 @@ function fakeControls(snapshot: RunSnapshot = fakeSnapshot()) {
     setWeight: vi.fn<(backend: string, weight: number) => void>(),
     quit: vi.fn<() => void>(),
   } satisfies RunControls;
-  return controls;
+  return { ...controls, ...faultToggles };
 }
 
 const tick = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));

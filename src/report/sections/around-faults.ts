@@ -1,9 +1,17 @@
+import { faultDefinitions } from '../../backend/faults.js';
 import type { RunRecord } from '../../metrics/run-record.js';
 import { plain, type Block, type Section, type Span } from '../blocks.js';
 import { formatAt } from '../format.js';
 
 /** Events whose effect on traffic the report shows second by second. */
-const DIP_EVENTS: ReadonlySet<string> = new Set(['kill', 'exit', 'hang', 'errors', 'reset', 'health-fail', 'degrade', 'remove', 'drain', 'draining']);
+const DIP_EVENTS: ReadonlySet<string> = new Set([
+  'kill',
+  'exit',
+  ...faultDefinitions().filter((f) => f.aroundInReport).map((f) => f.name),
+  'remove',
+  'drain',
+  'draining',
+]);
 
 /** Up to this many backends get a row each in the tables around a fault; beyond, only the fault's target. */
 const DIP_ALL_BACKENDS = 6;
