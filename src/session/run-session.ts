@@ -1,9 +1,7 @@
-import { ALGORITHMS, expectedShares, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { ALGORITHMS, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
-import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
-import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
-import { pooledExpectedShares, routesRecord, type RoutingConfig } from '../balancer/routes.js';
+import type { RoutingConfig } from '../balancer/routes.js';
 import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
 import { Fleet } from '../backend/fleet.js';
 import { degradationMs, FAULT_REGISTRY, faultSwitches, faultWords, isFaultName, type FaultName } from '../backend/faults.js';
@@ -12,11 +10,12 @@ import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
-import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
-import { buildRunRecord, type PeriodInfo, type RunEvent, type RunRecord } from '../metrics/run-record.js';
-import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
-import type { BackendSnapshot, RunControls, RunSnapshot } from './snapshot.js';
-import { connectionSnapshots, connectionTotals } from './connection-snapshot.js';
+import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import type { RunControls, RunSnapshot } from './snapshot.js';
+import { connectionTotals } from './connection-snapshot.js';
+import { PeriodLog } from './periods.js';
+import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
+import { buildSnapshot } from './snapshot-builder.js';
 
 /** A `--event` that switches a fault on. */
 type FaultEvent = Extract<ScheduledEvent, { action: FaultName }>;
@@ -56,13 +55,14 @@ export class RunSession implements RunControls {
   /** The balancer's URL once listening (https with `tls`). */
   private listenUrl: string | undefined;
   /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
-  private readonly periods: Array<{ startMs: number; algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }> = [];
+  private readonly periods: PeriodLog;
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
   constructor(readonly config: RunScenario) {
     this.fleet = new Fleet(config.host);
     this.weights = [...config.weights];
+    this.periods = new PeriodLog(config);
     this.quitPromise = new Promise<void>((resolve) => (this.quitResolve = resolve));
   }
 
@@ -331,87 +331,24 @@ export class RunSession implements RunControls {
     this.log({ atMs: this.nowMs(), type: this.load.paused ? 'pause' : 'resume', detail: this.load.paused ? 'load paused' : 'load resumed' });
   }
 
-  /** Copies the live state for the views: rates over the last second, shares and latency so far. */
+  /** Copies the live state for the views: rates over the last second, shares and latency so far (see {@link buildSnapshot}). */
   snapshot(): RunSnapshot {
-    const now = this.nowMs();
-    const stats = this.load.stats;
-    const upstream = this.balancer.states();
-    // Shares over the current period: after a switch they show the new algorithm at once.
-    const period = this.periods[this.periods.length - 1];
-    const shares = period ? this.periodShares(period) : upstream.map(() => 1 / upstream.length);
-    const periodStats = period?.stats ?? stats;
-    let attributed = 0;
-    for (const b of periodStats.backends.values()) attributed += b.requests;
-    const connections = connectionSnapshots(upstream, this.connectionBase);
-    const backends: BackendSnapshot[] = upstream.map((b, i) => {
-      const member = this.fleet.get(b.name)!;
-      const t = stats.backends.get(b.name);
-      const pt = periodStats.backends.get(b.name);
-      const faults = faultWords(member.faults, member.degradingSince);
-      return {
-        name: b.name,
-        port: member.port,
-        pid: member.pid,
-        process: member.process,
-        weight: b.weight,
-        state: b.state,
-        removed: b.removed,
-        draining: b.draining,
-        backup: b.backup,
-        effectiveWeight: b.effectiveWeight,
-        ejectedForMs: b.ejectedForMs,
-        breaker: b.breaker,
-        reportedLoad: b.reportedLoad,
-        checkCounter: b.checkCounter,
-        lastCheck: b.lastCheck,
-        faults,
-        inFlight: b.inFlight,
-        rps: t ? lastSecondRate(t.perSecond, now) : 0,
-        requests: t?.requests ?? 0,
-        share: attributed > 0 && pt ? pt.requests / attributed : 0,
-        expectedShare: shares[i]!,
-        p50Ms: t ? t.latency.percentileMs(50) : 0,
-        p99Ms: t ? t.latency.percentileMs(99) : 0,
-        errors: t?.errors ?? 0,
-        ...(connections[i] ? { connections: connections[i] } : {}),
-        ...(b.pool ? { pool: b.pool.name } : {}),
-      };
-    });
-    const pools = new Map(upstream.flatMap((b) => (b.pool ? [[b.pool.name, b.pool.algo] as const] : [])));
-    const rps = lastSecondRate(stats.perSecond, now);
-    const errorRps = lastSecondRate(stats.errorsPerSecond, now);
-    const summary = stats.latency.summary();
-    return {
+    const period = this.periods.current;
+    return buildSnapshot({
+      nowMs: this.nowMs(),
+      scenario: this.config,
       algo: this.balancer.algo,
-      ...(this.config.mode === 'tcp' ? { mode: 'tcp' as const } : {}),
       listen: this.listenUrl ?? `http://${this.config.host}:${this.balancerPort()}/`,
-      ...(pools.size > 0 ? { pools: [...pools].map(([name, algo]) => ({ name, algo })) } : {}),
-      elapsedMs: now,
-      periodStartMs: period?.startMs ?? 0,
-      durationMs: this.config.durationMs,
-      rps,
-      concurrency: this.load.concurrency,
-      ...(this.load.rate !== undefined ? { rate: this.load.rate } : {}),
-      paused: this.load.paused,
-      requests: stats.requests,
-      errors: stats.errors,
-      errorRate: rps > 0 ? errorRps / rps : 0,
-      backends,
-      latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...summary },
-      events: this.events.slice(-20),
-      ...this.layerSnapshot(),
-    };
-  }
-
-  /** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */
-  private layerSnapshot(): Pick<RunSnapshot, 'sticky' | 'rateLimit'> {
-    const { sticky, rateLimit } = this.config;
-    if (!sticky && !rateLimit) return {};
-    const c = this.balancer.counters();
-    return {
-      ...(sticky ? { sticky: { config: sticky, entries: c.stickEntries, cookiesSet: c.cookiesSet } } : {}),
-      ...(rateLimit ? { rateLimit: { config: rateLimit, limited: c.rateLimited } } : {}),
-    };
+      stats: this.load.stats,
+      upstream: this.balancer.states(),
+      member: (name) => this.fleet.get(name)!,
+      period,
+      expectedShares: period ? this.periods.expectedShares(period) : undefined,
+      connectionBase: this.connectionBase,
+      load: { concurrency: this.load.concurrency, rate: this.load.rate, paused: this.load.paused },
+      events: this.events,
+      counters: () => this.balancer.counters(),
+    });
   }
 
   /**
@@ -441,40 +378,13 @@ export class RunSession implements RunControls {
   }
 
   private async record(durationMs: number): Promise<RunRecord> {
-    const { balancer } = this;
-    const report: BalancerReport = await balancer.report().catch((err: Error) => {
-      // The thread is gone: what the client side measured still stands;
-      // health state and retries are unknown.
+    const report: BalancerReport = await this.balancer.report().catch((err: Error) => {
+      // The thread is gone: what the client side measured still stands.
       this.failure ??= new RuntimeError(err.message);
-      const shares = expectedShares(this.config.algo, this.config.weights);
-      return {
-        backends: this.fleet.members.map((m, i) => ({
-          name: m.name,
-          url: `http://${this.config.host}:${m.port}`,
-          weight: this.config.weights[i]!,
-          expectedShare: shares[i]!,
-        })),
-        retries: { total: 0, succeeded: 0 },
-        clientAborts: 0,
-      };
+      return reportWithoutBalancer(this.config, this.fleet.members);
     });
     return buildRunRecord({
-      config: {
-        command: 'start',
-        mode: this.config.mode ?? 'http',
-        algo: this.config.algo,
-        weights: [...this.config.weights],
-        ...(this.config.rate !== undefined ? { rate: this.config.rate, maxInFlight: this.load.maxInFlight } : { concurrency: this.config.concurrency }),
-        ...(this.config.requests !== undefined && { requests: this.config.requests }),
-        ...(this.config.clients !== undefined && { clients: this.config.clients }),
-        health: { ...this.config.health },
-        proxy: proxyRecord(this.config.connection ?? DEFAULT_CONNECTION, this.config.retry ?? DEFAULT_RETRY_POLICY, this.config.passive, this.config.backups, {
-          slowStartMs: this.config.slowStartMs ?? 0,
-          panicThreshold: this.config.panicThreshold ?? 0,
-        }, { sticky: this.config.sticky, rateLimit: this.config.rateLimit }),
-        ...(this.config.routing ? { routes: routesRecord(this.config.routing) } : {}),
-        ...(this.config.tls ? { tls: true } : {}),
-      },
+      config: scenarioRecord(this.config, this.load.maxInFlight),
       durationMs,
       stats: this.load.stats,
       backends: report.backends,
@@ -483,14 +393,7 @@ export class RunSession implements RunControls {
       clientAborts: report.clientAborts,
       ...(this.config.rateLimit ? { rateLimited: report.rateLimited ?? this.balancer.counters().rateLimited } : {}),
       ...(report.tls ? { tls: report.tls } : {}),
-      periods: this.periods.map((p, i): PeriodInfo => ({
-        fromMs: p.startMs,
-        toMs: Math.max(p.startMs, this.periods[i + 1]?.startMs ?? durationMs),
-        algo: p.algo,
-        weights: p.weights,
-        expectedShares: this.periodShares(p),
-        stats: p.stats,
-      })),
+      periods: this.periods.infos(durationMs),
       ...this.load.recordInputs(),
     });
   }
@@ -504,26 +407,7 @@ export class RunSession implements RunControls {
   private newPeriod(atMs: number): void {
     const stats = this.load.stats.startSegment(atMs);
     this.connectionBase = connectionTotals(this.balancer.states());
-    this.periods.push({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
-  }
-
-  /**
-   * The share each backend should get in a period: by its pool's algorithm
-   * (the period's, unless the pool has its own) over the pool's members,
-   * times the pool's part of the period's responses; removed ones 0.
-   */
-  private periodShares(p: { algo: AlgorithmName; weights: number[]; removed: Set<string>; stats: TrafficStats }): number[] {
-    const names = this.config.backends.map((b) => b.name);
-    const pools = this.config.routing ? this.config.routing.pools.map((pool) => ({ backends: pool.backends, algo: pool.algo ?? p.algo })) : [{ backends: names, algo: p.algo }];
-    const traffic = pools.map((pool) => pool.backends.reduce((n, name) => n + (p.stats.backends.get(name)?.requests ?? 0), 0));
-    // Backups expect nothing while a primary serves.
-    return pooledExpectedShares(
-      names,
-      pools,
-      (name) => p.weights[names.indexOf(name)]!,
-      (name) => !p.removed.has(name) && !this.config.backups?.includes(name),
-      traffic,
-    );
+    this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
   }
 
   private balancerPort(): number {

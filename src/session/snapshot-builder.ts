@@ -1,0 +1,118 @@
+import type { AlgorithmName } from '../balancer/algorithms/index.js';
+import type { LayerCounters } from '../balancer/upstream.js';
+import type { UpstreamState } from '../balancer/balancer-thread.js';
+import { faultWords } from '../backend/faults.js';
+import type { FleetMember } from '../backend/fleet.js';
+import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
+import type { RunEvent } from '../metrics/run-record.js';
+import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
+import type { RunScenario } from '../scenario/scenario.js';
+import { connectionSnapshots } from './connection-snapshot.js';
+import type { Period } from './periods.js';
+import type { BackendSnapshot, RunSnapshot } from './snapshot.js';
+
+/** What a snapshot is made of: the run's state at `nowMs` (ms since it started), read by the session, copied by {@link buildSnapshot}. */
+export type SnapshotSources = {
+  nowMs: number;
+  scenario: RunScenario;
+  /** The algorithm in force (it may have been switched). */
+  algo: AlgorithmName;
+  listen: string;
+  /** Client-side traffic of the whole run. */
+  stats: TrafficStats;
+  /** The balancer's view of each backend, in order. */
+  upstream: readonly UpstreamState[];
+  /** The fleet member of each backend. */
+  member: (name: string) => FleetMember;
+  /** The period under way and its expected shares, one per backend. */
+  period: Period | undefined;
+  expectedShares: readonly number[] | undefined;
+  /** In tcp mode, each backend's connections when the period began. */
+  connectionBase: ReadonlyMap<string, number>;
+  load: { concurrency: number; rate: number | undefined; paused: boolean };
+  events: readonly RunEvent[];
+  /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
+  counters: () => LayerCounters;
+};
+
+/**
+ * A copy of the live state for the views (dashboard, headless progress):
+ * rates over the last second, shares over the current period (so a switch
+ * shows the new algorithm at once), latency so far, the last 20 events. A
+ * pure function of its sources.
+ */
+export function buildSnapshot(s: SnapshotSources): RunSnapshot {
+  const { nowMs: now, stats, upstream, period, scenario } = s;
+  const shares = s.expectedShares ?? upstream.map(() => 1 / upstream.length);
+  const periodStats = period?.stats ?? stats;
+  let attributed = 0;
+  for (const b of periodStats.backends.values()) attributed += b.requests;
+  const connections = connectionSnapshots(upstream, s.connectionBase);
+  const backends: BackendSnapshot[] = upstream.map((b, i) => {
+    const member = s.member(b.name);
+    const t = stats.backends.get(b.name);
+    const pt = periodStats.backends.get(b.name);
+    return {
+      name: b.name,
+      port: member.port,
+      pid: member.pid,
+      process: member.process,
+      weight: b.weight,
+      state: b.state,
+      removed: b.removed,
+      draining: b.draining,
+      backup: b.backup,
+      effectiveWeight: b.effectiveWeight,
+      ejectedForMs: b.ejectedForMs,
+      breaker: b.breaker,
+      reportedLoad: b.reportedLoad,
+      checkCounter: b.checkCounter,
+      lastCheck: b.lastCheck,
+      faults: faultWords(member.faults, member.degradingSince),
+      inFlight: b.inFlight,
+      rps: t ? lastSecondRate(t.perSecond, now) : 0,
+      requests: t?.requests ?? 0,
+      share: attributed > 0 && pt ? pt.requests / attributed : 0,
+      expectedShare: shares[i]!,
+      p50Ms: t ? t.latency.percentileMs(50) : 0,
+      p99Ms: t ? t.latency.percentileMs(99) : 0,
+      errors: t?.errors ?? 0,
+      ...(connections[i] ? { connections: connections[i] } : {}),
+      ...(b.pool ? { pool: b.pool.name } : {}),
+    };
+  });
+  const pools = new Map(upstream.flatMap((b) => (b.pool ? [[b.pool.name, b.pool.algo] as const] : [])));
+  const rps = lastSecondRate(stats.perSecond, now);
+  const errorRps = lastSecondRate(stats.errorsPerSecond, now);
+  return {
+    algo: s.algo,
+    ...(scenario.mode === 'tcp' ? { mode: 'tcp' as const } : {}),
+    listen: s.listen,
+    ...(pools.size > 0 ? { pools: [...pools].map(([name, algo]) => ({ name, algo })) } : {}),
+    elapsedMs: now,
+    periodStartMs: period?.startMs ?? 0,
+    durationMs: scenario.durationMs,
+    rps,
+    concurrency: s.load.concurrency,
+    ...(s.load.rate !== undefined ? { rate: s.load.rate } : {}),
+    paused: s.load.paused,
+    requests: stats.requests,
+    errors: stats.errors,
+    errorRate: rps > 0 ? errorRps / rps : 0,
+    backends,
+    latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
+    events: s.events.slice(-20),
+    ...layerSnapshot(scenario, s.counters),
+  };
+}
+
+/** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */
+function layerSnapshot(scenario: RunScenario, counters: () => LayerCounters): Pick<RunSnapshot, 'sticky' | 'rateLimit'> {
+  const { sticky, rateLimit } = scenario;
+  if (!sticky && !rateLimit) return {};
+  const c = counters();
+  return {
+    ...(sticky ? { sticky: { config: sticky, entries: c.stickEntries, cookiesSet: c.cookiesSet } } : {}),
+    ...(rateLimit ? { rateLimit: { config: rateLimit, limited: c.rateLimited } } : {}),
+  };
+}
