@@ -25,7 +25,9 @@ export class RequestSender {
   constructor(
     private readonly clients: VirtualClients,
     private readonly batcher: SampleBatcher,
-    private readonly options: { thread: number; threads: number; open: boolean },
+    private readonly thread: number,
+    private readonly threads: number,
+    private readonly open: boolean,
   ) {}
 
   /** Requests this thread sent so far. */
@@ -43,18 +45,16 @@ export class RequestSender {
    * recorded with its kind.
    */
   async send(fromMs: number): Promise<void> {
-    const clients = this.clients;
-    const { thread, threads, open } = this.options;
-    const local = clients.take();
-    const client = clients.first + local;
-    const seq = thread + 1 + this.sentCount++ * threads;
-    const path = clients.nextPath(local);
-    const started = performance.now();
-    const delayUs = open ? Math.max(0, (started - fromMs) * 1000) : 0;
-    const jar = clients.jarFor(local);
-    const headers = clients.headersFor(local, seq, jar?.cookieHeader(path, clients.secure));
+    // No locals beyond the old worker's: an async function's frame keeps every register across the await, per request.
+    const local = this.clients.take();
+    const client = this.clients.first + local;
+    const seq = this.thread + 1 + this.sentCount++ * this.threads;
+    const path = this.clients.nextPath(local);
+    const delayUs = this.open ? Math.max(0, (performance.now() - fromMs) * 1000) : 0;
+    const jar = this.clients.jarFor(local);
+    const headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
     try {
-      const res = await clients.dispatcherFor(local).request({ path, method: 'GET', headers });
+      const res = await this.clients.dispatcherFor(local).request({ path, method: 'GET', headers });
       // Stored when the headers arrive, as a browser does, even if the body fails later.
       jar?.store(res.headers['set-cookie'], path);
       // Read the body to its end: a body cut short must throw, not count as a success.

@@ -22,7 +22,7 @@ const limit = data.requests ?? Infinity;
 const startedAt = performance.now();
 const originOffset = performance.timeOrigin - data.epochStartMs;
 const batcher = new SampleBatcher(port, originOffset);
-const sender = new RequestSender(clients, batcher, { thread: data.thread, threads: data.threads, open: data.open !== undefined });
+const sender = new RequestSender(clients, batcher, data.thread, data.threads, data.open !== undefined);
 const model = data.open
   ? new OpenModel(sender, batcher, { ...data.open, thread: data.thread, threads: data.threads, limit, durationMs: data.durationMs }, () => void finish())
   : new ClosedModel(sender, { concurrency: data.concurrency, limit, durationMs: data.durationMs }, () => void finish());
