@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 const FALLBACK_LIMIT = 1024;
 /** Descriptors left for everything that is not a client connection (backends' pools, health checks, pipes, files). */
 const RESERVE = 512;
-/** Fewest client pools kept open, however low the limit. */
+/** Fewest client dispatchers kept open, however low the limit. */
 const MIN_BUDGET = 64;
 
 /**

@@ -49,7 +49,7 @@ export type LoadConfig = {
   epochStartMs?: number;
   /**
    * Virtual clients (1…10 000), each with its own source address in
-   * 127.0.0.0/8 and its own keep-alive pool (see `clientAddress`); requests
+   * 127.0.0.0/8 and its own keep-alive dispatcher (see `clientAddress`); requests
    * take the clients in turn. Undefined = one client on the system's source
    * address. Threads never outnumber clients: each has a disjoint range.
    */

@@ -34,7 +34,7 @@ export type LoadWorkerData = {
    * the run's, each sending from its own source address (`spread`: one /24
    * per client); absent = one client, the system's source address. At most
    * `maxOpen` clients keep connections open; beyond that the least recently
-   * used one closes its pool (see `openClientBudget`).
+   * used one closes its dispatcher (see `openClientBudget`).
    */
   clients?: { first: number; count: number; spread: boolean; maxOpen: number };
   /** Headers sent on every request, placeholders `{client}` and `{seq}` expanded. */

@@ -1,0 +1,83 @@
+import { finished as streamFinished } from 'node:stream/promises';
+import { classifyError } from '../metrics/error-kind.js';
+import { ERROR_KIND_CODES } from './protocol.js';
+import type { SampleBatcher } from './sample-batcher.js';
+import type { VirtualClients } from './virtual-clients.js';
+
+/** How long requests still in flight at the end may take before they are cut (ms). */
+const STOP_GRACE_MS = 2000;
+
+/**
+ * Sends a load worker's requests, each as the next virtual client in turn,
+ * and records each into the batch when its response has been read to the
+ * end (or has failed). Shared by the closed and the open model, which only
+ * decide when to call {@link send}.
+ */
+export class RequestSender {
+  private sentCount = 0;
+  private abandoning = false;
+
+  /**
+   * `thread` and `threads` number the requests (`{seq}`); `open` says that
+   * latency counts from the scheduled time, so the send's delay behind it is
+   * recorded too.
+   */
+  constructor(
+    private readonly clients: VirtualClients,
+    private readonly batcher: SampleBatcher,
+    private readonly thread: number,
+    private readonly threads: number,
+    private readonly open: boolean,
+  ) {}
+
+  /** Requests this thread sent so far. */
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  /**
+   * Sends one request as the next client and records it, latency (µs)
+   * counted from `fromMs` (`performance.now()` ms): the moment of sending
+   * in the closed model, the scheduled time in the open one, corrected for
+   * coordinated omission as in wrk2 (then the send's delay behind schedule
+   * is recorded too). Request k of this thread gets `{seq}` = thread + 1 +
+   * k × threads, unique in the run. Never rejects: a transport error is
+   * recorded with its kind.
+   */
+  async send(fromMs: number): Promise<void> {
+    // No locals beyond the old worker's: an async function's frame keeps every register across the await, per request.
+    const local = this.clients.take();
+    const client = this.clients.first + local;
+    const seq = this.thread + 1 + this.sentCount++ * this.threads;
+    const path = this.clients.nextPath(local);
+    const delayUs = this.open ? Math.max(0, (performance.now() - fromMs) * 1000) : 0;
+    const jar = this.clients.jarFor(local);
+    const headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
+    try {
+      const res = await this.clients.dispatcherFor(local).request({ path, method: 'GET', headers });
+      // Stored when the headers arrive, as a browser does, even if the body fails later.
+      jar?.store(res.headers['set-cookie'], path);
+      // Read the body to its end: a body cut short must throw, not count as a success.
+      res.body.resume();
+      await streamFinished(res.body);
+      const header = res.headers['x-lblab-backend'];
+      this.batcher.record((performance.now() - fromMs) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0, client, delayUs);
+    } catch (err) {
+      // Cut at the end of the run after the grace period: it timed out.
+      const kind = this.abandoning ? 'timeout' : classifyError(err);
+      this.batcher.record((performance.now() - fromMs) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(kind), client, delayUs);
+    }
+  }
+
+  /**
+   * Lets the requests in flight finish, but cuts those still pending after
+   * {@link STOP_GRACE_MS} (destroying every dispatcher) and records them as
+   * timeouts. Called once, when sending stops.
+   */
+  cutAfterGrace(): void {
+    setTimeout(() => {
+      this.abandoning = true;
+      void this.clients.destroy();
+    }, STOP_GRACE_MS).unref();
+  }
+}

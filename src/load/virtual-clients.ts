@@ -1,0 +1,156 @@
+import { Pool } from 'undici';
+import { clientAddress } from './client-addresses.js';
+import { CookieJar } from './cookie-jar.js';
+import type { LoadWorkerData } from './protocol.js';
+import { compileHeaders } from './request-headers.js';
+
+/**
+ * What a worker's virtual clients are made from: the target, this thread's
+ * range of clients (absent: one client on the system's source address),
+ * whether they keep cookies, `--insecure`, and the headers and paths every
+ * client sends. See {@link LoadWorkerData}.
+ */
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths'>;
+
+/**
+ * The virtual clients of one load worker thread, by index in its range
+ * (`local`, 0-based; the run-wide index is `first + local`). Each has its own
+ * keep-alive undici dispatcher bound to its source address (see
+ * `clientAddress`), so the server sees each client as a distinct remote
+ * address with its own connections; its own cookie jar unless `cookies` is
+ * off (the single default client too); and its own turn through the paths.
+ * Requests take the clients in turn, round robin over everything that sends.
+ */
+export class VirtualClients {
+  /** Run-wide index of this thread's first client (0 without virtual clients). */
+  readonly first: number;
+  /** Whether the target is https (cookies marked `Secure` are sent only then). */
+  readonly secure: boolean;
+  private readonly target: URL;
+  private readonly clients: LoadWorkerData['clients'];
+  private readonly count: number;
+  private readonly cookies: boolean;
+  private readonly paths: string[];
+  private readonly compiledHeaders: (client: number, seq: number) => string[];
+  private readonly dispatcherOptions: Pool.Options;
+  /** One dispatcher per client, opened on its first request; in order of last use, least recent first. */
+  private readonly dispatchers = new Map<number, Pool>();
+  /** Dispatchers closed to stay within `clients.maxOpen`, finishing what they had in flight. */
+  private readonly closing = new Set<Pool>();
+  /** Whether there are more clients than may keep connections open, so dispatchers must be kept in order of use and evicted. */
+  private readonly evicting: boolean;
+  /** Cookie jars by client, made on first use; kept when a dispatcher is evicted, as a browser keeps cookies when it drops a connection. */
+  private readonly jars = new Map<number, CookieJar>();
+  /** Requests each client sent: a client's k-th request takes path k (mod the paths), so every client walks all of them. */
+  private readonly sentBy: Uint32Array;
+  private nextClient = 0;
+
+  constructor(options: VirtualClientsOptions) {
+    this.target = new URL(options.url);
+    this.secure = this.target.protocol === 'https:';
+    this.clients = options.clients;
+    this.first = options.clients?.first ?? 0;
+    this.count = options.clients?.count ?? 1;
+    this.cookies = options.cookies;
+    this.paths = options.paths.length > 0 ? options.paths : [this.target.pathname + this.target.search];
+    this.compiledHeaders = compileHeaders(options.headers);
+    this.dispatcherOptions = {
+      connections: null,
+      keepAliveTimeout: 10_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+      // --insecure: a self-signed certificate (the balancer's --tls) is accepted; otherwise undici verifies it.
+      ...(this.secure && options.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+    };
+    this.evicting = options.clients !== undefined && options.clients.count > options.clients.maxOpen;
+    this.sentBy = new Uint32Array(this.count);
+  }
+
+  /** The next client of this thread's range, in turn (its local index). */
+  take(): number {
+    const local = this.nextClient;
+    this.nextClient = (local + 1) % this.count;
+    return local;
+  }
+
+  /**
+   * The path (with query) of client `local`'s next request. Per client, so
+   * each client asks for every path in turn (by `{seq}`, a client would keep
+   * one path whenever the clients are a multiple of the paths).
+   */
+  nextPath(local: number): string {
+    return this.paths[this.sentBy[local]!++ % this.paths.length]!;
+  }
+
+  /**
+   * The request headers of client `local` for request number `seq`, as the
+   * flat name/value list undici takes, `{client}` expanded to the run-wide
+   * 1-based client number; `cookie` (the jar's `Cookie` value, if any) is
+   * added, appended to a `--header cookie=…` value if there is one.
+   */
+  headersFor(local: number, seq: number, cookie: string | undefined): string[] {
+    const headers = this.compiledHeaders(this.first + local + 1, seq);
+    return cookie === undefined ? headers : withCookie(headers, cookie);
+  }
+
+  /** The cookie jar of client `local`, or undefined with `cookies` off. */
+  jarFor(local: number): CookieJar | undefined {
+    if (!this.cookies) return undefined;
+    let jar = this.jars.get(local);
+    if (!jar) {
+      jar = new CookieJar(this.target.hostname);
+      this.jars.set(local, jar);
+    }
+    return jar;
+  }
+
+  /**
+   * The dispatcher of client `local`, bound to the client's source address.
+   * Opening one past `clients.maxOpen` closes the least recently used, so
+   * open connections stay within the process's file limit however many
+   * clients there are.
+   */
+  dispatcherFor(local: number): Pool {
+    let dispatcher = this.dispatchers.get(local);
+    if (dispatcher) {
+      if (this.evicting) {
+        this.dispatchers.delete(local);
+        this.dispatchers.set(local, dispatcher);
+      }
+      return dispatcher;
+    }
+    const clients = this.clients;
+    dispatcher = clients
+      ? new Pool(this.target.origin, { ...this.dispatcherOptions, localAddress: clientAddress(clients.first + local, clients.spread) })
+      : new Pool(this.target.origin, this.dispatcherOptions);
+    this.dispatchers.set(local, dispatcher);
+    if (this.evicting && clients && this.dispatchers.size > clients.maxOpen) {
+      const [oldestKey, oldest] = this.dispatchers.entries().next().value as [number, Pool];
+      this.dispatchers.delete(oldestKey);
+      this.closing.add(oldest);
+      oldest.close().then(
+        () => this.closing.delete(oldest),
+        () => this.closing.delete(oldest),
+      );
+    }
+    return dispatcher;
+  }
+
+  /** Destroys every dispatcher, the closing ones too: requests still in flight fail. Resolves when all are gone; never rejects. */
+  destroy(): Promise<unknown> {
+    return Promise.all([...this.dispatchers.values(), ...this.closing].map((d) => d.destroy().catch(() => undefined)));
+  }
+}
+
+/** `headers` (flat name/value list) with `cookie` added: appended to a `cookie` header if there is one. */
+function withCookie(headers: string[], cookie: string): string[] {
+  const out = [...headers];
+  for (let i = 0; i < out.length; i += 2) {
+    if (out[i]!.toLowerCase() === 'cookie') {
+      out[i + 1] = `${out[i + 1]}; ${cookie}`;
+      return out;
+    }
+  }
+  out.push('cookie', cookie);
+  return out;
+}
