@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
-import { RuntimeError, UsageError } from '../errors.js';
+import { RuntimeError } from '../errors.js';
 import { classifyError } from '../metrics/error-kind.js';
 import type { BackendTraffic, ErrorKind } from '../metrics/traffic-stats.js';
 import { algorithmsWith, usesHashKey, type AlgorithmName } from './algorithms/index.js';

@@ -70,8 +70,7 @@ export async function runBalance(config: BalancerConfig & { mode?: BalancerMode 
     events,
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
-    ...(config.rateLimit && balancer instanceof Balancer ? { rateLimited: balancer.rateLimited } : {}),
-    ...(config.tls && balancer instanceof Balancer ? { tls: balancer.tlsStats()! } : {}),
+    ...balancer.layerReport(),
   });
   await balancer.close();
   await emitRecord(record, out);
