@@ -1,4 +1,5 @@
 import type { RequestSender } from './request-sender.js';
+import { armDeadline } from './run-deadline.js';
 
 /**
  * The closed model's limits on one thread: `concurrency` workers to start
@@ -40,10 +41,7 @@ export class ClosedModel {
   begin(atMs: number): void {
     if (this.begun || this.stopping) return;
     this.begun = true;
-    if (this.options.durationMs > 0) {
-      this.deadline = atMs + this.options.durationMs;
-      setTimeout(() => this.stop(), Math.max(0, this.deadline - performance.now()));
-    }
+    this.deadline = armDeadline(atMs, this.options.durationMs, () => this.stop());
     for (let id = 0; id < this.options.concurrency; id++) void this.loop(id);
   }
 

@@ -1,5 +1,6 @@
 import type { RequestSender } from './request-sender.js';
 import type { SampleBatcher } from './sample-batcher.js';
+import { armDeadline } from './run-deadline.js';
 
 /**
  * The open model's share on one thread: the run-wide `rate` (req/s), this
@@ -59,10 +60,7 @@ export class OpenModel {
   begin(atMs: number): void {
     if (this.begun || this.stopping) return;
     this.begun = true;
-    if (this.options.durationMs > 0) {
-      this.deadline = atMs + this.options.durationMs;
-      setTimeout(() => this.stop(), Math.max(0, this.deadline - performance.now()));
-    }
+    this.deadline = armDeadline(atMs, this.options.durationMs, () => this.stop());
     this.anchorMs = atMs;
     this.wake = setTimeout(this.pump, Math.max(0, atMs - performance.now()));
   }

@@ -188,6 +188,13 @@ function timeTicks(startMs: number, endMs: number): number[] {
 /** The frame the time charts share (SVG user units): width, left and right margins for names and figures, room above for marker keys. */
 const FRAME = { W: 960, left: 70, right: 150, top: 22 } as const;
 
+/** The frame of a chart of `rows` rows, each `rowH` high with `gap` between: plot width and height and the whole height, px. */
+function rowsFrame(rows: number, rowH: number, gap: number): { plotW: number; plotH: number; H: number } {
+  const plotW = FRAME.W - FRAME.left - FRAME.right;
+  const plotH = rows * (rowH + gap);
+  return { plotW, plotH, H: FRAME.top + plotH + 26 };
+}
+
 /** Tick marks and seconds labels under a time chart whose plot ends at `bottom`. */
 function timeAxis(x: (ms: number) => number, startMs: number, endMs: number, bottom: number): string {
   return timeTicks(startMs, endMs)
@@ -216,9 +223,7 @@ function seriesSvg(block: SeriesBlock): string {
   const { W, left, right, top } = FRAME;
   const rowH = 46;
   const gap = 12;
-  const plotW = W - left - right;
-  const plotH = block.series.length * (rowH + gap);
-  const H = top + plotH + 26;
+  const { plotW, plotH, H } = rowsFrame(block.series.length, rowH, gap);
   const endMs = block.startMs + block.cells * block.cellMs;
   const yMax = niceMax(block.max);
   const x = (ms: number): number => left + ((ms - block.startMs) / Math.max(1, endMs - block.startMs)) * plotW;
@@ -259,9 +264,7 @@ function healthSvg(block: HealthBlock): string {
   const { W, left, right, top } = FRAME;
   const rowH = 26;
   const gap = 10;
-  const plotW = W - left - right;
-  const plotH = block.strips.length * (rowH + gap);
-  const H = top + plotH + 26;
+  const { plotW, plotH, H } = rowsFrame(block.strips.length, rowH, gap);
   const x = (ms: number): number => left + (ms / Math.max(1, block.durationMs)) * plotW;
   const parts: string[] = [];
   block.strips.forEach((s, i) => {
