@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, waitForNoProcesses } from '../support/cli.js';
 
 let busy: net.Server;
 let busyPort = 0;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli } from './helpers.js';
+import { cleanUpAfterEach, runCli } from '../support/cli.js';
 
 /** Plain Node HTTP servers that know nothing of lblab: no x-lblab-backend, no /health. */
 async function plainServer(label: string): Promise<{ server: http.Server; port: number; url: string }> {

@@ -4,7 +4,7 @@ import type { PickableBackend } from '../../src/balancer/algorithms/picker.js';
 import { clientAddress } from '../../src/load/client-addresses.js';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import type { Comparison } from '../../src/report/comparison.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, waitForNoProcesses } from '../support/cli.js';
 
 /**
  * The backend, by name, of each of the first `clients` --spread-clients

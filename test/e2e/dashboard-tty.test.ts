@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, waitForNoProcesses } from './helpers.js';
+import { BIN, waitForNoProcesses } from '../support/cli.js';
 
 /**
  * The dashboard in a real terminal: tmux runs `lblab start`, keys are sent

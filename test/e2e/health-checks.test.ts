@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, waitForNoProcesses, type CliRun } from './helpers.js';
+import { runCli, waitForNoProcesses, type CliRun } from '../support/cli.js';
 
 const tags: string[] = [];
 const running: CliRun[] = [];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd } from '../support/cli.js';
 
 const { servers, tags } = cleanUpAfterEach();
 

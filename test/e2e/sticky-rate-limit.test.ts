@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd } from '../support/cli.js';
 
 /** `--sticky` and `--rate-limit` as a user runs them: the record fields, the report lines, and the cookie on the wire. */
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, waitForNoProcesses } from '../support/cli.js';
 
 /**
  * `lblab start --mode tcp`: the L4 balancer in the session, headless, on

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 
 /**

@@ -4,8 +4,8 @@ import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
 import { checkServerCertificate } from '../../src/load/tls-check.js';
-import { runLoad } from './load-run.js';
-import { REFUSED_PORT, closeAll, listenHttp, type Closers } from './loopback.js';
+import { runLoad } from '../support/load-run.js';
+import { REFUSED_PORT, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
 /**
  * Per-client cookie jars and https targets of the load generator, in-process

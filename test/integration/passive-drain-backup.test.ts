@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/balancer/balancer.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { Balancer } from '../../src/balancer/balancer.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
 /**
  * The per-client-IP rate limit (nginx `limit_req rate=R burst=B nodelay`)

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { closeAll, listenHttp, type Closers } from '../support/loopback.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY, type RetryCondition, type RetryPolicy } from '../../src/balancer/retry-policy.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
 import { Balancer } from '../../src/balancer/balancer.js';
 import type { RoutingConfig } from '../../src/balancer/routes.js';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
 /**
  * L7 routing and TLS termination through the real balancer in front of real

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { Balancer, type BalancerConfig, type TransitionEvent } from '../../src/balancer/balancer.js';
-import { runCli, type CliRun } from '../e2e/helpers.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { runCli, type CliRun } from '../support/cli.js';
+import { closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
 /**
  * Sticky sessions with the balancer in-process in front of real backends:

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
 import { TcpBalancer, type TcpBalancerConfig } from '../../src/balancer/tcp/tcp-balancer.js';
-import { REFUSED_PORT, closeAll, type Closers } from './loopback.js';
+import { REFUSED_PORT, closeAll, type Closers } from '../support/loopback.js';
 
 /** The fleet forks the compiled CLI, so it is imported from dist/ (built by `npm test`). */
 type FleetModule = typeof import('../../src/backend/fleet.js');

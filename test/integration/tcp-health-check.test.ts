@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Balancer, type TransitionEvent } from '../../src/balancer/balancer.js';
 import { ActiveHealthChecker, DEFAULT_HEALTH_CHECK, type CheckResult, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
-import { REFUSED_URL } from './loopback.js';
+import { REFUSED_URL } from '../support/loopback.js';
 
 /**
  * `--health-check tcp` against plain `net` servers that speak no HTTP at all:

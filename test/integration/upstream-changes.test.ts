@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { closeAll, listenHttp, type Closers } from '../support/loopback.js';
 import { startBackendServer } from '../../src/backend/server.js';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
 import { Balancer } from '../../src/balancer/balancer.js';
