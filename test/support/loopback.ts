@@ -1,5 +1,7 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /**
  * A loopback port that refuses every connection: port 1, privileged, so the
@@ -20,6 +22,35 @@ export async function closeAll(closers: Closers): Promise<void> {
   for (const close of closers.splice(0).reverse()) await close();
 }
 
+/**
+ * A fresh {@link Closers} list for this test file, closed by {@link closeAll}
+ * after every test (vitest `afterEach`, registered by this call).
+ */
+export function closersAfterEach(): Closers {
+  const closers: Closers = [];
+  afterEach(() => closeAll(closers));
+  return closers;
+}
+
+/**
+ * Listens `server` (node:net, http or https) on a free loopback port and
+ * pushes its close to `closers`: open connections are cut first where the
+ * server can (`closeAllConnections` of http/https; a plain net server waits
+ * for its own). `close` may be called early; then closeAll's is a no-op.
+ * Resolves to the port and the close.
+ */
+export async function listenOn(server: net.Server, closers: Closers): Promise<{ port: number; close: () => Promise<void> }> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = () =>
+    new Promise<void>((r) => {
+      if (!server.listening) return r();
+      (server as Partial<Pick<http.Server, 'closeAllConnections'>>).closeAllConnections?.();
+      server.close(() => r());
+    });
+  closers.push(close);
+  return { port: (server.address() as AddressInfo).port, close };
+}
+
 /** A plain HTTP server on 127.0.0.1 that the test controls. `close` may be called early; `closeAll` closes it anyway. */
 export type TestServer = { url: string; port: number; server: http.Server; hits: () => number; close: () => Promise<void> };
 
@@ -30,14 +61,6 @@ export async function listenHttp(handler: http.RequestListener, closers: Closers
     hits++;
     handler(req, res);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const close = () =>
-    new Promise<void>((r) => {
-      if (!server.listening) return r();
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  closers.push(close);
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenOn(server, closers);
   return { url: `http://127.0.0.1:${port}`, port, server, hits: () => hits, close };
 }
