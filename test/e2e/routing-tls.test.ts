@@ -1,12 +1,12 @@
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import { cleanUpAfterEach, runCli, runCliToEnd } from '../support/cli.js';
+import { listenLoopback } from '../support/loopback.js';
 
 const { servers, tags } = cleanUpAfterEach();
 
@@ -22,17 +22,17 @@ async function pathServer(name: string): Promise<string> {
     res.setHeader('x-lblab-backend', name);
     res.end('ok\n');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = await listenLoopback(server);
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${port}`;
 }
 
 /** A plain HTTP server on loopback that answers every path. */
 async function plainServer(): Promise<string> {
   const server = http.createServer((_req, res) => res.end('ok\n'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = await listenLoopback(server);
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${port}`;
 }
 
 describe('L7 routing and TLS from the command line', () => {

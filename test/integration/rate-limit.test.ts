@@ -26,6 +26,7 @@ async function steady(url: string, localAddress: string, everyMs: number, forMs:
     const due = t0 + i * everyMs;
     if (due - t0 > forMs) break;
     const wait = due - performance.now();
+    // Kept on purpose: the schedule is the load (one send every `everyMs`), not a wait for something.
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const sentAt = performance.now();
     if (i === 0) t.firstMs = sentAt;
@@ -55,6 +56,7 @@ async function paced(url: string, localAddress: string, n: number, gapMs: number
     const res = await request(url, { dispatcher: agent });
     await res.body.text();
     statuses.push(res.statusCode);
+    // Kept on purpose: the gap keeps this client under its rate.
     await new Promise((r) => setTimeout(r, gapMs));
   }
   return statuses;

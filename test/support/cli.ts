@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type http from 'node:http';
-import { afterEach, expect } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -95,14 +95,22 @@ export function taggedProcesses(tag: string): number[] {
   return pids;
 }
 
-/** Waits until no process carries `tag` (polling /proc); returns the PIDs still alive after `timeoutMs`. */
+/**
+ * Waits until no process carries `tag` (`vi.waitFor` over /proc every 100 ms)
+ * and returns the PIDs still alive after `timeoutMs` (empty when all ended);
+ * those it SIGKILLs, so a failed test leaves nothing running either.
+ */
 export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
   let left = taggedProcesses(tag);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = taggedProcesses(tag);
-  }
+  await vi
+    .waitFor(
+      () => {
+        left = taggedProcesses(tag);
+        if (left.length > 0) throw new Error(`timed out waiting for the processes of ${tag} to end`);
+      },
+      { timeout: timeoutMs, interval: 100 },
+    )
+    .catch(() => undefined);
   for (const pid of left) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -111,6 +119,19 @@ export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise
     }
   }
   return left;
+}
+
+/**
+ * For a test file that starts CLI runs: push each run's tag to the list this
+ * returns, and after every test (vitest `afterEach`) no process of those
+ * runs may be left ({@link waitForNoProcesses}, 5 s each).
+ */
+export function tagsAfterEach(): string[] {
+  const tags: string[] = [];
+  afterEach(async () => {
+    for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+  return tags;
 }
 
 /**

@@ -1,6 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import selfsigned from 'selfsigned';
 import { afterEach } from 'vitest';
 
 /**
@@ -33,6 +35,16 @@ export function closersAfterEach(): Closers {
 }
 
 /**
+ * Listens `server` (node:net, http or https) on 127.0.0.1, port 0, and
+ * resolves to the port it was given. Registers nothing: the caller closes
+ * it (see {@link listenOn} for a server closed after the test).
+ */
+export async function listenLoopback(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+/**
  * Listens `server` (node:net, http or https) on a free loopback port and
  * pushes its close to `closers`: open connections are cut first where the
  * server can (`closeAllConnections` of http/https; a plain net server waits
@@ -40,7 +52,7 @@ export function closersAfterEach(): Closers {
  * Resolves to the port and the close.
  */
 export async function listenOn(server: net.Server, closers: Closers): Promise<{ port: number; close: () => Promise<void> }> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = await listenLoopback(server);
   const close = () =>
     new Promise<void>((r) => {
       if (!server.listening) return r();
@@ -48,7 +60,19 @@ export async function listenOn(server: net.Server, closers: Closers): Promise<{ 
       server.close(() => r());
     });
   closers.push(close);
-  return { port: (server.address() as AddressInfo).port, close };
+  return { port, close };
+}
+
+/**
+ * Starts `handler` as an HTTPS server on a free loopback port, with a fresh
+ * self-signed certificate (EC key, CN 127.0.0.1, valid one day) that no
+ * client trusts unless told to; its close is pushed to `closers`. Resolves to
+ * its `https://127.0.0.1:<port>` URL (no trailing slash) and port.
+ */
+export async function listenHttps(handler: http.RequestListener, closers: Closers): Promise<{ url: string; port: number }> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { notAfterDate: new Date(Date.now() + 86_400_000), keyType: 'ec' });
+  const { port } = await listenOn(https.createServer({ key: pems.private, cert: pems.cert }, handler), closers);
+  return { url: `https://127.0.0.1:${port}`, port };
 }
 
 /** A plain HTTP server on 127.0.0.1 that the test controls. `close` may be called early; `closeAll` closes it anyway. */
