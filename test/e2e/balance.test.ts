@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli } from '../support/cli.js';
+import { cleanUpAfterEach, runCli, listeningPort } from '../support/cli.js';
 import { get as httpGet, header } from '../support/http.js';
 import { listenLoopback } from '../support/loopback.js';
 
@@ -34,7 +34,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
       ...backends.flatMap((b) => ['--backend', b.url]), '--json',
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}`;
 
     const seen: string[] = [];
@@ -78,7 +78,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
     servers.push(server);
     const run = runCli(['balance', '--port', '0', '--backend', url, '--health-interval', '100ms', '--fall', '1']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     servers.length = 0;
@@ -105,7 +105,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
     servers.push(upstream);
     const run = runCli(['balance', '--port', '0', '--backend', `api=http://127.0.0.1:${upstreamPort}`]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(100_000), headers: { te: 'trailers' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-lblab-backend')).toBe('api');
@@ -132,7 +132,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
       '--backend', `http://127.0.0.1:${sickPort}`, '--backend', well.url, '--json',
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     for (let i = 0; i < 4; i++) await get(`http://127.0.0.1:${port}/`);
     await run.waitFor(/ejected b1\s+2 failed tries in a row/);
     run.child.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
+import { runCli, runCliToEnd, tagsAfterEach, listeningPort } from '../support/cli.js';
 import { REFUSED_PORT, listenLoopback } from '../support/loopback.js';
 
 const tags = tagsAfterEach();
@@ -12,7 +12,7 @@ describe('lblab backend', () => {
   it('names itself in x-lblab-backend, answers /health JSON and queues beyond its capacity', async () => {
     const run = runCli(['backend', '--port', '0', '--name', 'slowpoke', '--latency', '400ms', '--capacity', '1']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}`;
 
     const res = await fetch(`${base}/`);
@@ -45,7 +45,7 @@ describe('lblab backend', () => {
   it('answers 500 at its error rate', async () => {
     const run = runCli(['backend', '--port', '0', '--error-rate', '1', '--latency', '0ms']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const res = await fetch(`http://127.0.0.1:${port}/x`);
     expect(res.status).toBe(500);
     expect(res.headers.get('x-lblab-backend')).toBe('b1');
@@ -58,7 +58,7 @@ describe('lblab load', () => {
   it('reports totals, status codes and per-backend counts from x-lblab-backend', async () => {
     const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '2ms']);
     tags.push(backend.tag);
-    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(backend);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '4', '--duration', '2s', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
+import { runCli, runCliToEnd, tagsAfterEach, listeningPort } from '../support/cli.js';
 import { closeAll, listenHttps, type Closers } from '../support/loopback.js';
 
 const tags = tagsAfterEach();
@@ -9,7 +9,7 @@ describe('lblab load --rate (open model) against lblab backend', () => {
   it('--rate 2000 --duration 2s: the schedule is kept or its shortfall counted; the report pairs corrected and uncorrected latency', async () => {
     const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '1ms', '--capacity', '100']);
     tags.push(backend.tag);
-    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(backend);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--rate', '2000', '--duration', '2s', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout) as RunRecord;

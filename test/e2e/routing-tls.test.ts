@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from '../support/cli.js';
+import { cleanUpAfterEach, runCli, runCliToEnd, listeningPort } from '../support/cli.js';
 import { listenLoopback } from '../support/loopback.js';
 
 const { servers, tags } = cleanUpAfterEach();
@@ -58,7 +58,7 @@ routes:
       '--backend', `api1=${urls[0]}`, '--backend', `api2=${urls[1]}`, '--backend', `static=${urls[2]}`, '--backend', `canary=${urls[3]}`,
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     await run.waitFor(/no default pool/);
     const who = async (path: string, headers: Record<string, string> = {}): Promise<string> => {
       const res = await request(`http://127.0.0.1:${port}${path}`, { headers });

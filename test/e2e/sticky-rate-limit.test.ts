@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from '../support/cli.js';
+import { cleanUpAfterEach, runCli, runCliToEnd, listeningPort } from '../support/cli.js';
 import { listenLoopback } from '../support/loopback.js';
 
 /** `--sticky` and `--rate-limit` as a user runs them: the record fields, the report lines, and the cookie on the wire. */
@@ -66,7 +66,7 @@ describe('sticky sessions and rate limit from the command line', () => {
     );
     const run = runCli(['balance', '--port', '0', '--sticky', 'cookie:LBID', ...backends.flatMap((b) => ['--backend', b])]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}/`;
     const first = await fetch(base);
     await first.text();

@@ -64,6 +64,15 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRun
   return { child, tag, stdout: () => out, stderr: () => err, exit, waitFor };
 }
 
+/**
+ * Waits (up to 20 s, as {@link CliRun.waitFor}) for `run` to print
+ * `listening on http://127.0.0.1:<port>/` and resolves to that port, as the
+ * string it printed. Starts and stops nothing.
+ */
+export async function listeningPort(run: CliRun): Promise<string> {
+  return (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//))[1]!;
+}
+
 /** Runs the CLI to the end and returns its exit code and output; SIGKILLs it after `timeoutMs` (under the 60 s test timeout, so a hung run fails on its exit code and stderr). */
 export async function runCliToEnd(
   args: string[],
