@@ -1,10 +1,10 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, waitForNoProcesses } from '../support/cli.js';
+import { listenLoopback } from '../support/loopback.js';
 
 let busy: net.Server;
 let busyPort = 0;
@@ -12,8 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'lblab-bad-'));
 
 beforeAll(async () => {
   busy = net.createServer();
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-  busyPort = (busy.address() as AddressInfo).port;
+  busyPort = await listenLoopback(busy);
   writeFileSync(join(dir, 'not-json.json'), '{ nope');
   writeFileSync(join(dir, 'other.json'), '{"hello": 1}');
   writeFileSync(join(dir, 'comparison.json'), '{"schemaVersion": 1, "scenario": {}, "results": []}');

@@ -1,8 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli } from './helpers.js';
+import { cleanUpAfterEach, runCli, listeningPort } from '../support/cli.js';
+import { get as httpGet, header } from '../support/http.js';
+import { listenLoopback } from '../support/loopback.js';
 
 /** Plain Node HTTP servers that know nothing of lblab: no x-lblab-backend, no /health. */
 async function plainServer(label: string): Promise<{ server: http.Server; port: number; url: string }> {
@@ -12,21 +13,14 @@ async function plainServer(label: string): Promise<{ server: http.Server; port: 
     res.setHeader('connection', 'keep-alive');
     res.end(`plain ${label} ${req.url}\n`);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
   return { server, port, url: `http://127.0.0.1:${port}` };
 }
 
-async function get(url: string): Promise<{ status: number; backend: string | null; servedBy: string | null; xff: string | null; body: string; connection: string | null }> {
-  const res = await fetch(url);
-  return {
-    status: res.status,
-    backend: res.headers.get('x-lblab-backend'),
-    servedBy: res.headers.get('x-served-by'),
-    xff: res.headers.get('x-seen-xff'),
-    connection: res.headers.get('connection'),
-    body: await res.text(),
-  };
+/** GETs `url`: the answer, with the plain server's name and the X-Forwarded-For it saw (from {@link plainServer}'s headers). */
+async function get(url: string) {
+  const a = await httpGet(url);
+  return { ...a, servedBy: header(a, 'x-served-by'), xff: header(a, 'x-seen-xff') };
 }
 
 const { servers, tags } = cleanUpAfterEach();
@@ -40,7 +34,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
       ...backends.flatMap((b) => ['--backend', b.url]), '--json',
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}`;
 
     const seen: string[] = [];
@@ -84,7 +78,7 @@ describe('lblab balance in front of plain HTTP servers', () => {
     servers.push(server);
     const run = runCli(['balance', '--port', '0', '--backend', url, '--health-interval', '100ms', '--fall', '1']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     servers.length = 0;
@@ -107,11 +101,11 @@ describe('lblab balance in front of plain HTTP servers', () => {
         setTimeout(() => res.end(Buffer.concat(chunks)), 20);
       });
     });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const upstreamPort = await listenLoopback(upstream);
     servers.push(upstream);
-    const run = runCli(['balance', '--port', '0', '--backend', `api=http://127.0.0.1:${(upstream.address() as AddressInfo).port}`]);
+    const run = runCli(['balance', '--port', '0', '--backend', `api=http://127.0.0.1:${upstreamPort}`]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const res = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(100_000), headers: { te: 'trailers' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-lblab-backend')).toBe('api');
@@ -129,16 +123,16 @@ describe('lblab balance in front of plain HTTP servers', () => {
       res.statusCode = 500;
       res.end('no');
     });
-    await new Promise<void>((r) => sick.listen(0, '127.0.0.1', r));
+    const sickPort = await listenLoopback(sick);
     servers.push(sick);
     const well = await plainServer('well');
     servers.push(well.server);
     const run = runCli([
       'balance', '--port', '0', '--eject-consecutive', '2', '--eject-time', '30s', '--max-ejection-percent', '50',
-      '--backend', `http://127.0.0.1:${(sick.address() as AddressInfo).port}`, '--backend', well.url, '--json',
+      '--backend', `http://127.0.0.1:${sickPort}`, '--backend', well.url, '--json',
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     for (let i = 0; i < 4; i++) await get(`http://127.0.0.1:${port}/`);
     await run.waitFor(/ejected b1\s+2 failed tries in a row/);
     run.child.kill('SIGTERM');

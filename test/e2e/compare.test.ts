@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConsistentHash } from '../../src/balancer/algorithms/consistent-hash.js';
 import type { PickableBackend } from '../../src/balancer/algorithms/picker.js';
 import { clientAddress } from '../../src/load/client-addresses.js';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import type { Comparison } from '../../src/report/comparison.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
 /**
  * The backend, by name, of each of the first `clients` --spread-clients
@@ -21,10 +21,7 @@ function ketamaPicks(backends: ReadonlyArray<{ name: string; url: string; weight
   });
 }
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('lblab compare (real processes)', () => {
   it('with one slow, capacity-limited backend, least-conn has a lower p99 than round robin', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, waitForNoProcesses } from './helpers.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { BIN, waitForNoProcesses } from '../support/cli.js';
 
 /**
  * The dashboard in a real terminal: tmux runs `lblab start`, keys are sent
@@ -16,19 +16,24 @@ function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 
-function screen(): string {
-  return tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', session);
+function screen(name = session): string {
+  return tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name);
 }
 
-async function waitForScreen(test: (s: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let s = '';
-  while (Date.now() < deadline) {
-    s = screen();
-    if (test(s)) return s;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${s}`);
+/** Reads the screen of tmux session `name` every `interval` ms until `test` holds (vi.waitFor); rejects after `timeout` ms naming `what`, with the last screen. */
+async function waitForScreen(
+  test: (s: string) => boolean,
+  what: string,
+  { timeout = 20_000, interval = 150, name = session }: { timeout?: number; interval?: number; name?: string } = {},
+): Promise<string> {
+  return vi.waitFor(
+    () => {
+      const s = screen(name);
+      if (!test(s)) throw new Error(`timed out waiting for ${what}; screen was:\n${s}`);
+      return s;
+    },
+    { timeout, interval },
+  );
 }
 
 /** The dashboard's row for `name` (the table rows start with the selection marker column). */
@@ -55,6 +60,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     const command = [
       `env -u CI -u CONTINUOUS_INTEGRATION LBLAB_TEST_TAG=${tag} NO_COLOR=1`,
       `${process.execPath} ${BIN} start --backends 3 --algo weighted --concurrency 4 --health-interval 300ms`,
+      // The pane stays open after lblab exits (sleep) so that its report can still be read.
       `; echo LBLAB_EXIT=$?; sleep 120`,
     ].join(' ');
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '50', command);
@@ -86,12 +92,7 @@ describe('dashboard in a real terminal (tmux)', () => {
     const name = 'nostdin';
     const command = `env -u CI -u CONTINUOUS_INTEGRATION LBLAB_TEST_TAG=${tag} NO_COLOR=1 ${process.execPath} ${BIN} start --backends 2 --duration 3s --concurrency 2 < /dev/null; echo LBLAB_EXIT=$?; sleep 120`;
     tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', command);
-    const deadline = Date.now() + 20_000;
-    let s = '';
-    while (Date.now() < deadline && !/LBLAB_EXIT=\d+/.test(s)) {
-      await new Promise((r) => setTimeout(r, 200));
-      s = tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name);
-    }
+    const s = await waitForScreen((s) => /LBLAB_EXIT=\d+/.test(s), 'lblab to exit', { interval: 200, name });
     expect(s).toMatch(/LBLAB_EXIT=0/);
     expect(s).toMatch(/\+\d+\.\ds .*req\/s .*b1 UP/);
     expect(s).not.toMatch(/Raw mode is not supported/);

@@ -1,14 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendRecord, RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 /** Runs `lblab start --headless --backends 3 --concurrency 8 … --json` to the end and returns its record. */
 async function run(args: string[]): Promise<RunRecord> {

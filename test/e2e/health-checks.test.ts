@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, waitForNoProcesses, type CliRun } from './helpers.js';
+import { runCli, waitForNoProcesses, type CliRun, listeningPort } from '../support/cli.js';
 
 const tags: string[] = [];
 const running: CliRun[] = [];
@@ -19,7 +19,7 @@ function start(args: string[]): CliRun {
 /** A real `lblab backend` process; resolves to it and its URL. */
 async function backend(name: string): Promise<{ run: CliRun; url: string }> {
   const run = start(['backend', '--port', '0', '--name', name, '--latency', '0ms']);
-  const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+  const port = await listeningPort(run);
   return { run, url: `http://127.0.0.1:${port}` };
 }
 
@@ -27,7 +27,7 @@ describe('lblab balance active checks', () => {
   it('--health-check tcp: a killed backend goes DOWN after three L4CON', async () => {
     const b1 = await backend('b1');
     const bal = start(['balance', '--port', '0', '--backend', b1.url, '--health-check', 'tcp', '--health-interval', '200ms', '--json']);
-    const [, port] = (await bal.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(bal);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-lblab-backend')).toBe('b1');

@@ -1,14 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 const dir = mkdtempSync(join(tmpdir(), 'lblab-labs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

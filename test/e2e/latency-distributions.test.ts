@@ -1,11 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('latency distributions reach the forked backends', () => {
   it('b2=normal:30ms:5ms makes b2 clearly slower than b1 (default 5ms-15ms)', async () => {

@@ -1,20 +1,18 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, tagsAfterEach, listeningPort } from '../support/cli.js';
+import { REFUSED_PORT, listenLoopback } from '../support/loopback.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('lblab backend', () => {
   it('names itself in x-lblab-backend, answers /health JSON and queues beyond its capacity', async () => {
     const run = runCli(['backend', '--port', '0', '--name', 'slowpoke', '--latency', '400ms', '--capacity', '1']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}`;
 
     const res = await fetch(`${base}/`);
@@ -25,13 +23,15 @@ describe('lblab backend', () => {
     // three at once against capacity 1: one served, two queued
     const pending = [1, 2, 3].map(() => fetch(`${base}/`).then((r) => r.text()));
     let health: { name: string; inFlight: number; queued: number; capacity: number; load: number; served: number; uptimeMs: number } | undefined;
-    for (let i = 0; i < 50; i++) {
-      const h = await fetch(`${base}/health`);
-      expect(h.status).toBe(200);
-      health = (await h.json()) as typeof health;
-      if (health!.inFlight === 1 && health!.queued === 2) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await vi.waitFor(
+      async () => {
+        const h = await fetch(`${base}/health`);
+        expect(h.status).toBe(200);
+        health = (await h.json()) as typeof health;
+        if (!(health!.inFlight === 1 && health!.queued === 2)) throw new Error(`timed out waiting for one in flight and two queued; /health said ${JSON.stringify(health)}`);
+      },
+      { timeout: 5000, interval: 20 },
+    );
     expect(health).toMatchObject({ name: 'slowpoke', inFlight: 1, queued: 2, capacity: 1, load: 1 });
     expect(health!.uptimeMs).toBeGreaterThan(0);
     await Promise.all(pending);
@@ -45,7 +45,7 @@ describe('lblab backend', () => {
   it('answers 500 at its error rate', async () => {
     const run = runCli(['backend', '--port', '0', '--error-rate', '1', '--latency', '0ms']);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const res = await fetch(`http://127.0.0.1:${port}/x`);
     expect(res.status).toBe(500);
     expect(res.headers.get('x-lblab-backend')).toBe('b1');
@@ -58,7 +58,7 @@ describe('lblab load', () => {
   it('reports totals, status codes and per-backend counts from x-lblab-backend', async () => {
     const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '2ms']);
     tags.push(backend.tag);
-    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(backend);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '4', '--duration', '2s', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);
@@ -83,8 +83,7 @@ describe('lblab load', () => {
       res.writeHead(200, { 'content-length': '10000', 'x-lblab-backend': 'cutter' });
       res.write('x'.repeat(100), () => res.socket?.destroy());
     });
-    await new Promise<void>((res) => cut.listen(0, '127.0.0.1', res));
-    const port = (cut.address() as import('node:net').AddressInfo).port;
+    const port = await listenLoopback(cut);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '2', '--duration', '1s', '--json']);
     tags.push(r.tag);
     cut.closeAllConnections();
@@ -97,13 +96,8 @@ describe('lblab load', () => {
   });
 
   it('counts refused connections as transport errors and still stops by itself', async () => {
-    // Find a port nothing listens on: bind, note, close.
-    const net = await import('node:net');
-    const s = net.createServer();
-    await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-    const port = (s.address() as import('node:net').AddressInfo).port;
-    await new Promise((res) => s.close(res));
-    const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--concurrency', '2', '--duration', '1s', '--json']);
+    // A port nothing listens on, ever (not one just closed: the next listen(0) may be given it back).
+    const r = await runCliToEnd(['load', `http://127.0.0.1:${REFUSED_PORT}/`, '--concurrency', '2', '--duration', '1s', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout) as RunRecord;

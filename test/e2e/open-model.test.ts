@@ -1,20 +1,15 @@
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import selfsigned from 'selfsigned';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, tagsAfterEach, listeningPort } from '../support/cli.js';
+import { closeAll, listenHttps, type Closers } from '../support/loopback.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('lblab load --rate (open model) against lblab backend', () => {
   it('--rate 2000 --duration 2s: the schedule is kept or its shortfall counted; the report pairs corrected and uncorrected latency', async () => {
     const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '1ms', '--capacity', '100']);
     tags.push(backend.tag);
-    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(backend);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--rate', '2000', '--duration', '2s', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const rec = JSON.parse(r.stdout) as RunRecord;
@@ -78,24 +73,16 @@ describe('lblab start with --rate, --requests and --clients', () => {
 });
 
 describe('lblab load against https', () => {
-  let server: https.Server;
+  const closers: Closers = [];
   let url = '';
   beforeAll(async () => {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { notAfterDate: new Date(Date.now() + 86_400_000), keyType: 'ec' });
-    server = https.createServer({ key: pems.private, cert: pems.cert }, (_req, res) => {
+    const server = await listenHttps((_req, res) => {
       res.writeHead(200, { 'x-lblab-backend': 'tls1', 'content-length': 2 });
       res.end('ok');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    }, closers);
+    url = `${server.url}/`;
   });
-  afterAll(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
+  afterAll(() => closeAll(closers));
 
   it('a self-signed certificate without --insecure: exit 1 and a message that names --insecure', async () => {
     const r = await runCliToEnd(['load', url, '--requests', '5']);

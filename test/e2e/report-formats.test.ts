@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd } from './helpers.js';
+import { runCliToEnd } from '../support/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 

@@ -1,12 +1,12 @@
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd, listeningPort } from '../support/cli.js';
+import { listenLoopback } from '../support/loopback.js';
 
 const { servers, tags } = cleanUpAfterEach();
 
@@ -22,17 +22,17 @@ async function pathServer(name: string): Promise<string> {
     res.setHeader('x-lblab-backend', name);
     res.end('ok\n');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = await listenLoopback(server);
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${port}`;
 }
 
 /** A plain HTTP server on loopback that answers every path. */
 async function plainServer(): Promise<string> {
   const server = http.createServer((_req, res) => res.end('ok\n'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = await listenLoopback(server);
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${port}`;
 }
 
 describe('L7 routing and TLS from the command line', () => {
@@ -58,7 +58,7 @@ routes:
       '--backend', `api1=${urls[0]}`, '--backend', `api2=${urls[1]}`, '--backend', `static=${urls[2]}`, '--backend', `canary=${urls[3]}`,
     ]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     await run.waitFor(/no default pool/);
     const who = async (path: string, headers: Record<string, string> = {}): Promise<string> => {
       const res = await request(`http://127.0.0.1:${port}${path}`, { headers });

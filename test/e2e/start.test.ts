@@ -1,11 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('lblab start (headless, real processes)', () => {
   it('weighted 3,2,1 lands within ±3 points of 50/33/17 with no errors', async () => {
@@ -134,6 +131,7 @@ describe('lblab start (headless, real processes)', () => {
     for (const delayMs of [60, 120, 180, 240, 300, 400]) {
       const run = runCli(['start', '--backends', '3', '--duration', '30s']);
       tags.push(run.tag);
+      // Kept on purpose: the kill is to land at a fixed time after the spawn, whatever has started by then.
       await new Promise((r) => setTimeout(r, delayMs));
       run.child.kill('SIGKILL');
       await run.exit;

@@ -1,11 +1,11 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { cleanUpAfterEach, runCli, runCliToEnd } from './helpers.js';
+import { cleanUpAfterEach, runCli, runCliToEnd, listeningPort } from '../support/cli.js';
+import { listenLoopback } from '../support/loopback.js';
 
 /** `--sticky` and `--rate-limit` as a user runs them: the record fields, the report lines, and the cookie on the wire. */
 
@@ -59,14 +59,14 @@ describe('sticky sessions and rate limit from the command line', () => {
     const backends = await Promise.all(
       [0, 1, 2].map(async () => {
         const server = http.createServer((req, res) => res.end(`cookie seen: ${req.headers.cookie ?? '-'}`));
-        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        const port = await listenLoopback(server);
         servers.push(server);
-        return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        return `http://127.0.0.1:${port}`;
       }),
     );
     const run = runCli(['balance', '--port', '0', '--sticky', 'cookie:LBID', ...backends.flatMap((b) => ['--backend', b])]);
     tags.push(run.tag);
-    const [, port] = (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(run);
     const base = `http://127.0.0.1:${port}/`;
     const first = await fetch(base);
     await first.text();

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCliToEnd, tagsAfterEach } from '../support/cli.js';
 
 /**
  * `lblab start --mode tcp`: the L4 balancer in the session, headless, on
@@ -8,10 +8,7 @@ import { runCliToEnd, waitForNoProcesses } from './helpers.js';
  * backend; with keep-alive, requests follow connections, not round robin.
  */
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('lblab start --mode tcp (headless, real processes)', () => {
   it('2 keep-alive connections over 3 backends: requests split by connections, one backend gets none', async () => {

@@ -1,17 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses } from './helpers.js';
+import { runCli, runCliToEnd, tagsAfterEach, listeningPort } from '../support/cli.js';
 
-const tags: string[] = [];
-afterEach(async () => {
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
+const tags = tagsAfterEach();
 
 describe('virtual clients from the command line', () => {
   it('lblab load --clients 3 --header "x-user=u{client}" against a real backend', async () => {
     const backend = runCli(['backend', '--port', '0', '--name', 'solo', '--latency', '1ms']);
     tags.push(backend.tag);
-    const [, port] = (await backend.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//)) as RegExpMatchArray;
+    const port = await listeningPort(backend);
     const r = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--clients', '3', '--header', 'x-user=u{client}', '--duration', '1s', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);

@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
+import { get as httpGet } from '../support/http.js';
+import { closersAfterEach } from '../support/loopback.js';
 import { startBackendServer, type RunningBackend } from '../../src/backend/server.js';
 import { classifyError } from '../../src/metrics/error-kind.js';
 
@@ -9,10 +11,7 @@ import { classifyError } from '../../src/metrics/error-kind.js';
  * mid-response or degrades over time.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 async function backend(latencyMs = 5, capacity = Infinity): Promise<{ b: RunningBackend; url: string }> {
   const b = await startBackendServer({ name: 'b1', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: latencyMs }, errorRate: 0, capacity });
@@ -27,12 +26,8 @@ function client(): Agent {
   return agent;
 }
 
-async function get(url: string, agent: Agent, timeoutMs?: number): Promise<{ status: number; body: string; ms: number }> {
-  const started = performance.now();
-  const res = await request(url, { dispatcher: agent, ...(timeoutMs !== undefined && { signal: AbortSignal.timeout(timeoutMs) }) });
-  const body = await res.body.text();
-  return { status: res.statusCode, body, ms: performance.now() - started };
-}
+/** GETs `url` on `agent`, aborted after `timeoutMs` when given; status, body and how long it took (ms). */
+const get = (url: string, agent: Agent, timeoutMs?: number) => httpGet(url, { dispatcher: agent, ...(timeoutMs !== undefined && { timeoutMs }) });
 
 describe('backend faults', () => {
   it('hang: no answer within 1 s, /health neither; held requests are answered on recover, new ones too', async () => {
@@ -90,6 +85,7 @@ describe('backend faults', () => {
     await get(`${url}/`, agent, 5000);
     b.setFaults({ degradeMsPerSecond: 100 });
     const early = await get(`${url}/`, agent, 5000);
+    // Kept on purpose: the fault grows with time, so letting 2 s pass is the input of this test.
     await new Promise((r) => setTimeout(r, 2000));
     const late = await get(`${url}/`, agent, 5000);
     // +100 ms per second: the later request is ≥ 200 ms slower; 100 ms of slack for a busy machine.

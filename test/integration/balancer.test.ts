@@ -1,41 +1,24 @@
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
-import { Balancer } from '../../src/balancer/balancer.js';
+import { describe, expect, it } from 'vitest';
+import { backendsAt, startBalancer } from '../support/balancer.js';
+import { REFUSED_URL, closersAfterEach, listenHttp } from '../support/loopback.js';
+import { until } from '../support/wait.js';
+import type { Balancer } from '../../src/balancer/balancer.js';
 
 /**
  * The balancer in-process, in front of real loopback servers the test
  * controls, so in-flight counts and failure counters can be read directly.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 /** A loopback server running `handler`, closed after the test. */
 const server = (handler: http.RequestListener) => listenHttp(handler, closers);
 
-
-async function balancer(urls: string[], algo: 'round-robin' | 'weighted' = 'round-robin'): Promise<{ b: Balancer; url: string }> {
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
-    algo,
-    // checks far apart: these tests look at the request path alone
-    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const { url } = await b.listen();
-  closers.push(() => b.close());
-  return { b, url };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** A balancer over `urls` (b1, b2, …), checks far apart (SLOW_HTTP_CHECKS): these tests look at the request path alone. */
+function balancer(urls: string[], algo: 'round-robin' | 'weighted' = 'round-robin'): Promise<{ b: Balancer; url: string }> {
+  return startBalancer({ backends: backendsAt(urls), algo }, closers);
 }
 
 describe('balancer request path', () => {
@@ -87,7 +70,7 @@ describe('balancer request path', () => {
     await until(() => b.backend('b1')!.inFlight === 1, 'the request to reach b1');
     controller.abort();
     await pending;
-    await until(() => b.backend('b1')!.inFlight === 0, 'in-flight to drop after the abort', 2000);
+    await until(() => b.backend('b1')!.inFlight === 0, 'in-flight to drop after the abort', { timeout: 2000 });
     expect(b.clientAborts).toBe(1);
     expect(b.backend('b1')!.failures).toBe(0);
     expect(b.stats.requests).toBe(0);

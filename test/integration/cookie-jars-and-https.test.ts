@@ -1,11 +1,8 @@
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import selfsigned from 'selfsigned';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
 import { checkServerCertificate } from '../../src/load/tls-check.js';
-import { runLoad } from './load-run.js';
-import { REFUSED_PORT, closeAll, listenHttp, type Closers } from './loopback.js';
+import { runLoad } from '../support/load-run.js';
+import { REFUSED_PORT, closersAfterEach, listenHttp, listenHttps } from '../support/loopback.js';
 
 /**
  * Per-client cookie jars and https targets of the load generator, in-process
@@ -13,8 +10,7 @@ import { REFUSED_PORT, closeAll, listenHttp, type Closers } from './loopback.js'
  * by `npm test`): its worker thread must be compiled JavaScript.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 const run = (config: LoadConfig) => runLoad(config, closers);
 
@@ -77,20 +73,11 @@ describe('cookie jars', () => {
 
 describe('https targets', () => {
   async function httpsServer(): Promise<string> {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { notAfterDate: new Date(Date.now() + 86_400_000), keyType: 'ec' });
-    const server = https.createServer({ key: pems.private, cert: pems.cert }, (_req, res) => {
+    const { url } = await listenHttps((_req, res) => {
       res.writeHead(200, { 'x-lblab-backend': 'tls1', 'content-length': 2 });
       res.end('ok');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(
-      () =>
-        new Promise((r) => {
-          server.closeAllConnections();
-          server.close(r);
-        }),
-    );
-    return `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    }, closers);
+    return `${url}/`;
   }
 
   it('insecure: a self-signed certificate is accepted and responses are attributed', async () => {

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
-import { runLoad } from './load-run.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { runLoad } from '../support/load-run.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
 
 /**
  * The open model (`rate`) and `requests` of the load generator, in-process
@@ -9,8 +9,7 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * (built by `npm test`): its worker thread must be compiled JavaScript.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 const run = (config: LoadConfig) => runLoad(config, closers);
 

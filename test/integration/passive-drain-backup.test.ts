@@ -1,8 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
-import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/balancer/balancer.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_HTTP_CHECKS, startBalancer } from '../support/balancer.js';
+import { get as httpGet } from '../support/http.js';
+import { REFUSED_URL, closersAfterEach, listenHttp } from '../support/loopback.js';
+import { until } from '../support/wait.js';
+import type { BackendEvent, Balancer, BalancerConfig } from '../../src/balancer/balancer.js';
 
 /**
  * Passive checks (outlier ejection, circuit breaker), draining and backup
@@ -10,8 +13,7 @@ import { Balancer, type BackendEvent, type BalancerConfig } from '../../src/bala
  * whose behaviour the test switches.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 /** A server answering `status()` after `delayMs()`; both read at each request. */
 function server(status: () => number, delayMs: () => number = () => 0) {
@@ -23,34 +25,25 @@ function server(status: () => number, delayMs: () => number = () => 0) {
   }, closers);
 }
 
+/** A round-robin balancer over `urls` (b1, b2, …; the indexes in `backups` are backups), checks far apart, rise 1 fall 1; `events` collects its backend events from before it listens. */
 async function balancer(urls: string[], extra: Partial<BalancerConfig> = {}, backups: number[] = []): Promise<{ b: Balancer; url: string; events: BackendEvent[] }> {
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1, ...(backups.includes(i) ? { backup: true } : {}) })),
-    algo: 'round-robin',
-    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
-    host: '127.0.0.1',
-    port: 0,
-    ...extra,
-  });
   const events: BackendEvent[] = [];
-  b.on('backend', (e) => events.push(e));
-  const { url } = await b.listen();
-  closers.push(() => b.close());
+  const { b, url } = await startBalancer(
+    {
+      backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1, ...(backups.includes(i) ? { backup: true } : {}) })),
+      health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
+      ...extra,
+    },
+    closers,
+    (b) => b.on('backend', (e) => events.push(e)),
+  );
   return { b, url, events };
 }
 
-async function get(url: string): Promise<{ status: number; backend: string | null }> {
-  const res = await fetch(url);
-  await res.text();
-  return { status: res.status, backend: res.headers.get('x-lblab-backend') };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** The status and who served it: all these tests compare (`toEqual` included). */
+async function get(url: string): Promise<{ status: number; backend: string | undefined }> {
+  const { status, backend } = await httpGet(url);
+  return { status, backend };
 }
 
 describe('passive checks', () => {
@@ -70,7 +63,7 @@ describe('passive checks', () => {
     for (let i = 0; i < 20; i++) expect((await get(url)).backend).toBe('b2');
     expect(a.hits()).toBe(hitsWhenEjected);
     sick = false;
-    await until(() => events.some((e) => e.type === 'readmitted'), 'readmission', 8000);
+    await until(() => events.some((e) => e.type === 'readmitted'), 'readmission', { timeout: 8000 });
     const after = await Promise.all(Array.from({ length: 4 }, () => get(url)));
     expect(after.map((r) => r.backend)).toContain('b1');
   });
@@ -103,7 +96,7 @@ describe('passive checks', () => {
     for (let i = 0; i < 6; i++) expect((await get(url)).backend).toBe('b2');
     expect(a.hits()).toBe(hits);
     sick = false;
-    await until(() => events.some((e) => e.type === 'breaker-half-open'), 'half-open', 8000);
+    await until(() => events.some((e) => e.type === 'breaker-half-open'), 'half-open', { timeout: 8000 });
     for (let i = 0; i < 4; i++) await get(url);
     expect(events.map((e) => e.type)).toEqual(['breaker-open', 'breaker-half-open', 'breaker-closed']);
     expect(a.hits()).toBeGreaterThan(hits);
@@ -135,7 +128,7 @@ describe('backup backends', () => {
     const p1 = await server(() => 200);
     const p2 = await server(() => 200);
     const backup = await server(() => 200);
-    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' } }, [2]);
+    const { b, url } = await balancer([p1.url, p2.url, backup.url], { health: FAST_HTTP_CHECKS }, [2]);
     for (let i = 0; i < 10; i++) expect((await get(url)).backend).not.toBe('b3');
     expect(b.backendInfos().map((i) => i.expectedShare)).toEqual([0.5, 0.5, 0]);
     await p1.close();
@@ -166,7 +159,7 @@ describe('slow start (HAProxy slowstart)', () => {
     const { b, url, events } = await balancer([`http://127.0.0.1:${port}`, other.url], {
       algo: 'weighted',
       slowStartMs: 1500,
-      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' },
+      health: FAST_HTTP_CHECKS,
     });
     const b1 = b.backend('b1')!;
     await shut();
@@ -178,9 +171,9 @@ describe('slow start (HAProxy slowstart)', () => {
     // Early on, b1 gets far less than its half.
     const first = await Promise.all(Array.from({ length: 20 }, () => get(url)));
     expect(first.filter((r) => r.backend === 'b1').length).toBeLessThan(8);
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => b1.weight > early, 'b1 to ramp up from its early weight');
     expect(b1.weight).toBeGreaterThan(early);
-    await until(() => events.some((e) => e.type === 'slow-start-done'), 'full weight', 5000);
+    await until(() => events.some((e) => e.type === 'slow-start-done'), 'full weight', { timeout: 5000 });
     expect(b1.weight).toBe(1);
     const later = [];
     for (let i = 0; i < 20; i++) later.push(await get(url));
@@ -197,7 +190,7 @@ describe('panic threshold (Envoy)', () => {
       panicThreshold: 50,
       // Two retries: a request may meet both DOWN backends before b3.
       retry: { retries: 2, on: new Set(['error', 'timeout']), nonIdempotent: false },
-      health: { mode: 'http', intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' },
+      health: FAST_HTTP_CHECKS,
     });
     await a.close();
     await c.close();
@@ -210,13 +203,11 @@ describe('panic threshold (Envoy)', () => {
 });
 
 describe('panic, backups and draining together', () => {
-  const fastChecks = { mode: 'http' as const, intervalMs: 100, fastinterMs: 100, downinterMs: 100, timeoutMs: 1000, rise: 1, fall: 1, path: '/' };
-
-  it('while a backup can serve there is no panic: the backup takes the traffic', async () => {
+    it('while a backup can serve there is no panic: the backup takes the traffic', async () => {
     const a = await server(() => 200);
     const c = await server(() => 200);
     const backup = await server(() => 200);
-    const { b, url, events } = await balancer([a.url, c.url, backup.url], { panicThreshold: 50, health: fastChecks }, [2]);
+    const { b, url, events } = await balancer([a.url, c.url, backup.url], { panicThreshold: 50, health: FAST_HTTP_CHECKS }, [2]);
     await a.close();
     await c.close();
     await until(() => b.backend('b1')!.health.state === 'down' && b.backend('b2')!.health.state === 'down', 'both primaries DOWN');

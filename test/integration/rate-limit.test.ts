@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { Balancer } from '../../src/balancer/balancer.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { startBalancer } from '../support/balancer.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
 
 /**
  * The per-client-IP rate limit (nginx `limit_req rate=R burst=B nodelay`)
@@ -11,8 +11,7 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * limited by the first one's traffic.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 type Tally = { ok: number; limited: number; other: number; retryAfter: Set<string>; bodies: Set<string>; firstMs: number; lastMs: number };
 
@@ -27,6 +26,7 @@ async function steady(url: string, localAddress: string, everyMs: number, forMs:
     const due = t0 + i * everyMs;
     if (due - t0 > forMs) break;
     const wait = due - performance.now();
+    // Kept on purpose: the schedule is the load (one send every `everyMs`), not a wait for something.
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const sentAt = performance.now();
     if (i === 0) t.firstMs = sentAt;
@@ -56,6 +56,7 @@ async function paced(url: string, localAddress: string, n: number, gapMs: number
     const res = await request(url, { dispatcher: agent });
     await res.body.text();
     statuses.push(res.statusCode);
+    // Kept on purpose: the gap keeps this client under its rate.
     await new Promise((r) => setTimeout(r, gapMs));
   }
   return statuses;
@@ -64,16 +65,14 @@ async function paced(url: string, localAddress: string, n: number, gapMs: number
 describe('rate limit per client IP (nginx limit_req … nodelay)', () => {
   it('a client above the rate gets 200s at the rate (±10%) and 429s with Retry-After for the rest, never forwarded; another address is unaffected', async () => {
     const server = await listenHttp((_req, res) => res.end('ok'), closers);
-    const b = new Balancer({
-      backends: [{ name: 'b1', url: server.url, weight: 1 }],
-      algo: 'round-robin',
-      health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
-      host: '127.0.0.1',
-      port: 0,
-      rateLimit: { ratePerSecond: 20, burst: 4 },
-    });
-    const { url } = await b.listen();
-    closers.push(() => b.close());
+    const { b, url } = await startBalancer(
+      {
+        backends: [{ name: 'b1', url: server.url, weight: 1 }],
+        health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 1, fall: 1, path: '/' },
+        rateLimit: { ratePerSecond: 20, burst: 4 },
+      },
+      closers,
+    );
     const hitsBefore = server.hits();
     // 100/s from 127.0.0.2 against 20/s for 3 s, and meanwhile at most 10/s from 127.0.0.3, under its own limit.
     const [fast, slow] = await Promise.all([steady(url, '127.0.0.2', 10, 3000), paced(url, '127.0.0.3', 25, 100)]);

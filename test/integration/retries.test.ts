@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
-import { Balancer } from '../../src/balancer/balancer.js';
+import { describe, expect, it } from 'vitest';
+import { backendsAt, startBalancer } from '../support/balancer.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
 import { DEFAULT_RETRY_POLICY, type RetryCondition, type RetryPolicy } from '../../src/balancer/retry-policy.js';
 
 /**
@@ -10,8 +10,7 @@ import { DEFAULT_RETRY_POLICY, type RetryCondition, type RetryPolicy } from '../
  * test decides.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 /** A loopback server running `handler`, closed after the test. */
 const server = (handler: http.RequestListener) => listenHttp(handler, closers);
@@ -21,19 +20,16 @@ const answering = (status: number) => (_req: http.IncomingMessage, res: http.Ser
   res.end(`status ${status}\n`);
 };
 
-async function balancer(urls: string[], retry: Partial<RetryPolicy> & { on?: ReadonlySet<RetryCondition> } = {}, responseTimeoutMs = 60_000) {
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
-    algo: 'round-robin',
-    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/' },
-    connection: { connectTimeoutMs: 2000, responseTimeoutMs },
-    retry: { ...DEFAULT_RETRY_POLICY, ...retry },
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const { url } = await b.listen();
-  closers.push(() => b.close());
-  return { b, url };
+/** A round-robin balancer over `urls` (b1, b2, …), checks far apart, with `retry` over the default policy and a per-try response timeout. */
+function balancer(urls: string[], retry: Partial<RetryPolicy> & { on?: ReadonlySet<RetryCondition> } = {}, responseTimeoutMs = 60_000) {
+  return startBalancer(
+    {
+      backends: backendsAt(urls),
+      connection: { connectTimeoutMs: 2000, responseTimeoutMs },
+      retry: { ...DEFAULT_RETRY_POLICY, ...retry },
+    },
+    closers,
+  );
 }
 
 describe('retries (nginx proxy_next_upstream)', () => {

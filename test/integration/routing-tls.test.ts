@@ -2,9 +2,11 @@ import https from 'node:https';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
-import { Balancer } from '../../src/balancer/balancer.js';
+import type { Balancer } from '../../src/balancer/balancer.js';
 import type { RoutingConfig } from '../../src/balancer/routes.js';
-import { REFUSED_URL, closeAll, listenHttp, type Closers } from './loopback.js';
+import { SLOW_HTTP_CHECKS, backendsAt, startBalancer } from '../support/balancer.js';
+import { get as httpGet } from '../support/http.js';
+import { REFUSED_URL, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
 /**
  * L7 routing and TLS termination through the real balancer in front of real
@@ -35,35 +37,29 @@ async function backends(n: number): Promise<string[]> {
   return urls;
 }
 
-async function start(
+/** A balancer over `urls` (b1, b2, …) with `routing`; round robin unless `opts.algo`. */
+function start(
   urls: string[],
   routing: RoutingConfig | undefined,
   opts: { algo?: AlgorithmName; weights?: number[]; tls?: boolean } = {},
 ): Promise<{ b: Balancer; url: string }> {
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: opts.weights?.[i] ?? 1 })),
-    algo: opts.algo ?? 'round-robin',
-    ...(routing ? { routing } : {}),
-    ...(opts.tls ? { tls: true } : {}),
-    // Checks far apart: these tests look at the request path alone.
-    health: { mode: 'http', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000, timeoutMs: 500, rise: 2, fall: 3, path: '/health-check' },
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const { url } = await b.listen();
-  closers.push(() => b.close());
-  return { b, url };
+  return startBalancer(
+    {
+      backends: backendsAt(urls, opts.weights),
+      algo: opts.algo ?? 'round-robin',
+      ...(routing ? { routing } : {}),
+      ...(opts.tls ? { tls: true } : {}),
+      // Checks far apart: these tests look at the request path alone.
+      health: { ...SLOW_HTTP_CHECKS, path: '/health-check' },
+    },
+    closers,
+  );
 }
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
 
 /** GETs `path` on the balancer; returns the status, who served it and the body. */
-async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; backend: string | undefined; body: string }> {
-  const res = await request(new URL(path, base), { headers, dispatcher: insecure });
-  const body = await res.body.text();
-  const backend = res.headers['x-lblab-backend'];
-  return { status: res.statusCode, backend: typeof backend === 'string' ? backend : undefined, body };
-}
+const get = (base: string, path: string, headers: Record<string, string> = {}) => httpGet(new URL(path, base), { headers, dispatcher: insecure });
 
 async function servedBy(base: string, path: string, n: number, headers: Record<string, string> = {}): Promise<string[]> {
   const out: string[] = [];

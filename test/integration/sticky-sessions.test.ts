@@ -1,8 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, request } from 'undici';
-import { Balancer, type BalancerConfig, type TransitionEvent } from '../../src/balancer/balancer.js';
-import { runCli, type CliRun } from '../e2e/helpers.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import type { Balancer, BalancerConfig, TransitionEvent } from '../../src/balancer/balancer.js';
+import { backendsAt, startBalancer as start } from '../support/balancer.js';
+import { runCli, type CliRun } from '../support/cli.js';
+import { get as httpGet, header, type Answer as HttpAnswer } from '../support/http.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
+import { until } from '../support/wait.js';
 
 /**
  * Sticky sessions with the balancer in-process in front of real backends:
@@ -12,8 +15,7 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * 127.x source addresses.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 const HEALTH: BalancerConfig['health'] = { mode: 'http', intervalMs: 200, fastinterMs: 100, downinterMs: 200, timeoutMs: 500, rise: 1, fall: 2, path: '/health' };
 
@@ -30,31 +32,17 @@ async function realBackend(name: string): Promise<{ run: CliRun; url: string }> 
   return { run, url: m[1]! };
 }
 
+/** A round-robin balancer over `urls` (b1, b2, …) with {@link HEALTH}; `transitions` collects its health changes from before it listens. */
 async function startBalancer(urls: string[], extra: Partial<BalancerConfig>): Promise<{ b: Balancer; url: string; transitions: TransitionEvent[] }> {
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
-    algo: 'round-robin',
-    health: HEALTH,
-    host: '127.0.0.1',
-    port: 0,
-    ...extra,
-  });
   const transitions: TransitionEvent[] = [];
-  b.on('transition', (t) => transitions.push(t));
-  const { url } = await b.listen();
-  closers.push(() => b.close());
+  const { b, url } = await start({ backends: backendsAt(urls), health: HEALTH, ...extra }, closers, (b) => b.on('transition', (t) => transitions.push(t)));
   return { b, url, transitions };
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** How long this file waits for a health change: 10 s. */
+const TEN_SECONDS = { timeout: 10_000 };
 
-type Answer = { status: number; backend: string | undefined; setCookie: string[]; cacheControl: string | undefined; body: string };
+type Answer = HttpAnswer & { cacheControl: string | undefined };
 
 function agent(localAddress?: string): Agent {
   const a = new Agent(localAddress ? { localAddress } : {});
@@ -62,18 +50,10 @@ function agent(localAddress?: string): Agent {
   return a;
 }
 
+/** GETs `url` on `dispatcher`, sending `cookie` as the Cookie header when given; the answer with its Cache-Control. */
 async function get(url: string, dispatcher: Agent, cookie?: string): Promise<Answer> {
-  const res = await request(url, { dispatcher, headers: cookie ? { cookie } : {} });
-  const body = await res.body.text();
-  const sc = res.headers['set-cookie'];
-  const cc = res.headers['cache-control'];
-  return {
-    status: res.statusCode,
-    backend: res.headers['x-lblab-backend'] as string | undefined,
-    setCookie: sc === undefined ? [] : Array.isArray(sc) ? sc : [sc],
-    cacheControl: Array.isArray(cc) ? cc.join(', ') : cc,
-    body,
-  };
+  const a = await httpGet(url, { dispatcher, headers: cookie ? { cookie } : {} });
+  return { ...a, cacheControl: header(a, 'cache-control') };
 }
 
 /**
@@ -160,7 +140,7 @@ describe('cookie insert (HAProxy cookie SERVERID insert indirect nocache)', () =
     await procs[1]!.run.exit;
     const before = clients.map((c) => c.backends.length);
     await round(6);
-    await until(() => transitions.some((t) => t.backend === 'b2' && t.to === 'down'), 'b2 DOWN');
+    await until(() => transitions.some((t) => t.backend === 'b2' && t.to === 'down'), 'b2 DOWN', TEN_SECONDS);
     await round(4);
     clients.forEach((c, i) => {
       const after = c.backends.slice(before[i]);
@@ -306,7 +286,7 @@ describe('source-IP stick table (HAProxy stick-table type ip … expire, stick o
     const first: string[] = [];
     for (const a of agents) first.push((await get(url, a)).backend!);
     await servers[1]!.close();
-    await until(() => transitions.some((t) => t.backend === 'b2' && t.to === 'down'), 'b2 DOWN');
+    await until(() => transitions.some((t) => t.backend === 'b2' && t.to === 'down'), 'b2 DOWN', TEN_SECONDS);
     const moved: string[] = [];
     for (const a of agents) moved.push((await get(url, a)).backend!);
     for (let round = 0; round < 3; round++) {

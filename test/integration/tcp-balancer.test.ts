@@ -1,10 +1,11 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
 import { TcpBalancer, type TcpBalancerConfig } from '../../src/balancer/tcp/tcp-balancer.js';
-import { REFUSED_PORT, closeAll, type Closers } from './loopback.js';
+import { startTcpBalancer } from '../support/balancer.js';
+import { REFUSED_PORT, closersAfterEach, listenOn } from '../support/loopback.js';
+import { until as waitUntil } from '../support/wait.js';
 
 /** The fleet forks the compiled CLI, so it is imported from dist/ (built by `npm test`). */
 type FleetModule = typeof import('../../src/backend/fleet.js');
@@ -17,8 +18,7 @@ const { Fleet } = (await import(new URL('../../dist/backend/fleet.js', import.me
  * pass through.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 let fleet: InstanceType<typeof Fleet>;
 beforeAll(async () => {
@@ -30,18 +30,9 @@ afterAll(() => fleet.stopAll());
 /** TCP checks far apart: the tests see the connect retry, not the health checks, route around a dead backend. */
 const slowChecks: HealthCheckConfig = { ...DEFAULT_HEALTH_CHECK, mode: 'tcp', intervalMs: 60_000, fastinterMs: 60_000, downinterMs: 60_000 };
 
-async function startTcp(backends: Array<{ name: string; port: number }>, extra: Partial<TcpBalancerConfig> = {}): Promise<{ lb: TcpBalancer; port: number; url: string }> {
-  const lb = new TcpBalancer({
-    backends: backends.map((b) => ({ name: b.name, url: `http://127.0.0.1:${b.port}`, weight: 1 })),
-    algo: 'round-robin',
-    health: slowChecks,
-    host: '127.0.0.1',
-    port: 0,
-    ...extra,
-  });
-  const { port, url } = await lb.listen();
-  closers.push(() => lb.close());
-  return { lb, port, url };
+/** A round-robin L4 balancer over `backends` (by name and loopback port) with {@link slowChecks}, closed after the test. */
+function startTcp(backends: Array<{ name: string; port: number }>, extra: Partial<TcpBalancerConfig> = {}): Promise<{ lb: TcpBalancer; port: number; url: string }> {
+  return startTcpBalancer({ backends: backends.map((b) => ({ name: b.name, url: `http://127.0.0.1:${b.port}`, weight: 1 })), health: slowChecks, ...extra }, closers);
 }
 
 /** One GET on a fresh connection (closed after the response); resolves to the backend that answered. */
@@ -62,13 +53,8 @@ function rawExchange(port: number, payload: string): Promise<Buffer> {
   });
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for `cond` as this file always has: up to 10 s, looking every 20 ms. */
+const until = (cond: () => boolean, what: string) => waitUntil(cond, what, { timeout: 10_000, interval: 20 });
 
 describe('L4 balancer (--mode tcp)', () => {
   it('round robin over connections: 30 fresh connections, 10 per backend, by the backends’ own header and by the balancer’s count', async () => {
@@ -160,9 +146,8 @@ describe('L4 balancer (--mode tcp)', () => {
       s.on('data', (d: Buffer) => got.push(d));
       s.on('end', () => s.end(`echo:${Buffer.concat(got).toString()}:bye`));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise((r) => server.close(r)));
-    const { port } = await startTcp([{ name: 'e1', port: (server.address() as AddressInfo).port }]);
+    const { port: e1 } = await listenOn(server, closers);
+    const { port } = await startTcp([{ name: 'e1', port: e1 }]);
     const got = await rawExchange(port, 'hello');
     expect(got.toString()).toBe('echo:hello:bye');
   });
@@ -173,9 +158,8 @@ describe('L4 balancer (--mode tcp)', () => {
       serverSockets.push(s);
       s.on('error', () => undefined);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise((r) => server.close(r)));
-    const { lb, port } = await startTcp([{ name: 's1', port: (server.address() as AddressInfo).port }]);
+    const { port: s1 } = await listenOn(server, closers);
+    const { lb, port } = await startTcp([{ name: 's1', port: s1 }]);
 
     const c1 = net.connect({ host: '127.0.0.1', port });
     await until(() => serverSockets.length === 1, 'the upstream connection');

@@ -1,9 +1,10 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Balancer, type TransitionEvent } from '../../src/balancer/balancer.js';
+import { describe, expect, it } from 'vitest';
+import type { TransitionEvent } from '../../src/balancer/balancer.js';
 import { ActiveHealthChecker, DEFAULT_HEALTH_CHECK, type CheckResult, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
-import { REFUSED_URL } from './loopback.js';
+import { startBalancer } from '../support/balancer.js';
+import { REFUSED_URL, closersAfterEach, listenOn } from '../support/loopback.js';
+import { until } from '../support/wait.js';
 
 /**
  * `--health-check tcp` against plain `net` servers that speak no HTTP at all:
@@ -11,10 +12,7 @@ import { REFUSED_URL } from './loopback.js';
  * httpchk`), so such a server counts as UP.
  */
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 /** A TCP server that accepts and says nothing; counts the connections it holds. */
 async function silentServer(): Promise<{ server: net.Server; port: number; accepted: () => number; open: () => number }> {
@@ -26,9 +24,8 @@ async function silentServer(): Promise<{ server: net.Server; port: number; accep
     socket.on('error', () => undefined);
     socket.on('close', () => open--);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => new Promise((r) => server.close(r)));
-  return { server, port: (server.address() as AddressInfo).port, accepted: () => accepted, open: () => open };
+  const { port } = await listenOn(server, closers);
+  return { server, port, accepted: () => accepted, open: () => open };
 }
 
 function tcpConfig(overrides: Partial<HealthCheckConfig> = {}): HealthCheckConfig {
@@ -54,15 +51,7 @@ describe('tcp health checks', () => {
 
   it('a backend speaking no HTTP stays UP under tcp checks, goes DOWN after `fall` L4CON once it stops listening', async () => {
     const s = await silentServer();
-    const b = new Balancer({
-      backends: [{ name: 'b1', url: `http://127.0.0.1:${s.port}`, weight: 1 }],
-      algo: 'round-robin',
-      health: tcpConfig(),
-      host: '127.0.0.1',
-      port: 0,
-    });
-    await b.listen();
-    closers.push(() => b.close());
+    const { b } = await startBalancer({ backends: [{ name: 'b1', url: `http://127.0.0.1:${s.port}`, weight: 1 }], health: tcpConfig() }, closers);
     const results: CheckResult[] = [];
     b.on('check', (_name: string, r: CheckResult) => results.push(r));
     const transitions: TransitionEvent[] = [];
@@ -91,18 +80,10 @@ describe('tcp health checks', () => {
   });
 
   it('waits fastinter while the counter is between bottom and top, downinter once fully DOWN', async () => {
-    const b = new Balancer({
-      backends: [{ name: 'b1', url: REFUSED_URL, weight: 1 }],
-      algo: 'round-robin',
-      health: tcpConfig({ intervalMs: 300, fastinterMs: 20, downinterMs: 1000 }),
-      host: '127.0.0.1',
-      port: 0,
-    });
-    await b.listen();
-    closers.push(() => b.close());
+    const { b } = await startBalancer({ backends: [{ name: 'b1', url: REFUSED_URL, weight: 1 }], health: tcpConfig({ intervalMs: 300, fastinterMs: 20, downinterMs: 1000 }) }, closers);
     const at: number[] = [];
     b.on('check', () => at.push(performance.now()));
-    await until(() => at.length >= 5, 'five checks', 10_000);
+    await until(() => at.length >= 5, 'five checks', { timeout: 10_000 });
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     // 4/4 → 3: fastinter, 2: fastinter, 0 DOWN: downinter, downinter (20 ms against 1 s: a busy machine can't blur them)
     expect(gaps[0]).toBeLessThan(500);
@@ -112,11 +93,3 @@ describe('tcp health checks', () => {
     expect(b.backend('b1')!.usable).toBe(false);
   });
 });
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

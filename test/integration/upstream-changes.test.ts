@@ -1,8 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { describe, expect, it } from 'vitest';
+import { backendsAt, startBalancer } from '../support/balancer.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
+import { until } from '../support/wait.js';
 import { startBackendServer } from '../../src/backend/server.js';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
-import { Balancer } from '../../src/balancer/balancer.js';
+import type { Balancer } from '../../src/balancer/balancer.js';
 import type { HashKeySource } from '../../src/balancer/hash-key.js';
 
 /**
@@ -11,10 +13,8 @@ import type { HashKeySource } from '../../src/balancer/hash-key.js';
  * request, and the load backends report on /health.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
-/** `n` plain servers on loopback, each answering 200 `ok`. */
 /** `n` plain servers on loopback, each answering 200 `ok`. */
 async function servers(n: number): Promise<string[]> {
   const urls: string[] = [];
@@ -22,23 +22,22 @@ async function servers(n: number): Promise<string[]> {
   return urls;
 }
 
-async function balancer(
+/** A balancer over `urls` (b1, b2, …) picking by `algo`; checks every `intervalMs` (default 60 s: not at all, in effect) on `path` (default `/`). */
+function balancer(
   urls: string[],
   algo: AlgorithmName,
   opts: { hashKey?: HashKeySource; intervalMs?: number; path?: string } = {},
 ): Promise<{ b: Balancer; url: string }> {
   const intervalMs = opts.intervalMs ?? 60_000;
-  const b = new Balancer({
-    backends: urls.map((url, i) => ({ name: `b${i + 1}`, url, weight: 1 })),
-    algo,
-    ...(opts.hashKey ? { hashKey: opts.hashKey } : {}),
-    health: { mode: 'http', intervalMs, fastinterMs: intervalMs, downinterMs: intervalMs, timeoutMs: 500, rise: 2, fall: 3, path: opts.path ?? '/' },
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const { url } = await b.listen();
-  closers.push(() => b.close());
-  return { b, url };
+  return startBalancer(
+    {
+      backends: backendsAt(urls),
+      algo,
+      ...(opts.hashKey ? { hashKey: opts.hashKey } : {}),
+      health: { mode: 'http', intervalMs, fastinterMs: intervalMs, downinterMs: intervalMs, timeoutMs: 500, rise: 2, fall: 3, path: opts.path ?? '/' },
+    },
+    closers,
+  );
 }
 
 /** Sends `n` GETs one after the other; returns how many each backend answered. */
@@ -79,14 +78,14 @@ describe('upstream changes while running', () => {
   });
 
   it('a try cut on a backend removed meanwhile is retried on another, not on the one that took its index', async () => {
-    let cut: (() => void) | undefined;
-    const s1 = await listenHttp((req) => {
-      cut = () => req.socket.destroy();
-    }, closers);
+    let reached!: (cut: () => void) => void;
+    const tryOnB1 = new Promise<() => void>((r) => (reached = r));
+    const s1 = await listenHttp((req) => reached(() => req.socket.destroy()), closers);
     const [b2url] = await servers(1);
     const { b, url } = await balancer([s1.url, b2url!], 'round-robin');
     const pending = fetch(url);
-    while (!cut) await new Promise((r) => setTimeout(r, 10));
+    // The try is under way once b1 has the request.
+    const cut = await tryOnB1;
     // b1 leaves the upstream while its try is under way; b2 now has index 0.
     b.apply({ type: 'remove', backend: 'b1' });
     cut();
@@ -139,12 +138,14 @@ describe('reported load', () => {
     closers.push(() => backend.close());
     const { b, url } = await balancer([`http://127.0.0.1:${backend.port}`], 'round-robin', { intervalMs: 100, path: '/health' });
     const upstream = b.backend('b1')!;
+    // Both waits share one 5 s deadline.
     const deadline = Date.now() + 5000;
-    while (upstream.reportedLoad === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const left = () => ({ timeout: Math.max(0, deadline - Date.now()), interval: 20 });
+    await until(() => upstream.reportedLoad !== undefined, 'a first /health load', left());
     expect(upstream.reportedLoad).toBe(0);
     // Two requests held for 2 s (several checks, even on a busy machine): a check reports 2 of 4 busy.
     const held = [fetch(url).then((r) => r.text()), fetch(url).then((r) => r.text())];
-    while (upstream.reportedLoad !== 0.5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => upstream.reportedLoad === 0.5, 'a /health load of 0.5', left());
     expect(upstream.reportedLoad).toBe(0.5);
     await Promise.all(held);
   });

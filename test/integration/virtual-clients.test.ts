@@ -1,7 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadConfig } from '../../src/load/load-generator.js';
+import { LoadGenerator, runLoad } from '../support/load-run.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
+import { until } from '../support/wait.js';
 
 /**
  * The load generator in-process against a plain node:http server on
@@ -9,41 +10,23 @@ import type { LoadConfig } from '../../src/load/load-generator.js';
  * is imported from dist/ (built by `npm test`): its worker thread must be
  * compiled JavaScript.
  */
-type LoadModule = typeof import('../../src/load/load-generator.js');
-const { LoadGenerator } = (await import(new URL('../../dist/load/load-generator.js', import.meta.url).href)) as LoadModule;
 
 type Seen = { remote: string; user: string | undefined; seq: string | undefined };
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 async function recordingServer(): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
+  const server = await listenHttp((req, res) => {
     seen.push({ remote: req.socket.remoteAddress ?? '', user: req.headers['x-user'] as string | undefined, seq: req.headers['x-seq'] as string | undefined });
     res.writeHead(200, { 'x-lblab-backend': 's1', 'content-length': 2 });
     res.end('ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(
-    () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(r);
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
+  }, closers);
+  return { url: `${server.url}/`, seen };
 }
 
-async function run(config: Omit<LoadConfig, 'durationMs'>) {
-  const load = new LoadGenerator({ durationMs: 500, ...config });
-  closers.push(() => load.stop());
-  load.start();
-  await load.done();
-  return load;
-}
+/** A load run of 500 ms unless `config` says otherwise, to its end. */
+const run = (config: Omit<LoadConfig, 'durationMs'>) => runLoad({ durationMs: 500, ...config }, closers);
 
 describe('virtual clients', () => {
   it('--clients 5: five source addresses 127.0.0.2…6, each tallied as served by s1', async () => {
@@ -98,7 +81,8 @@ describe('virtual clients', () => {
     const load = new LoadGenerator({ url, concurrency: 2, durationMs: 600, headers: [{ name: 'x-user', value: 'u{client}' }] });
     closers.push(() => load.stop());
     load.start();
-    await new Promise((r) => setTimeout(r, 300));
+    // The next epoch starts with the run under way: once its first request is in.
+    await until(() => seen.length > 0, 'the first request of the run');
     const epoch = load.startClientEpoch();
     await load.done();
     expect(new Set(seen.map((s) => s.remote))).toEqual(new Set(['127.0.0.1']));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type http from 'node:http';
-import { afterEach, expect } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +64,15 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRun
   return { child, tag, stdout: () => out, stderr: () => err, exit, waitFor };
 }
 
+/**
+ * Waits (up to 20 s, as {@link CliRun.waitFor}) for `run` to print
+ * `listening on http://127.0.0.1:<port>/` and resolves to that port, as the
+ * string it printed. Starts and stops nothing.
+ */
+export async function listeningPort(run: CliRun): Promise<string> {
+  return (await run.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//))[1]!;
+}
+
 /** Runs the CLI to the end and returns its exit code and output; SIGKILLs it after `timeoutMs` (under the 60 s test timeout, so a hung run fails on its exit code and stderr). */
 export async function runCliToEnd(
   args: string[],
@@ -95,14 +104,22 @@ export function taggedProcesses(tag: string): number[] {
   return pids;
 }
 
-/** Waits until no process carries `tag` (polling /proc); returns the PIDs still alive after `timeoutMs`. */
+/**
+ * Waits until no process carries `tag` (`vi.waitFor` over /proc every 100 ms)
+ * and returns the PIDs still alive after `timeoutMs` (empty when all ended);
+ * those it SIGKILLs, so a failed test leaves nothing running either.
+ */
 export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
   let left = taggedProcesses(tag);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = taggedProcesses(tag);
-  }
+  await vi
+    .waitFor(
+      () => {
+        left = taggedProcesses(tag);
+        if (left.length > 0) throw new Error(`timed out waiting for the processes of ${tag} to end`);
+      },
+      { timeout: timeoutMs, interval: 100 },
+    )
+    .catch(() => undefined);
   for (const pid of left) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -111,6 +128,19 @@ export async function waitForNoProcesses(tag: string, timeoutMs = 5000): Promise
     }
   }
   return left;
+}
+
+/**
+ * For a test file that starts CLI runs: push each run's tag to the list this
+ * returns, and after every test (vitest `afterEach`) no process of those
+ * runs may be left ({@link waitForNoProcesses}, 5 s each).
+ */
+export function tagsAfterEach(): string[] {
+  const tags: string[] = [];
+  afterEach(async () => {
+    for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+  return tags;
 }
 
 /**
