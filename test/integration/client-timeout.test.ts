@@ -1,10 +1,10 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Balancer } from '../../src/balancer/balancer.js';
+import { describe, expect, it } from 'vitest';
 import { flagOf } from '../../src/cli/options.js';
 import { resolveScenario } from '../../src/scenario/resolve.js';
+import { startBalancer } from '../support/balancer.js';
 import { flagsInput } from '../support/flags.js';
-import { closeAll, listenHttp, type Closers } from './loopback.js';
+import { closersAfterEach, listenHttp } from '../support/loopback.js';
 
 /**
  * `--client-timeout` (HAProxy `timeout http-request`): a client that does not
@@ -12,16 +12,13 @@ import { closeAll, listenHttp, type Closers } from './loopback.js';
  * real socket; one that does is proxied as ever.
  */
 
-const closers: Closers = [];
-afterEach(() => closeAll(closers));
+const closers = closersAfterEach();
 
 async function balancerWith(clientTimeoutMs: number): Promise<{ port: number }> {
   const origin = await listenHttp((_req, res) => res.end('ok'), closers);
   const scenario = resolveScenario(flagsInput(['--backends', '1', '--client-timeout', `${clientTimeoutMs}ms`]), { name: flagOf });
-  const b = new Balancer({ ...scenario, backends: [{ name: 'b1', url: origin.url, weight: 1 }] });
-  const { url } = await b.listen();
-  closers.push(() => b.close());
-  return { port: Number(new URL(url).port) };
+  const { port } = await startBalancer({ ...scenario, backends: [{ name: 'b1', url: origin.url, weight: 1 }] }, closers);
+  return { port };
 }
 
 /** Writes `head` on a fresh connection and resolves with all it read and when the server closed it (ms after the write). */
