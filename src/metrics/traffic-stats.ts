@@ -39,20 +39,20 @@ export class TrafficStats {
   readonly perSecond: number[] = [];
   /** Errors per second, same indexing as {@link perSecond}. */
   readonly errorsPerSecond: number[] = [];
-  /** Spans of the run also recorded on their own, oldest first; see {@link startSegment}. */
-  readonly segments: Array<{ startMs: number; stats: TrafficStats }> = [];
+  /** Periods of the run also recorded on their own, oldest first; see {@link startPeriod}. */
+  readonly periods: Array<{ startMs: number; stats: TrafficStats }> = [];
 
   /**
-   * Starts a span of the run that is also recorded on its own (an algorithm
-   * period): every request sent at or after `atMs` (ms since the run
+   * Starts a period of the run (an algorithm, weight or membership period)
+   * that is also recorded on its own: every request sent at or after `atMs` (ms since the run
    * started; send time = completion time − latency) goes into the returned
-   * stats too, until the next span starts. Requests are attributed by when
+   * stats too, until the next period starts. Requests are attributed by when
    * they were sent — the algorithm in force then picked their backend — not
    * by when their sample reached the main thread.
    */
-  startSegment(atMs: number): TrafficStats {
+  startPeriod(atMs: number): TrafficStats {
     const stats = new TrafficStats();
-    this.segments.push({ startMs: atMs, stats });
+    this.periods.push({ startMs: atMs, stats });
     return stats;
   }
 
@@ -74,7 +74,7 @@ export class TrafficStats {
    * @param atMs when it completed, ms since the run started
    */
   record(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
-    if (this.segments.length > 0) this.recordInSegment(backend, latencyUs, status, errorKind, atMs);
+    if (this.periods.length > 0) this.recordInPeriod(backend, latencyUs, status, errorKind, atMs);
     const second = atMs < 0 ? 0 : Math.floor(atMs / 1000);
     const failed = status === 0 || status >= 500;
     this.requests++;
@@ -99,16 +99,16 @@ export class TrafficStats {
     }
   }
 
-  private recordInSegment(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
-    const seg = segmentAt(this.segments, atMs - latencyUs / 1000);
-    seg.record(backend ? seg.backend(backend.name) : undefined, latencyUs, status, errorKind, atMs);
+  private recordInPeriod(backend: BackendTraffic | undefined, latencyUs: number, status: number, errorKind: ErrorKind | undefined, atMs: number): void {
+    const period = periodAt(this.periods, atMs - latencyUs / 1000);
+    period.record(backend ? period.backend(backend.name) : undefined, latencyUs, status, errorKind, atMs);
   }
 }
 
-/** The span a request sent at `atMs` belongs to: the last one started at or before it (else the first). */
-function segmentAt(segments: ReadonlyArray<{ startMs: number; stats: TrafficStats }>, atMs: number): TrafficStats {
-  for (let i = segments.length - 1; i > 0; i--) if (segments[i]!.startMs <= atMs) return segments[i]!.stats;
-  return segments[0]!.stats;
+/** The period a request sent at `atMs` belongs to: the last one started at or before it (else the first). */
+function periodAt(periods: ReadonlyArray<{ startMs: number; stats: TrafficStats }>, atMs: number): TrafficStats {
+  for (let i = periods.length - 1; i > 0; i--) if (periods[i]!.startMs <= atMs) return periods[i]!.stats;
+  return periods[0]!.stats;
 }
 
 function bump(series: number[], index: number): void {

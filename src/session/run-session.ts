@@ -405,7 +405,7 @@ export class RunSession implements RunControls {
 
   /** Starts a new algorithm period at `atMs` with the upstream as it is now. */
   private newPeriod(atMs: number): void {
-    const stats = this.load.stats.startSegment(atMs);
+    const stats = this.load.stats.startPeriod(atMs);
     this.connectionBase = connectionTotals(this.balancer.states());
     this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
   }

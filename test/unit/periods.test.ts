@@ -7,9 +7,9 @@ import { renderReport } from '../../src/report/render-report.js';
 describe('traffic segments (algorithm periods)', () => {
   it('records each request in the span its completion time falls in, and in the totals', () => {
     const stats = new TrafficStats();
-    const first = stats.startSegment(0);
+    const first = stats.startPeriod(0);
     stats.record(stats.backend('b1'), 1000, 200, undefined, 100);
-    const second = stats.startSegment(2000);
+    const second = stats.startPeriod(2000);
     // A late batch: completed at 1500 ms, recorded after the second span began.
     stats.record(stats.backend('b2'), 1000, 200, undefined, 1500);
     stats.record(stats.backend('b2'), 1000, 200, undefined, 2500);
@@ -26,9 +26,9 @@ describe('traffic segments (algorithm periods)', () => {
 describe('run record periods', () => {
   function record() {
     const stats = new TrafficStats();
-    const p1 = stats.startSegment(0);
+    const p1 = stats.startPeriod(0);
     for (let i = 0; i < 30; i++) stats.record(stats.backend(`b${(i % 3) + 1}`), 2000, 200, undefined, 100 + i);
-    const p2 = stats.startSegment(1000);
+    const p2 = stats.startPeriod(1000);
     for (let i = 0; i < 60; i++) stats.record(stats.backend(i % 6 < 4 ? 'b1' : i % 6 === 4 ? 'b2' : 'b3'), 2000, 200, undefined, 1100 + i);
     return buildRunRecord({
       config: { command: 'start', algo: 'round-robin', weights: [1, 1, 1] },
