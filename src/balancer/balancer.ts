@@ -152,7 +152,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    await Promise.all(this.backends.map((b) => b.pool.destroy().catch(() => undefined)));
+    await Promise.all(this.backends.map((b) => b.dispatcher.destroy().catch(() => undefined)));
   }
 
   protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: UpstreamBackend): string {
@@ -241,7 +241,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     );
     t.probe = probe;
     p.current = t;
-    backend.pool.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
+    backend.dispatcher.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
 
   private tryEnded(t: ProxyTry, picker: Picker, ctx: PickContext, err: Error | undefined): void {

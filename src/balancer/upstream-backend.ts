@@ -13,7 +13,7 @@ export type UpstreamConnectionConfig = { connectTimeoutMs: number; responseTimeo
 
 /**
  * One backend of the upstream as the balancer holds it: its address, weight,
- * in-flight count, rise/fall health, undici connection pool (keep-alive) and
+ * in-flight count, rise/fall health, undici dispatcher (keep-alive pool) and
  * what the balancer saw of its traffic.
  */
 export class UpstreamBackend implements PickableBackend {
@@ -49,7 +49,8 @@ export class UpstreamBackend implements PickableBackend {
   /** The circuit breaker, when one is configured. */
   readonly breaker: CircuitBreaker | undefined;
   readonly health: RiseFall;
-  readonly pool: Pool;
+  /** The keep-alive connections to this backend (an undici dispatcher; "pool" is the routing group's word). */
+  readonly dispatcher: Pool;
   private downSinceMs: number | undefined;
   private downTotalMs = 0;
 
@@ -70,7 +71,7 @@ export class UpstreamBackend implements PickableBackend {
     this.health = new RiseFall(rise, fall);
     this.outlier = new OutlierDetector(passive.outlier ?? { mode: 'off' });
     this.breaker = passive.breaker ? new CircuitBreaker(passive.breaker) : undefined;
-    this.pool = new Pool(origin, {
+    this.dispatcher = new Pool(origin, {
       connectTimeout: conn.connectTimeoutMs,
       headersTimeout: conn.responseTimeoutMs,
       bodyTimeout: conn.responseTimeoutMs,

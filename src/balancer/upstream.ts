@@ -215,7 +215,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
       this.passive.forget(backend);
       this.slowStart.end(backend, false);
       this.checker.unwatch(backend);
-      void backend.pool.close().catch(() => undefined);
+      void backend.dispatcher.close().catch(() => undefined);
     }
     this.poolOf.get(backend)?.rebuild();
   }

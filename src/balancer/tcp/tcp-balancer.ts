@@ -124,7 +124,7 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
     for (const s of this.clients) s.destroy();
     for (const b of this.backends) for (const s of b.open) s.destroy();
     await closed;
-    await Promise.all(this.backends.map((b) => b.pool.destroy().catch(() => undefined)));
+    await Promise.all(this.backends.map((b) => b.dispatcher.destroy().catch(() => undefined)));
   }
 
   protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: TcpUpstreamBackend): string {
