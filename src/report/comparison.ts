@@ -4,18 +4,13 @@ import { isAdaptive, isAlgorithmName } from '../balancer/algorithms/index.js';
 import { borderlessTable, chalkFor } from './text-table.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
-import type { RecordLatency, RunRecord } from '../metrics/run-record.js';
+import type { RunRecord } from '../metrics/run-record.js';
 import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
 
-
 /** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
-export type CompareResult = {
+export type CompareResult = Pick<RunRecord['totals'], 'requests' | 'rps' | 'errors' | 'latencyMs'> & {
   algo: string;
-  requests: number;
-  rps: number;
-  errors: number;
   errorRate: number;
-  latencyMs: RecordLatency;
   /** Share of responses per backend, and what the algorithm should give each. */
   shares: Record<string, number>;
   expectedShares: Record<string, number>;
