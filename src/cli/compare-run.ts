@@ -53,8 +53,9 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
     results,
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
-  await writeOut(out.out, json);
+  // Printed before the file is written: a failed --out never loses the result.
   process.stdout.write(out.json ? json : renderComparison(comparison));
+  await writeOut(out.out, json);
   if (outcome.failure) throw outcome.failure;
 }
 

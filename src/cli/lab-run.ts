@@ -77,9 +77,9 @@ async function emitComparison(lab: Lab, results: readonly LabRunResult[], perCli
     }),
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
-  await writeOut(opts.out, json);
   if (opts.json) {
     process.stdout.write(json);
+    await writeOut(opts.out, json);
     return;
   }
   const { renderReport } = await import('../report/render-report.js');
@@ -89,4 +89,6 @@ async function emitComparison(lab: Lab, results: readonly LabRunResult[], perCli
     process.stdout.write(c.bold(`Run ${i + 1}/${results.length}: ${r.name}`) + '\n' + renderReport(r.record) + '\n');
   }
   process.stdout.write(renderComparison(comparison) + '\n' + renderVerdict(verdict));
+  // Printed before the file is written: a failed --out never loses the result.
+  await writeOut(opts.out, json);
 }

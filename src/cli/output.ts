@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RunRecord } from '../metrics/run-record.js';
 import { RuntimeError, UsageError } from '../errors.js';
 
@@ -19,31 +19,47 @@ export function isHeadless(flag: boolean | undefined): boolean {
 }
 
 /**
- * Ends a run: writes the record to `--out` when given, then prints it as JSON
- * (`--json`) or as the text report on stdout.
- * @throws {RuntimeError} when `--out` cannot be written.
+ * Ends a run: prints the record as JSON (`--json`) or as the text report on
+ * stdout first — whatever then happens to the file, the result is not
+ * lost — and then writes it to `--out` when given.
+ * @throws {RuntimeError} when `--out` cannot be written (after printing).
  */
 export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?: string }): Promise<void> {
   const json = JSON.stringify(record, null, 2) + '\n';
-  await writeOut(opts.out, json);
-  if (opts.json) {
-    process.stdout.write(json);
-    return;
+  if (opts.json) process.stdout.write(json);
+  else {
+    const { renderReport } = await import('../report/render-report.js');
+    process.stdout.write(renderReport(record));
   }
-  const { renderReport } = await import('../report/render-report.js');
-  process.stdout.write(renderReport(record));
+  await writeOut(opts.out, json);
 }
 
 /**
- * Writes `text` to the `--out` file when one was given.
- * @throws {RuntimeError} when it cannot be written.
+ * Writes `text` to the `--out` file when one was given, whole or not at
+ * all: into a temporary file beside it, then renamed over it, so a full
+ * disk never leaves half a record. A target that exists and is not a
+ * regular file (a device such as /dev/stdout) is written in place.
+ * @throws {RuntimeError} (one line, naming the file and the error code) when it cannot be written.
  */
 export async function writeOut(file: string | undefined, text: string): Promise<void> {
   if (file === undefined) return;
+  let special = false;
   try {
-    await writeFile(file, text);
+    special = !statSync(file).isFile();
+  } catch {
+    // Not there yet: the usual case.
+  }
+  const temp = join(dirname(resolve(file)), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    if (special) await writeFile(file, text);
+    else {
+      await writeFile(temp, text);
+      await rename(temp, file);
+    }
   } catch (err) {
-    throw new RuntimeError(`could not write --out ${file}: ${(err as Error).message}`);
+    if (!special) await rm(temp, { force: true }).catch(() => undefined);
+    const e = err as NodeJS.ErrnoException;
+    throw new RuntimeError(`could not write --out ${file}: ${e.code ?? e.message}; the result above is complete`);
   }
 }
 
