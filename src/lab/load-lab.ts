@@ -8,6 +8,7 @@ import type { ScenarioInput } from '../scenario/input.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
+import { visibleText } from '../report/visible-text.js';
 import type { CompareMetric, Expectation, Lab, LabRun, WindowStart } from './lab.js';
 import { EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
@@ -71,8 +72,9 @@ class LabReader {
       name,
       file,
       order: lab.order ?? 999,
-      title: lab.title.trim(),
-      teaches: lab.teaches.trim(),
+      // Shown in a terminal (lab list, explain, the verdict): a shared lab file's text is shown, never obeyed.
+      title: visibleText(lab.title.trim()),
+      teaches: visibleText(lab.teaches.trim(), true),
       durationMs: runs.reduce((sum, r) => sum + r.config.durationMs, 0),
       runs,
       expectations,

@@ -6,6 +6,7 @@ import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import type { RunRecord } from '../metrics/run-record.js';
 import { formatDuration, formatMs, formatPct, formatRate } from './format.js';
+import { visibleStrings } from './visible-text.js';
 
 /** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
 export type CompareResult = Pick<RunRecord['totals'], 'requests' | 'rps' | 'errors' | 'latencyMs'> & {
@@ -82,7 +83,8 @@ export function summarizeRun(
  * clients that met one backend, keys moved by a removal), the best value of
  * latency rows in bold, and notes that explain a surprising column.
  */
-export function renderComparison(cmp: Comparison, options: { color?: boolean } = {}): string {
+export function renderComparison(written: Comparison, options: { color?: boolean } = {}): string {
+  const cmp = visibleStrings(written);
   const c = chalkFor(options.color);
   const { scenario: s, results } = cmp;
   const lines: string[] = [];

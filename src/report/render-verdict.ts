@@ -1,5 +1,6 @@
 import type { LabVerdict } from '../metrics/run-record.js';
 import { borderlessTable, chalkFor } from './text-table.js';
+import { visibleStrings } from './visible-text.js';
 
 /**
  * Renders a lab's verdict: a heading with the lab's name, title and how many
@@ -8,7 +9,8 @@ import { borderlessTable, chalkFor } from './text-table.js';
  * function of the verdict; `color` forces colour on or off (default: chalk's
  * detection, as the report).
  */
-export function renderVerdict(lab: LabVerdict, options: { color?: boolean } = {}): string {
+export function renderVerdict(written: LabVerdict, options: { color?: boolean } = {}): string {
+  const lab = visibleStrings(written);
   const c = chalkFor(options.color);
   const held = lab.expectations.filter((e) => e.pass).length;
   const total = lab.expectations.length;

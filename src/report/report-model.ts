@@ -2,6 +2,7 @@ import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
 import type { Section } from './blocks.js';
 import { formatDuration, formatRate } from './format.js';
 import { SECTIONS } from './sections/index.js';
+import { visibleStrings } from './visible-text.js';
 
 /**
  * The report as data: what every renderer (text, Markdown, HTML) shows, in
@@ -16,7 +17,9 @@ export type ReportModel = { title: string; sections: Section[]; verdict?: LabVer
  * the report reads in the order of that list; the lab verdict (when present)
  * comes after all of them.
  */
-export function buildReportModel(record: RunRecord): ReportModel {
+export function buildReportModel(written: RunRecord): ReportModel {
+  // A record may come from anywhere (lblab report FILE): its strings are shown, never obeyed.
+  const record = visibleStrings(written);
   const sections = SECTIONS.map((build) => build(record)).filter((s): s is Section => s !== undefined);
   return { title: titleLine(record), sections, ...(record.lab ? { verdict: record.lab } : {}) };
 }
