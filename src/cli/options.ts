@@ -429,7 +429,7 @@ export function inputFromFlags(cmd: Command, command: ScenarioCommand): Scenario
  * order (`20ms` for all, `b2=200ms` for one; later ones win).
  */
 function profileInputs(count: string | undefined, profiles: ReadonlyArray<[keyof BackendInput, string[]]>): BackendInput[] {
-  const n = parseIntegerFlag(count);
+  const n = parseInteger('--backends', count ?? '3', 1, MAX_BACKENDS);
   const names = Array.from({ length: n }, (_, i) => `b${i + 1}`);
   const out: BackendInput[] = names.map(() => ({}));
   for (const [field, values] of profiles) {
@@ -444,10 +444,6 @@ function profileInputs(count: string | undefined, profiles: ReadonlyArray<[keyof
     }
   }
   return out;
-}
-
-function parseIntegerFlag(count: string | undefined): number {
-  return parseInteger('--backends', count ?? '3', 1, MAX_BACKENDS);
 }
 
 /** The flag of each field path, indices dropped (`backends.latency`, `timeline`). */

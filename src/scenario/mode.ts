@@ -19,7 +19,6 @@ type ModeSensitive = {
   health: HealthCheckConfig;
   retry: RetryPolicy;
   passive?: { outlier?: OutlierConfig; breaker?: BreakerConfig };
-  events?: readonly ScheduledEvent[];
 };
 
 /**
@@ -27,14 +26,20 @@ type ModeSensitive = {
  * the config can be done at L4 and adapts it: health checks become TCP
  * connects unless `health.check` was given, and retries are on connect
  * errors and timeouts only (the default retry-on lists statuses L4 never
- * sees). `given` holds the paths of the fields the user gave (see
+ * sees). `events` are the timeline's (an `algo` switch must be L4 too). `given` holds the paths of the fields the user gave (see
  * `givenFields`), `name` words them for messages.
  * @throws {FieldError} naming the mode and the field that needs HTTP: an
  * algorithm outside {@link TCP_ALGORITHMS} (given or in a timeline `algo`),
  * `hash-key` other than ip, `retry-on` with a status, or one of
  * {@link L7_ONLY_FIELDS}.
  */
-export function applyMode<T extends ModeSensitive>(config: T, written: string | undefined, given: ReadonlySet<string>, name: FieldNamer): T & { mode: BalancerMode } {
+export function applyMode<T extends ModeSensitive>(
+  config: T,
+  written: string | undefined,
+  given: ReadonlySet<string>,
+  name: FieldNamer,
+  events: readonly ScheduledEvent[] = [],
+): T & { mode: BalancerMode } {
   const modeField = name('balancer.mode');
   const value = written ?? 'http';
   if (!(BALANCER_MODES as readonly string[]).includes(value)) {
@@ -46,7 +51,7 @@ export function applyMode<T extends ModeSensitive>(config: T, written: string | 
   if (!isTcpAlgorithm(config.algo)) {
     throw new FieldError(name('algo'), `with ${tcp} to be one of ${TCP_ALGORITHMS.join(', ')}, got ${JSON.stringify(config.algo)}`);
   }
-  const switched = config.events?.find((e) => e.action === 'algo' && !isTcpAlgorithm(e.algo));
+  const switched = events.find((e) => e.action === 'algo' && !isTcpAlgorithm(e.algo));
   if (switched?.action === 'algo') {
     throw new FieldError(`${name('timeline')}\` algo with \`${modeField} tcp`, `to be one of ${TCP_ALGORITHMS.join(', ')}, got ${JSON.stringify(switched.algo)}`);
   }

@@ -95,10 +95,8 @@ export function resolveUpstream(input: ScenarioInput, names: readonly string[], 
     ...(balancer.tls ? { tls: true } : {}),
     host: balancer.host !== undefined ? validateLoopback(name('balancer.host'), balancer.host) : '127.0.0.1',
     port: parsePort(name('balancer.port'), String(balancer.port ?? opts.defaultPort ?? 0)),
-    events,
   };
-  const { events: _checked, ...upstream } = applyMode(config, balancer.mode, givenFields(input), name);
-  return upstream;
+  return applyMode(config, balancer.mode, givenFields(input), name, events);
 }
 
 /**

@@ -73,9 +73,9 @@ export class RunSeries {
       if (!record) break;
       const countDone = run.scenario.requests !== undefined && record.totals.requests >= run.scenario.requests;
       if (record.durationMs < run.scenario.durationMs && !countDone) this.interrupted = true;
-      const { tally, weights } = { tally: session.load.clientTally, weights: run.scenario.weights };
+      const tally = session.load.clientTally;
       const names = run.scenario.backends.map((b) => b.name);
-      const keysMoved = run.removal ? countKeysMoved(tally, run.removal.target, names, weights) : undefined;
+      const keysMoved = run.removal ? countKeysMoved(tally, run.removal.target, names, run.scenario.weights) : undefined;
       results.push({ name: run.name, scenario: run.scenario, record, backendsPerClient: tally.backendsPerClient(0), ...(run.removal ? { keysMoved } : {}) });
       if (session.failure) {
         failure = session.failure;
