@@ -3,15 +3,15 @@ import https from 'node:https';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError } from '../errors.js';
-import { classifyError } from '../metrics/error-kind.js';
+import { classifyError, describeTryFailure } from '../metrics/error-kind.js';
 import type { BackendTraffic, ErrorKind } from '../metrics/traffic-stats.js';
 import { algorithmsWith, usesHashKey, type AlgorithmName } from './algorithms/index.js';
 import type { PickContext, Picker } from './algorithms/picker.js';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { hasDuplicateHost, upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
-import { ClientGoneError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
+import { ClientGoneError, failedOnReusedConnection, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
 import { UpstreamBackend } from './upstream-backend.js';
 import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
@@ -48,6 +48,13 @@ export type BalancerConfig = SharedBalancerConfig & {
 
 /** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. Derived from the registry's `hashesWeights`. */
 export const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(algorithmsWith((t) => t.hashesWeights));
+
+/**
+ * How many times one request may be sent again after kept-alive connections
+ * closed under it (see {@link failedOnReusedConnection}): each time ends an
+ * idle connection to that backend; a fresh one ends the run of them.
+ */
+const MAX_STALE_RESENDS = 4;
 
 /** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -169,6 +176,11 @@ export class Balancer extends Upstream<UpstreamBackend> {
       this.reply(res, 400, 'lblab: the request target must be a path starting with /\n', started);
       return;
     }
+    if (hasDuplicateHost(req.rawHeaders)) {
+      // Two Hosts could route on one and be served on the other (RFC 9112 §3.2).
+      this.reply(res, 400, 'lblab: the request has more than one Host header\n', started, { connection: 'close' });
+      return;
+    }
     const remote = req.socket.remoteAddress ?? '';
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const retryAfter = this.rateLimiter?.take(clientIp, started) ?? 0;
@@ -180,7 +192,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
     }
     const method = req.method ?? 'GET';
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    const retryable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody && this.retry.retries > 0;
+    const resendable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody;
+    const retryable = resendable && this.retry.retries > 0;
     const pool = this.router.route(req.url, req.headers);
     if (!pool) {
       this.reply(res, 404, this.noRouteMessage(req), started);
@@ -189,7 +202,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     pool.routed++;
     const headers = upstreamRequestHeaders(req.headers, clientIp, this.config.tls ? 'https' : 'http');
     if (!hasBody) req.resume();
-    const p: ProxiedRequest = { req, res, pool, method, headers, hasBody, retryable, started, clientGone: false, current: undefined };
+    const p: ProxiedRequest = { req, res, pool, method, headers, hasBody, retryable, staleResends: resendable ? MAX_STALE_RESENDS : 0, resent: false, started, clientGone: false, current: undefined };
     if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp, pool.name);
     // A client that goes away cancels its upstream try, as nginx does unless
     // proxy_ignore_client_abort is on.
@@ -253,13 +266,20 @@ export class Balancer extends Upstream<UpstreamBackend> {
     picker.onRequestEnd?.(backend, { startedAtMs: t.startedAt, latencyMs: now - t.startedAt, ok: err === undefined });
     if (backend.draining && backend.inFlight === 0) this.drained(backend, 'the last request in flight finished: safe to stop');
     const clientLeft = err instanceof ClientGoneError || p.clientGone;
+    // A kept-alive connection the backend closed as this request went out on
+    // it is not the backend's failure: the request is sent again, outside the
+    // retry budget (as nginx and HAProxy do), elsewhere when there is another
+    // backend to try, else to the same one. Each such failure ends one idle
+    // connection, so this stops at a fresh one, or after MAX_STALE_RESENDS.
+    const stale = err !== undefined && !clientLeft && p.staleResends > 0 && failedOnReusedConnection(err, t);
     if (clientLeft) {
       if (t.probe) backend.breaker?.onAbandoned();
     }
     // Passive checks judge the backend: a transport failure or a 5xx is its failure; a client that left is nobody's.
-    else this.passive.observe(backend, err === undefined ? t.status < 500 : false, t.probe);
+    else if (!stale) this.passive.observe(backend, err === undefined ? t.status < 500 : false, t.probe);
+    else if (t.probe) backend.breaker?.onAbandoned();
     if (err === undefined) {
-      if (t.attempt > 1) this.retriesSucceeded++;
+      if (t.attempt > 1 || p.resent) this.retriesSucceeded++;
       if (t.status < 500) backend.tries.served++;
       else backend.tries.lost++;
       this.record(backend.traffic, latencyUs, t.status, undefined);
@@ -271,13 +291,22 @@ export class Balancer extends Upstream<UpstreamBackend> {
       return;
     }
     // A retried status is not a failed try (refused, reset, timed out): it is counted in `tries.retried`.
-    if (!(err instanceof RetryableStatusError)) backend.failures++;
+    if (!(err instanceof RetryableStatusError) && !stale) backend.failures++;
     if (p.res.headersSent) {
       // Failed mid-body: the status is out, so all we can do is cut the
       // response; it counts as a transport error, not a success.
       p.res.destroy();
       backend.tries.lost++;
       this.record(undefined, latencyUs, 0, classifyError(err));
+      return;
+    }
+    if (stale) {
+      p.staleResends--;
+      p.resent = true;
+      backend.tries.retried++;
+      if (t.attempt === 1) this.retries++; // a later attempt counts itself in tryBackend
+      const exclude = p.pool.anotherCandidate(backend, ctx) ? new Set([...(ctx.exclude ?? []), backend]) : ctx.exclude;
+      this.tryBackend(p, { ...ctx, exclude }, t.attempt, { err, backend });
       return;
     }
     const condition = err instanceof RetryableStatusError ? (String(err.status) as RetryCondition) : classifyError(err) === 'timeout' ? 'timeout' : 'error';
@@ -302,7 +331,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
       return;
     }
     const kind = classifyError(err);
-    this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend} failed (${kind}): ${(err as Error).message}\n`, started);
+    const what = describeTryFailure(err, this.config.connection ?? DEFAULT_CONNECTION);
+    this.reply(res, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend} failed (${kind}): it ${what}\n`, started);
   }
 
   /** Records a response when traffic recording is on; the clock is read only then (`start` turns it off to keep the request path light). */

@@ -59,3 +59,21 @@ export function clientResponseHeaders(upstream: HeaderMap, backend: string): Rec
   out['x-lblab-backend'] = backend;
   return out;
 }
+
+/**
+ * Whether a request head carries more than one `Host` field, from Node's
+ * `rawHeaders` (name, value, name, value…). RFC 9112 §3.2: a server must
+ * answer 400 to a request with more than one `Host`; node:http keeps the
+ * first and drops the rest, so the proxy looks at the raw list itself.
+ */
+export function hasDuplicateHost(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}

@@ -15,6 +15,10 @@ export type ProxiedRequest = {
   headers: Record<string, string | string[]>;
   hasBody: boolean;
   retryable: boolean;
+  /** How many more times it may be sent again after a kept-alive connection closed under it (see {@link failedOnReusedConnection}). */
+  staleResends: number;
+  /** Set once it was sent again that way. */
+  resent: boolean;
   started: number;
   /** Set once the client went away before its response was complete. */
   clientGone: boolean;
@@ -49,8 +53,11 @@ export class RetryableStatusError extends Error {
  * that streams the upstream response into the client's response, with
  * backpressure (a slow client pauses the upstream read). `onEnd` is called
  * exactly once, with no error when the response was relayed whole, or with
- * the error that ended the try; `headersSent` then says whether the client
- * already has a status line. When `retryOnStatus` says a status is worth a
+ * the error that ended the try; the client response's `headersSent` then
+ * says whether the client already has a status line. The status line and headers are
+ * written together with the first body byte (or the end of an empty body),
+ * so a try that fails between the upstream's headers and its body has sent
+ * the client nothing. When `retryOnStatus` says a status is worth a
  * retry, the response is read to its end (keeping the connection) and
  * dropped, and the try ends with a {@link RetryableStatusError}.
  */
@@ -63,6 +70,8 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   private dropping = false;
   /** Whether this try is its backend's half-open circuit breaker probe. */
   probe = false;
+  /** The client response headers, from the upstream's, until they are written with the first body byte. */
+  private head: Record<string, string | string[]> | undefined;
 
   constructor(
     readonly request: ProxiedRequest,
@@ -95,12 +104,23 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     }
     const out = clientResponseHeaders(headers, this.backend.name);
     this.request.sticky?.answered(this.backend, out);
-    this.request.res.writeHead(statusCode, out);
+    // Held until the first byte of the body (or its end): a backend that
+    // closes after its headers then leaves the client with nothing sent,
+    // so it can still get a 502 or a retry, as nginx does.
+    this.head = out;
+  }
+
+  private writeHead(): void {
+    if (this.head === undefined) return;
+    const { res } = this.request;
+    if (!res.headersSent && !res.destroyed) res.writeHead(this.status, this.head);
+    this.head = undefined;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const { res } = this.request;
     if (this.dropping || res.destroyed) return;
+    this.writeHead();
     if (!res.write(chunk)) {
       controller.pause();
       res.once('drain', () => controller.resume());
@@ -112,6 +132,7 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
       this.end(new RetryableStatusError(this.status));
       return;
     }
+    this.writeHead();
     this.request.res.end();
     this.end(undefined);
   }
@@ -125,4 +146,18 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     this.ended = true;
     this.onEnd(this, err);
   }
+}
+
+/**
+ * Whether a try failed on a kept-alive connection that had already carried
+ * traffic, closed by the backend before any byte of this response: the race
+ * of a backend's idle timeout with a new request. nginx and HAProxy send an
+ * idempotent request again on a fresh connection then (nginx does not count
+ * it against `proxy_next_upstream_tries`). undici's socket error carries the
+ * socket's byte counts; `bytesRead > 0` means earlier responses came on it.
+ */
+export function failedOnReusedConnection(err: unknown, t: ProxyTry): boolean {
+  if (t.status !== 0) return false;
+  const e = err as { code?: unknown; socket?: { bytesRead?: unknown } } | undefined;
+  return e?.code === 'UND_ERR_SOCKET' && typeof e.socket?.bytesRead === 'number' && e.socket.bytesRead > 0;
 }
