@@ -15,6 +15,7 @@ import { ClientGoneError, failedOnReusedConnection, ProxyTry, RetryableStatusErr
 import { UpstreamBackend } from './upstream-backend.js';
 import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
+import { normalizeTarget } from './request-target.js';
 import { describeMatch } from './routes.js';
 import { HandshakeMeter, selfSignedCertificate, type TlsStats } from './tls.js';
 import { DEFAULT_CONNECTION, Upstream, type LayerCounters, type SharedBalancerConfig } from './upstream.js';
@@ -181,6 +182,14 @@ export class Balancer extends Upstream<UpstreamBackend> {
       this.reply(res, 400, 'lblab: the request has more than one Host header\n', started, { connection: 'close' });
       return;
     }
+    // Routes match, and the backend gets, the normal form of the path, so
+    // `/static/../api`, `/%61pi` and `//api` cannot go round an `/api` route.
+    const normal = normalizeTarget(req.url);
+    if ('refused' in normal) {
+      this.reply(res, 400, `lblab: the request target has ${normal.refused}\n`, started, { connection: 'close' });
+      return;
+    }
+    req.url = normal.target;
     const remote = req.socket.remoteAddress ?? '';
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const retryAfter = this.rateLimiter?.take(clientIp, started) ?? 0;

@@ -4,9 +4,10 @@ import { expectedShares, type AlgorithmName } from './algorithms/index.js';
 /**
  * What one route matches on; every condition given must hold. Semantics as
  * in the field: `pathPrefix` is a plain string prefix of the request target
- * (nginx `location /api`, HAProxy `path_beg /api`, Envoy `prefix`), so `/api`
+ * (nginx `location /api`, HAProxy `path_beg /api`, Envoy `prefix`) in its
+ * normal form (see `normalizeTarget`), so `/api`
  * also matches `/apis`: write `/api/` for the subtree alone; `host` is the
- * `Host` header without its port, case-insensitive (HAProxy `hdr(host)`),
+ * `Host` header without its port or a trailing dot, case-insensitive (HAProxy `hdr(host)`),
  * `*.example.com` matching any subdomain; `header` a request header (name
  * lower case) that is present, or equal to `value` when one is given.
  */
@@ -59,12 +60,13 @@ export function routesRecord(routing: RoutingConfig): Array<{ match: string; poo
   return out;
 }
 
-/** The `Host` header's name part, lower case, without the port (`[::1]:80` → `[::1]`). */
+/** The `Host` header's name part, lower case, without the port and without a trailing dot (`Static.Local.:80` → `static.local`, `[::1]:80` → `[::1]`). */
 function hostName(headers: IncomingHttpHeaders): string {
   const host = headers.host;
   if (!host) return '';
   const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':');
-  return (end > 0 ? host.slice(0, end) : host).toLowerCase();
+  const name = (end > 0 ? host.slice(0, end) : host).toLowerCase();
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 function hostMatches(pattern: string, host: string): boolean {

@@ -67,6 +67,15 @@ describe('a client that breaks the rules', () => {
     const one = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: public.example\r\nConnection: close\r\n\r\n');
     expect(one).toMatch(/^HTTP\/1\.1 200 /);
   });
+  it('answers a head over 16 KiB with 431, a request without Host with 400, and closes a CONNECT: never a tunnel', async () => {
+    const origin = await listenHttp((_req, res) => res.end('ok'), closers);
+    const { port } = await startBalancer({ backends: backendsAt([origin.url]) }, closers);
+    const hitsBefore = origin.hits();
+    expect(await rawRequest(port, `GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await rawRequest(port, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await rawRequest(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).not.toMatch(/^HTTP\/1\.1 200/);
+    expect(origin.hits()).toBe(hitsBefore);
+  });
 });
 
 describe('a backend that breaks the rules', () => {

@@ -1,4 +1,5 @@
 import https from 'node:https';
+import net from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlgorithmName } from '../../src/balancer/algorithms/index.js';
@@ -71,6 +72,17 @@ async function servedBy(base: string, path: string, n: number, headers: Record<s
   return out;
 }
 
+/** GETs `target` exactly as written, on a fresh connection to `port`, and resolves with the whole answer as text. */
+function rawGet(port: number, target: string, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(text));
+  });
+}
+
 const course: RoutingConfig = {
   routes: [
     { match: { pathPrefix: '/api' }, pool: '/api' },
@@ -107,6 +119,31 @@ describe('L7 routing', () => {
     ]);
   });
 
+  it('matches the normal form of the path and forwards that: dot segments, encoded letters and doubled slashes cannot go round a route', async () => {
+    const { url } = await start(await backends(4), course);
+    const port = Number(new URL(url).port);
+    // Sent raw: a URL parser on the client side would tidy these first.
+    for (const target of ['/static/../api/x', '/%61pi/x', '//api/x', '/static/./../api//x']) {
+      const text = await rawGet(port, target);
+      expect(text, target).toMatch(/^HTTP\/1\.1 200 /);
+      expect(text, target).toMatch(/x-lblab-backend: b[12]\r\n/);
+      // The backend got the path the route matched.
+      expect(text, target).toMatch(/b[12] \/api\/x$/);
+    }
+    expect(await rawGet(port, '/api/x?next=/static/../a')).toMatch(/b[12] \/api\/x\?next=\/static\/\.\.\/a$/);
+    for (const [target, why] of [
+      ['/../api/x', 'a ".." above the root'],
+      ['/static/..%2Fapi/x', 'an encoded slash (%2F)'],
+      ['/static/%5c../api', 'an encoded backslash (%5C)'],
+      ['/api/%zz', 'a bad percent-encoding'],
+    ]) {
+      const text = await rawGet(port, target!);
+      expect(text, target).toMatch(/^HTTP\/1\.1 400 /);
+      expect(text, target).toContain(why);
+    }
+    expect([...seen.values()].flat()).toHaveLength(5);
+  });
+
   it('answers 404 naming the routes when nothing matches and there is no default pool', async () => {
     const { url } = await start(await backends(3), { routes: course.routes, pools: course.pools.slice(0, 2) });
     const r = await get(url, '/admin');
@@ -131,6 +168,8 @@ describe('L7 routing', () => {
     };
     const { url } = await start(await backends(4), routing);
     expect(new Set(await servedBy(url, '/x', 4, { host: 'Static.Local:8080' }))).toEqual(new Set(['b3']));
+    // A fully qualified name's trailing dot names the same host.
+    expect(new Set(await servedBy(url, '/x', 2, { host: 'static.local.' }))).toEqual(new Set(['b3']));
     expect(new Set(await servedBy(url, '/x', 4, { host: 'eu.api.local' }))).toEqual(new Set(['b1', 'b2']));
     // The header route comes first: it wins even with the static host.
     expect(new Set(await servedBy(url, '/x', 3, { host: 'static.local', 'x-canary': '1' }))).toEqual(new Set(['b4']));
