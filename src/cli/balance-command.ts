@@ -1,28 +1,20 @@
 import type { Command } from 'commander';
 import { algorithmsHelp } from '../balancer/algorithms/index.js';
-import type { BalancerConfig } from '../balancer/balancer.js';
-import { UsageError } from '../errors.js';
-import { FieldError } from '../scenario/field-error.js';
-import { requireLoopbackUrl } from '../scenario/loopback.js';
-import { resolveUpstream } from '../scenario/resolve.js';
-import type { UpstreamScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
+import { BACKEND_HELP, collectBackend, parseBalance } from './balance-flags.js';
 import { ROUTES_HELP } from './help-sections.js';
-import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
+import { addOptionGroup } from './options.js';
 import { checkOutPath } from './output.js';
-import { parseHttpUrl, splitPerBackend } from './parse.js';
 
 /** The `balance` flags that are not scenario fields: the servers behind it, how long it runs, how its record is kept. */
 type BalanceFlags = { backend: string[]; duration?: string; json?: boolean; out?: string };
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `lblab balance`: the balancer alone in front of any HTTP servers on this machine. */
 export function registerBalanceCommand(program: Command): void {
   const cmd = program
     .command('balance')
     .description('run the balancer alone in front of HTTP servers on this machine')
-    .option('--backend <url>', 'a backend: URL or name=URL (repeatable, in order b1..bn)', collect, []);
+    .option('--backend <url>', BACKEND_HELP, collectBackend, []);
   for (const group of ['algo', 'scenario', 'listen'] as const) addOptionGroup(cmd, group, 'balance');
   cmd
     .option('--duration <duration>', 'stop by itself after this long (default: until Ctrl-C / SIGTERM)')
@@ -65,7 +57,7 @@ TLS (--tls): serves HTTPS with a self-signed certificate made at start (for the
 forwards plain HTTP with X-Forwarded-Proto: https, and reports the handshakes.`,
     )
     .action(async (o: BalanceFlags, command: Command) => {
-      const config = parseBalance(o, command);
+      const config = parseBalance(o.backend, command, 'balance');
       const durationMs = o.duration !== undefined ? parseDuration('--duration', o.duration) : 0;
       checkOutPath(o.out);
       const { runBalance } = await import('./balance-run.js');
@@ -73,31 +65,3 @@ forwards plain HTTP with X-Forwarded-Proto: https, and reports the handshakes.`,
     });
 }
 
-/**
- * The balancer of the `balance` flags: the `--backend` servers (loopback
- * origins, b1..bn unless named) with the upstream scenario resolved as
- * `start` resolves its own, weights all 1 unless given, checks on `/`.
- * @throws {UsageError} naming the first bad flag.
- */
-function parseBalance(o: BalanceFlags, command: Command): BalancerConfig & UpstreamScenario {
-  if (o.backend.length === 0) throw new UsageError('Expected at least one `--backend` URL, got none');
-  const backends = o.backend.map((raw, i) => {
-    const { name, value } = raw.includes('://') && !/^[A-Za-z][\w-]*=/.test(raw) ? { name: undefined, value: raw } : splitPerBackend(raw);
-    const url = requireLoopbackUrl('--backend', parseHttpUrl('--backend', value));
-    if ((url.pathname !== '/' && url.pathname !== '') || url.search) {
-      throw new FieldError('--backend', `to be an origin like http://127.0.0.1:8001 (no path: requests keep theirs), got ${JSON.stringify(value)}`);
-    }
-    return { name: name ?? `b${i + 1}`, url: url.origin };
-  });
-  const dup = backends.find((b, i) => backends.findIndex((x) => x.name === b.name) !== i);
-  if (dup) throw new FieldError('--backend', `name to be unique, got ${dup.name} twice`, true);
-  const upstream = resolveUpstream(
-    inputFromFlags(command, 'balance'),
-    backends.map((b) => b.name),
-    { name: flagOf, defaultWeights: 'equal', healthPath: '/', defaultPort: 8080 },
-  );
-  return {
-    ...upstream,
-    backends: backends.map((b, i) => ({ ...b, weight: upstream.weights[i]!, ...(upstream.backups.includes(b.name) ? { backup: true } : {}) })),
-  };
-}

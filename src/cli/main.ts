@@ -4,6 +4,7 @@ import { ExitCode, isCodedError } from '../errors.js';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBalanceCommand } from './balance-command.js';
 import { registerCompareCommand } from './compare-command.js';
+import { registerExportCommand } from './export-command.js';
 import { registerLabCommand } from './lab-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { registerReportCommand } from './report-command.js';
@@ -46,6 +47,7 @@ registerLoadCommand(program);
 registerReportCommand(program);
 registerCompareCommand(program);
 registerLabCommand(program);
+registerExportCommand(program);
 
 let failing = false;
 

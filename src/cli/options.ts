@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { ENGINES } from '../engines/engines.js';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import { DEFAULT_HEALTH_CHECK } from '../balancer/health/active-health-check.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS } from '../balancer/retry-policy.js';
@@ -20,7 +21,7 @@ import { parseInteger } from '../scenario/values.js';
 import { splitPerBackend } from './parse.js';
 
 /** The commands whose flags fill a scenario. */
-export type ScenarioCommand = 'start' | 'balance' | 'compare' | 'load';
+export type ScenarioCommand = 'start' | 'balance' | 'compare' | 'load' | 'export';
 
 /** Where a flag sits in `--help`: each command adds the groups it takes, in its own order. */
 export type OptionGroup = 'algo' | 'duration' | 'mode' | 'scenario' | 'clients' | 'load-model' | 'listen' | 'health' | 'proxy' | 'routes';
@@ -52,8 +53,8 @@ export type InputPath =
   | `load.${keyof LoadInput & string}`;
 
 const SPAWNING: readonly ScenarioCommand[] = ['start', 'compare'];
-const BALANCING: readonly ScenarioCommand[] = ['start', 'balance', 'compare'];
-const LOADING: readonly ScenarioCommand[] = ['start', 'compare', 'load'];
+const BALANCING: readonly ScenarioCommand[] = ['start', 'balance', 'compare', 'export'];
+const LOADING: readonly ScenarioCommand[] = ['start', 'compare', 'load', 'export'];
 const d = DEFAULT_HEALTH_CHECK;
 
 /**
@@ -63,13 +64,20 @@ const d = DEFAULT_HEALTH_CHECK;
  * order is `--help` order within a group.
  */
 export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
-  algo: { flags: '--algo <name>', help: `balancing algorithm: ${ALGORITHMS.join(', ')}`, default: 'round-robin', group: 'algo', commands: ['start', 'balance'] },
+  algo: { flags: '--algo <name>', help: `balancing algorithm: ${ALGORITHMS.join(', ')}`, default: 'round-robin', group: 'algo', commands: ['start', 'balance', 'export'] },
+  engine: {
+    flags: '--engine <name>',
+    help: `what balances: ${ENGINES.join(', ')}; haproxy and nginx are the real programs (on PATH), started from a generated config (see lblab export)`,
+    default: 'lblab',
+    group: 'algo',
+    commands: ['start', 'balance'],
+  },
   'balancer.mode': {
     flags: '--mode <mode>',
     help: `what to balance: http (L7, each request) or tcp (L4, each TCP connection, no HTTP parsing; algorithms ${TCP_ALGORITHMS.join(', ')}). ${KEEP_ALIVE_NOTE}`,
     default: 'http',
     group: 'mode',
-    commands: ['start', 'balance'],
+    commands: ['start', 'balance', 'export'],
   },
   backends: { flags: '--backends <n>', help: `number of backends b1..bn (1-${MAX_BACKENDS})`, default: '3', group: 'scenario', commands: SPAWNING },
   weights: {
@@ -134,19 +142,19 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     flags: '--rate <req/s>',
     help: 'open model: send this many requests per second on a fixed schedule, whatever the responses do (not with --concurrency)',
     group: 'load-model',
-    commands: ['start', 'load'],
+    commands: ['start', 'load', 'export'],
   },
   'load.max-in-flight': {
     flags: '--max-in-flight <n>',
     help: `open model: most requests outstanding at once (default ${DEFAULT_MAX_IN_FLIGHT}); a request due at the cap waits for a slot and is counted`,
     group: 'load-model',
-    commands: ['start', 'load'],
+    commands: ['start', 'load', 'export'],
   },
   'load.requests': {
     flags: '--requests <n>',
     help: 'stop after this many requests have completed (with --duration: whichever comes first; without it, no time limit)',
     group: 'load-model',
-    commands: ['start', 'load'],
+    commands: ['start', 'load', 'export'],
   },
   'load.duration': {
     flags: '--duration <duration>',
@@ -162,11 +170,11 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
   'balancer.port': {
     flags: '--port <port>',
     help: { start: 'balancer port on 127.0.0.1 (0 = any free port)', balance: 'port to listen on (0 = any free port)' },
-    default: { start: '0', balance: '8080' },
+    default: { start: '0', balance: '8080', export: '8080' },
     group: 'listen',
-    commands: ['start', 'balance'],
+    commands: ['start', 'balance', 'export'],
   },
-  'balancer.host': { flags: '--host <address>', help: 'loopback address to listen on', default: '127.0.0.1', group: 'listen', commands: ['balance'] },
+  'balancer.host': { flags: '--host <address>', help: 'loopback address to listen on', default: '127.0.0.1', group: 'listen', commands: ['balance', 'export'] },
   'health.check': {
     flags: '--health-check <mode>',
     help: 'active check: http (GET --health-path, 2xx/3xx passes) or tcp (a TCP connect, closed at once; as HAProxy check without option httpchk)',
@@ -310,14 +318,14 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     default: [],
     repeatable: true,
     group: 'routes',
-    commands: ['start', 'balance'],
+    commands: ['start', 'balance', 'export'],
   },
-  'balancer.routes': { flags: '--routes <file>', help: 'routes and pools from a YAML or JSON file (see Routes below); instead of --route', group: 'routes', commands: ['start', 'balance'] },
+  'balancer.routes': { flags: '--routes <file>', help: 'routes and pools from a YAML or JSON file (see Routes below); instead of --route', group: 'routes', commands: ['start', 'balance', 'export'] },
   'balancer.tls': {
     flags: '--tls',
     help: 'serve HTTPS to clients with a self-signed certificate made at start (TLS termination); backends get plain HTTP',
     group: 'routes',
-    commands: ['start', 'balance'],
+    commands: ['start', 'balance', 'export'],
   },
 };
 
@@ -375,8 +383,13 @@ function commanderOption(spec: OptionSpec): Option {
   return new Option(spec.flags);
 }
 
+/** Where a command with no help or default of its own for a flag takes them: `export` speaks as `balance`, then as `load`. */
+const SPEAKS_AS: Partial<Record<ScenarioCommand, readonly ScenarioCommand[]>> = { export: ['balance', 'load'] };
+
 function perCommand<T>(value: T | Partial<Record<ScenarioCommand, T>>, command: ScenarioCommand): T | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Partial<Record<ScenarioCommand, T>>)[command] : (value as T);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value as T;
+  const per = value as Partial<Record<ScenarioCommand, T>>;
+  return [command, ...(SPEAKS_AS[command] ?? [])].map((c) => per[c]).find((v) => v !== undefined);
 }
 
 /** Adds the flags of `group` that `command` takes to `cmd`, in table order. */

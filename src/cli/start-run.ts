@@ -1,7 +1,8 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import type { RunRecord } from '../metrics/run-record.js';
 import type { RunScenario, Scenario } from '../scenario/scenario.js';
-import { requestPaths, RunSession } from '../session/run-session.js';
+import { requestPaths } from '../scenario/routes.js';
+import { RunSession } from '../session/run-session.js';
 import { formatProgressLine, formatEventLine } from '../session/progress-line.js';
 import { emitRecord, isHeadless, untilSignal } from './output.js';
 

@@ -19,6 +19,8 @@ export type ScenarioInput = {
   /** How many backends b1..bn, or one profile each. */
   backends?: number | string | BackendInput[];
   algo?: string;
+  /** What balances: `lblab` (default), `haproxy` or `nginx` (see `ENGINES`). */
+  engine?: string;
   /** One weight per backend: `5,1,1` or `[5, 1, 1]`. */
   weights?: string | readonly number[];
   'hash-key'?: string;

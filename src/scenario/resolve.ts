@@ -1,5 +1,7 @@
 import { ALGORITHMS, HASH_KEY_ALGORITHMS, WEIGHTED_ALGORITHMS, defaultWeights, isAlgorithmName, usesHashKey, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { parseHashKey } from '../balancer/hash-key.js';
+import { ENGINES, isEngineName } from '../engines/engines.js';
+import { checkEngineSupport } from '../engines/support.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import { requireSlowStartAlgorithm, resolveProxy } from './balancer-settings.js';
 import { FieldError, pathNamer, type FieldNamer } from './field-error.js';
@@ -84,8 +86,11 @@ export function resolveUpstream(input: ScenarioInput, names: readonly string[], 
   if (hashKey && ![algo, ...switchedTo].some((a) => isAlgorithmName(a) && usesHashKey(a))) {
     throw new FieldError(name('hash-key'), `only with an algorithm that hashes a key (${HASH_KEY_ALGORITHMS.join(', ')}), got ${name('algo')} ${algo}`);
   }
+  const engine = input.engine ?? 'lblab';
+  if (!isEngineName(engine)) throw new FieldError(name('engine'), `to be one of ${ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
   const config = {
     algo,
+    engine,
     weights,
     ...(hashKey ? { hashKey } : {}),
     health: resolveHealth(input.health, name, opts.healthPath),
@@ -96,7 +101,9 @@ export function resolveUpstream(input: ScenarioInput, names: readonly string[], 
     host: balancer.host !== undefined ? validateLoopback(name('balancer.host'), balancer.host) : '127.0.0.1',
     port: parsePort(name('balancer.port'), String(balancer.port ?? opts.defaultPort ?? 0)),
   };
-  return applyMode(config, balancer.mode, givenFields(input), name, events);
+  const upstream = applyMode(config, balancer.mode, givenFields(input), name, events);
+  checkEngineSupport(engine, upstream, name, events);
+  return upstream;
 }
 
 /**

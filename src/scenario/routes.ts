@@ -249,3 +249,15 @@ function readRoutesFile(file: string, names: readonly string[], backups: readonl
 export function poolAlgorithms(routing: RoutingConfig | undefined): AlgorithmName[] {
   return (routing?.pools ?? []).flatMap((p) => (p.algo ? [p.algo] : []));
 }
+
+/**
+ * The paths `start` sends to when `--path` is not given: with path routes,
+ * each route's prefix in turn (and `/` when a default pool takes what no
+ * route matches), so `--route "/api=b1,b2" --route "/static=b3"` gets
+ * traffic on both routes as written; otherwise `/`.
+ */
+export function requestPaths(routing: RoutingConfig | undefined): string[] {
+  const prefixes = [...new Set((routing?.routes ?? []).flatMap((r) => (r.match.pathPrefix !== undefined && r.match.host === undefined && r.match.header === undefined ? [r.match.pathPrefix] : [])))];
+  if (prefixes.length === 0) return ['/'];
+  return routing?.defaultPool !== undefined && !prefixes.includes('/') ? [...prefixes, '/'] : prefixes;
+}

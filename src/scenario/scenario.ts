@@ -4,6 +4,7 @@ import type { HealthCheckConfig } from '../balancer/health/active-health-check.j
 import type { RoutingConfig } from '../balancer/routes.js';
 import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
+import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
 import type { ClientOptions, LoadModel } from './load.js';
 import type { ScheduledEvent } from './timeline.js';
@@ -28,6 +29,8 @@ export type UpstreamScenario = ProxySettings & {
   /** `tcp`: an L4 balancer relays connections (see `TcpBalancer`); `http` (L7) otherwise. */
   mode: BalancerMode;
   algo: AlgorithmName;
+  /** What balances: lblab's own balancer, or a real HAProxy or nginx started from a generated config. */
+  engine: EngineName;
   weights: number[];
   /** Key source of the hash algorithms; default the client address. */
   hashKey?: HashKeySource;

@@ -5,7 +5,7 @@ import { parseRouteSpec, resolveRouting } from '../../src/scenario/routes.js';
 import type { RunRecord } from '../../src/metrics/run-record.js';
 import { runRecordSchema } from '../../src/metrics/run-record-schema.js';
 import { renderReport } from '../../src/report/render-report.js';
-import { requestPaths } from '../../src/session/run-session.js';
+import { requestPaths } from '../../src/scenario/routes.js';
 
 const names = ['b1', 'b2', 'b3', 'b4'];
 

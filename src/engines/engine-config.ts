@@ -1,0 +1,68 @@
+import type { UpstreamScenario } from '../scenario/scenario.js';
+
+/**
+ * What `haproxyConfig` and `nginxConfig` write a config from: the upstream
+ * scenario, the servers behind it, and the files the config names.
+ */
+export type EngineConfigInput = {
+  upstream: UpstreamScenario;
+  /** The servers, in order b1..bn (or as `balance --backend` named them). */
+  backends: ReadonlyArray<{ name: string; host: string; port: number }>;
+  /**
+   * Paths the config names. A run writes them in its temporary directory
+   * (absolute paths); `lblab export` names files beside the config, which
+   * the user provides (a certificate) or the engine makes (a socket).
+   */
+  files: {
+    /** HAProxy's admin stats socket (`show stat`, `set weight`, `set server … state`). */
+    statsSocket: string;
+    /** With `tls`: the certificate, PEM (for HAProxy: certificate and key in one file). */
+    certificate: string;
+    /** With `tls`: nginx's private key file, PEM. */
+    certificateKey: string;
+  };
+  /** Where the config comes from, for its header comment: the lblab command line or the lab. */
+  source: string;
+};
+
+/** One line of a generated config and the lblab flag it comes from, if any. */
+export type ConfigLine = { text: string; from?: string };
+
+/**
+ * Writes `lines` as config text: each line indented `indent` levels of two
+ * spaces, the flags it comes from as a trailing comment aligned after the
+ * longest line (`# --algo least-conn`), `comment` starting with `#` as is.
+ */
+export function renderLines(lines: ReadonlyArray<ConfigLine & { indent?: number }>): string {
+  const body = lines.map((l) => `${'  '.repeat(l.indent ?? 0)}${l.text}`);
+  const width = Math.min(60, Math.max(...body.map((b, i) => (lines[i]!.from ? b.length : 0))));
+  return body.map((b, i) => (lines[i]!.from ? `${b.padEnd(width)}  # ${lines[i]!.from}` : b).trimEnd()).join('\n') + '\n';
+}
+
+/** A duration as both HAProxy and nginx read it: whole ms with the `ms` unit, or whole seconds as `s`. */
+export function duration(ms: number): string {
+  const whole = Math.max(0, Math.round(ms));
+  return whole % 1000 === 0 && whole > 0 ? `${whole / 1000}s` : `${whole}ms`;
+}
+
+/** A name safe as an HAProxy section or nginx upstream name: letters, digits, `_`, `-`, `.`; others become `_`. */
+export function sectionName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** The `host:port` each backend of `input` listens on, by name. */
+export function serverAddress(input: EngineConfigInput, name: string): string {
+  const b = input.backends.find((x) => x.name === name);
+  if (!b) throw new Error(`no backend ${name}`);
+  return `${b.host}:${b.port}`;
+}
+
+/**
+ * The pools of an upstream as the engines write them: each route pool with
+ * its backends and algorithm, or one pool `default` of every backend.
+ */
+export function enginePools(input: EngineConfigInput): Array<{ name: string; backends: string[]; algo: UpstreamScenario['algo']; own: boolean }> {
+  const u = input.upstream;
+  if (!u.routing) return [{ name: 'default', backends: input.backends.map((b) => b.name), algo: u.algo, own: false }];
+  return u.routing.pools.map((p) => ({ name: p.name, backends: [...p.backends], algo: p.algo ?? u.algo, own: p.algo !== undefined }));
+}
