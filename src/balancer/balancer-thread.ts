@@ -58,7 +58,8 @@ export type BalancerThreadData = {
 /** What the balancer thread reports at the end. */
 export type BalancerReport = {
   backends: BackendInfo[];
-  retries: { total: number; succeeded: number };
+  /** Undefined when the balancer cannot tell (an engine: HAProxy counts retries, not which succeeded). */
+  retries?: { total: number; succeeded: number };
   clientAborts: number;
   rateLimited?: number;
   tls?: TlsStats;
@@ -78,7 +79,33 @@ export type FromBalancer =
   | ({ type: 'report' } & BalancerReport)
   | { type: 'closed' };
 
-type ThreadEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string]; backend: [BackendEvent] };
+/** What a run's balancer tells the session: health transitions, its own failure, a change it refused, backend events (ejections, slow start, …). */
+export type RunBalancerEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string]; backend: [BackendEvent] };
+type ThreadEvents = RunBalancerEvents;
+
+/**
+ * The balancer of a run as the session drives it: lblab's own in a thread
+ * ({@link BalancerThread}), or a real HAProxy or nginx (`EngineBalancer`).
+ */
+export interface RunBalancer {
+  /** The algorithm in use. */
+  readonly algo: AlgorithmName;
+  /** The port it listens on, once listening. */
+  readonly listeningPort: number | undefined;
+  /** Starts listening (and health checking). @throws {UsageError} when the port is taken or the engine is missing. */
+  listen(): Promise<{ host: string; port: number; url: string }>;
+  /** A live change of the upstream; one it cannot make is told by `changeRejected`. */
+  change(change: UpstreamChange): void;
+  /** The upstream as last reported. */
+  states(): readonly UpstreamState[];
+  /** Stick table entries, cookies set, requests rate-limited. */
+  counters(): LayerCounters;
+  /** Per-backend health and retry counts, for the run record. */
+  report(): Promise<BalancerReport>;
+  /** Stops it: listener, connections, thread or process. */
+  close(): Promise<void>;
+  on<K extends keyof RunBalancerEvents>(event: K, listener: (...args: RunBalancerEvents[K]) => void): this;
+}
 
 /**
  * The balancer of `lblab start`, run in a worker thread of its own so that
@@ -87,7 +114,7 @@ type ThreadEvents = { transition: [TransitionEvent]; failed: [Error]; changeReje
  * every `stateIntervalMs`, 100 ms by default) and `transition` events, and
  * gets the final per-backend health and retry counts from {@link report}.
  */
-export class BalancerThread extends EventEmitter<ThreadEvents> {
+export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBalancer {
   private algoName: AlgorithmName;
   private readonly worker: Worker;
   private latest: UpstreamState[] = [];

@@ -62,6 +62,7 @@ export const runRecordSchema = z.object({
       .optional(),
     routes: z.array(z.object({ match: z.string(), pool: z.string(), backends: z.array(z.string()), algo: z.string().optional() })).optional(),
     tls: z.boolean().optional(),
+    engine: z.enum(['haproxy', 'nginx']).optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({

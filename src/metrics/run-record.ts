@@ -189,6 +189,8 @@ export type RunConfig = {
   routes?: RouteRecord[];
   /** True when the balancer terminated TLS (`--tls`). */
   tls?: boolean;
+  /** The real balancer that did the balancing (`--engine`); absent: lblab's own. */
+  engine?: 'haproxy' | 'nginx';
 };
 
 /** One route of {@link RunConfig.routes}. */

@@ -1,7 +1,7 @@
 import { ALGORITHMS, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
-import { BalancerThread, type BalancerReport } from '../balancer/balancer-thread.js';
-import type { RoutingConfig } from '../balancer/routes.js';
+import { BalancerThread, type BalancerReport, type RunBalancer } from '../balancer/balancer-thread.js';
+import { EngineBalancer } from '../engines/engine-balancer.js';
 import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
 import { Fleet } from '../backend/fleet.js';
 import { degradationMs, FAULT_REGISTRY, faultSwitches, faultWords, isFaultName, type FaultName } from '../backend/faults.js';
@@ -15,6 +15,7 @@ import type { RunControls, RunSnapshot } from './snapshot.js';
 import { connectionTotals } from './connection-snapshot.js';
 import { PeriodLog } from './periods.js';
 import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
+import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot } from './snapshot-builder.js';
 
 /** A `--event` that switches a fault on. */
@@ -35,7 +36,7 @@ function isFaultEvent(ev: ScheduledEvent): ev is FaultEvent {
  */
 export class RunSession implements RunControls {
   readonly fleet: Fleet;
-  balancer!: BalancerThread;
+  balancer!: RunBalancer;
   load!: LoadGenerator;
   readonly events: RunEvent[] = [];
   private t0 = 0;
@@ -82,18 +83,14 @@ export class RunSession implements RunControls {
     this.t0 = performance.timeOrigin + performance.now();
     // The scenario's balancer settings go over as they are (the balancer
     // reads what it knows), so a new balancer field needs no edit here.
-    this.balancer = new BalancerThread(
-      {
-        ...config,
-        backends: members.map((m, i) => ({
-          name: m.name,
-          url: `http://${config.host}:${m.port}`,
-          weight: config.weights[i]!,
-          ...(config.backups.includes(m.name) ? { backup: true } : {}),
-        })),
-      },
-      this.t0,
-    );
+    const backends = members.map((m, i) => ({
+      name: m.name,
+      url: `http://${config.host}:${m.port}`,
+      weight: config.weights[i]!,
+      ...(config.backups.includes(m.name) ? { backup: true } : {}),
+    }));
+    // A real HAProxy or nginx balances when the scenario says so; the rest of the run is the same.
+    this.balancer = config.engine === 'lblab' ? new BalancerThread({ ...config, backends }, this.t0) : new EngineBalancer({ ...config, engine: config.engine, backends }, this.t0);
     this.balancer.on('failed', (err) => {
       // Without its balancer the run measures nothing: end it, and fail.
       this.failure ??= new RuntimeError(`the balancer thread failed: ${err.message}`);
@@ -418,17 +415,4 @@ export class RunSession implements RunControls {
     this.events.push(e);
     this.onEvent?.(e);
   }
-}
-
-
-/**
- * The paths `start` sends to when `--path` is not given: with path routes,
- * each route's prefix in turn (and `/` when a default pool takes what no
- * route matches), so `--route "/api=b1,b2" --route "/static=b3"` gets
- * traffic on both routes as written; otherwise `/`.
- */
-export function requestPaths(routing: RoutingConfig | undefined): string[] {
-  const prefixes = [...new Set((routing?.routes ?? []).flatMap((r) => (r.match.pathPrefix !== undefined && r.match.host === undefined && r.match.header === undefined ? [r.match.pathPrefix] : [])))];
-  if (prefixes.length === 0) return ['/'];
-  return routing?.defaultPool !== undefined && !prefixes.includes('/') ? [...prefixes, '/'] : prefixes;
 }

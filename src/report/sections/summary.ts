@@ -52,10 +52,14 @@ export function summarySection(r: RunRecord): Section {
     if (p.panicThreshold) parts.push(`panic below ${p.panicThreshold}%`);
     if (p.sticky) parts.push(`sticky ${formatSticky(p.sticky)}${p.sticky.mode === 'cookie' ? ' (insert indirect nocache)' : ` (stick table of ${p.sticky.size})`}`);
     if (p.rateLimit) parts.push(`rate limit ${formatRateLimit(p.rateLimit)} per client IP`);
-    blocks.push({ kind: 'note', text: `Balancer: ${parts.join(' · ')}` });
+    const engine = r.config.engine ? ` (a real ${r.config.engine === 'haproxy' ? 'HAProxy' : 'nginx'}, --engine ${r.config.engine})` : '';
+    blocks.push({ kind: 'note', text: `Balancer${engine}: ${parts.join(' · ')}` });
   }
   const h = r.config.health;
-  if (h) {
+  if (h && r.config.engine === 'nginx') {
+    const passive = p?.outlier?.mode === 'nginx' ? `max_fails ${p.outlier.maxFails} fail_timeout ${formatDuration(p.outlier.failTimeoutMs)}` : 'max_fails 1 fail_timeout 10s, its defaults';
+    blocks.push({ kind: 'note', text: `Health checks: none (nginx OSS has no active checks; it skips a backend after failed tries: ${passive})` });
+  } else if (h) {
     const every = h.fastinterMs !== undefined && h.fastinterMs !== h.intervalMs ? `every ${formatDuration(h.intervalMs)} (fastinter ${formatDuration(h.fastinterMs)})` : `every ${formatDuration(h.intervalMs)}`;
     const what = h.mode === 'tcp' ? 'TCP connect' : `GET ${h.path}`;
     blocks.push({ kind: 'note', text: `Health checks: ${what} ${every}, timeout ${formatDuration(h.timeoutMs)}, rise ${h.rise}, fall ${h.fall}` });

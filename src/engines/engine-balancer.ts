@@ -1,0 +1,272 @@
+import { EventEmitter } from 'node:events';
+import getPort from 'get-port';
+import type { BalancerReport, RunBalancer, RunBalancerEvents, UpstreamState } from '../balancer/balancer-thread.js';
+import type { UpstreamChange } from '../balancer/balancer.js';
+import type { HealthState } from '../balancer/health/rise-fall.js';
+import { pooledExpectedShares } from '../balancer/routes.js';
+import { poolCookieNames } from '../balancer/sticky/sticky-sessions.js';
+import { selfSignedCertificate } from '../balancer/tls.js';
+import type { LayerCounters } from '../balancer/upstream.js';
+import type { HealthTransition } from '../balancer/upstream-backend.js';
+import { RuntimeError } from '../errors.js';
+import type { BackendInfo } from '../metrics/run-record.js';
+import type { UpstreamScenario } from '../scenario/scenario.js';
+import { enginePools } from './engine-config.js';
+import { engineFiles, EngineProcess, writePrivate } from './engine-process.js';
+import { findEngineProgram, nginxStreamModule, type ExternalEngine } from './engines.js';
+import { haproxyCommand, parseShowStat, type ServerStat } from './haproxy-stats.js';
+import { haproxyConfig } from './haproxy-config.js';
+import { nginxConfig } from './nginx-config.js';
+
+/** How often HAProxy's stats socket is read for health and in-flight counts, ms: a DOWN is seen within this of HAProxy's own verdict. */
+const STATS_INTERVAL_MS = 100;
+
+/** What the engine balances: the upstream scenario and the servers behind it (lblab's backends). */
+export type EngineBalancerConfig = UpstreamScenario & { engine: ExternalEngine; backends: ReadonlyArray<{ name: string; url: string; weight: number; backup?: boolean }> };
+
+
+/** Per backend, what the run record keeps of its health as the engine judged it. */
+type Health = { state: HealthState; downSinceMs: number | null; downMs: number; transitions: HealthTransition[] };
+
+/**
+ * A real HAProxy or nginx doing the balancing of a run, behind the same
+ * surface as lblab's own balancer thread ({@link RunBalancer}), so the
+ * session, dashboard, report and lab verdicts stay the same: shares and
+ * latency are measured on the client side for every engine. The engine runs
+ * from a config generated for the scenario (`haproxyConfig`,
+ * `nginxConfig`) in a temporary directory, as a child kept by a keeper
+ * process (no orphan, even on SIGKILL of lblab).
+ *
+ * Health is the engine's own: with HAProxy the stats socket (`show stat`)
+ * is read every {@link STATS_INTERVAL_MS} for `status`, the check result and
+ * counter and `scur` (in flight), and each UP↔DOWN change becomes a
+ * transition at the moment it was read; weights and drain are set through it
+ * (`set weight`, `set server … state drain|ready|maint`). nginx OSS has no
+ * active checks and no runtime API: its backends show as UP with "passive
+ * (nginx OSS)" as check, and live changes are refused, saying so.
+ */
+export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements RunBalancer {
+  private process: EngineProcess | undefined;
+  private latest: UpstreamState[];
+  private readonly health = new Map<string, Health>();
+  private readonly sections: Map<string, string>;
+  private ticker: NodeJS.Timeout | undefined;
+  private port: number | undefined;
+  private closing: Promise<void> | undefined;
+  private stats: ServerStat[] = [];
+  private readonly engine: ExternalEngine;
+
+  constructor(
+    private readonly config: EngineBalancerConfig,
+    private readonly epochStartMs: number,
+  ) {
+    super();
+    this.engine = config.engine;
+    const pools = this.pools();
+    const names = poolCookieNames('lblab', pools);
+    this.sections = new Map(pools.flatMap((p, i) => p.backends.map((b) => [b, names[i]!] as const)));
+    this.latest = config.backends.map((b) => ({
+      name: b.name,
+      origin: b.url,
+      weight: b.weight,
+      effectiveWeight: b.weight,
+      inFlight: 0,
+      state: 'up',
+      checkCounter: '',
+      lastCheck: this.engine === 'nginx' ? 'passive (nginx OSS)' : '',
+      reportedLoad: null,
+      removed: false,
+      draining: false,
+      backup: b.backup === true,
+      ejectedForMs: null,
+      breaker: null,
+    }));
+    for (const b of config.backends) this.health.set(b.name, { state: 'up', downSinceMs: null, downMs: 0, transitions: [] });
+  }
+
+  /** The pools as the engine's config has them (one, `default`, without routes). */
+  private pools(): ReturnType<typeof enginePools> {
+    const backends = this.config.backends.map((b) => ({ name: b.name, host: '', port: 0 }));
+    return enginePools({ upstream: this.config, backends, files: { statsSocket: '', certificate: '', certificateKey: '' }, source: '' });
+  }
+
+  /** The algorithm: fixed in the engine's config. */
+  get algo(): UpstreamScenario['algo'] {
+    return this.config.algo;
+  }
+
+  /** The port the engine listens on, once listening. */
+  get listeningPort(): number | undefined {
+    return this.port;
+  }
+
+  private nowMs(): number {
+    return performance.timeOrigin + performance.now() - this.epochStartMs;
+  }
+
+  /**
+   * Writes the config (and the certificate, mode 0600, with `tls`) in a
+   * temporary directory, starts the engine and resolves once it accepts
+   * connections; with HAProxy, starts reading its stats.
+   * @throws {UsageError} when the program is missing or the port is taken; {@link RuntimeError} when the engine will not start (its own words).
+   */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const program = findEngineProgram(this.engine);
+    const { host } = this.config;
+    const port = this.config.port !== 0 ? this.config.port : await getPort({ host });
+    const files = await engineFiles(this.engine);
+    const upstream = { ...this.config, port };
+    const input = {
+      upstream,
+      backends: this.config.backends.map((b) => {
+        const u = new URL(b.url);
+        return { name: b.name, host: u.hostname, port: Number(u.port) };
+      }),
+      files,
+      source: `lblab --engine ${this.engine}`,
+    };
+    if (this.config.tls) {
+      const pem = await selfSignedCertificate(host);
+      if (this.engine === 'haproxy') await writePrivate(files.certificate, `${pem.cert}\n${pem.key}`);
+      else {
+        await writePrivate(files.certificate, pem.cert);
+        await writePrivate(files.certificateKey, pem.key);
+      }
+    }
+    const text = this.engine === 'haproxy' ? haproxyConfig(input) : nginxConfig(input, this.config.mode === 'tcp' ? nginxStreamModule() : undefined);
+    await writePrivate(files.config, text);
+    const args = this.engine === 'haproxy' ? ['-db', '-f', files.config] : ['-e', 'stderr', '-p', `${files.dir}/`, '-c', files.config];
+    this.process = await EngineProcess.start(this.engine, program, args, files, { host, port });
+    this.process.on('exit', (code, signal) => {
+      const words = this.process?.errors ? `: ${this.process.errors.split('\n').slice(-2).join(' | ')}` : '';
+      this.emit('failed', new RuntimeError(`${this.engine} (pid ${this.process?.pid}) exited (${signal ?? `code ${code}`})${words}`));
+    });
+    this.port = port;
+    if (this.engine === 'haproxy') {
+      await this.readStats();
+      this.ticker = setInterval(() => void this.readStats(), STATS_INTERVAL_MS);
+    }
+    return { host, port, url: `${this.config.tls ? 'https' : 'http'}://${host}:${port}/` };
+  }
+
+  private reading = false;
+
+  /** One `show stat`: states, check results, in flight; a transition for each UP↔DOWN change. */
+  private async readStats(): Promise<void> {
+    if (this.reading || !this.process || this.closing) return;
+    this.reading = true;
+    try {
+      this.stats = parseShowStat(await haproxyCommand(this.process.files.statsSocket, 'show stat'));
+    } catch {
+      return; // The engine's exit (if it is that) is reported by its process.
+    } finally {
+      this.reading = false;
+    }
+    const now = this.nowMs();
+    this.latest = this.latest.map((b) => {
+      const s = this.stats.find((x) => x.server === b.name);
+      if (!s) return b;
+      const state: HealthState = s.status.startsWith('UP') || s.status === 'NOLB' || s.status === 'DRAIN' ? 'up' : 'down';
+      const h = this.health.get(b.name)!;
+      if (state !== h.state && s.status !== 'MAINT') {
+        const reason = `${s.checkStatus}${s.checkCode ? ` ${s.checkCode}` : ''}${s.checkDesc ? ` (${s.checkDesc})` : ''}, HAProxy stats`;
+        const t: HealthTransition = { atMs: now, from: h.state, to: state, reason };
+        h.transitions.push(t);
+        if (state === 'down') h.downSinceMs = now;
+        else if (h.downSinceMs !== null) {
+          h.downMs += now - h.downSinceMs;
+          h.downSinceMs = null;
+        }
+        h.state = state;
+        this.emit('transition', { ...t, backend: b.name });
+      }
+      const top = s.checkRise + s.checkFall - 1;
+      return {
+        ...b,
+        state,
+        inFlight: s.scur,
+        effectiveWeight: s.weight,
+        checkCounter: top > 0 ? (state === 'up' ? `${s.checkHealth - s.checkRise + 1}/${s.checkFall}` : `${s.checkHealth}/${s.checkRise}`) : '',
+        lastCheck: s.checkStatus ? `${s.checkStatus}${s.checkCode ? ` ${s.checkCode}` : ''}` : '',
+        draining: s.status === 'DRAIN' || s.status === 'NOLB',
+        removed: s.status === 'MAINT',
+      };
+    });
+  }
+
+  /** The upstream as last read from the engine (HAProxy: at most {@link STATS_INTERVAL_MS} old). */
+  states(): readonly UpstreamState[] {
+    return this.latest;
+  }
+
+  /** lblab's layer counters: not read from an engine. */
+  counters(): LayerCounters {
+    return { stickEntries: 0, cookiesSet: 0, rateLimited: 0 };
+  }
+
+  /**
+   * A live change, through HAProxy's runtime API (`set weight`, `set server
+   * … state drain|ready|maint`); an algorithm change, or any change with
+   * nginx, is refused with `changeRejected` saying why.
+   */
+  change(change: UpstreamChange): void {
+    if (change.type === 'algo' || this.engine === 'nginx' || !this.process) {
+      const why = change.type === 'algo' ? `the algorithm is fixed in ${this.engine}'s config` : 'nginx OSS has no runtime API';
+      this.emit('changeRejected', `not with --engine ${this.engine}: ${why}`);
+      return;
+    }
+    const server = `${this.sections.get(change.backend) ?? 'lblab'}/${change.backend}`;
+    const command =
+      change.type === 'weight' ? `set weight ${server} ${change.weight}` : change.type === 'drain' ? `set server ${server} state ${change.on ? 'drain' : 'ready'}` : `set server ${server} state maint`;
+    this.latest = this.latest.map((b) =>
+      b.name !== change.backend ? b : change.type === 'weight' ? { ...b, weight: change.weight } : change.type === 'drain' ? { ...b, draining: change.on } : { ...b, removed: true },
+    );
+    haproxyCommand(this.process.files.statsSocket, command).then(
+      (answer) => {
+        if (answer.trim() !== '') this.emit('changeRejected', `HAProxy answered "${answer.trim()}" to ${command}`);
+      },
+      (err: Error) => this.emit('changeRejected', `${command}: ${err.message}`),
+    );
+  }
+
+  /** Per-backend health as the engine judged it (HAProxy) and its failed checks, for the run record; no retry counts (HAProxy counts retries, not which succeeded). */
+  async report(): Promise<BalancerReport> {
+    if (this.engine === 'haproxy') await this.readStats();
+    const now = this.nowMs();
+    const names = this.config.backends.map((b) => b.name);
+    const pools = this.pools();
+    const shares = pooledExpectedShares(
+      names,
+      pools.map((p) => ({ backends: p.backends.filter((b) => !this.config.backends.find((x) => x.name === b)?.backup), algo: p.algo })),
+      (n) => this.config.backends.find((b) => b.name === n)!.weight,
+      () => true,
+      pools.map(() => 0),
+    );
+    const backends: BackendInfo[] = this.config.backends.map((b, i) => {
+      const h = this.health.get(b.name)!;
+      const s = this.stats.find((x) => x.server === b.name);
+      return {
+        name: b.name,
+        url: b.url,
+        weight: b.weight,
+        expectedShare: shares[i]!,
+        ...(this.config.routing ? { pool: pools.find((p) => p.backends.includes(b.name))?.name ?? '' } : {}),
+        ...(s ? { checks: { failed: s.chkfail } } : {}),
+        ...(this.engine === 'haproxy'
+          ? { health: { state: h.state, downMs: Math.round(h.downMs + (h.downSinceMs !== null ? now - h.downSinceMs : 0)), transitions: h.transitions.map((t) => ({ ...t, atMs: Math.round(t.atMs) })) } }
+          : {}),
+      };
+    });
+    return { backends, clientAborts: 0 };
+  }
+
+  /** Ends the engine and removes its temporary directory. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.ticker) clearInterval(this.ticker);
+      this.process?.removeAllListeners('exit');
+      await this.process?.stop();
+    })();
+    return this.closing;
+  }
+}
