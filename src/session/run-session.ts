@@ -2,6 +2,7 @@ import { ALGORITHMS, usesWeights, type AlgorithmName } from '../balancer/algorit
 import type { UpstreamChange } from '../balancer/balancer.js';
 import { BalancerThread, type BalancerReport, type RunBalancer } from '../balancer/balancer-thread.js';
 import { EngineBalancer } from '../engines/engine-balancer.js';
+import { findEngineProgram } from '../engines/engines.js';
 import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
 import { Fleet } from '../backend/fleet.js';
 import { degradationMs, FAULT_REGISTRY, faultSwitches, faultWords, isFaultName, type FaultName } from '../backend/faults.js';
@@ -79,6 +80,8 @@ export class RunSession implements RunControls {
    */
   async start(): Promise<void> {
     const { config } = this;
+    // A missing haproxy or nginx is a usage error, said before any process starts.
+    if (config.engine !== 'lblab') findEngineProgram(config.engine);
     const members = await this.fleet.start(config.backends);
     this.t0 = performance.timeOrigin + performance.now();
     // The scenario's balancer settings go over as they are (the balancer
