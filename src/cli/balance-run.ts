@@ -1,12 +1,14 @@
 import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
 import { TcpBalancer } from '../balancer/tcp/tcp-balancer.js';
-import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { routesRecord } from '../balancer/routes.js';
 import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
+import { EngineBalancer, type EngineBalancerConfig } from '../engines/engine-balancer.js';
+import { findEngineProgram } from '../engines/engines.js';
+import type { UpstreamScenario } from '../scenario/scenario.js';
 import { emitRecord, untilSignal } from './output.js';
 
 /**
@@ -16,7 +18,8 @@ import { emitRecord, untilSignal } from './output.js';
  * what it proxied: per-backend counts as the balancer saw them, states and
  * transitions.
  */
-export async function runBalance(config: BalancerConfig & { mode?: BalancerMode }, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+export async function runBalance(config: BalancerConfig & UpstreamScenario, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+  if (config.engine !== 'lblab') return runEngineBalance({ ...config, engine: config.engine }, durationMs, out);
   const tcp = config.mode === 'tcp';
   // At L4 the record has connections and bytes per backend, no requests.
   const balancer = tcp ? new TcpBalancer(config) : new Balancer(config);
@@ -71,6 +74,58 @@ export async function runBalance(config: BalancerConfig & { mode?: BalancerMode 
     retries: { total: balancer.retries, succeeded: balancer.retriesSucceeded },
     clientAborts: balancer.clientAborts,
     ...balancer.layerReport(),
+  });
+  await balancer.close();
+  await emitRecord(record, out);
+}
+
+/**
+ * `lblab balance --engine haproxy|nginx`: the real engine in front of the
+ * `--backend` servers until SIGINT/SIGTERM (or `durationMs`), health
+ * transitions as HAProxy's stats socket tells them printed on stderr as they
+ * happen, then the report of what the engine served, counted from its own
+ * access log (per backend: responses, statuses, the engine's time per
+ * request, in ms resolution) — nginx OSS has no checks, so its backends have
+ * no health there. In `--mode tcp` the engines log no requests: the report
+ * has the health alone.
+ */
+async function runEngineBalance(config: EngineBalancerConfig, durationMs: number, out: { json?: boolean; out?: string }): Promise<void> {
+  findEngineProgram(config.engine);
+  const t0 = performance.timeOrigin + performance.now();
+  const balancer = new EngineBalancer(config, t0, true);
+  const events: RunEvent[] = [];
+  const log = (e: RunEvent): void => {
+    events.push(e);
+    process.stderr.write(formatEventLine(e) + '\n');
+  };
+  balancer.on('transition', (t) => log({ atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason }));
+  balancer.on('failed', (err) => log({ atMs: Math.round(balancer.nowMs()), type: 'error', detail: err.message }));
+  const stop = untilSignal();
+  const { url } = await balancer.listen();
+  process.stderr.write(
+    `lblab balance: ${config.engine} (pid ${balancer.enginePid ?? '?'}) listening on ${url} (${config.algo} over ${config.backends.map((b) => `${b.name}=${b.url}`).join(' ')}); Ctrl-C to stop\n` +
+      (config.engine === 'nginx' ? '  nginx OSS has no active health checks: a failing backend is skipped after failed tries (max_fails, fail_timeout)\n' : ''),
+  );
+  const failed = new Promise<void>((resolve) => balancer.once('failed', () => resolve()));
+  if (durationMs > 0) await Promise.race([stop, failed, new Promise((r) => setTimeout(r, durationMs).unref())]);
+  else await Promise.race([stop, failed]);
+  const report = await balancer.report();
+  const record = buildRunRecord({
+    config: {
+      command: 'balance',
+      mode: config.mode,
+      algo: config.algo,
+      weights: config.backends.map((b) => b.weight),
+      health: { ...config.health },
+      proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold }, { sticky: config.sticky, rateLimit: config.rateLimit }),
+      ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
+      ...(config.tls ? { tls: true } : {}),
+      engine: config.engine,
+    },
+    durationMs: balancer.nowMs(),
+    stats: balancer.stats,
+    backends: report.backends,
+    events,
   });
   await balancer.close();
   await emitRecord(record, out);

@@ -22,9 +22,9 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
   const series = new RunSeries();
   void untilSignal(() => series.interrupt());
   const removal = plan.remove !== undefined ? { target: plan.remove, atMs: Math.round(plan.durationMs / 2) } : undefined;
-  const runs = plan.runs.map((scenario) => ({ name: scenario.algo, scenario, ...(removal ? { removal } : {}) }));
+  const runs = plan.runs.map((scenario) => ({ name: runLabel(scenario, plan.runs), scenario, ...(removal ? { removal } : {}) }));
   const outcome = await series.run(runs, async (session, run, i, onStarted) => {
-    const label = `[${i + 1}/${runs.length}] ${run.scenario.algo}`;
+    const label = `[${i + 1}/${runs.length}] ${run.name}`;
     try {
       await session.start();
     } catch (err) {
@@ -69,4 +69,9 @@ export function scenarioOf(first: RunScenario, durationMs: number, remove?: stri
     ...(remove !== undefined ? { remove } : {}),
     events: first.events.map((e) => ({ ...e })),
   };
+}
+
+/** A run's name in progress lines: its algorithm, and its engine when the runs compare engines (`weighted (haproxy)`). */
+function runLabel(scenario: RunScenario, all: readonly RunScenario[]): string {
+  return all.some((r) => r.engine !== 'lblab') ? `${scenario.algo} (${scenario.engine})` : scenario.algo;
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { ENGINES, isEngineName } from '../engines/engines.js';
+import { UsageError } from '../errors.js';
 import { checkOutPath } from './output.js';
 
 /** `lblab lab list | explain NAME | run NAME|FILE`: the scripted exercises of `labs/`. */
@@ -50,6 +52,7 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record (with its verdict in "lab") as JSON instead of the report')
     .option('--out <file>', 'also write the run record (a lab with several runs: the comparison) to FILE')
+    .option('--engine <name>', `what balances: ${ENGINES.join(', ')}; the verdict on a real HAProxy or nginx (see lblab export)`, 'lblab')
     .addHelpText(
       'after',
       `
@@ -58,16 +61,19 @@ Examples:
   lblab lab run weighted --headless
   lblab lab run least-connections --json --out lc.json
   lblab lab run ./my-lab.yaml
+  lblab lab run failover --engine haproxy
 
 A lab with several runs (least-connections, hashing, health-checks) runs them
 one after the other on fresh backends, then prints each report, a comparison
 table and the verdict. Ctrl-C or q stops it as in lblab start: everything is
 torn down, and there is no verdict.`,
     )
-    .action(async (name: string, o: { headless?: boolean; json?: boolean; out?: string }) => {
+    .action(async (name: string, o: { headless?: boolean; json?: boolean; out?: string; engine: string }) => {
+      if (!isEngineName(o.engine)) throw new UsageError(`Expected \`--engine\` to be one of ${ENGINES.join(', ')}, got ${JSON.stringify(o.engine)}`);
       checkOutPath(o.out);
       const { findLab } = await import('../lab/lab-directory.js');
-      const found = await findLab(name);
+      const { labOnEngine } = await import('../lab/lab-engine.js');
+      const found = labOnEngine(await findLab(name), o.engine);
       const { runLab } = await import('./lab-run.js');
       await runLab(found, o);
     });

@@ -33,7 +33,8 @@ export async function runLab(lab: Lab, opts: LabRunOptions): Promise<void> {
   const runs = lab.runs.map((r) => ({ name: r.name, scenario: r.config, ...(r.removal ? { removal: r.removal } : {}) }));
   const outcome = await series.run(runs, (session, run, i, onStarted) => {
     const which = lab.runs.length > 1 ? ` [${i + 1}/${lab.runs.length}] ${run.name}` : '';
-    const intro = `lab ${lab.name}${which}: ${lab.title} (${formatDuration(run.scenario.durationMs)})\n`;
+    const on = run.scenario.engine !== 'lblab' ? ` on a real ${run.scenario.engine}` : '';
+    const intro = `lab ${lab.name}${which}${on}: ${lab.title} (${formatDuration(run.scenario.durationMs)})\n`;
     // The dashboard is drawn below this line; headless, the progress goes to stderr with it.
     (headless ? process.stderr : process.stdout).write(intro);
     return driveSession(session, { headless, label: `lab ${lab.name}${which}`, onStarted });

@@ -11,7 +11,8 @@ import type { HealthTransition } from '../balancer/upstream-backend.js';
 import { RuntimeError } from '../errors.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import type { UpstreamScenario } from '../scenario/scenario.js';
-import { enginePools } from './engine-config.js';
+import { TrafficStats } from '../metrics/traffic-stats.js';
+import { enginePools, parseAccessLine } from './engine-config.js';
 import { engineFiles, EngineProcess, writePrivate } from './engine-process.js';
 import { findEngineProgram, nginxStreamModule, type ExternalEngine } from './engines.js';
 import { haproxyCommand, parseShowStat, type ServerStat } from './haproxy-stats.js';
@@ -53,12 +54,16 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
   private ticker: NodeJS.Timeout | undefined;
   private port: number | undefined;
   private closing: Promise<void> | undefined;
-  private stats: ServerStat[] = [];
+  private serverStats: ServerStat[] = [];
   private readonly engine: ExternalEngine;
+
+  /** What the engine served, from its access log, when `recordTraffic` (`lblab balance`); empty otherwise (`start` measures at the clients). */
+  readonly stats = new TrafficStats();
 
   constructor(
     private readonly config: EngineBalancerConfig,
     private readonly epochStartMs: number,
+    private readonly recordTraffic = false,
   ) {
     super();
     this.engine = config.engine;
@@ -95,12 +100,18 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     return this.config.algo;
   }
 
+  /** The engine process's pid, once started. */
+  get enginePid(): number | undefined {
+    return this.process?.pid;
+  }
+
   /** The port the engine listens on, once listening. */
   get listeningPort(): number | undefined {
     return this.port;
   }
 
-  private nowMs(): number {
+  /** ms since the run's time 0. */
+  nowMs(): number {
     return performance.timeOrigin + performance.now() - this.epochStartMs;
   }
 
@@ -124,6 +135,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
       }),
       files,
       source: `lblab --engine ${this.engine}`,
+      accessLog: this.recordTraffic && this.config.mode === 'http',
     };
     if (this.config.tls) {
       const pem = await selfSignedCertificate(host);
@@ -137,6 +149,15 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     await writePrivate(files.config, text);
     const args = this.engine === 'haproxy' ? ['-db', '-f', files.config] : ['-e', 'stderr', '-p', `${files.dir}/`, '-c', files.config];
     this.process = await EngineProcess.start(this.engine, program, args, files, { host, port });
+    if (input.accessLog) {
+      const byAddress = new Map(input.backends.map((b) => [`${b.host}:${b.port}`, b.name]));
+      this.process.on('line', (text) => {
+        const a = parseAccessLine(text);
+        if (!a) return;
+        const name = a.server === undefined ? undefined : (byAddress.get(a.server) ?? a.server);
+        this.stats.record(name !== undefined ? this.stats.backend(name) : undefined, a.latencyUs, a.status, undefined, this.nowMs());
+      });
+    }
     this.process.on('exit', (code, signal) => {
       const words = this.process?.errors ? `: ${this.process.errors.split('\n').slice(-2).join(' | ')}` : '';
       this.emit('failed', new RuntimeError(`${this.engine} (pid ${this.process?.pid}) exited (${signal ?? `code ${code}`})${words}`));
@@ -156,7 +177,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     if (this.reading || !this.process || this.closing) return;
     this.reading = true;
     try {
-      this.stats = parseShowStat(await haproxyCommand(this.process.files.statsSocket, 'show stat'));
+      this.serverStats = parseShowStat(await haproxyCommand(this.process.files.statsSocket, 'show stat'));
     } catch {
       return; // The engine's exit (if it is that) is reported by its process.
     } finally {
@@ -164,7 +185,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     }
     const now = this.nowMs();
     this.latest = this.latest.map((b) => {
-      const s = this.stats.find((x) => x.server === b.name);
+      const s = this.serverStats.find((x) => x.server === b.name);
       if (!s) return b;
       const state: HealthState = s.status.startsWith('UP') || s.status === 'NOLB' || s.status === 'DRAIN' ? 'up' : 'down';
       const h = this.health.get(b.name)!;
@@ -244,7 +265,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     );
     const backends: BackendInfo[] = this.config.backends.map((b, i) => {
       const h = this.health.get(b.name)!;
-      const s = this.stats.find((x) => x.server === b.name);
+      const s = this.serverStats.find((x) => x.server === b.name);
       return {
         name: b.name,
         url: b.url,

@@ -23,7 +23,33 @@ export type EngineConfigInput = {
   };
   /** Where the config comes from, for its header comment: the lblab command line or the lab. */
   source: string;
+  /**
+   * Log each HTTP request on stdout as `lblab SERVER STATUS TIME` (see
+   * {@link parseAccessLine}): how `lblab balance --engine` counts what the
+   * engine served. Off in exports and in `start`, where the clients measure.
+   */
+  accessLog?: boolean;
 };
+
+/** One request as an engine's access log line tells it: the backend (`host:port` for nginx, its name for HAProxy; undefined when none served it), the status, the time taken (µs). */
+export type AccessLine = { server: string | undefined; status: number; latencyUs: number };
+
+/**
+ * Reads one line of the access log {@link EngineConfigInput.accessLog}
+ * asks for: HAProxy `lblab %s %ST %Ta` (server name or `<NOSRV>`, status,
+ * total active time in ms), nginx `lblab $upstream_addr $status
+ * $request_time` (the last address tried, `-` for none; seconds with ms
+ * resolution). Undefined for any other line.
+ */
+export function parseAccessLine(line: string): AccessLine | undefined {
+  const m = /^lblab (.+) (-?\d+) (-?[\d.]+)$/.exec(line.trim());
+  if (!m) return undefined;
+  const [, where, status, time] = m as unknown as [string, string, string, string];
+  const last = where.split(/[,:] (?=\S)/).pop()!.trim();
+  const server = last === '<NOSRV>' || last === '-' ? undefined : last;
+  const seconds = time.includes('.');
+  return { server, status: Number(status), latencyUs: Math.max(0, Math.round(Number(time) * (seconds ? 1e6 : 1e3))) };
+}
 
 /** One line of a generated config and the lblab flag it comes from, if any. */
 export type ConfigLine = { text: string; from?: string };

@@ -35,14 +35,15 @@ export async function writePrivate(file: string, text: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
-type ProcessEvents = { exit: [code: number | null, signal: string | null] };
+type ProcessEvents = { exit: [code: number | null, signal: string | null]; line: [text: string] };
 
 /**
  * A real `haproxy` or `nginx` process, in the foreground, from a config in
  * its own temporary directory, kept by a small Node process
  * (`keeper.ts`) that ends it when lblab ends — on quit, a signal, an
  * uncaught error, or a SIGKILL of lblab (the IPC channel closes). Emits
- * `exit` when the engine ended without being asked to.
+ * `exit` when the engine ended without being asked to, and `line` for each
+ * line it writes on stdout (its access log, when asked for).
  */
 export class EngineProcess extends EventEmitter<ProcessEvents> {
   private stderr = '';
@@ -59,6 +60,13 @@ export class EngineProcess extends EventEmitter<ProcessEvents> {
   ) {
     super();
     this.unregister = registerCleanup(`${engine} process`, () => this.stop());
+    let partial = '';
+    keeper.stdout?.setEncoding('utf8');
+    keeper.stdout?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) this.emit('line', l);
+    });
     keeper.stderr?.setEncoding('utf8');
     keeper.stderr?.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-4000);
@@ -84,7 +92,7 @@ export class EngineProcess extends EventEmitter<ProcessEvents> {
    */
   static async start(engine: ExternalEngine, program: string, args: readonly string[], files: EngineFiles, listen: { host: string; port: number }): Promise<EngineProcess> {
     // detached: its own process group, so the terminal's Ctrl-C reaches lblab alone, which ends it.
-    const keeper = fork(KEEPER_ENTRY, [files.dir, program, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
+    const keeper = fork(KEEPER_ENTRY, [files.dir, program, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     const p = new EngineProcess(engine, keeper, files);
     try {
       await p.ready(listen);

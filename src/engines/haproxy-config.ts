@@ -106,11 +106,19 @@ export function haproxyConfig(input: EngineConfigInput): string {
     { text: `stats socket ${input.files.statsSocket} mode 600 level admin`, from: "lblab reads health here (show stat) and sets weights and states", indent: 1 },
     { text: 'nbthread 1', from: 'one thread: a lab machine has few cores to share with the backends', indent: 1 },
     { text: 'maxconn 4096', indent: 1 },
+    ...(input.accessLog && !tcp ? [{ text: 'log stdout format raw local0 info', from: 'lblab balance counts what HAProxy served from its log', indent: 1 }] : []),
     ...(u.routing ? [{ text: 'expose-experimental-directives', from: 'HAProxy 2.6 calls normalize-uri experimental', indent: 1 }] : []),
     { text: '' },
     { text: 'defaults' },
     { text: `mode ${tcp ? 'tcp' : 'http'}`, from: `--mode ${u.mode}`, indent: 1 },
     ...(tcp ? [] : [{ text: 'option forwardfor', from: 'lblab adds X-Forwarded-For too', indent: 1 }]),
+    ...(input.accessLog && !tcp
+      ? [
+          { text: 'log global', indent: 1 },
+          { text: 'option dontlognull', from: 'a bare connect (lblab waiting for the port) is not a request', indent: 1 },
+          { text: 'log-format "lblab %s %ST %Ta"', from: 'server, status, total time (ms)', indent: 1 },
+        ]
+      : []),
     { text: `timeout connect ${duration(u.connection.connectTimeoutMs)}`, from: `--connect-timeout ${duration(u.connection.connectTimeoutMs)}`, indent: 1 },
     {
       text: `timeout server ${duration(u.connection.responseTimeoutMs)}`,

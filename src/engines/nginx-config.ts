@@ -116,7 +116,12 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
     { text: tcp ? 'stream {' : 'http {', from: `--mode ${u.mode}` },
   ];
   if (!tcp) {
-    lines.push({ text: 'access_log off;', indent: 1 });
+    if (input.accessLog) {
+      lines.push(
+        { text: "log_format lblab 'lblab $upstream_addr $status $request_time';", from: 'lblab balance counts what nginx served from its log', indent: 1 },
+        { text: 'access_log /dev/stdout lblab;', indent: 1 },
+      );
+    } else lines.push({ text: 'access_log off;', indent: 1 });
     for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) lines.push({ text: `${t}_temp_path ${t}_temp;`, indent: 1 });
   }
   const outlier = u.passive.outlier;

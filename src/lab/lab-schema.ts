@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { ENGINES } from '../engines/engines.js';
 import { scenarioFileSchema } from '../scenario/input.js';
 
 /**
@@ -42,6 +43,8 @@ export const labFileSchema = z.strictObject({
   ...runOverrides,
   load,
   runs: z.array(run).min(2).optional(),
+  /** The engines the lab is valid for (default all): one whose real balancer cannot show the lesson is left out, and the text says why. */
+  engines: z.array(z.enum(ENGINES)).min(1).optional(),
   expect: z.array(z.record(z.string(), z.unknown())).min(1),
 });
 
@@ -112,6 +115,9 @@ export const EXPECTATION_SCHEMAS = {
     by: z.number().positive().optional(),
   }),
 } as const;
+
+/** What an `expect` entry may carry beside its kind: the engines it holds on (default every engine the lab runs on). */
+export const EXPECTATION_ENGINES = z.array(z.enum(ENGINES)).min(1);
 
 /** The expectation kinds, as the key of an `expect` entry. */
 export type ExpectationKind = keyof typeof EXPECTATION_SCHEMAS;

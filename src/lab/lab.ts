@@ -1,3 +1,4 @@
+import type { EngineName } from '../engines/engines.js';
 import type { RunScenario } from '../scenario/scenario.js';
 
 /**
@@ -17,9 +18,14 @@ export type CompareMetric = LatencyMetric | 'rps' | 'error-rate' | 'share' | 'ke
 /**
  * One expectation of a lab, read and checked (durations in ms, fractions
  * 0..1). `run` is the name of the run it judges. See `EXPECTATION_SCHEMAS`
- * for what each kind means.
+ * for what each kind means. `engines`, when given, are the engines it holds
+ * on (a difference of a real balancer, explained in the lab's text); absent:
+ * every engine.
  */
-export type Expectation =
+export type Expectation = ExpectationOfKind & { engines?: EngineName[] };
+
+/** One expectation by its kind. */
+export type ExpectationOfKind =
   | { kind: 'share'; run: string; backend: string; is: number; within: number }
   | { kind: 'max-share-deviation'; run: string; max: number }
   | { kind: 'detected'; run: string; backend: string; fault: string; by?: 'down' | 'ejected' | 'breaker-open'; withinMs: number; atLeastMs?: number }
@@ -52,4 +58,6 @@ export type Lab = {
   durationMs: number;
   runs: LabRun[];
   expectations: Expectation[];
+  /** The engines this lab runs on (`lblab lab run NAME --engine …`); a lab file's `engines:`, default all. */
+  engines: EngineName[];
 };

@@ -9,8 +9,9 @@ import { resolveScenario } from '../scenario/resolve.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
-import type { CompareMetric, Expectation, Lab, LabRun, WindowStart } from './lab.js';
-import { EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
+import { ENGINES } from '../engines/engines.js';
+import type { CompareMetric, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
+import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
 export const LAB_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
@@ -67,7 +68,7 @@ class LabReader {
     const runs: LabRun[] = runFiles.map(({ path, run }) => this.readRun(path, run));
     const dup = runs.find((r, i) => runs.findIndex((x) => x.name === r.name) !== i);
     if (dup) this.fail(`runs[${runs.lastIndexOf(dup)}].name`, `expected every run name once, got ${JSON.stringify(dup.name)} twice`);
-    const expectations = lab.expect.map((raw, i) => this.readExpectation(`expect[${i}]`, raw, runs, names));
+    const expectations = lab.expect.map((raw, i) => this.readEngines(`expect[${i}]`, raw, runs, names));
     return {
       name,
       file,
@@ -78,7 +79,18 @@ class LabReader {
       durationMs: runs.reduce((sum, r) => sum + r.config.durationMs, 0),
       runs,
       expectations,
+      engines: lab.engines ? [...new Set(lab.engines)] : [...ENGINES],
     };
+  }
+
+  /** An `expect` entry: its kind (see `expectation`) and the `engines` it holds on, if it names them. */
+  private readEngines(path: string, raw: Record<string, unknown>, runs: LabRun[], names: string[]): Expectation {
+    const { engines, ...rest } = raw;
+    const e = this.expectation(path, rest, runs, names);
+    if (engines === undefined) return e;
+    const parsed = EXPECTATION_ENGINES.safeParse(engines, { reportInput: true });
+    if (!parsed.success) throw new UsageError(`${this.file}: ${describeIssue(parsed.error.issues[0]!, `${path}.engines`)}`);
+    return { ...e, engines: [...new Set(parsed.data)] };
   }
 
   /**
@@ -114,7 +126,7 @@ class LabReader {
     };
   }
 
-  private readExpectation(path: string, raw: Record<string, unknown>, runs: LabRun[], names: string[]): Expectation {
+  private expectation(path: string, raw: Record<string, unknown>, runs: LabRun[], names: string[]): ExpectationOfKind {
     const keys = Object.keys(raw);
     if (keys.length !== 1 || !(EXPECTATION_KINDS as readonly string[]).includes(keys[0]!)) {
       const got = keys.length === 0 ? 'nothing' : keys.join(', ');

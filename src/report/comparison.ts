@@ -11,6 +11,8 @@ import { visibleStrings } from './visible-text.js';
 /** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
 export type CompareResult = Pick<RunRecord['totals'], 'requests' | 'rps' | 'errors' | 'latencyMs'> & {
   algo: string;
+  /** The real balancer of this run (`--engines`); absent: lblab's own. */
+  engine?: string;
   errorRate: number;
   /** Share of responses per backend, and what the algorithm should give each. */
   shares: Record<string, number>;
@@ -62,6 +64,7 @@ export function summarizeRun(
   const t = record.totals;
   return {
     algo: record.config.algo ?? '',
+    ...(record.config.engine ? { engine: record.config.engine } : {}),
     requests: t.requests,
     rps: t.rps,
     errors: t.errors,
@@ -91,13 +94,14 @@ export function renderComparison(written: Comparison, options: { color?: boolean
   const profile = s.backends
     .map((b) => `${b.name} ${formatLatency(b.latency)}${b.capacity !== null ? ` cap ${b.capacity}` : ''}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}${b.weight !== 1 ? ` w${b.weight}` : ''}`)
     .join(', ');
-  lines.push(c.bold(`lblab compare · ${results.length} algorithm${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`));
+  const what = results.some((r) => r.engine) ? 'run' : 'algorithm';
+  lines.push(c.bold(`lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`));
   lines.push(c.dim(`backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`));
   if (cmp.partial) lines.push(c.yellow('partial: interrupted before every algorithm ran'));
   lines.push('');
   if (results.length === 0) return lines.join('\n') + '\n';
 
-  const table = borderlessTable(c, ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${r.algo}*` : r.algo))], {
+  const table = borderlessTable(c, ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${column(r, results)}*` : column(r, results)))], {
     colAligns: ['left', ...results.map(() => 'right' as const)],
   });
   /** A row whose lowest value is best, shown bold when the algorithms differ. */
@@ -133,6 +137,11 @@ export function renderComparison(written: Comparison, options: { color?: boolean
   return lines.join('\n') + '\n';
 }
 
+/** A result's column name: its algorithm, with its engine when some run was on a real engine (`weighted (haproxy)`). */
+function column(r: CompareResult, all: readonly CompareResult[]): string {
+  return all.some((x) => x.engine) ? `${r.algo} (${r.engine ?? 'lblab'})` : r.algo;
+}
+
 /** Whether a run ended before its planned duration (Ctrl-C). */
 function cutShort(r: CompareResult, plannedMs: number): boolean {
   return r.record.durationMs < plannedMs - 100;
@@ -147,7 +156,7 @@ function comparisonNotes(cmp: Comparison): string[] {
     const worst = results.reduce((a, b) => (b.latencyMs.p99 > a.latencyMs.p99 ? b : a));
     // Only a clear gap is worth a line: run-to-run noise is some tens of percent.
     if (worst.latencyMs.p99 > 0 && worst.latencyMs.p99 >= 1.5 * best.latencyMs.p99) {
-      notes.push(`lowest p99: ${best.algo} ${formatMs(best.latencyMs.p99)}, highest: ${worst.algo} ${formatMs(worst.latencyMs.p99)} (${(worst.latencyMs.p99 / Math.max(best.latencyMs.p99, 0.001)).toFixed(1)}×)`);
+      notes.push(`lowest p99: ${column(best, results)} ${formatMs(best.latencyMs.p99)}, highest: ${column(worst, results)} ${formatMs(worst.latencyMs.p99)} (${(worst.latencyMs.p99 / Math.max(best.latencyMs.p99, 0.001)).toFixed(1)}×)`);
     }
   }
   const adaptive = results.filter((r) => isAlgorithmName(r.algo) && isAdaptive(r.algo) && r.maxShareDeviation > 0.05).map((r) => r.algo);
@@ -155,7 +164,11 @@ function comparisonNotes(cmp: Comparison): string[] {
     notes.push(`${adaptive.join(', ')}: the expected share assumes equal backends; these algorithms leave it on purpose when one is slower or busier.`);
   }
   for (const r of results.filter((x) => cutShort(x, s.durationMs))) {
-    notes.push(`${r.algo}*: cut short after ${formatDuration(r.record.durationMs)} of ${formatDuration(s.durationMs)}.`);
+    notes.push(`${column(r, results)}*: cut short after ${formatDuration(r.record.durationMs)} of ${formatDuration(s.durationMs)}.`);
+  }
+  if (results.some((r) => r.engine)) {
+    notes.push('engines: each column is one balancer — lblab, or a real HAProxy or nginx from a generated config (lblab export) — in front of the same backends and load; shares and latency are measured at the clients for every one of them.');
+    if (results.some((r) => r.engine === 'nginx')) notes.push('nginx OSS has no active health checks: it finds a dead backend by failing requests on it (max_fails, fail_timeout) and retrying them (proxy_next_upstream).');
   }
   const moved = results.find((r) => r.keysMoved)?.keysMoved;
   if (moved) {

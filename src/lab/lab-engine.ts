@@ -1,0 +1,30 @@
+import { UsageError } from '../errors.js';
+import { findEngineProgram, type EngineName } from '../engines/engines.js';
+import { checkEngineSupport } from '../engines/support.js';
+import type { Lab } from './lab.js';
+
+/**
+ * Lab `lab` as it runs on `engine` (`lblab lab run NAME --engine haproxy`):
+ * every run's scenario balanced by that engine, and only the expectations
+ * that hold on it (an expectation's `engines`, absent: all).
+ * @throws {UsageError} (exit 2) when the lab is not valid for the engine (its
+ * `engines:`), when the engine cannot do what a run asks (the field named
+ * as the lab file writes it, the closest setting given), or when the
+ * engine's program is missing.
+ */
+export function labOnEngine(lab: Lab, engine: EngineName): Lab {
+  if (engine === 'lblab') return lab;
+  if (!lab.engines.includes(engine)) {
+    throw new UsageError(`Expected \`--engine\` to be one lab ${lab.name} runs on (${lab.engines.join(', ')}), got ${engine}: its text says why (lblab lab explain ${lab.name})`);
+  }
+  const asked = `lblab lab run ${lab.name} --engine ${engine}`;
+  for (const run of lab.runs) {
+    checkEngineSupport(engine, run.config, (path) => (lab.runs.length > 1 ? `${path}\` of run \`${run.name}` : path), run.config.events, asked);
+  }
+  findEngineProgram(engine);
+  return {
+    ...lab,
+    runs: lab.runs.map((r) => ({ ...r, config: { ...r.config, engine } })),
+    expectations: lab.expectations.filter((e) => e.engines === undefined || e.engines.includes(engine)),
+  };
+}
