@@ -96,6 +96,8 @@ export interface RunBalancer {
   listen(): Promise<{ host: string; port: number; url: string }>;
   /** A live change of the upstream; one it cannot make is told by `changeRejected`. */
   change(change: UpstreamChange): void;
+  /** Why it cannot make `change` at all (an engine without the runtime API for it), or undefined when it can. */
+  refusal(change: UpstreamChange): string | undefined;
   /** The upstream as last reported. */
   states(): readonly UpstreamState[];
   /** Stick table entries, cookies set, requests rate-limited. */
@@ -179,6 +181,11 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
   /** The port it listens on, once listening. */
   get listeningPort(): number | undefined {
     return this.port;
+  }
+
+  /** lblab's own balancer makes every change the session checked. */
+  refusal(): undefined {
+    return undefined;
   }
 
   /** The upstream as last reported: at most one state interval old. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { open } from 'node:fs/promises';
 import getPort from 'get-port';
 import type { BalancerReport, RunBalancer, RunBalancerEvents, UpstreamState } from '../balancer/balancer-thread.js';
 import type { UpstreamChange } from '../balancer/balancer.js';
@@ -55,6 +56,8 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
   private port: number | undefined;
   private closing: Promise<void> | undefined;
   private serverStats: ServerStat[] = [];
+  /** Backends put in drain and not yet drained: when, ms since time 0. */
+  private readonly drainingSince = new Map<string, number>();
   private readonly engine: ExternalEngine;
 
   /** What the engine served, from its access log, when `recordTraffic` (`lblab balance`); empty otherwise (`start` measures at the clients). */
@@ -105,6 +108,13 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     return this.process?.pid;
   }
 
+  /** Why the engine cannot make `change`: an algorithm is fixed in its config, and nginx OSS has no runtime API. */
+  refusal(change: UpstreamChange): string | undefined {
+    if (change.type === 'algo') return `not with --engine ${this.engine}: the algorithm is fixed in ${this.engine}'s config (compare engines with lblab compare --engines)`;
+    if (this.engine === 'nginx') return `not with --engine nginx: nginx OSS has no runtime API to ${change.type === 'weight' ? 'set a weight' : change.type === 'drain' ? 'drain a server' : 'remove a server'}`;
+    return undefined;
+  }
+
   /** The port the engine listens on, once listening. */
   get listeningPort(): number | undefined {
     return this.port;
@@ -151,12 +161,15 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     this.process = await EngineProcess.start(this.engine, program, args, files, { host, port });
     if (input.accessLog) {
       const byAddress = new Map(input.backends.map((b) => [`${b.host}:${b.port}`, b.name]));
-      this.process.on('line', (text) => {
+      const onLine = (text: string): void => {
         const a = parseAccessLine(text);
         if (!a) return;
         const name = a.server === undefined ? undefined : (byAddress.get(a.server) ?? a.server);
         this.stats.record(name !== undefined ? this.stats.backend(name) : undefined, a.latencyUs, a.status, undefined, this.nowMs());
-      });
+      };
+      // HAProxy logs on stdout (through the keeper); nginx to a file in the run's directory, read as it grows.
+      if (this.engine === 'haproxy') this.process.on('line', onLine);
+      else this.logTail = tailLines(files.accessLog, onLine);
     }
     this.process.on('exit', (code, signal) => {
       const words = this.process?.errors ? `: ${this.process.errors.split('\n').slice(-2).join(' | ')}` : '';
@@ -171,6 +184,8 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
   }
 
   private reading = false;
+  /** Stops reading nginx's access log file, after a last read. */
+  private logTail: ReturnType<typeof tailLines> | undefined;
 
   /** One `show stat`: states, check results, in flight; a transition for each UP↔DOWN change. */
   private async readStats(): Promise<void> {
@@ -187,9 +202,10 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     this.latest = this.latest.map((b) => {
       const s = this.serverStats.find((x) => x.server === b.name);
       if (!s) return b;
-      const state: HealthState = s.status.startsWith('UP') || s.status === 'NOLB' || s.status === 'DRAIN' ? 'up' : 'down';
       const h = this.health.get(b.name)!;
-      if (state !== h.state && s.status !== 'MAINT') {
+      // MAINT is a server taken out (remove), not a health verdict: its state stays what the checks last said.
+      const state: HealthState = s.status === 'MAINT' ? h.state : s.status.startsWith('UP') || s.status === 'NOLB' || s.status === 'DRAIN' ? 'up' : 'down';
+      if (state !== h.state) {
         const reason = `${s.checkStatus}${s.checkCode ? ` ${s.checkCode}` : ''}${s.checkDesc ? ` (${s.checkDesc})` : ''}, HAProxy stats`;
         const t: HealthTransition = { atMs: now, from: h.state, to: state, reason };
         h.transitions.push(t);
@@ -200,6 +216,11 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
         }
         h.state = state;
         this.emit('transition', { ...t, backend: b.name });
+      }
+      const since = this.drainingSince.get(b.name);
+      if (since !== undefined && s.scur === 0) {
+        this.drainingSince.delete(b.name);
+        this.emit('backend', { atMs: now, backend: b.name, type: 'drained', detail: `nothing in flight ${Math.round(now - since)}ms after drain (HAProxy scur 0)` });
       }
       const top = s.checkRise + s.checkFall - 1;
       return {
@@ -231,11 +252,12 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
    * nginx, is refused with `changeRejected` saying why.
    */
   change(change: UpstreamChange): void {
-    if (change.type === 'algo' || this.engine === 'nginx' || !this.process) {
-      const why = change.type === 'algo' ? `the algorithm is fixed in ${this.engine}'s config` : 'nginx OSS has no runtime API';
-      this.emit('changeRejected', `not with --engine ${this.engine}: ${why}`);
+    const refused = this.refusal(change);
+    if (refused !== undefined || !this.process) {
+      this.emit('changeRejected', refused ?? `not with --engine ${this.engine}: it is not running`);
       return;
     }
+    if (change.type === 'algo') return; // refused above: the algorithm is fixed in the config
     const server = `${this.sections.get(change.backend) ?? 'lblab'}/${change.backend}`;
     const command =
       change.type === 'weight' ? `set weight ${server} ${change.weight}` : change.type === 'drain' ? `set server ${server} state ${change.on ? 'drain' : 'ready'}` : `set server ${server} state maint`;
@@ -244,7 +266,20 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     );
     haproxyCommand(this.process.files.statsSocket, command).then(
       (answer) => {
-        if (answer.trim() !== '') this.emit('changeRejected', `HAProxy answered "${answer.trim()}" to ${command}`);
+        if (answer.trim() !== '') {
+          this.emit('changeRejected', `HAProxy answered "${answer.trim()}" to ${command}`);
+          return;
+        }
+        if (change.type !== 'drain') return;
+        const inFlight = this.latest.find((b) => b.name === change.backend)?.inFlight ?? 0;
+        if (change.on) this.drainingSince.set(change.backend, this.nowMs());
+        else this.drainingSince.delete(change.backend);
+        this.emit('backend', {
+          atMs: this.nowMs(),
+          backend: change.backend,
+          type: change.on ? 'draining' : 'undrained',
+          detail: change.on ? `HAProxy state drain: no new requests, ${inFlight} in flight (${command})` : `HAProxy state ready: back in rotation (${command})`,
+        });
       },
       (err: Error) => this.emit('changeRejected', `${command}: ${err.message}`),
     );
@@ -253,6 +288,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
   /** Per-backend health as the engine judged it (HAProxy) and its failed checks, for the run record; no retry counts (HAProxy counts retries, not which succeeded). */
   async report(): Promise<BalancerReport> {
     if (this.engine === 'haproxy') await this.readStats();
+    await this.logTail?.readNow();
     const now = this.nowMs();
     const names = this.config.backends.map((b) => b.name);
     const pools = this.pools();
@@ -285,9 +321,52 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.ticker) clearInterval(this.ticker);
+      await this.logTail?.stop();
       this.process?.removeAllListeners('exit');
       await this.process?.stop();
     })();
     return this.closing;
   }
+}
+
+/**
+ * Follows `file` as it grows (every 100 ms, from where it was last read) and
+ * calls `onLine` for each whole line. `readNow` reads what is there at once,
+ * `stop` reads it and stops. A file that does not exist yet is read when it does.
+ */
+function tailLines(file: string, onLine: (line: string) => void): { readNow: () => Promise<void>; stop: () => Promise<void> } {
+  let offset = 0;
+  let partial = '';
+  let busy: Promise<void> = Promise.resolve();
+  const readMore = async (): Promise<void> => {
+    const fh = await open(file, 'r').catch(() => undefined);
+    if (!fh) return;
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        const lines = (partial + buf.toString('utf8', 0, bytesRead)).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) onLine(l);
+      }
+    } finally {
+      await fh.close();
+    }
+  };
+  const timer = setInterval(() => {
+    busy = busy.then(readMore, readMore);
+  }, 100);
+  const readNow = async (): Promise<void> => {
+    busy = busy.then(readMore, readMore);
+    await busy.catch(() => undefined);
+  };
+  return {
+    readNow,
+    stop: async () => {
+      clearInterval(timer);
+      await readNow();
+    },
+  };
 }

@@ -20,6 +20,8 @@ export type EngineConfigInput = {
     certificate: string;
     /** With `tls`: nginx's private key file, PEM. */
     certificateKey: string;
+    /** With `accessLog`: the file nginx writes its access log to (HAProxy writes it on stdout). */
+    accessLog?: string;
   };
   /** Where the config comes from, for its header comment: the lblab command line or the lab. */
   source: string;

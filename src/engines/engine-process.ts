@@ -15,7 +15,7 @@ const KEEPER_ENTRY = fileURLToPath(new URL('./keeper.js', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 
 /** The files of an engine run, in its temporary directory (mode 0700, removed at stop). */
-export type EngineFiles = { dir: string; config: string; statsSocket: string; certificate: string; certificateKey: string };
+export type EngineFiles = { dir: string; config: string; statsSocket: string; certificate: string; certificateKey: string; accessLog: string };
 
 /** Makes the temporary directory of an engine run and names its files in it. */
 export async function engineFiles(engine: ExternalEngine): Promise<EngineFiles> {
@@ -26,6 +26,7 @@ export async function engineFiles(engine: ExternalEngine): Promise<EngineFiles> 
     statsSocket: join(dir, 'admin.sock'),
     certificate: join(dir, engine === 'haproxy' ? 'lblab.pem' : 'lblab.crt'),
     certificateKey: join(dir, 'lblab.key'),
+    accessLog: join(dir, 'access.log'),
   };
 }
 

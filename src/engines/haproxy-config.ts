@@ -178,6 +178,7 @@ export function haproxyConfig(input: EngineConfigInput): string {
     const algoFrom = pool.own ? `--route …:${pool.algo}` : `--algo ${pool.algo}`;
     lines.push({ text: '' }, { text: `backend ${sections[p]}`, ...(u.routing ? { from: `pool ${pool.name}` } : {}) });
     lines.push(...balanceLines(input, pool.algo, algoFrom).map((l) => ({ ...l, indent: 1 })));
+    if (!tcp) lines.push({ text: 'http-response set-header x-lblab-backend %s', from: "who answered, as lblab's balancer says it", indent: 1 });
     if (!tcp && h.mode === 'http') lines.push({ text: `option httpchk GET ${h.path}`, from: `--health-path ${h.path} (2xx and 3xx pass, as lblab)`, indent: 1 });
     else lines.push({ text: '# a check is a TCP connect', from: tcp ? '--mode tcp' : '--health-check tcp', indent: 1 });
     const cookie = u.sticky?.mode === 'cookie' ? poolCookieNames(u.sticky.name, pools)[p]! : undefined;

@@ -119,7 +119,8 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
     if (input.accessLog) {
       lines.push(
         { text: "log_format lblab 'lblab $upstream_addr $status $request_time';", from: 'lblab balance counts what nginx served from its log', indent: 1 },
-        { text: 'access_log /dev/stdout lblab;', indent: 1 },
+        // A file: nginx opens its log by path, and a pipe to Node is a socket that /dev/stdout cannot open.
+        { text: `access_log ${input.files.accessLog ?? 'access.log'} lblab;`, indent: 1 },
       );
     } else lines.push({ text: 'access_log off;', indent: 1 });
     for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) lines.push({ text: `${t}_temp_path ${t}_temp;`, indent: 1 });
@@ -161,6 +162,11 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
     );
     return renderLines(lines);
   }
+  // Who answered, by name, as lblab's balancer says it: the last address tried (a retried request lists several).
+  lines.push({ text: 'map $upstream_addr $lblab_backend {', from: "x-lblab-backend: who answered, as lblab's balancer says it", indent: 1 });
+  lines.push({ text: 'default $upstream_addr;', indent: 2 });
+  for (const b of input.backends) lines.push({ text: `~(^|[,:]\\s)${b.host.replace(/\./g, '\\.')}:${b.port}$ ${b.name};`, indent: 2 });
+  lines.push({ text: '}', indent: 1 });
   if (u.rateLimit) {
     const r = u.rateLimit.ratePerSecond;
     const rate = Number.isInteger(r) && r >= 1 ? `${r}r/s` : `${Math.max(1, Math.round(r * 60))}r/m`;
@@ -210,6 +216,8 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
   lines.push(
     { text: 'location / {', indent: 2 },
     { text: `proxy_pass ${target};`, ...(u.routing ? { from: '--route: the pool chosen above' } : {}), indent: 3 },
+    { text: 'proxy_hide_header x-lblab-backend;', indent: 3 },
+    { text: 'add_header x-lblab-backend $lblab_backend always;', from: "who answered, as lblab's balancer says it", indent: 3 },
     { text: 'proxy_http_version 1.1;', from: 'keep-alive to the backends', indent: 3 },
     { text: 'proxy_set_header Connection "";', from: 'keep-alive to the backends', indent: 3 },
     { text: 'proxy_set_header Host $http_host;', from: "the client's Host, as lblab forwards it", indent: 3 },

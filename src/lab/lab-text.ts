@@ -17,7 +17,7 @@ export function renderLabList(labs: readonly Lab[]): string {
   return `${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n\nlblab lab explain NAME tells what a lab teaches; lblab lab run NAME runs it.\n`;
 }
 
-/** `lblab lab explain`: the title, what the lab teaches, what each run does, and each expectation with its bounds. */
+/** `lblab lab explain`: the title, what the lab teaches, what each run does, each expectation with its bounds (and the engines it holds on, when not all), and the engines the lab runs on. */
 export function renderLabExplain(lab: Lab): string {
   const c = new Chalk();
   const out: string[] = [c.bold(`${lab.name}: ${lab.title}`), '', lab.teaches, ''];
@@ -29,8 +29,9 @@ export function renderLabExplain(lab: Lab): string {
   out.push(c.bold('Expected'));
   for (const e of lab.expectations) {
     const w = expectationWords(e, lab.runs.length > 1);
-    out.push(`  ${w.text}: ${w.expected}`);
+    out.push(`  ${w.text}: ${w.expected}${e.engines ? c.dim(`  (on ${e.engines.join(', ')})`) : ''}`);
   }
+  out.push('', `Runs on: ${lab.engines.join(', ')}${lab.engines.length > 1 ? ` (lblab lab run ${lab.name} --engine ${lab.engines.find((e) => e !== 'lblab')})` : ''}`);
   out.push('', c.dim(`lblab lab run ${lab.name}   (${formatDuration(lab.durationMs)}, ${lab.file})`));
   return out.join('\n') + '\n';
 }

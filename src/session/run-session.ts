@@ -251,7 +251,7 @@ export class RunSession implements RunControls {
   /** Switches the balancer to algorithm `name` for the next request on; starts a new period and logs it. */
   setAlgorithm(name: AlgorithmName, source = 'key'): void {
     const from = this.balancer.algo;
-    if (name === from) return;
+    if (name === from || this.refused({ type: 'algo', algo: name }, source)) return;
     this.changeUpstream({ type: 'algo', algo: name });
     const own = (this.config.routing?.pools ?? []).filter((p) => p.algo).map((p) => `${p.name} ${p.algo}`);
     const kept = own.length > 0 ? `; pools with an algorithm of their own keep it: ${own.join(', ')}` : '';
@@ -269,7 +269,7 @@ export class RunSession implements RunControls {
   setWeight(name: string, weight: number, source = 'key'): void {
     const i = this.config.backends.findIndex((b) => b.name === name);
     const w = Math.max(1, Math.min(1000, Math.floor(weight)));
-    if (i < 0 || this.removed.has(name) || this.weights[i] === w) return;
+    if (i < 0 || this.removed.has(name) || this.weights[i] === w || this.refused({ type: 'weight', backend: name, weight: w }, source)) return;
     const from = this.weights[i];
     this.weights[i] = w;
     this.changeUpstream({ type: 'weight', backend: name, weight: w });
@@ -283,7 +283,7 @@ export class RunSession implements RunControls {
    * keeps running. Refused (and logged) for the last member.
    */
   removeBackend(name: string, source = 'key'): void {
-    if (!this.config.backends.some((b) => b.name === name) || this.removed.has(name)) return;
+    if (!this.config.backends.some((b) => b.name === name) || this.removed.has(name) || this.refused({ type: 'remove', backend: name }, source)) return;
     const pool = this.config.routing?.pools.find((p) => p.backends.includes(name));
     const group = pool ? pool.backends : this.config.backends.map((b) => b.name);
     if (group.filter((b) => !this.removed.has(b)).length === 1) {
@@ -304,7 +304,7 @@ export class RunSession implements RunControls {
   /** Drains backend `name` (`on`) or calls draining off. */
   private drain(name: string, on: boolean): void {
     const b = this.balancer.states().find((s) => s.name === name);
-    if (!b || b.removed || b.draining === on) return;
+    if (!b || b.removed || b.draining === on || this.refused({ type: 'drain', backend: name, on })) return;
     this.balancer.change({ type: 'drain', backend: name, on });
   }
 
@@ -396,6 +396,14 @@ export class RunSession implements RunControls {
       periods: this.periods.infos(durationMs),
       ...this.load.recordInputs(),
     });
+  }
+
+  /** Whether the balancer cannot make `change` at all (an engine without the API for it); if so the log says why, and nothing changes. */
+  private refused(change: UpstreamChange, source = 'key'): boolean {
+    const why = this.balancer.refusal(change);
+    if (why === undefined) return false;
+    this.log({ atMs: this.nowMs(), type: 'error', ...('backend' in change ? { target: change.backend } : {}), detail: `${why} (${source})` });
+    return true;
   }
 
   private changeUpstream(change: UpstreamChange): void {

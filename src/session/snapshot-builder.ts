@@ -87,6 +87,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
   return {
     algo: s.algo,
     ...(scenario.mode === 'tcp' ? { mode: 'tcp' as const } : {}),
+    ...(scenario.engine !== 'lblab' ? { engine: scenario.engine } : {}),
     listen: s.listen,
     ...(pools.size > 0 ? { pools: [...pools].map(([name, algo]) => ({ name, algo })) } : {}),
     elapsedMs: now,

@@ -44,6 +44,8 @@ export type RunSnapshot = {
   algo: string;
   /** `tcp` when an L4 balancer relays connections; absent or `http` otherwise. */
   mode?: 'http' | 'tcp';
+  /** The real balancer doing the balancing (`--engine`); absent: lblab's own. */
+  engine?: 'haproxy' | 'nginx';
   /** The balancer's URL, e.g. http://127.0.0.1:43121/ */
   listen: string;
   elapsedMs: number;

@@ -17,7 +17,7 @@ function ownAlgorithms(s: RunSnapshot): string {
 export type HeaderProps = { snapshot: RunSnapshot };
 
 /**
- * The dashboard's header lines: algorithm (with the pools that pick by
+ * The dashboard's header lines: algorithm and the engine when a real one balances (`on haproxy`) (with the pools that pick by
  * another one of their own, when routed), listen URL and elapsed time
  * (against the planned duration when there is one); then load in req/s,
  * concurrency or, in the open model, the scheduled rate (PAUSED when load
@@ -35,6 +35,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text bold color="cyan">lblab</Text>
         {'  '}
         <Text bold>{s.algo}</Text>
+        {s.engine ? <Text color="yellow"> on {s.engine}</Text> : null}
         {s.mode === 'tcp' ? <Text color="magenta"> tcp (L4: connections)</Text> : null}
         {own ? <Text dimColor> ({own})</Text> : null}
         {'  '}

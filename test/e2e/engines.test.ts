@@ -1,11 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selfSignedCertificate } from '../../src/balancer/tls.js';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, tagsAfterEach, waitForNoProcesses } from '../support/cli.js';
+import type { Comparison } from '../../src/report/comparison.js';
+import { listeningPort, runCli, runCliToEnd, tagsAfterEach, waitForNoProcesses } from '../support/cli.js';
+import { get, header } from '../support/http.js';
+import { listenLoopback } from '../support/loopback.js';
 
 /**
  * The real balancers as engines of lblab (issue 12): the configs `lblab
@@ -175,5 +179,69 @@ describe('lblab start --engine (a real engine in front of real backends)', () =>
       await run.exit;
       expect(await waitForNoProcesses(run.tag, 8000), engine).toEqual([]);
     }
+  });
+});
+
+describe('balance, compare and lab run on an engine', () => {
+  it('balance --engine nginx in front of plain servers: nginx round robin names who answered, routes around a dead one, and the report counts what nginx served', async () => {
+    const servers = await Promise.all(
+      ['one', 'two', 'three'].map(async (label) => {
+        const server = http.createServer((_req, res) => res.end(`plain ${label}\n`));
+        return { server, port: await listenLoopback(server) };
+      }),
+    );
+    try {
+      const run = runCli(['balance', '--engine', 'nginx', '--port', '0', ...servers.flatMap((b) => ['--backend', `http://127.0.0.1:${b.port}`]), '--json']);
+      tags.push(run.tag);
+      const port = await listeningPort(run);
+      const seen: string[] = [];
+      for (let i = 0; i < 9; i++) {
+        const r = await get(`http://127.0.0.1:${port}/`);
+        expect(r.status).toBe(200);
+        seen.push(header(r, 'x-lblab-backend')!);
+      }
+      expect(seen).toEqual(['b1', 'b2', 'b3', 'b1', 'b2', 'b3', 'b1', 'b2', 'b3']);
+      servers[1]!.server.close();
+      servers[1]!.server.closeAllConnections();
+      for (let i = 0; i < 6; i++) {
+        const r = await get(`http://127.0.0.1:${port}/`);
+        expect(r.status, 'nginx retries the dead one elsewhere (proxy_next_upstream)').toBe(200);
+        expect(header(r, 'x-lblab-backend')).not.toBe('b2');
+      }
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      const record = JSON.parse(run.stdout()) as RunRecord;
+      expect(record.config.engine).toBe('nginx');
+      expect(record.totals.requests).toBe(15);
+      expect(record.totals.errors).toBe(0);
+      expect(record.backends.map((b) => b.requests)).toEqual([6, 3, 6]);
+    } finally {
+      for (const s of servers) {
+        s.server.closeAllConnections();
+        s.server.close();
+      }
+    }
+  });
+
+  it('compare --engines lblab,haproxy,nginx: one column per engine, the same 5:1:1 on each', async () => {
+    const out = join(dir, 'engines-compare.json');
+    const r = await runCliToEnd(['compare', '--engines', 'lblab,haproxy,nginx', '--algo', 'weighted', '--weights', '5,1,1', '--backends', '3', '--concurrency', '4', '--duration', '2s', '--out', out]);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/weighted \(lblab\)\s+weighted \(haproxy\)\s+weighted \(nginx\)/);
+    const c = JSON.parse(readFileSync(out, 'utf8')) as Comparison;
+    expect(c.results.map((x) => x.engine)).toEqual([undefined, 'haproxy', 'nginx']);
+    for (const x of c.results) expect(Math.abs(x.shares.b1! - 5 / 7), x.engine ?? 'lblab').toBeLessThan(0.03);
+  });
+
+  it('the sticky-sessions lab file passes on HAProxy as on lblab; a lab not valid for an engine exits 2 saying so', async () => {
+    const r = await runCliToEnd(['lab', 'run', 'sticky-sessions', '--engine', 'haproxy', '--headless']);
+    tags.push(r.tag);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/on a real haproxy/);
+    const bad = await runCliToEnd(['lab', 'run', 'draining', '--engine', 'nginx', '--headless']);
+    tags.push(bad.tag);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^lblab: Expected `--engine` to be one lab draining runs on \(lblab, haproxy\), got nginx/);
   });
 });
