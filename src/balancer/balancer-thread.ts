@@ -22,6 +22,8 @@ export type UpstreamState = {
   state: HealthState;
   /** HAProxy's rise/fall counter, e.g. "3/3". */
   checkCounter: string;
+  /** True when the balancer runs no active checks (nginx OSS): `state` is then only what it was configured as, not a verdict, and the views say "passive". */
+  unchecked?: boolean;
   /** Last check result as HAProxy names it (L7OK 200, L4CON, …), "" before the first. */
   lastCheck: string;
   /** Load from the backend's last `/health` report (in-flight ÷ capacity), null when it reports none. */

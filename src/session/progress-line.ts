@@ -20,7 +20,8 @@ export function formatProgressLine(s: RunSnapshot): string {
   if (s.sticky?.config.mode === 'ip') parts.push(`stick ${s.sticky.entries}`);
   if (s.rateLimit) parts.push(`429s ${s.rateLimit.limited}`);
   for (const b of s.backends) {
-    const state = b.process === 'exited' && b.state === 'up' ? 'UP(exited)' : b.state.toUpperCase();
+    const word = b.unchecked ? 'PASSIVE' : b.state.toUpperCase();
+    const state = b.process === 'exited' && b.state === 'up' ? `${word}(exited)` : word;
     parts.push(`${b.name} ${state} ${formatPct(b.share)}${b.connections ? ` ${b.connections.active} conn` : ''}`);
   }
   return parts.join('  ');

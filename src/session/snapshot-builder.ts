@@ -67,6 +67,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
       breaker: b.breaker,
       reportedLoad: b.reportedLoad,
       checkCounter: b.checkCounter,
+      ...(b.unchecked ? { unchecked: true } : {}),
       lastCheck: b.lastCheck,
       faults: faultWords(member.faults, member.degradingSince),
       inFlight: b.inFlight,

@@ -6,7 +6,7 @@ import type { RunEvent } from '../metrics/run-record.js';
 import type { ConnectionSnapshot } from './connection-snapshot.js';
 
 /** The fields of the balancer's view of a backend (`UpstreamState`) that the live views show as they come. */
-type ShownUpstreamField = 'name' | 'weight' | 'state' | 'removed' | 'draining' | 'backup' | 'effectiveWeight' | 'ejectedForMs' | 'breaker' | 'reportedLoad' | 'checkCounter' | 'lastCheck' | 'inFlight';
+type ShownUpstreamField = 'name' | 'weight' | 'state' | 'unchecked' | 'removed' | 'draining' | 'backup' | 'effectiveWeight' | 'ejectedForMs' | 'breaker' | 'reportedLoad' | 'checkCounter' | 'lastCheck' | 'inFlight';
 
 /**
  * One backend as the live views (dashboard, headless progress) show it: the

@@ -72,7 +72,7 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
     port: String(b.port),
     pid: b.process === 'exited' ? 'exited' : b.pid === null ? '-' : String(b.pid),
     weight: b.effectiveWeight < b.weight ? `${b.effectiveWeight.toFixed(1)}→${b.weight}` : String(b.weight),
-    state: b.removed ? 'REMOVED' : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${extra ? ` ${extra}` : ''}`,
+    state: b.removed ? 'REMOVED' : b.unchecked ? `passive${extra ? ` ${extra}` : ''}` : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${extra ? ` ${extra}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     // In tcp mode the balancer sees connections: open ones, opened per second, and their share.
     inFlight: String(b.connections ? b.connections.active : b.inFlight),
@@ -169,10 +169,16 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                 <Text dimColor>{pad(r.state, w.state)}</Text>
               ) : (
                 <>
-                  <Text bold color={b.state === 'up' ? 'green' : 'red'}>
-                    {b.state === 'up' ? 'UP' : 'DOWN'}
-                  </Text>
-                  {` ${b.checkCounter}`}
+                  {b.unchecked ? (
+                    <Text color="yellow">passive</Text>
+                  ) : (
+                    <>
+                      <Text bold color={b.state === 'up' ? 'green' : 'red'}>
+                        {b.state === 'up' ? 'UP' : 'DOWN'}
+                      </Text>
+                      {` ${b.checkCounter}`}
+                    </>
+                  )}
                   {r.extra ? (
                     <Text color={b.ejectedForMs !== null || b.breaker === 'open' ? 'red' : b.backup && !b.draining && b.breaker !== 'half-open' ? 'blue' : 'yellow'}>
                       {` ${r.extra}`}

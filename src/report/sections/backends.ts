@@ -24,7 +24,7 @@ export function backendsSection(r: RunRecord): Section | undefined {
       plain(formatMs(b.latencyMs.p90)),
       plain(formatMs(b.latencyMs.p99)),
       plain(formatMs(b.latencyMs.max)),
-      finalState(b),
+      finalState(b, r.config.engine),
       plain(b.health.downMs > 0 ? formatDuration(b.health.downMs) : '-'),
       plain(String(b.health.transitions.length)),
     ];
@@ -46,7 +46,9 @@ export function backendsSection(r: RunRecord): Section | undefined {
   };
 }
 
-function finalState(b: BackendRecord): Span {
+/** Its state at the end: REMOVED, UP or DOWN; `passive` under an engine that runs no active checks (nginx OSS), which gives no verdict. */
+function finalState(b: BackendRecord, engine: string | undefined): Span {
   if (b.removed) return { text: 'REMOVED', tone: 'warn' };
+  if (engine === 'nginx') return { text: 'passive', tone: 'warn' };
   return b.health.state === 'up' ? { text: 'UP', tone: 'good' } : { text: 'DOWN', tone: 'bad' };
 }

@@ -19,7 +19,9 @@ export function failuresSection(r: RunRecord): Section | undefined {
   found.sort((x, y) => x.d.atMs - y.d.atMs);
   const items: ListBlock['items'] = found.map(({ b, d }) => {
     const line: Span[] = [plain(`${formatAt(d.atMs)} `), { text: d.fault, tone: 'bad' }, plain(` ${b.name} → `)];
-    if (d.detectedBy === null || d.afterMs === null) {
+    if ((d.detectedBy === null || d.afterMs === null) && r.config.engine === 'nginx') {
+      line.push({ text: 'no DOWN', tone: 'warn' }, plain(' (nginx OSS has no active checks: it skips a backend after a failed try and retries the request elsewhere)'));
+    } else if (d.detectedBy === null || d.afterMs === null) {
       line.push({ text: 'not noticed', tone: 'warn' }, plain(' (no DOWN, ejection or open circuit before the end or a recover)'));
     } else {
       line.push({ text: DETECTED_WORDS[d.detectedBy], tone: 'strong' }, plain(` after ${formatDuration(d.afterMs)}${d.reason ? ` (${d.reason})` : ''}`));

@@ -54,6 +54,15 @@ function applyEvent(f: Flags, type: string): boolean {
  * event counts as one). A backend starts UP, as the balancer starts it.
  */
 export function healthTimelineSection(r: RunRecord): Section | undefined {
+  // nginx OSS runs no active checks: there is no health to draw, and drawing UP would invent one.
+  if (r.config.engine === 'nginx') {
+    return {
+      id: 'health',
+      title: 'Health',
+      subtitle: 'none to show: nginx OSS has no active health checks',
+      blocks: [{ kind: 'note', text: 'nginx skips a backend after a failed try (max_fails, fail_timeout) and retries the request elsewhere (proxy_next_upstream); where the traffic went is in Requests per second.' }],
+    };
+  }
   // `lblab load` runs no health checks: it has no view of a backend's health to draw.
   if (r.config.command === 'load' || r.backends.length === 0 || r.durationMs <= 0) return undefined;
   const seconds = Math.max(1, Math.ceil(r.durationMs / 1000));
