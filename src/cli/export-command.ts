@@ -102,7 +102,8 @@ async function exportLab(target: Target, o: ExportFlags, command: Command): Prom
   };
   const scenario: Scenario = { ...run.config, ...listen };
   const source = `lblab export ${target} --lab ${lab.name}${lab.runs.length > 1 ? ` (run ${run.name} of ${lab.runs.map((r) => r.name).join(', ')})` : ''}`;
-  if (target === 'k6') return k6Text(scenario, source, lab.expectations.filter((e) => e.run === run.name));
+  // The k6 script's target may be any balancer: the expectations that hold on some engines only are left out.
+  if (target === 'k6') return k6Text(scenario, source, lab.expectations.filter((e) => e.run === run.name && e.engines === undefined));
   // The lab's own words for a field (`algo`, `balancer.sticky`), the engine named.
   checkEngineSupport(target, { ...scenario, engine: target }, (path) => path, scenario.events, `lblab export ${target} --lab ${lab.name}`);
   const note = scenario.events.length > 0 ? `\n# The lab's timeline (${scenario.events.length} events: kills, faults) is lblab's to play; it is not part of a balancer's config.\n` : '';

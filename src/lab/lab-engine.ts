@@ -13,15 +13,16 @@ import type { Lab } from './lab.js';
  * engine's program is missing.
  */
 export function labOnEngine(lab: Lab, engine: EngineName): Lab {
-  if (engine === 'lblab') return lab;
   if (!lab.engines.includes(engine)) {
     throw new UsageError(`Expected \`--engine\` to be one lab ${lab.name} runs on (${lab.engines.join(', ')}), got ${engine}: its text says why (lblab lab explain ${lab.name})`);
   }
-  const asked = `lblab lab run ${lab.name} --engine ${engine}`;
-  for (const run of lab.runs) {
-    checkEngineSupport(engine, run.config, (path) => (lab.runs.length > 1 ? `${path}\` of run \`${run.name}` : path), run.config.events, asked);
+  if (engine !== 'lblab') {
+    const asked = `lblab lab run ${lab.name} --engine ${engine}`;
+    for (const run of lab.runs) {
+      checkEngineSupport(engine, run.config, (path) => (lab.runs.length > 1 ? `${path}\` of run \`${run.name}` : path), run.config.events, asked);
+    }
+    findEngineProgram(engine);
   }
-  findEngineProgram(engine);
   return {
     ...lab,
     runs: lab.runs.map((r) => ({ ...r, config: { ...r.config, engine } })),
