@@ -71,6 +71,7 @@ async function exportText(target: Target, o: ExportFlags, command: Command): Pro
   if (o.lab !== undefined) return exportLab(target, o, command);
   if (o.run !== undefined) throw new UsageError('Expected `--run` only with `--lab`');
   const upstream = parseBalance(o.backend, command, 'export');
+  if (upstream.port === 0) throw new FieldError('--port', 'to be a port the exported config listens on (1-65535), got 0');
   if (target === 'k6') {
     const input = inputFromFlags(command, 'export');
     const scenario = resolveScenario({ ...input, backends: upstream.backends.length }, { name: flagOf, defaultWeights: 'equal', healthPath: '/', defaultPort: 8080 });

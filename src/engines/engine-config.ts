@@ -73,12 +73,7 @@ export function duration(ms: number): string {
   return whole % 1000 === 0 && whole > 0 ? `${whole / 1000}s` : `${whole}ms`;
 }
 
-/** A name safe as an HAProxy section or nginx upstream name: letters, digits, `_`, `-`, `.`; others become `_`. */
-export function sectionName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-/** The `host:port` each backend of `input` listens on, by name. */
+/** The `host:port` backend `name` of `input` listens on. @throws {Error} for a name that is not one of its backends (a bug of the caller). */
 export function serverAddress(input: EngineConfigInput, name: string): string {
   const b = input.backends.find((x) => x.name === name);
   if (!b) throw new Error(`no backend ${name}`);
