@@ -19,8 +19,18 @@ export type BackendRecord = {
   requests: number;
   /** requests ÷ all attributed responses (0..1). */
   share: number;
-  /** The share the algorithm should give it with every backend healthy (0..1); with routes, its share within its pool times that pool's part of the requests. */
+  /**
+   * The share the algorithm should give it (0..1) among the backends that
+   * could take requests at each moment — not DOWN, draining, ejected or
+   * behind an open breaker, as HAProxy and nginx share out a DOWN backend's
+   * weight — weighted by the responses of each period (`periods`); with
+   * routes, its share within its pool times that pool's part of the
+   * requests. A backend DOWN for a third of the run expects two thirds of
+   * its configured share.
+   */
   expectedShare: number;
+  /** What it would get with every backend healthy all run long: the configured share (records before schema 1.x lack it). */
+  configuredShare?: number;
   /** The pool it belongs to, when routes are configured (`config.routes`). */
   pool?: string;
   /** Responses with status ≥ 500 it served. */
@@ -140,10 +150,12 @@ export type RunEvent = { atMs: number; type: string; target?: string; detail?: s
 export type TimelinePoint = { atMs: number; rps: number; errors: number; perBackend: Record<string, number> };
 
 /**
- * One stretch of a run under one algorithm and one set of weights: a new
- * period starts whenever the algorithm, a weight or the upstream's members
- * change while running. `fromMs`/`toMs` in ms since the run started; shares
- * over the responses of the period; removed backends expect 0.
+ * One stretch of a run under one algorithm, one set of weights and one set
+ * of backends in rotation: a new period starts whenever the algorithm, a
+ * weight, the upstream's members or a backend's health (DOWN/UP, drain,
+ * ejection, breaker) change while running. `fromMs`/`toMs` in ms since the
+ * run started; shares over the responses of the period; removed backends
+ * and those `out` expect 0.
  */
 export type PeriodRecord = {
   fromMs: number;
@@ -151,6 +163,8 @@ export type PeriodRecord = {
   algo: string;
   /** One per backend, in the run's backend order. */
   weights: number[];
+  /** The backends that could take no requests in this period (DOWN, draining, ejected, breaker open); absent when none. */
+  out?: string[];
   requests: number;
   errors: number;
   /** Completed requests per second over the period. */
@@ -307,6 +321,8 @@ export type PeriodInfo = {
   toMs: number;
   algo: string;
   weights: number[];
+  /** See {@link PeriodRecord.out}. */
+  out?: string[];
   /** One per backend, in the run's backend order. */
   expectedShares: number[];
   stats: TrafficStats;
@@ -413,6 +429,7 @@ export function buildRunRecord(input: {
         requests,
         share: attributed > 0 ? round(requests / attributed, 4) : 0,
         expectedShare: round(expected[infos.indexOf(info)]!, 4),
+        configuredShare: round(info.expectedShare, 4),
         ...(info.pool !== undefined ? { pool: info.pool } : {}),
         errors: t?.errors ?? 0,
         ...(info.failedTries !== undefined ? { failedTries: info.failedTries } : {}),
@@ -435,9 +452,10 @@ export function buildRunRecord(input: {
 
 /**
  * Each backend's expected share over the whole run. With one period (or
- * none) it is the configured one; when the algorithm, weights or members
- * changed, it is each period's expected share weighted by the responses
- * that period had, so a switch does not make the run's shares look wrong.
+ * none) it is the configured one; when the algorithm, weights, members or
+ * health changed, it is each period's expected share weighted by the
+ * responses that period had, so a switch — or a backend DOWN for a while —
+ * does not make the run's shares look wrong.
  */
 function runExpectedShares(infos: readonly BackendInfo[], periods: readonly PeriodInfo[] | undefined, attributed: number): number[] {
   if (!periods || periods.length < 2 || attributed === 0) return infos.map((i) => i.expectedShare);
@@ -459,6 +477,7 @@ function periodRecord(p: PeriodInfo, infos: readonly BackendInfo[]): PeriodRecor
     toMs: Math.round(p.toMs),
     algo: p.algo,
     weights: [...p.weights],
+    ...(p.out && p.out.length > 0 ? { out: [...p.out] } : {}),
     requests: p.stats.requests,
     errors: p.stats.errors,
     rps: seconds > 0 ? round(p.stats.requests / seconds, 1) : 0,

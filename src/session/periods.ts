@@ -6,10 +6,12 @@ import type { RunScenario } from '../scenario/scenario.js';
 
 /**
  * One period of a run: from `startMs` (ms since the run started) until the
- * next algorithm, weight or membership change, with the upstream as it was
- * then and the traffic counted in it.
+ * next algorithm, weight, membership or health change, with the upstream as
+ * it was then and the traffic counted in it. `out` are the backends that
+ * could take no requests then (DOWN, draining, ejected, behind an open or
+ * half-open breaker).
  */
-export type Period = { startMs: number; algo: AlgorithmName; weights: number[]; removed: ReadonlySet<string>; stats: TrafficStats };
+export type Period = { startMs: number; algo: AlgorithmName; weights: number[]; removed: ReadonlySet<string>; out: ReadonlySet<string>; stats: TrafficStats };
 
 /**
  * The periods of a run, oldest first, and what each should have looked
@@ -34,19 +36,29 @@ export class PeriodLog {
   /**
    * The share each backend should get in `p`, in backend order: by its
    * pool's algorithm (the period's, unless the pool has its own) over the
-   * pool's members, times the pool's part of the period's responses;
-   * removed backends and backups (while a primary serves) expect 0.
+   * pool's members that may take requests, times the pool's part of the
+   * period's responses — as HAProxy and nginx share a backend's weight
+   * among the others while it is DOWN. Removed backends, backends out of
+   * rotation (`p.out`) and backups expect 0, except that backups share a
+   * pool whose every primary is out (HAProxy `backup`).
    */
   expectedShares(p: Period): number[] {
     const { scenario } = this;
     const names = scenario.backends.map((b) => b.name);
     const pools = scenario.routing ? scenario.routing.pools.map((pool) => ({ backends: pool.backends, algo: pool.algo ?? p.algo })) : [{ backends: names, algo: p.algo }];
     const traffic = pools.map((pool) => pool.backends.reduce((n, name) => n + (p.stats.backends.get(name)?.requests ?? 0), 0));
+    const usable = (name: string): boolean => !p.removed.has(name) && !p.out.has(name);
+    const members = new Set<string>();
+    for (const pool of pools) {
+      const primaries = pool.backends.filter((name) => usable(name) && !scenario.backups.includes(name));
+      const serving = primaries.length > 0 ? primaries : pool.backends.filter((name) => usable(name) && scenario.backups.includes(name));
+      for (const name of serving) members.add(name);
+    }
     return pooledExpectedShares(
       names,
       pools,
       (name) => p.weights[names.indexOf(name)]!,
-      (name) => !p.removed.has(name) && !scenario.backups.includes(name),
+      (name) => members.has(name),
       traffic,
     );
   }
@@ -58,6 +70,7 @@ export class PeriodLog {
       toMs: Math.max(p.startMs, this.list[i + 1]?.startMs ?? durationMs),
       algo: p.algo,
       weights: [...p.weights],
+      ...(p.out.size > 0 ? { out: [...p.out] } : {}),
       expectedShares: this.expectedShares(p),
       stats: p.stats,
     }));

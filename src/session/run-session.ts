@@ -58,6 +58,8 @@ export class RunSession implements RunControls {
   private listenUrl: string | undefined;
   /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
   private readonly periods: PeriodLog;
+  /** Why each backend is out of rotation now (down, drain, ejected, breaker); absent when it may take requests. */
+  private readonly outOfRotation = new Map<string, Set<'down' | 'drain' | 'ejected' | 'breaker'>>();
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
@@ -100,9 +102,15 @@ export class RunSession implements RunControls {
       this.log({ atMs: this.nowMs(), type: 'error', detail: `balancer thread failed: ${err.message}` });
       this.quit();
     });
-    this.balancer.on('backend', (e) => this.log({ atMs: e.atMs, type: e.type, ...(e.backend ? { target: e.backend } : {}), detail: e.detail }));
+    this.balancer.on('backend', (e) => {
+      this.log({ atMs: e.atMs, type: e.type, ...(e.backend ? { target: e.backend } : {}), detail: e.detail });
+      if (e.backend) this.rotation(e.backend, e.type);
+    });
     this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
-    this.balancer.on('transition', (t) => this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason }));
+    this.balancer.on('transition', (t) => {
+      this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason });
+      this.rotation(t.backend, t.to);
+    });
     this.fleet.on('exit', (e) => {
       if (!e.byUs) {
         this.log({ atMs: this.nowMs(), type: 'exit', target: e.name, detail: `pid ${e.pid} ended from outside (${e.signal ?? `code ${e.code}`})` });
@@ -406,6 +414,35 @@ export class RunSession implements RunControls {
     return true;
   }
 
+  /**
+   * Follows what takes backend `name` out of rotation or brings it back (a
+   * health transition or a backend event of that `type`), and opens a new
+   * period when the set of backends that may take requests changed: the
+   * expected share follows health, as HAProxy and nginx share out a DOWN
+   * backend's weight.
+   */
+  private rotation(name: string, type: string): void {
+    const reasons = this.outOfRotation.get(name) ?? new Set();
+    const wasOut = reasons.size > 0;
+    const change: Record<string, ['add' | 'delete', 'down' | 'drain' | 'ejected' | 'breaker']> = {
+      down: ['add', 'down'],
+      up: ['delete', 'down'],
+      draining: ['add', 'drain'],
+      undrained: ['delete', 'drain'],
+      ejected: ['add', 'ejected'],
+      readmitted: ['delete', 'ejected'],
+      'breaker-open': ['add', 'breaker'],
+      'breaker-closed': ['delete', 'breaker'],
+    };
+    const c = change[type];
+    if (!c) return;
+    if (c[0] === 'add') reasons.add(c[1]);
+    else reasons.delete(c[1]);
+    if (reasons.size > 0) this.outOfRotation.set(name, reasons);
+    else this.outOfRotation.delete(name);
+    if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(this.nowMs());
+  }
+
   private changeUpstream(change: UpstreamChange): void {
     this.balancer.change(change);
     this.newPeriod(this.nowMs());
@@ -415,7 +452,7 @@ export class RunSession implements RunControls {
   private newPeriod(atMs: number): void {
     const stats = this.load.stats.startPeriod(atMs);
     this.connectionBase = connectionTotals(this.balancer.states());
-    this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), stats });
+    this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), out: new Set(this.outOfRotation.keys()), stats });
   }
 
   private balancerPort(): number {

@@ -3,6 +3,7 @@ import { formatHashKey, parseHashKey } from '../../src/balancer/hash-key.js';
 import { buildRunRecord } from '../../src/metrics/run-record.js';
 import { TrafficStats } from '../../src/metrics/traffic-stats.js';
 import { renderReport } from '../../src/report/render-report.js';
+import { PeriodLog } from '../../src/session/periods.js';
 
 describe('traffic segments (algorithm periods)', () => {
   it('records each request in the span its completion time falls in, and in the totals', () => {
@@ -109,5 +110,22 @@ describe('events after the run', () => {
     expect(r.events.map((e) => e.type)).toEqual(['hang']);
     expect(r.backends[0]!.health.transitions).toEqual([]);
     expect(r.backends[0]!.detections).toEqual([{ fault: 'hang', atMs: 1000, detectedBy: null, afterMs: null }]);
+  });
+});
+
+describe('expected share follows health (PeriodLog)', () => {
+  const scenario = (backups: string[] = []) => ({ backends: ['b1', 'b2', 'b3'].map((name) => ({ name })), routing: undefined, backups }) as never;
+  const period = (out: string[], weights = [3, 2, 1]) => ({ startMs: 0, algo: 'weighted' as const, weights, removed: new Set<string>(), out: new Set(out), stats: new TrafficStats() });
+
+  it('a backend out of rotation expects nothing and its weight is shared among the others, as HAProxy and nginx do', () => {
+    const log = new PeriodLog(scenario());
+    expect(log.expectedShares(period([]))).toEqual([0.5, 2 / 6, 1 / 6]);
+    expect(log.expectedShares(period(['b2']))).toEqual([0.75, 0, 0.25]);
+  });
+
+  it('backups expect nothing while a primary may serve, and share the pool when none can', () => {
+    const log = new PeriodLog(scenario(['b3']));
+    expect(log.expectedShares(period([], [1, 1, 1]))).toEqual([0.5, 0.5, 0]);
+    expect(log.expectedShares(period(['b1', 'b2'], [1, 1, 1]))).toEqual([0, 0, 1]);
   });
 });

@@ -3,10 +3,11 @@ import { plain, type Block, type Section, type Span } from '../blocks.js';
 import { formatAt, formatMs, formatPct, formatRate } from '../format.js';
 
 /**
- * One row per algorithm period (when, algorithm and weights, req/s, p50/p99,
- * errors, largest share deviation), then each backend's share/expected per
- * period, seven backends to a table so it stays within 100 columns. Only when
- * the run switched algorithm, weights or membership.
+ * One row per algorithm period (when, algorithm and weights and the backends
+ * out of rotation, req/s, p50/p99, errors, largest share deviation), then
+ * each backend's share/expected per period, seven backends to a table so it
+ * stays within 100 columns. Only when the run switched algorithm, weights,
+ * membership or a backend's health.
  */
 export function algorithmPeriodsSection(r: RunRecord): Section | undefined {
   const periods = r.periods ?? [];
@@ -17,7 +18,7 @@ export function algorithmPeriodsSection(r: RunRecord): Section | undefined {
     const dev = Math.max(0, ...p.backends.filter((b) => b.expectedShare > 0).map((b) => Math.abs(b.share - b.expectedShare)));
     return [
       when(p),
-      plain(weighted ? `${p.algo} (${p.weights.join(',')})` : p.algo),
+      plain(`${weighted ? `${p.algo} (${p.weights.join(',')})` : p.algo}${p.out?.length ? ` · out: ${p.out.join(',')}` : ''}`),
       plain(formatRate(p.rps)),
       plain(formatMs(p.latencyMs.p50)),
       plain(formatMs(p.latencyMs.p99)),
@@ -47,7 +48,7 @@ export function algorithmPeriodsSection(r: RunRecord): Section | undefined {
       ]),
     });
   }
-  return { id: 'periods', title: 'Algorithm periods', subtitle: 'a new one at each algorithm, weight or membership change', blocks };
+  return { id: 'periods', title: 'Algorithm periods', subtitle: 'a new one at each algorithm, weight, membership or health change', blocks };
 }
 
 /** A share 0..1 as a bare percentage with one decimal: `33.3`. */
