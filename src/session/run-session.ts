@@ -104,12 +104,12 @@ export class RunSession implements RunControls {
     });
     this.balancer.on('backend', (e) => {
       this.log({ atMs: e.atMs, type: e.type, ...(e.backend ? { target: e.backend } : {}), detail: e.detail });
-      if (e.backend) this.rotation(e.backend, e.type);
+      if (e.backend) this.rotation(e.backend, e.type, e.atMs);
     });
     this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
     this.balancer.on('transition', (t) => {
       this.log({ atMs: t.atMs, type: t.to, target: t.backend, detail: t.reason });
-      this.rotation(t.backend, t.to);
+      this.rotation(t.backend, t.to, t.atMs);
     });
     this.fleet.on('exit', (e) => {
       if (!e.byUs) {
@@ -416,12 +416,14 @@ export class RunSession implements RunControls {
 
   /**
    * Follows what takes backend `name` out of rotation or brings it back (a
-   * health transition or a backend event of that `type`), and opens a new
-   * period when the set of backends that may take requests changed: the
-   * expected share follows health, as HAProxy and nginx share out a DOWN
-   * backend's weight.
+   * health transition or a backend event of that `type`, at `atMs` on the
+   * balancer's clock), and opens a new period there when the set of
+   * backends that may take requests changed: the expected share follows
+   * health, as HAProxy and nginx share out a DOWN backend's weight. The
+   * period starts when the balancer changed, not when the main thread heard
+   * of it, so the requests it sent to a backend back UP count in the new one.
    */
-  private rotation(name: string, type: string): void {
+  private rotation(name: string, type: string, atMs: number): void {
     const reasons = this.outOfRotation.get(name) ?? new Set();
     const wasOut = reasons.size > 0;
     const change: Record<string, ['add' | 'delete', 'down' | 'drain' | 'ejected' | 'breaker']> = {
@@ -440,7 +442,8 @@ export class RunSession implements RunControls {
     else reasons.delete(c[1]);
     if (reasons.size > 0) this.outOfRotation.set(name, reasons);
     else this.outOfRotation.delete(name);
-    if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(this.nowMs());
+    // Never before the period under way began: periods stay in order.
+    if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
   }
 
   private changeUpstream(change: UpstreamChange): void {

@@ -26,7 +26,8 @@ describe('expected share follows health (a real run)', () => {
     expect(down!.backends.map((b) => b.expectedShare)).toEqual([0.75, 0, 0.25]);
     // In that period the balancer did its job: the shares are the expected ones.
     expect(Math.abs(down!.backends[0]!.share - 0.75)).toBeLessThan(0.03);
-    expect(down!.backends[1]!.share).toBe(0);
+    // Requests count by when they were sent: one sent a hair before b2 came UP may still have reached it.
+    expect(down!.backends[1]!.share).toBeLessThan(0.005);
     // Back UP: a period with everyone in again.
     const back = periods[periods.indexOf(down!) + 1]!;
     expect(back.out).toBeUndefined();
