@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ENGINES, isEngineName } from '../engines/engines.js';
 import { UsageError } from '../errors.js';
@@ -48,7 +49,8 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
   lab
     .command('run')
     .description('run a lab: dashboard (or headless progress), then the report and the verdict; exit 3 if an expectation failed')
-    .argument('<lab>', 'a lab name (see lblab lab list) or a lab file (.yaml, .yml, .json)')
+    .argument('[lab]', 'a lab name (see lblab lab list) or a lab file (.yaml, .yml, .json); with --all, a folder of lab files (default: the course)')
+    .option('--all', 'every lab in course order, then one summary table (lab, verdict, wall time); exit 3 if any failed')
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record (with its verdict in "lab") as JSON instead of the report')
     .option('--out <file>', 'also write the run record (a lab with several runs: the comparison) to FILE')
@@ -62,19 +64,40 @@ Examples:
   lblab lab run least-connections --json --out lc.json
   lblab lab run ./my-lab.yaml
   lblab lab run failover --engine haproxy
+  lblab lab run --all --headless
+  lblab lab run --all ./my-labs/ --headless
 
 A lab with several runs (least-connections, hashing, health-checks) runs them
 one after the other on fresh backends, then prints each report, a comparison
 table and the verdict. Ctrl-C or q stops it as in lblab start: everything is
 torn down, and there is no verdict.`,
     )
-    .action(async (name: string, o: { headless?: boolean; json?: boolean; out?: string; engine: string }) => {
+    .action(async (name: string | undefined, o: { headless?: boolean; json?: boolean; out?: string; engine: string; all?: boolean }) => {
       if (!isEngineName(o.engine)) throw new UsageError(`Expected \`--engine\` to be one of ${ENGINES.join(', ')}, got ${JSON.stringify(o.engine)}`);
-      checkOutPath(o.out);
-      const { findLab } = await import('../lab/lab-directory.js');
+      const { findLab, loadAllLabs } = await import('../lab/lab-directory.js');
       const { labOnEngine } = await import('../lab/lab-engine.js');
+      if (o.all) {
+        if (o.json || o.out !== undefined) throw new UsageError('Expected no `--json` or `--out` with `--all`: each lab prints its report, then the summary table');
+        if (name !== undefined && !isFolder(name)) throw new UsageError(`Expected a folder of lab files with \`--all\` (or none: the course), got ${JSON.stringify(name)}`);
+        const engine = o.engine;
+        const labs = (await loadAllLabs(name)).map((l) => (l.engines.includes(engine) ? labOnEngine(l, engine) : { notValid: l, why: `not valid for --engine ${engine} (runs on ${l.engines.join(', ')})` }));
+        const { runAllLabs } = await import('./lab-run.js');
+        await runAllLabs(labs, o);
+        return;
+      }
+      if (name === undefined) throw new UsageError('Expected a lab name (see lblab lab list) or `--all`, got neither');
+      checkOutPath(o.out);
       const found = labOnEngine(await findLab(name), o.engine);
       const { runLab } = await import('./lab-run.js');
       await runLab(found, o);
     });
+}
+
+/** Whether `path` is a folder (for `lab run --all FOLDER`). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

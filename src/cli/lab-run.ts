@@ -1,6 +1,6 @@
 import { Chalk } from 'chalk';
 import { scenarioOf } from './compare-run.js';
-import { emitRecord, isHeadless, untilSignal, writeOut } from './output.js';
+import { emitRecord, isHeadless, onSignal, writeOut } from './output.js';
 import { driveSession } from './start-run.js';
 import { LabFailedError, RuntimeError } from '../errors.js';
 import type { LabVerdict } from '../metrics/run-record.js';
@@ -27,9 +27,18 @@ export type LabRunOptions = { headless?: boolean; json?: boolean; out?: string }
  * {@link RuntimeError} when the lab was interrupted or a run failed.
  */
 export async function runLab(lab: Lab, opts: LabRunOptions): Promise<void> {
-  const headless = isHeadless(opts.headless);
   const series = new RunSeries();
-  void untilSignal(() => series.interrupt());
+  const interrupt = onSignal(() => series.interrupt());
+  try {
+    await runSeriesOfLab(lab, series, opts);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+/** The body of {@link runLab}: its runs, then the report and the verdict. */
+async function runSeriesOfLab(lab: Lab, series: RunSeries, opts: LabRunOptions): Promise<void> {
+  const headless = isHeadless(opts.headless);
   const runs = lab.runs.map((r) => ({ name: r.name, scenario: r.config, ...(r.removal ? { removal: r.removal } : {}) }));
   const outcome = await series.run(runs, (session, run, i, onStarted) => {
     const which = lab.runs.length > 1 ? ` [${i + 1}/${lab.runs.length}] ${run.name}` : '';
@@ -92,4 +101,53 @@ async function emitComparison(lab: Lab, results: readonly LabRunResult[], perCli
   process.stdout.write(renderComparison(comparison) + '\n' + renderVerdict(verdict));
   // Printed before the file is written: a failed --out never loses the result.
   await writeOut(opts.out, json);
+}
+
+/** One lab's line in the summary of `lab run --all`. */
+type AllRow = { lab: Lab; verdict: 'passed' | 'failed' | 'not valid'; detail: string; wallMs: number };
+
+/**
+ * `lblab lab run --all`: every lab in course order, each run as `lab run
+ * NAME` runs it (its report and verdict as they come), then one summary
+ * table — lab, verdict, wall time — on stdout. With an engine, a lab not
+ * valid for it is listed as such and not run (`notValid` gives why).
+ * Ctrl-C stops after the lab under way; the table shows what ran.
+ * @throws {LabFailedError} (exit 3) when any lab failed; {@link RuntimeError} when a lab could not run or was interrupted.
+ */
+export async function runAllLabs(labs: ReadonlyArray<Lab | { notValid: Lab; why: string }>, opts: LabRunOptions): Promise<void> {
+  const rows: AllRow[] = [];
+  let stopped: Error | undefined;
+  for (const entry of labs) {
+    if ('notValid' in entry) {
+      rows.push({ lab: entry.notValid, verdict: 'not valid', detail: entry.why, wallMs: 0 });
+      continue;
+    }
+    const started = performance.now();
+    try {
+      await runLab(entry, opts);
+      rows.push({ lab: entry, verdict: 'passed', detail: '', wallMs: performance.now() - started });
+    } catch (err) {
+      if (!(err instanceof LabFailedError)) {
+        stopped = err as Error;
+        break;
+      }
+      rows.push({ lab: entry, verdict: 'failed', detail: err.message.replace(/^lab \S+: /, ''), wallMs: performance.now() - started });
+    }
+  }
+  const c = new Chalk();
+  const { borderlessTable } = await import('../report/text-table.js');
+  const table = borderlessTable(c, ['#', 'lab', 'verdict', 'wall time'], { colAligns: ['right', 'left', 'left', 'right'] });
+  for (const r of rows) {
+    const verdict = r.verdict === 'passed' ? c.green('✓ passed') : r.verdict === 'failed' ? c.red('✗ failed') : c.dim('– not valid');
+    table.push([r.lab.order === 999 ? '' : String(r.lab.order), r.lab.name, verdict, r.wallMs > 0 ? formatDuration(r.wallMs) : '-']);
+  }
+  const failed = rows.filter((r) => r.verdict === 'failed');
+  const passed = rows.filter((r) => r.verdict === 'passed').length;
+  const notes = rows.filter((r) => r.verdict !== 'passed' && r.detail).map((r) => c.dim(`${r.lab.name}: ${r.detail}`));
+  const ran = labs.length - rows.filter((r) => r.verdict === 'not valid').length;
+  process.stdout.write(
+    `\n${c.bold(`lblab lab run --all: ${passed} of ${ran} passed${stopped ? `, stopped after ${rows.length} of ${labs.length}` : ''}`)}\n${table.toString()}\n${notes.length > 0 ? `${notes.join('\n')}\n` : ''}`,
+  );
+  if (stopped) throw stopped;
+  if (failed.length > 0) throw new LabFailedError(`${failed.length} of ${ran} labs failed: ${failed.map((r) => r.lab.name).join(', ')}`);
 }

@@ -68,20 +68,37 @@ export async function writeOut(file: string | undefined, text: string): Promise<
  * (the run is torn down by the cleanup registry first).
  */
 export function untilSignal(onFirst?: () => void): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+  return onSignal(onFirst).signal;
+}
+
+/**
+ * {@link untilSignal} that can be taken back: `dispose` removes the
+ * handlers, for a caller that runs several times in one process (`lab run
+ * --all` runs one lab after another).
+ */
+export function onSignal(onFirst?: () => void): { signal: Promise<NodeJS.Signals>; dispose: () => void } {
+  let handler: ((signal: NodeJS.Signals) => void) | undefined;
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
     let seen = false;
-    const handler = (signal: NodeJS.Signals): void => {
+    handler = (s: NodeJS.Signals): void => {
       if (seen) {
         void import('../cleanup.js').then(({ runCleanup }) => runCleanup(3000, 130)).then(() => process.exit(130));
         return;
       }
       seen = true;
       onFirst?.();
-      resolve(signal);
+      resolve(s);
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+  return {
+    signal,
+    dispose: () => {
+      process.off('SIGINT', handler!);
+      process.off('SIGTERM', handler!);
+    },
+  };
 }
 
 /**
