@@ -4,8 +4,13 @@ import type { BackendSnapshot } from '../session/snapshot.js';
 import { FAULT_TONE_COLOUR } from './fault-tone-colour.js';
 import { pad, widest } from './pad.js';
 
-/** Cells of the share bar drawn by `shareBar`. */
+/** Cells of the share bar drawn by `shareBar`, when there is room; it narrows to {@link MIN_BAR_WIDTH} before a column goes. */
 const BAR_WIDTH = 16;
+const MIN_BAR_WIDTH = 6;
+
+/** The columns a narrow terminal may do without; name, state, share, req/s, p99 and errors always stay. */
+const OPTIONAL_COLUMNS = ['port', 'pid', 'check', 'p50', 'inFlight', 'weight'] as const;
+type OptionalColumn = (typeof OPTIONAL_COLUMNS)[number];
 
 /**
  * Props of {@link BackendTable}: the backends in configured order, the index
@@ -18,6 +23,8 @@ export type BackendTableProps = {
   sharesSinceMs?: number;
   /** Show each backend's reported load after its last check (what `resource` picks by). */
   showLoad?: boolean;
+  /** The terminal's width in columns: columns are dropped (see {@link OPTIONAL_COLUMNS}) and the share bar narrowed until a row fits. Default: no limit. */
+  width?: number;
 };
 
 type Cells = {
@@ -100,9 +107,12 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  * connections instead: open ones, opened per second, the connection share
  * against the expected share, and a `req%` column with the share of
  * responses beside it (keep-alive makes the two differ).
- * Column widths fit the widest value so the table stays within ~100 columns.
+ * Column widths fit the widest value; in a terminal narrower than the whole
+ * table (`width`) port and pid go, the share bar narrows, then check, p50,
+ * in-flight and weight go, so that name, state, share, req/s, p99 and
+ * errors are never cut.
  */
-export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false }: BackendTableProps) {
+export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false, width = Infinity }: BackendTableProps) {
   const rows = backends.map((b) => cellsOf(b, showLoad));
   const tcp = backends.some((b) => b.connections !== undefined);
   const pooled = backends.some((b) => b.pool !== undefined);
@@ -124,21 +134,40 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
     p99: col('p99', 'p99', 6),
     errors: col('errors', 'err'),
   };
-  const shareWidth = BAR_WIDTH + 1 + w.share + 3 + w.expected;
+  const shareTitle = `${tcp ? 'conn ' : ''}${sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected'}`;
+  // What fits: every column with the full bar if it can, else the bar narrowed, then the optional columns dropped in turn.
+  const rowWidth = (shown: ReadonlySet<OptionalColumn>, bar: number): number => {
+    const cells = [1, w.name, ...(pooled ? [w.pool] : []), w.rps, Math.max(bar + 1 + w.share + 3 + w.expected, shareTitle.length), w.state, w.p99, w.errors];
+    if (tcp) cells.push(w.reqShare);
+    for (const c of shown) cells.push(w[c]);
+    return cells.reduce((a, b) => a + b, 0) + cells.length - 1;
+  };
+  const shown = new Set<OptionalColumn>(OPTIONAL_COLUMNS);
+  let bar = BAR_WIDTH;
+  // By priority: port and pid go first, then the bar narrows to 10 cells, then check and p50 go, the bar to 6, then in-flight and weight.
+  const steps: Array<OptionalColumn | number> = ['port', 'pid', 10, 'check', 'p50', MIN_BAR_WIDTH, 'inFlight', 'weight'];
+  for (const step of steps) {
+    if (rowWidth(shown, bar) <= width) break;
+    if (typeof step === 'number') {
+      while (bar > step && rowWidth(shown, bar) > width) bar--;
+    } else shown.delete(step);
+  }
+  const shareWidth = Math.max(bar + 1 + w.share + 3 + w.expected, shareTitle.length);
+  const has = (c: OptionalColumn): boolean => shown.has(c);
   const header = [
     ' ',
     pad('name', w.name),
     ...(pooled ? [pad('pool', w.pool)] : []),
-    pad('port', w.port),
-    pad('pid', w.pid),
-    pad('w', w.weight, 'right'),
+    ...(has('port') ? [pad('port', w.port)] : []),
+    ...(has('pid') ? [pad('pid', w.pid)] : []),
+    ...(has('weight') ? [pad('w', w.weight, 'right')] : []),
     pad('state', w.state),
-    pad('check', w.check),
-    pad(tcp ? 'conn' : 'infl', w.inFlight, 'right'),
+    ...(has('check') ? [pad('check', w.check)] : []),
+    ...(has('inFlight') ? [pad(tcp ? 'conn' : 'infl', w.inFlight, 'right')] : []),
     pad(tcp ? 'conn/s' : 'req/s', w.rps, 'right'),
-    pad(`${tcp ? 'conn ' : ''}${sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected'}`, shareWidth),
+    pad(shareTitle, shareWidth),
     ...(tcp ? [pad('req%', w.reqShare, 'right')] : []),
-    pad('p50', w.p50, 'right'),
+    ...(has('p50') ? [pad('p50', w.p50, 'right')] : []),
     pad('p99', w.p99, 'right'),
     pad('err', w.errors, 'right'),
   ].join(' ');
@@ -160,11 +189,15 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                 {pad(r.name, w.name)}
               </Text>{' '}
               {pooled ? <Text color="magenta">{pad(r.pool, w.pool)} </Text> : null}
-              {pad(r.port, w.port)}{' '}
-              <Text color={b.process === 'exited' ? 'red' : b.process === 'starting' ? 'yellow' : undefined} bold={b.process === 'exited'}>
-                {pad(r.pid, w.pid)}
-              </Text>{' '}
-              {pad(r.weight, w.weight, 'right')}{' '}
+              {has('port') ? `${pad(r.port, w.port)} ` : ''}
+              {has('pid') ? (
+                <>
+                  <Text color={b.process === 'exited' ? 'red' : b.process === 'starting' ? 'yellow' : undefined} bold={b.process === 'exited'}>
+                    {pad(r.pid, w.pid)}
+                  </Text>{' '}
+                </>
+              ) : null}
+              {has('weight') ? `${pad(r.weight, w.weight, 'right')} ` : ''}
               {b.removed ? (
                 <Text dimColor>{pad(r.state, w.state)}</Text>
               ) : (
@@ -187,11 +220,17 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
                   {' '.repeat(Math.max(0, w.state - r.state.length))}
                 </>
               )}{' '}
-              <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === 'L4OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
-              {pad(r.inFlight, w.inFlight, 'right')} {pad(r.rps, w.rps, 'right')}{' '}
-              <Text color="cyan">{shareBar(b.connections ? b.connections.share : b.share, b.expectedShare, BAR_WIDTH)}</Text> {pad(r.share, w.share, 'right')}
-              <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text> {tcp ? `${pad(r.reqShare, w.reqShare, 'right')} ` : ''}
-              {pad(r.p50, w.p50, 'right')}{' '}
+              {has('check') ? (
+                <>
+                  <Text color={b.lastCheck.startsWith('L7OK') || b.lastCheck === 'L4OK' || b.lastCheck === '' ? undefined : 'yellow'}>{pad(r.check, w.check)}</Text>{' '}
+                </>
+              ) : null}
+              {has('inFlight') ? `${pad(r.inFlight, w.inFlight, 'right')} ` : ''}
+              {pad(r.rps, w.rps, 'right')}{' '}
+              <Text color="cyan">{shareBar(b.connections ? b.connections.share : b.share, b.expectedShare, bar)}</Text> {pad(r.share, w.share, 'right')}
+              <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text>
+              {' '.repeat(shareWidth - (bar + 1 + w.share + 3 + w.expected))} {tcp ? `${pad(r.reqShare, w.reqShare, 'right')} ` : ''}
+              {has('p50') ? `${pad(r.p50, w.p50, 'right')} ` : ''}
               {pad(r.p99, w.p99, 'right')}{' '}
               <Text color={b.errors > 0 ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
             </Text>

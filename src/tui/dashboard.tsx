@@ -5,9 +5,10 @@ import type { RunControls, RunSnapshot } from '../session/snapshot.js';
 import { BackendTable } from './backend-table.js';
 import { EventLog } from './event-log.js';
 import { Header } from './header.js';
-import { KeyLine } from './key-line.js';
+import { KeyLine, keyLineRows } from './key-line.js';
 import { bindingOf } from './keymap.js';
-import { LatencyChart } from './latency-chart.js';
+import { LatencyChart, latencyChartRows } from './latency-chart.js';
+import { useTerminalSize } from './terminal-size.js';
 
 /** Props of {@link Dashboard}: the running session's controls and the snapshot refresh period in ms (default 100). */
 export type DashboardProps = { controls: RunControls; refreshMs?: number };
@@ -149,19 +150,21 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     for (const ch of input) press(ch);
   });
 
+  const size = useTerminalSize();
+  const fit = fitPanels(snapshot, size);
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" width={size.columns}>
       <Header snapshot={snapshot} />
       <Box marginTop={1}>
         <BackendTable backends={snapshot.backends} selected={clampIndex(selected, snapshot.backends.length)} sharesSinceMs={snapshot.periodStartMs}
-          showLoad={isAlgorithmName(snapshot.algo) && reportsLoad(snapshot.algo)}
+          showLoad={isAlgorithmName(snapshot.algo) && reportsLoad(snapshot.algo)} width={size.columns}
         />
       </Box>
       <Box marginTop={1}>
-        <LatencyChart latency={snapshot.latency} />
+        <LatencyChart latency={snapshot.latency} folded={fit.latencyFolded} />
       </Box>
       <Box marginTop={1}>
-        <EventLog events={snapshot.events} />
+        <EventLog events={snapshot.events} limit={fit.events} />
       </Box>
       <Box marginTop={1}>
         {weightEdit ? (
@@ -170,9 +173,30 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
             <Text dimColor> 1-1000, Enter sets, Esc cancels</Text>
           </Text>
         ) : (
-          <KeyLine />
+          <KeyLine width={size.columns} />
         )}
       </Box>
     </Box>
   );
+}
+
+/** The newest events the log shows when there is room. */
+const MAX_EVENTS = 6;
+
+/**
+ * How the panels share a terminal of `size`: the header, the backend table
+ * and the key line always show; below them the latency histogram folds to
+ * its percentile line and the event log shortens (to one event at least)
+ * until everything fits in `size.rows − 1` lines (ink redraws the whole
+ * screen, flickering, once its output reaches the terminal's height).
+ */
+export function fitPanels(s: RunSnapshot, size: { columns: number; rows: number }): { latencyFolded: boolean; events: number } {
+  const header = 2 + (s.sticky || s.rateLimit ? 1 : 0);
+  const table = 1 + s.backends.length + s.backends.filter((b) => b.faults.length > 0).length;
+  const fixed = header + 1 + table + 1 + 1 + 1 + keyLineRows(size.columns);
+  let room = size.rows - 1 - fixed;
+  const chart = latencyChartRows(s.latency);
+  const latencyFolded = room - chart < Math.min(MAX_EVENTS, Math.max(1, s.events.length));
+  room -= latencyFolded ? 1 : chart;
+  return { latencyFolded, events: Math.max(1, Math.min(MAX_EVENTS, room)) };
 }

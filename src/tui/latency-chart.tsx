@@ -6,8 +6,15 @@ import { pad, widest } from './pad.js';
 /** Cells of the longest histogram bar. */
 const MAX_BAR = 30;
 
-/** Props of {@link LatencyChart}: the snapshot's latency histogram and percentiles (ms). */
-export type LatencyChartProps = { latency: RunSnapshot['latency'] };
+/** Props of {@link LatencyChart}: the snapshot's latency histogram and percentiles (ms); `folded` shows the percentile line alone (a small terminal). */
+export type LatencyChartProps = { latency: RunSnapshot['latency']; folded?: boolean };
+
+/** The lines {@link LatencyChart} takes unfolded: one per bucket from the first to the last non-empty one, and the percentile line. */
+export function latencyChartRows(latency: RunSnapshot['latency']): number {
+  const first = latency.counts.findIndex((c) => c > 0);
+  const last = latency.counts.findLastIndex((c) => c > 0);
+  return first === -1 ? 2 : last - first + 2;
+}
 
 /** Bucket labels: `≤1ms` … `≤2000ms` for the upper edges, `>2000ms` for the last, open bucket. */
 function bucketLabel(edgesMs: readonly number[], i: number): string {
@@ -22,16 +29,16 @@ function bucketLabel(edgesMs: readonly number[], i: number): string {
  * (at most 30 cells) and the count; empty buckets before the first and after
  * the last non-empty one are left out. Ends with a p50/p90/p99/max line.
  */
-export function LatencyChart({ latency }: LatencyChartProps) {
+export function LatencyChart({ latency, folded = false }: LatencyChartProps) {
   const { edgesMs, counts } = latency;
-  const first = counts.findIndex((c) => c > 0);
+  const first = folded ? -1 : counts.findIndex((c) => c > 0);
   const last = counts.findLastIndex((c) => c > 0);
   const shown = first === -1 ? [] : counts.slice(first, last + 1).map((count, k) => ({ label: bucketLabel(edgesMs, first + k), count }));
   const max = Math.max(1, ...shown.map((b) => b.count));
   const labelWidth = widest(shown.map((b) => b.label));
   return (
     <Box flexDirection="column">
-      {shown.length === 0 ? <Text dimColor>latency: no responses yet</Text> : null}
+      {shown.length === 0 && !folded ? <Text dimColor>latency: no responses yet</Text> : null}
       {shown.map((b) => {
         const cells = b.count > 0 ? Math.max(1, Math.round((b.count / max) * MAX_BAR)) : 0;
         return (

@@ -16,19 +16,19 @@ function tmux(...args: string[]): string {
   return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 }
 
-function screen(name = session): string {
-  return tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name);
+function screen(name = session, visible = false): string {
+  return visible ? tmux('capture-pane', '-p', '-t', name) : tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name);
 }
 
-/** Reads the screen of tmux session `name` every `interval` ms until `test` holds (vi.waitFor); rejects after `timeout` ms naming `what`, with the last screen. */
+/** Reads the screen of tmux session `name` (with its scrollback, or the `visible` pane alone) every `interval` ms until `test` holds (vi.waitFor); rejects after `timeout` ms naming `what`, with the last screen. */
 async function waitForScreen(
   test: (s: string) => boolean,
   what: string,
-  { timeout = 20_000, interval = 150, name = session }: { timeout?: number; interval?: number; name?: string } = {},
+  { timeout = 20_000, interval = 150, name = session, visible = false }: { timeout?: number; interval?: number; name?: string; visible?: boolean } = {},
 ): Promise<string> {
   return vi.waitFor(
     () => {
-      const s = screen(name);
+      const s = screen(name, visible);
       if (!test(s)) throw new Error(`timed out waiting for ${what}; screen was:\n${s}`);
       return s;
     },
@@ -86,6 +86,46 @@ describe('dashboard in a real terminal (tmux)', () => {
     expect(report).toMatch(/lblab start · weighted \(weights 3,2,1\)/);
     expect(report).toMatch(/^b2\s+2\s+\d+\s+.*DOWN/m);
     expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+
+  it('fits 80×24, 100×30 and 160×48: name, state, share, req/s, p99 and errors on every row, nothing cut, the key line within the width; it redraws on resize', async () => {
+    const sizes = [
+      [80, 24],
+      [100, 30],
+      [160, 48],
+    ] as const;
+    /** The screen's lines as drawn (tmux pads nothing: trailing spaces are not part of them). */
+    const lines = (s: string): string[] => s.split('\n').map((l) => l.trimEnd());
+    const check = (s: string, columns: number, rows: number): void => {
+      const drawn = lines(s);
+      // Nothing past the width or the height (ink redraws the whole screen once its output reaches the height).
+      for (const l of drawn) expect([...l].length, l).toBeLessThanOrEqual(columns);
+      expect(drawn.filter((l) => l !== '').length).toBeLessThan(rows);
+      const head = drawn.find((l) => /^\s+name /.test(l))!;
+      for (const column of ['name', 'state', 'req/s', 'share', 'p99', 'err']) expect(head, `${columns}×${rows}`).toContain(column);
+      for (const name of ['b1', 'b2', 'b3']) {
+        const r = drawn.find((l) => new RegExp(`^[ ›] ${name} `).test(l));
+        // Every row ends in p99 and its error count, whole: nothing cut mid-number, no ellipsis.
+        expect(r, `${name} at ${columns}×${rows}:\n${s}`).toMatch(/(UP|DOWN) .*\d+(\.\d)?% \/ +\d+\.\d% .*\d(\.\d)?(ms|s) +\d+$/);
+        expect(r).not.toContain('…');
+      }
+      const keys = drawn.filter((l) => /(^|\s)q quit|faults:|c recover/.test(l));
+      expect(keys.length, s).toBeGreaterThan(0);
+    };
+    for (const [columns, rows] of sizes) {
+      const name = `fit${columns}`;
+      const command = `env -u CI -u CONTINUOUS_INTEGRATION LBLAB_TEST_TAG=${tag} NO_COLOR=1 ${process.execPath} ${BIN} start --backends 3 --algo weighted --concurrency 4 --duration 60s; sleep 120`;
+      tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), command);
+      const s = await waitForScreen((x) => /^[ ›] b3 .*\d$/m.test(x) && /L7OK/.test(x) || /^[ ›] b3 .*UP .*\d$/m.test(x), `the dashboard at ${columns}×${rows}`, { name, visible: true });
+      check(s, columns, rows);
+      if (columns === 160) {
+        // Made narrow while running: it redraws to fit, columns go, the ones that matter stay.
+        tmux('resize-window', '-t', name, '-x', '80', '-y', '24');
+        const narrow = await waitForScreen((x) => !/^\s+name port /m.test(x) && /^\s+name /m.test(x), 'a redraw at 80×24', { name, visible: true });
+        check(narrow, 80, 24);
+      }
+      tmux('send-keys', '-t', name, 'q');
+    }
   });
 
   it('with stdin not a terminal (< /dev/null) it runs headless instead of failing to draw', async () => {
