@@ -9,7 +9,7 @@ import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { connectionSnapshots } from './connection-snapshot.js';
 import type { Period } from './periods.js';
-import type { BackendSnapshot, RunSnapshot } from './snapshot.js';
+import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
 
 /** What a snapshot is made of: the run's state at `nowMs` (ms since it started), read by the session, copied by {@link buildSnapshot}. */
 export type SnapshotSources = {
@@ -102,6 +102,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     errors: stats.errors,
     errorRate: rps > 0 ? errorRps / rps : 0,
     backends,
+    history: history(stats, scenario.backends.map((b) => b.name), now),
     latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
     events: s.events.slice(-20),
     ...layerSnapshot(scenario, s.counters),
@@ -117,4 +118,15 @@ function layerSnapshot(scenario: RunScenario, counters: () => LayerCounters): Pi
     ...(sticky ? { sticky: { config: sticky, entries: c.stickEntries, cookiesSet: c.cookiesSet } } : {}),
     ...(rateLimit ? { rateLimit: { config: rateLimit, limited: c.rateLimited } } : {}),
   };
+}
+
+/** The last {@link HISTORY_SECONDS} whole seconds (the one under way left out) of each backend's responses per second. */
+function history(stats: TrafficStats, names: readonly string[], nowMs: number): RunSnapshot['history'] {
+  const current = Math.floor(nowMs / 1000);
+  const fromS = Math.max(0, current - HISTORY_SECONDS);
+  const perBackend = names.map((name) => {
+    const per = stats.backends.get(name)?.perSecond ?? [];
+    return Array.from({ length: current - fromS }, (_, k) => per[fromS + k] ?? 0);
+  });
+  return { fromS, perBackend };
 }

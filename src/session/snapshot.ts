@@ -39,6 +39,9 @@ export type BackendSnapshot = Pick<UpstreamState, ShownUpstreamField> & {
   pool?: string;
 };
 
+/** How many whole seconds of per-backend req/s a snapshot keeps for the live chart. */
+export const HISTORY_SECONDS = 60;
+
 /** Everything a live view draws, copied out of the running session (no live objects). */
 export type RunSnapshot = {
   algo: string;
@@ -67,6 +70,12 @@ export type RunSnapshot = {
   /** The pools and each one's algorithm now, when routes are configured. */
   pools?: Array<{ name: string; algo: string }>;
   latency: { edgesMs: number[]; counts: number[]; p50: number; p90: number; p99: number; max: number };
+  /**
+   * Responses per second of each backend (in backend order) over the last
+   * {@link HISTORY_SECONDS} whole seconds: `perBackend[i][k]` is backend i's
+   * count in second `fromS + k` of the run. What the live chart draws.
+   */
+  history?: { fromS: number; perBackend: number[][] };
   /** Newest last. */
   events: RunEvent[];
   /**

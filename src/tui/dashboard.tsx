@@ -8,6 +8,7 @@ import { Header } from './header.js';
 import { KeyLine, keyLineRows } from './key-line.js';
 import { bindingOf } from './keymap.js';
 import { LatencyChart, latencyChartRows } from './latency-chart.js';
+import { RpsChart, rpsChartRows } from './rps-chart.js';
 import { useTerminalSize } from './terminal-size.js';
 
 /** Props of {@link Dashboard}: the running session's controls and the snapshot refresh period in ms (default 100). */
@@ -32,6 +33,9 @@ function clampIndex(index: number, count: number): number {
 export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   const [snapshot, setSnapshot] = useState<RunSnapshot>(() => controls.snapshot());
   const [selected, setSelected] = useState(0);
+  // The req/s chart: shown when it fits (auto), or as the `t` key last asked.
+  const [chart, setChart] = useState<ChartWish>('auto');
+  const chartShownRef = useRef(false);
   // Key handlers read refs: two keys can arrive before React re-renders.
   const snapshotRef = useRef(snapshot);
   const selectedRef = useRef(selected);
@@ -107,6 +111,8 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         return;
       case 'pause':
         return controls.togglePause();
+      case 'toggle-chart':
+        return setChart((was) => (was === 'off' || (was === 'auto' && !chartShownRef.current) ? 'on' : 'off'));
       case 'next-algorithm':
         return controls.cycleAlgorithm();
       case 'drain':
@@ -151,7 +157,8 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
   });
 
   const size = useTerminalSize();
-  const fit = fitPanels(snapshot, size);
+  const fit = fitPanels(snapshot, size, chart);
+  chartShownRef.current = fit.chart;
   return (
     <Box flexDirection="column" width={size.columns}>
       <Header snapshot={snapshot} />
@@ -160,6 +167,11 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
           showLoad={isAlgorithmName(snapshot.algo) && reportsLoad(snapshot.algo)} width={size.columns}
         />
       </Box>
+      {fit.chart ? (
+        <Box marginTop={1}>
+          <RpsChart snapshot={snapshot} width={size.columns} />
+        </Box>
+      ) : null}
       <Box marginTop={1}>
         <LatencyChart latency={snapshot.latency} folded={fit.latencyFolded} />
       </Box>
@@ -183,20 +195,34 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
 /** The newest events the log shows when there is room. */
 const MAX_EVENTS = 6;
 
+/** The lines a latency histogram usually takes (five buckets and the percentile line, and one to spare): what the chart leaves room for. */
+const TYPICAL_HISTOGRAM_ROWS = 7;
+
+/** What the user asked of the req/s chart: nothing yet (shown when it fits), shown, or hidden (the `t` key). */
+export type ChartWish = 'auto' | 'on' | 'off';
+
 /**
  * How the panels share a terminal of `size`: the header, the backend table
- * and the key line always show; below them the latency histogram folds to
- * its percentile line and the event log shortens (to one event at least)
- * until everything fits in `size.rows − 1` lines (ink redraws the whole
- * screen, flickering, once its output reaches the terminal's height).
+ * and the key line always show; below them the req/s chart shows when it
+ * fits beside the latency histogram and a few events (or when asked with
+ * `t`, at the histogram's expense), the histogram folds to its percentile
+ * line and the event log shortens (to one event at least) until everything
+ * fits in `size.rows − 1` lines (ink redraws the whole screen, flickering,
+ * once its output reaches the terminal's height).
  */
-export function fitPanels(s: RunSnapshot, size: { columns: number; rows: number }): { latencyFolded: boolean; events: number } {
+export function fitPanels(s: RunSnapshot, size: { columns: number; rows: number }, chart: ChartWish = 'auto'): { chart: boolean; latencyFolded: boolean; events: number } {
   const header = 2 + (s.sticky || s.rateLimit ? 1 : 0);
   const table = 1 + s.backends.length + s.backends.filter((b) => b.faults.length > 0).length;
   const fixed = header + 1 + table + 1 + 1 + 1 + keyLineRows(size.columns);
   let room = size.rows - 1 - fixed;
-  const chart = latencyChartRows(s.latency);
-  const latencyFolded = room - chart < Math.min(MAX_EVENTS, Math.max(1, s.events.length));
-  room -= latencyFolded ? 1 : chart;
-  return { latencyFolded, events: Math.max(1, Math.min(MAX_EVENTS, room)) };
+  const histogram = latencyChartRows(s.latency);
+  const chartRows = 1 + rpsChartRows(s.backends.length);
+  const events = Math.min(MAX_EVENTS, Math.max(1, s.events.length));
+  // Nothing to chart before the first whole second (or from a view with no history).
+  // Decided on the room a histogram usually takes, not on this frame's: the chart must not come and go as buckets fill.
+  const showChart = s.history !== undefined && (chart === 'on' || (chart === 'auto' && room >= chartRows + TYPICAL_HISTOGRAM_ROWS + 1));
+  if (showChart) room -= chartRows;
+  const latencyFolded = room - histogram < events;
+  room -= latencyFolded ? 1 : histogram;
+  return { chart: showChart, latencyFolded, events: Math.max(1, Math.min(MAX_EVENTS, room)) };
 }

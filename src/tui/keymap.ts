@@ -20,6 +20,7 @@ export type ControlAction =
   | 'more-load'
   | 'less-load'
   | 'pause'
+  | 'toggle-chart'
   | 'quit'
   | 'recover';
 
@@ -53,9 +54,10 @@ const CONTROL_BINDINGS: readonly KeyBinding[] = [
   { keys: ['a'], action: 'next-algorithm', label: { keys: 'a', action: 'algo' }, help: ['a next algorithm'] },
   { keys: ['w'], action: 'edit-weight', label: { keys: 'w', action: 'weight' }, help: ['w weight of the selected\nbackend (type it, Enter)'] },
   // `=` is `+` without Shift.
-  { keys: ['+', '='], action: 'more-load', label: { keys: '+/-', action: 'concurrency' }, help: ['+/- concurrency'] },
+  { keys: ['+', '='], action: 'more-load', label: { keys: '+/-', action: 'load' }, help: ['+/- concurrency'] },
   { keys: ['-'], action: 'less-load' },
   { keys: ['p'], action: 'pause', label: { keys: 'p', action: 'pause' }, help: ['p pause load'] },
+  { keys: ['t'], action: 'toggle-chart', label: { keys: 't', action: 'chart' }, help: ['t the req/s chart\n(shown or hidden)'] },
   { keys: ['q', 'ctrl+c'], action: 'quit', label: { keys: 'q', action: 'quit' }, help: ['q quit and print the report'] },
 ];
 

@@ -118,7 +118,18 @@ describe('dashboard in a real terminal (tmux)', () => {
       tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), command);
       const s = await waitForScreen((x) => /^[ ›] b3 .*\d$/m.test(x) && /L7OK/.test(x) || /^[ ›] b3 .*UP .*\d$/m.test(x), `the dashboard at ${columns}×${rows}`, { name, visible: true });
       check(s, columns, rows);
+      if (columns === 80) {
+        // No room for the live chart at 80×24 beside the histogram; t shows it anyway, folding the histogram.
+        expect(s).not.toMatch(/req\/s per backend/);
+        tmux('send-keys', '-t', name, 't');
+        const withChart = await waitForScreen((x) => /req\/s per backend/.test(x) && /^b1 +[▁▂▃▄▅▆▇█·]+ +[\d.]+\/s$/m.test(x), 'the chart after t', { name, visible: true });
+        check(withChart, columns, rows);
+        expect(withChart).not.toMatch(/≤\d+ms/);
+      }
       if (columns === 160) {
+        const withChart = await waitForScreen((x) => /^b3 +[▁▂▃▄▅▆▇█·]{2,} +[\d.]+\/s$/m.test(x), 'the live chart', { name, visible: true });
+        check(withChart, columns, rows);
+        expect(withChart).toMatch(/≤\d+ms/);
         // Made narrow while running: it redraws to fit, columns go, the ones that matter stay.
         tmux('resize-window', '-t', name, '-x', '80', '-y', '24');
         const narrow = await waitForScreen((x) => !/^\s+name port /m.test(x) && /^\s+name /m.test(x), 'a redraw at 80×24', { name, visible: true });
