@@ -97,7 +97,7 @@ export function dashboardKeysHelp(): string {
   const faultLines = faults.flatMap((f) => f.help.map((line, i) => `  ${(i === 0 ? f.name : '').padEnd(width)}${line}`));
   return [
     `Dashboard keys: ${controls}. A change of`,
-    'algorithm, weight or membership starts a new period; the report shows each one.',
+    'algorithm, weight, membership or health starts a new period; the report shows each one.',
     'Fault keys toggle a fault on the selected backend:',
     ...faultLines,
     "On the timeline a fault's name switches it on (an event sets, it does not",
