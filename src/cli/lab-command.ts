@@ -54,6 +54,7 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record (with its verdict in "lab") as JSON instead of the report')
     .option('--out <file>', 'also write the run record (a lab with several runs: the comparison) to FILE')
+    .option('--html <file>', 'a lab of one run: also write its report as one self-contained HTML page to FILE')
     .option('--engine <name>', `what balances: ${ENGINES.join(', ')}; the verdict on a real HAProxy or nginx (see lblab export)`, 'lblab')
     .addHelpText(
       'after',
@@ -72,12 +73,12 @@ one after the other on fresh backends, then prints each report, a comparison
 table and the verdict. Ctrl-C or q stops it as in lblab start: everything is
 torn down, and there is no verdict.`,
     )
-    .action(async (name: string | undefined, o: { headless?: boolean; json?: boolean; out?: string; engine: string; all?: boolean }) => {
+    .action(async (name: string | undefined, o: { headless?: boolean; json?: boolean; out?: string; html?: string; engine: string; all?: boolean }) => {
       if (!isEngineName(o.engine)) throw new UsageError(`Expected \`--engine\` to be one of ${ENGINES.join(', ')}, got ${JSON.stringify(o.engine)}`);
       const { findLab, loadAllLabs } = await import('../lab/lab-directory.js');
       const { labOnEngine } = await import('../lab/lab-engine.js');
       if (o.all) {
-        if (o.json || o.out !== undefined) throw new UsageError('Expected no `--json` or `--out` with `--all`: each lab prints its report, then the summary table');
+        if (o.json || o.out !== undefined || o.html !== undefined) throw new UsageError('Expected no `--json`, `--out` or `--html` with `--all`: each lab prints its report, then the summary table');
         if (name !== undefined && !isFolder(name)) throw new UsageError(`Expected a folder of lab files with \`--all\` (or none: the course), got ${JSON.stringify(name)}`);
         const engine = o.engine;
         const labs = (await loadAllLabs(name)).map((l) => (l.engines.includes(engine) ? labOnEngine(l, engine) : { notValid: l, why: `not valid for --engine ${engine} (runs on ${l.engines.join(', ')})` }));
@@ -87,7 +88,11 @@ torn down, and there is no verdict.`,
       }
       if (name === undefined) throw new UsageError('Expected a lab name (see lblab lab list) or `--all`, got neither');
       checkOutPath(o.out);
+      checkOutPath(o.html, '--html');
       const found = labOnEngine(await findLab(name), o.engine);
+      if (o.html !== undefined && found.runs.length > 1) {
+        throw new UsageError(`Expected \`--html\` with a lab of one run, got ${found.name} with ${found.runs.length} (${found.runs.map((r) => r.name).join(', ')}): the HTML page is one run's report`);
+      }
       const { runLab } = await import('./lab-run.js');
       await runLab(found, o);
     });

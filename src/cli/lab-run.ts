@@ -12,7 +12,7 @@ import type { Lab } from '../lab/lab.js';
 import type { BackendsPerClient } from '../load/client-tally.js';
 
 /** Output options of `lblab lab run`, as for `start`. */
-export type LabRunOptions = { headless?: boolean; json?: boolean; out?: string };
+export type LabRunOptions = { headless?: boolean; json?: boolean; out?: string; html?: string };
 
 /**
  * Runs a lab: each of its runs in turn on fresh backends (the dashboard in a

@@ -20,11 +20,12 @@ export function isHeadless(flag: boolean | undefined): boolean {
 
 /**
  * Ends a run: prints the record as JSON (`--json`) or as the text report on
- * stdout first — whatever then happens to the file, the result is not
- * lost — and then writes it to `--out` when given.
- * @throws {RuntimeError} when `--out` cannot be written (after printing).
+ * stdout first — whatever then happens to the files, the result is not
+ * lost — then writes it to `--out` when given, and its HTML report (one
+ * self-contained page, as `lblab report --html` writes it) to `--html`.
+ * @throws {RuntimeError} when `--out` or `--html` cannot be written (after printing).
  */
-export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?: string }): Promise<void> {
+export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?: string; html?: string }): Promise<void> {
   const json = JSON.stringify(record, null, 2) + '\n';
   if (opts.json) process.stdout.write(json);
   else {
@@ -32,6 +33,11 @@ export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?
     process.stdout.write(renderReport(record));
   }
   await writeOut(opts.out, json);
+  if (opts.html !== undefined) {
+    const { renderHtml } = await import('../report/render-html.js');
+    await writeOut(opts.html, renderHtml(record), '--html');
+    process.stderr.write(`lblab: HTML report written to ${opts.html}\n`);
+  }
 }
 
 /**
@@ -41,7 +47,7 @@ export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?
  * regular file (a device such as /dev/stdout) is written in place.
  * @throws {RuntimeError} (one line, naming the file and the error code) when it cannot be written.
  */
-export async function writeOut(file: string | undefined, text: string): Promise<void> {
+export async function writeOut(file: string | undefined, text: string, flag = '--out'): Promise<void> {
   if (file === undefined) return;
   let special = false;
   try {
@@ -59,7 +65,7 @@ export async function writeOut(file: string | undefined, text: string): Promise<
   } catch (err) {
     if (!special) await rm(temp, { force: true }).catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
-    throw new RuntimeError(`could not write --out ${file}: ${e.code ?? e.message}; the result above is complete`);
+    throw new RuntimeError(`could not write ${flag} ${file}: ${e.code ?? e.message}; the result above is complete`);
   }
 }
 
@@ -107,16 +113,17 @@ export function onSignal(onFirst?: () => void): { signal: Promise<NodeJS.Signals
  * failed write.
  * @throws {UsageError} naming `--out`.
  */
-export function checkOutPath(file: string | undefined): void {
+export function checkOutPath(file: string | undefined, flag = '--out'): void {
   if (file === undefined) return;
+  if (file.trim() === '') throw new UsageError(`Expected \`${flag}\` to name a file, got ""`);
   const dir = dirname(resolve(file));
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new UsageError(`Expected \`--out\` to be a file in a writable folder, got ${JSON.stringify(file)} (${dir} is missing or not writable)`);
+    throw new UsageError(`Expected \`${flag}\` to be a file in a writable folder, got ${JSON.stringify(file)} (${dir} is missing or not writable)`);
   }
   try {
-    if (statSync(file).isDirectory()) throw new UsageError(`Expected \`--out\` to be a file, got the folder ${JSON.stringify(file)}`);
+    if (statSync(file).isDirectory()) throw new UsageError(`Expected \`${flag}\` to be a file, got the folder ${JSON.stringify(file)}`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
   }

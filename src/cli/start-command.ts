@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { algorithmsHelp } from '../balancer/algorithms/index.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -8,7 +10,7 @@ import { checkOutPath } from './output.js';
 import { dashboardKeysHelp } from '../tui/keymap.js';
 
 /** The `start` flags that are not scenario fields: how the run is shown and kept. */
-type StartOutputFlags = { headless?: boolean; json?: boolean; out?: string };
+type StartOutputFlags = { headless?: boolean; json?: boolean; out?: string; html?: string };
 
 /** `lblab start`: backends + balancer + load + live dashboard (the main job). */
 export function registerStartCommand(program: Command): void {
@@ -18,7 +20,8 @@ export function registerStartCommand(program: Command): void {
   addOptionGroup(addOptionGroup(cmd, 'load-model', 'start'), 'listen', 'start')
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record as JSON instead of the report')
-    .option('--out <file>', 'also write the run record to FILE');
+    .option('--out <file>', 'also write the run record to FILE')
+    .option('--html <file>', 'also write the report as one self-contained HTML page (inline SVG charts) to FILE');
   for (const group of ['health', 'proxy', 'routes'] as const) addOptionGroup(cmd, group, 'start');
   cmd
     .addHelpText(
@@ -61,8 +64,10 @@ ${dashboardKeysHelp()}`,
     .action(async (o: StartOutputFlags, command: Command) => {
       const scenario = parseStart(command);
       checkOutPath(o.out);
+      checkOutPath(o.html, '--html');
+      if (o.html !== undefined && o.out !== undefined && resolve(o.html) === resolve(o.out)) throw new UsageError('Expected `--html` and `--out` to be two files, got the same one twice');
       const { runStart } = await import('./start-run.js');
-      await runStart(scenario, { headless: o.headless, json: o.json, out: o.out });
+      await runStart(scenario, { headless: o.headless, json: o.json, out: o.out, html: o.html });
     });
 }
 

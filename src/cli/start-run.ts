@@ -12,7 +12,7 @@ import { emitRecord, isHeadless, untilSignal } from './output.js';
  * its duration, `q`, Ctrl-C or SIGTERM, then the report (or JSON) is printed
  * and every process lblab started is gone.
  */
-export async function runStart(parsed: Scenario, out: { headless?: boolean; json?: boolean; out?: string }): Promise<void> {
+export async function runStart(parsed: Scenario, out: { headless?: boolean; json?: boolean; out?: string; html?: string }): Promise<void> {
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });

@@ -43,7 +43,7 @@ describe('lblab lab run --all', () => {
   it('refuses --all with a file, with --json, and a run with neither', async () => {
     for (const [args, message] of [
       [['lab', 'run', '--all', 'failover'], /a folder of lab files with `--all`/],
-      [['lab', 'run', '--all', '--json'], /no `--json` or `--out` with `--all`/],
+      [['lab', 'run', '--all', '--json'], /no `--json`, `--out` or `--html` with `--all`/],
       [['lab', 'run'], /a lab name .* or `--all`, got neither/],
     ] as const) {
       const r = await runCliToEnd([...args]);
