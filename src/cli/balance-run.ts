@@ -1,10 +1,10 @@
-import { Balancer, DEFAULT_CONNECTION, type BalancerConfig } from '../balancer/balancer.js';
+import { Balancer, type BalancerConfig } from '../balancer/balancer.js';
 import { TcpBalancer } from '../balancer/tcp/tcp-balancer.js';
-import { DEFAULT_RETRY_POLICY, proxyRecord } from '../balancer/retry-policy.js';
+import { proxyRecord } from '../balancer/retry-policy.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
 import { routesRecord } from '../balancer/routes.js';
-import { buildRunRecord, type RunEvent } from '../metrics/run-record.js';
+import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import { formatEventLine } from '../session/progress-line.js';
 import { EngineBalancer, type EngineBalancerConfig } from '../engines/engine-balancer.js';
 import { findEngineProgram } from '../engines/engines.js';
@@ -23,17 +23,9 @@ export async function runBalance(config: BalancerConfig & UpstreamScenario, dura
   const tcp = config.mode === 'tcp';
   // At L4 the record has connections and bytes per backend, no requests.
   const balancer = tcp ? new TcpBalancer(config) : new Balancer(config);
-  const events: RunEvent[] = [];
-  balancer.on('transition', (t) => {
-    const e: RunEvent = { atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason };
-    events.push(e);
-    process.stderr.write(formatEventLine(e) + '\n');
-  });
-  balancer.on('backend', (b) => {
-    const e: RunEvent = { atMs: Math.round(b.atMs), type: b.type, ...(b.backend ? { target: b.backend } : {}), detail: b.detail };
-    events.push(e);
-    process.stderr.write(formatEventLine(e) + '\n');
-  });
+  const { events, log } = eventLog();
+  balancer.on('transition', (t) => log({ atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason }));
+  balancer.on('backend', (b) => log({ atMs: Math.round(b.atMs), type: b.type, ...(b.backend ? { target: b.backend } : {}), detail: b.detail }));
   const stop = untilSignal();
   const { url } = await balancer.listen();
   process.stderr.write(
@@ -50,23 +42,7 @@ export async function runBalance(config: BalancerConfig & UpstreamScenario, dura
   else await stop;
 
   const record = buildRunRecord({
-    config: {
-      command: 'balance',
-      mode: config.mode ?? 'http',
-      algo: balancer.algo,
-      weights: balancer.backends.map((b) => b.configuredWeight),
-      health: { ...config.health },
-      proxy: proxyRecord(
-        config.connection ?? DEFAULT_CONNECTION,
-        config.retry ?? DEFAULT_RETRY_POLICY,
-        config.passive,
-        config.backends.filter((b) => b.backup).map((b) => b.name),
-        { slowStartMs: config.slowStartMs ?? 0, panicThreshold: config.panicThreshold ?? 0 },
-        { sticky: config.sticky, rateLimit: config.rateLimit },
-      ),
-      ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
-      ...(config.tls ? { tls: true } : {}),
-    },
+    config: balanceRecordConfig(config, balancer.algo, balancer.backends.map((b) => b.configuredWeight)),
     durationMs: balancer.nowMs(),
     stats: balancer.stats,
     backends: balancer.backendInfos(),
@@ -93,11 +69,7 @@ async function runEngineBalance(config: EngineBalancerConfig, durationMs: number
   findEngineProgram(config.engine);
   const t0 = performance.timeOrigin + performance.now();
   const balancer = new EngineBalancer(config, t0, true);
-  const events: RunEvent[] = [];
-  const log = (e: RunEvent): void => {
-    events.push(e);
-    process.stderr.write(formatEventLine(e) + '\n');
-  };
+  const { events, log } = eventLog();
   balancer.on('transition', (t) => log({ atMs: Math.round(t.atMs), type: t.to, target: t.backend, detail: t.reason }));
   balancer.on('failed', (err) => log({ atMs: Math.round(balancer.nowMs()), type: 'error', detail: err.message }));
   const stop = untilSignal();
@@ -111,17 +83,7 @@ async function runEngineBalance(config: EngineBalancerConfig, durationMs: number
   else await Promise.race([stop, failed]);
   const report = await balancer.report();
   const record = buildRunRecord({
-    config: {
-      command: 'balance',
-      mode: config.mode,
-      algo: config.algo,
-      weights: config.backends.map((b) => b.weight),
-      health: { ...config.health },
-      proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold }, { sticky: config.sticky, rateLimit: config.rateLimit }),
-      ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
-      ...(config.tls ? { tls: true } : {}),
-      engine: config.engine,
-    },
+    config: { ...balanceRecordConfig(config, config.algo, config.backends.map((b) => b.weight)), engine: config.engine },
     durationMs: balancer.nowMs(),
     stats: balancer.stats,
     backends: report.backends,
@@ -129,4 +91,30 @@ async function runEngineBalance(config: EngineBalancerConfig, durationMs: number
   });
   await balancer.close();
   await emitRecord(record, out);
+}
+
+/** The events of a `balance` run, each also printed on stderr as it happens. */
+function eventLog(): { events: RunEvent[]; log: (e: RunEvent) => void } {
+  const events: RunEvent[] = [];
+  return {
+    events,
+    log: (e) => {
+      events.push(e);
+      process.stderr.write(formatEventLine(e) + '\n');
+    },
+  };
+}
+
+/** The `config` of a `balance` run's record: what its flags asked of the balancer, with the algorithm and weights it ran. */
+function balanceRecordConfig(config: UpstreamScenario, algo: string, weights: number[]): RunRecord['config'] {
+  return {
+    command: 'balance',
+    mode: config.mode,
+    algo,
+    weights,
+    health: { ...config.health },
+    proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold }, { sticky: config.sticky, rateLimit: config.rateLimit }),
+    ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
+    ...(config.tls ? { tls: true } : {}),
+  };
 }

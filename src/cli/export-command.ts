@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { ExternalEngine } from '../engines/engines.js';
+import { serverOf } from '../engines/engine-config.js';
 import { checkEngineSupport } from '../engines/support.js';
 import type { Expectation } from '../lab/lab.js';
 import { FieldError } from '../scenario/field-error.js';
@@ -78,7 +79,7 @@ async function exportText(target: Target, o: ExportFlags, command: Command): Pro
     return k6Text({ ...scenario, host: upstream.host, port: upstream.port, tls: upstream.tls }, commandLine());
   }
   checkEngineSupport(target, { ...upstream, engine: target }, flagOf, [], `lblab export ${target}`);
-  return engineText(target, upstream, upstream.backends.map((b) => address(b.name, b.url)), commandLine());
+  return engineText(target, upstream, upstream.backends.map((b) => serverOf(b.name, b.url)), commandLine());
 }
 
 /** A lab's run, exported: its scenario with the listen address of the flags and the servers of `--backend` (or 127.0.0.1:8001…). */
@@ -96,7 +97,7 @@ async function exportLab(target: Target, o: ExportFlags, command: Command): Prom
   if (o.backend.length > 0 && o.backend.length !== names.length) {
     throw new FieldError('--backend', `to be given once per backend of lab ${lab.name} (${names.length}: ${names.join(', ')}), got ${o.backend.length}`);
   }
-  const servers = o.backend.length > 0 ? parseBalance(o.backend, command, 'export').backends.map((b, i) => address(names[i]!, b.url)) : names.map((n, i) => ({ name: n, host: '127.0.0.1', port: LAB_FIRST_PORT + i }));
+  const servers = o.backend.length > 0 ? parseBalance(o.backend, command, 'export').backends.map((b, i) => serverOf(names[i]!, b.url)) : names.map((n, i) => ({ name: n, host: '127.0.0.1', port: LAB_FIRST_PORT + i }));
   const listen = {
     host: host !== undefined ? String(host) : '127.0.0.1',
     port: port !== undefined ? parsePort('--port', String(port)) : 8080,
@@ -110,12 +111,6 @@ async function exportLab(target: Target, o: ExportFlags, command: Command): Prom
   const note = scenario.events.length > 0 ? `\n# The lab's timeline (${scenario.events.length} events: kills, faults) is lblab's to play; it is not part of a balancer's config.\n` : '';
   const fleet = o.backend.length > 0 ? '' : `# Start the servers first, e.g. ${servers.map((s) => `lblab backend --name ${s.name} --port ${s.port}`).join('; ')}\n`;
   return fleet + note + (await engineText(target, scenario, servers, source));
-}
-
-/** A `--backend` URL as the host and port a config names. */
-function address(name: string, url: string): { name: string; host: string; port: number } {
-  const u = new URL(url);
-  return { name, host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
 }
 
 /** The HAProxy or nginx config of `upstream` over `servers`, with the files beside it. */

@@ -13,7 +13,7 @@ import { RuntimeError } from '../errors.js';
 import type { BackendInfo } from '../metrics/run-record.js';
 import type { UpstreamScenario } from '../scenario/scenario.js';
 import { TrafficStats } from '../metrics/traffic-stats.js';
-import { enginePools, parseAccessLine } from './engine-config.js';
+import { enginePools, parseAccessLine, serverOf } from './engine-config.js';
 import { engineFiles, EngineProcess, writePrivate } from './engine-process.js';
 import { findEngineProgram, nginxStreamModule, type ExternalEngine } from './engines.js';
 import { haproxyCommand, parseShowStat, type ServerStat } from './haproxy-stats.js';
@@ -95,8 +95,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
 
   /** The pools as the engine's config has them (one, `default`, without routes). */
   private pools(): ReturnType<typeof enginePools> {
-    const backends = this.config.backends.map((b) => ({ name: b.name, host: '', port: 0 }));
-    return enginePools({ upstream: this.config, backends, files: { statsSocket: '', certificate: '', certificateKey: '' }, source: '' });
+    return enginePools(this.config, this.config.backends.map((b) => b.name));
   }
 
   /** The algorithm: fixed in the engine's config. */
@@ -140,10 +139,7 @@ export class EngineBalancer extends EventEmitter<RunBalancerEvents> implements R
     const upstream = { ...this.config, port };
     const input = {
       upstream,
-      backends: this.config.backends.map((b) => {
-        const u = new URL(b.url);
-        return { name: b.name, host: u.hostname, port: Number(u.port) };
-      }),
+      backends: this.config.backends.map((b) => serverOf(b.name, b.url)),
       files,
       source: `lblab --engine ${this.engine}`,
       accessLog: this.recordTraffic && this.config.mode === 'http',

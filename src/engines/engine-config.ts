@@ -73,6 +73,12 @@ export function duration(ms: number): string {
   return whole % 1000 === 0 && whole > 0 ? `${whole / 1000}s` : `${whole}ms`;
 }
 
+/** A backend's origin (`http://127.0.0.1:8001`) as the host and port a config names. */
+export function serverOf(name: string, url: string): { name: string; host: string; port: number } {
+  const u = new URL(url);
+  return { name, host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+}
+
 /** The `host:port` backend `name` of `input` listens on. @throws {Error} for a name that is not one of its backends (a bug of the caller). */
 export function serverAddress(input: EngineConfigInput, name: string): string {
   const b = input.backends.find((x) => x.name === name);
@@ -81,11 +87,11 @@ export function serverAddress(input: EngineConfigInput, name: string): string {
 }
 
 /**
- * The pools of an upstream as the engines write them: each route pool with
- * its backends and algorithm, or one pool `default` of every backend.
+ * The pools of upstream `u` over the backends `names` as the engines write
+ * them: each route pool with its backends and algorithm, or one pool
+ * `default` of every backend.
  */
-export function enginePools(input: EngineConfigInput): Array<{ name: string; backends: string[]; algo: UpstreamScenario['algo']; own: boolean }> {
-  const u = input.upstream;
-  if (!u.routing) return [{ name: 'default', backends: input.backends.map((b) => b.name), algo: u.algo, own: false }];
+export function enginePools(u: UpstreamScenario, names: readonly string[]): Array<{ name: string; backends: string[]; algo: UpstreamScenario['algo']; own: boolean }> {
+  if (!u.routing) return [{ name: 'default', backends: [...names], algo: u.algo, own: false }];
   return u.routing.pools.map((p) => ({ name: p.name, backends: [...p.backends], algo: p.algo ?? u.algo, own: p.algo !== undefined }));
 }

@@ -1,3 +1,4 @@
+import { formatHashKey } from '../balancer/hash-key.js';
 import type { AlgorithmName } from '../balancer/algorithms/index.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import type { RetryCondition } from '../balancer/retry-policy.js';
@@ -33,7 +34,7 @@ function balanceLines(input: EngineConfigInput, algo: AlgorithmName, from: strin
         return `balance hash req.cook(${key.name})`;
     }
   };
-  const keyFrom = input.upstream.hashKey ? ` --hash-key ${key.kind}${'name' in key ? `:${key.name}` : ''}` : '';
+  const keyFrom = input.upstream.hashKey ? ` --hash-key ${formatHashKey(input.upstream.hashKey)}` : '';
   switch (algo) {
     case 'round-robin':
     case 'weighted':
@@ -159,7 +160,7 @@ export function haproxyConfig(input: EngineConfigInput): string {
       { text: `http-request deny deny_status 429 if { sc_http_req_rate(0) gt ${limit} }`, from: '--rate-limit: over it, 429', indent: 1 },
     );
   }
-  const pools = enginePools(input);
+  const pools = enginePools(input.upstream, input.backends.map((b) => b.name));
   const sections = poolCookieNames('lblab', pools);
   const sectionOf = (pool: string): string => sections[pools.findIndex((p) => p.name === pool)]!;
   if (u.routing) {

@@ -19,6 +19,21 @@ import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
 import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot } from './snapshot-builder.js';
 
+/** Why a backend takes no requests: DOWN, draining, ejected, behind an open breaker. */
+type OutReason = 'down' | 'drain' | 'ejected' | 'breaker';
+
+/** What each health transition or backend event does to a backend's reasons to be out of rotation. */
+const ROTATION_CHANGES: Readonly<Record<string, readonly ['add' | 'delete', OutReason]>> = {
+  down: ['add', 'down'],
+  up: ['delete', 'down'],
+  draining: ['add', 'drain'],
+  undrained: ['delete', 'drain'],
+  ejected: ['add', 'ejected'],
+  readmitted: ['delete', 'ejected'],
+  'breaker-open': ['add', 'breaker'],
+  'breaker-closed': ['delete', 'breaker'],
+};
+
 /** A `--event` that switches a fault on. */
 type FaultEvent = Extract<ScheduledEvent, { action: FaultName }>;
 
@@ -59,7 +74,7 @@ export class RunSession implements RunControls {
   /** Algorithm periods, oldest first: a new one at each algorithm, weight or membership change. */
   private readonly periods: PeriodLog;
   /** Why each backend is out of rotation now (down, drain, ejected, breaker); absent when it may take requests. */
-  private readonly outOfRotation = new Map<string, Set<'down' | 'drain' | 'ejected' | 'breaker'>>();
+  private readonly outOfRotation = new Map<string, Set<OutReason>>();
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
@@ -424,20 +439,10 @@ export class RunSession implements RunControls {
    * of it, so the requests it sent to a backend back UP count in the new one.
    */
   private rotation(name: string, type: string, atMs: number): void {
+    const c = ROTATION_CHANGES[type];
+    if (!c) return;
     const reasons = this.outOfRotation.get(name) ?? new Set();
     const wasOut = reasons.size > 0;
-    const change: Record<string, ['add' | 'delete', 'down' | 'drain' | 'ejected' | 'breaker']> = {
-      down: ['add', 'down'],
-      up: ['delete', 'down'],
-      draining: ['add', 'drain'],
-      undrained: ['delete', 'drain'],
-      ejected: ['add', 'ejected'],
-      readmitted: ['delete', 'ejected'],
-      'breaker-open': ['add', 'breaker'],
-      'breaker-closed': ['delete', 'breaker'],
-    };
-    const c = change[type];
-    if (!c) return;
     if (c[0] === 'add') reasons.add(c[1]);
     else reasons.delete(c[1]);
     if (reasons.size > 0) this.outOfRotation.set(name, reasons);
