@@ -83,7 +83,7 @@ async function emitComparison(lab: Lab, results: readonly LabRunResult[], perCli
     scenario: scenarioOf(first, first.durationMs, lab.runs[0]!.removal?.target),
     results: results.map((r, i) => {
       const clients = lab.runs[i]!.config.clients;
-      return summarizeRun({ ...r.record, lab: verdict }, perClient[i]!, r.keysMoved, clients !== undefined && clients > 1);
+      return { name: r.name, ...summarizeRun({ ...r.record, lab: verdict }, perClient[i]!, r.keysMoved, clients !== undefined && clients > 1) };
     }),
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';

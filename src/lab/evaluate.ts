@@ -30,9 +30,18 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
   if (e.kind !== 'detected' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
   switch (e.kind) {
     case 'share': {
-      const b = r.backends.find((x) => x.name === e.backend);
-      const share = b?.share ?? 0;
-      return { text, expected: expectedWords(e), measured: formatPct(share), pass: Math.abs(share - e.is) <= e.within + 1e-9 };
+      let share: number;
+      let of = '';
+      if (e.from) {
+        const w = windowOf(r, e.from, e.backend);
+        if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
+        if (w.served === 0) return { text, expected: expectedWords(e), measured: 'not measured (no backend served a request in that window)', pass: false };
+        share = w.backendRequests / w.served;
+        of = ` (${w.backendRequests} of ${w.served})`;
+      } else {
+        share = r.backends.find((x) => x.name === e.backend)?.share ?? 0;
+      }
+      return { text, expected: expectedWords(e), measured: `${formatPct(share)}${of}`, pass: Math.abs(share - e.is) <= e.within + 1e-9 };
     }
     case 'max-share-deviation': {
       let worst: { name: string; share: number; expected: number; dev: number } | undefined;
@@ -165,7 +174,7 @@ function wantedSequence(e: Expectation & { kind: 'sequence' }): string[] {
 function describe(e: Expectation): string {
   switch (e.kind) {
     case 'share':
-      return `share of ${e.backend}`;
+      return `share of ${e.backend}${e.from ? ` ${windowWords(e.from)}` : ''}`;
     case 'max-share-deviation':
       return 'largest share deviation from expected';
     case 'detected':
@@ -249,19 +258,36 @@ function bounds(min: number | undefined, max: number | undefined, fmt: (v: numbe
 
 function windowWords(w: WindowStart): string {
   const grace = w.graceMs > 0 ? ` +${formatDuration(w.graceMs)}` : '';
-  return w.kind === 'time' ? `from ${formatDuration(w.atMs + w.graceMs)}` : `from ${w.type}${w.target ? ` ${w.target}` : ''}${grace}`;
+  const span = w.forMs !== undefined ? ` for ${formatDuration(w.forMs)}` : '';
+  return w.kind === 'time' ? `from ${formatDuration(w.atMs + w.graceMs)}${span}` : `from ${w.type}${w.target ? ` ${w.target}` : ''}${grace}${span}`;
 }
+
+/** The time line's step: each point counts the second that ends at its `atMs`. */
+const TIMELINE_STEP_MS = 1000;
 
 /** Timeline actions the event log names otherwise: the balancer logs a drain as `draining` (then `drained`). */
 const LOGGED_AS: Record<string, string> = { drain: 'draining' };
 
 /**
- * Sums the time line from `from` to the end of the run: every one-second
- * point that ends after that moment (so the second an event fell in counts;
- * a grace of 1 s skips it). Without `from`, the whole run's totals.
+ * Sums the time line from `from` to the end of the run (or for `from.forMs`):
+ * every one-second point that ends after the start (so the second an event
+ * fell in counts; a grace of 1 s skips it) and starts before the end.
+ * `served` is the responses some backend gave (the sum over backends).
+ * Without `from`, the whole run's totals.
  */
-function windowOf(r: RunRecord, from: WindowStart | undefined, backend?: string): { requests: number; errors: number; backendRequests: number } | { missing: string } {
-  if (!from) return { requests: r.totals.requests, errors: r.totals.errors, backendRequests: r.backends.find((b) => b.name === backend)?.requests ?? 0 };
+function windowOf(
+  r: RunRecord,
+  from: WindowStart | undefined,
+  backend?: string,
+): { requests: number; errors: number; backendRequests: number; served: number } | { missing: string } {
+  if (!from) {
+    return {
+      requests: r.totals.requests,
+      errors: r.totals.errors,
+      backendRequests: r.backends.find((b) => b.name === backend)?.requests ?? 0,
+      served: r.backends.reduce((sum, b) => sum + b.requests, 0),
+    };
+  }
   let startMs: number;
   if (from.kind === 'time') startMs = from.atMs + from.graceMs;
   else {
@@ -270,16 +296,19 @@ function windowOf(r: RunRecord, from: WindowStart | undefined, backend?: string)
     if (!ev) return { missing: `not measured (no ${from.type}${from.target ? ` ${from.target}` : ''} in the run's events)` };
     startMs = ev.atMs + from.graceMs;
   }
+  const endMs = from.forMs === undefined ? Infinity : startMs + from.forMs;
   let requests = 0;
   let errors = 0;
   let backendRequests = 0;
+  let served = 0;
   for (const p of r.timeline) {
-    if (p.atMs <= startMs) continue;
+    if (p.atMs <= startMs || p.atMs - TIMELINE_STEP_MS >= endMs) continue;
     requests += p.rps;
     errors += p.errors;
     if (backend) backendRequests += p.perBackend[backend] ?? 0;
+    for (const n of Object.values(p.perBackend)) served += n;
   }
-  return { requests, errors, backendRequests };
+  return { requests, errors, backendRequests, served };
 }
 
 function metricOf(result: LabRunResult, metric: CompareMetric, backend?: string): number | undefined {

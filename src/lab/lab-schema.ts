@@ -57,8 +57,8 @@ const backend = z.string();
 const fraction = z.number().min(0).max(1);
 const count = z.number().int().min(0);
 const runName = z.string().optional();
-/** `after`: a duration (`5s`) or an event of the run (`kill b2`, `drain b2`); `grace` is added to it. */
-const window = { after: z.string().optional(), grace: duration.optional() };
+/** `after`: a duration (`5s`) or an event of the run (`kill b2`, `drain b2`, `up b2`); `grace` is added to it; `for`: how long the window lasts (default: to the end of the run). */
+const window = { after: z.string().optional(), grace: duration.optional(), for: duration.optional() };
 const latencyMetric = z.enum(['p50', 'p90', 'p99', 'p999', 'max']);
 
 /**
@@ -67,8 +67,8 @@ const latencyMetric = z.enum(['p50', 'p90', 'p99', 'p999', 'max']);
  * lab has several runs).
  */
 export const EXPECTATION_SCHEMAS = {
-  /** A backend's share of responses is `is` ± `within`. */
-  share: z.strictObject({ backend, is: fraction, within: fraction, run: runName }),
+  /** A backend's share of responses is `is` ± `within`, over the run or in a window of the per-second time line. */
+  share: z.strictObject({ backend, is: fraction, within: fraction, ...window, run: runName }),
   /** The largest |share − expected share| over the backends is at most `max`. */
   'max-share-deviation': z.strictObject({ max: fraction, run: runName }),
   /** The `fault` (default kill) on `backend` was noticed (DOWN, ejected or breaker open) within `within`, and not before `at-least`. */

@@ -5,9 +5,15 @@ import type { RunScenario } from '../scenario/scenario.js';
  * Where a windowed expectation starts: a time since the run started (ms), or
  * the first event of `type` on `target` in the run (e.g. `kill b2`); `graceMs`
  * is added to either. The window is every second of the time line that ends
- * after that moment, to the end of the run.
+ * after that moment, to the end of the run or, with `forMs`, up to the last
+ * second that starts before start + `forMs`.
  */
-export type WindowStart = { kind: 'time'; atMs: number; graceMs: number } | { kind: 'event'; type: string; target?: string; graceMs: number };
+export type WindowStart = ({ kind: 'time'; atMs: number } | { kind: 'event'; type: string; target?: string }) & {
+  /** Added to the start, ms. */
+  graceMs: number;
+  /** How long the window lasts from its start (after grace), ms; absent: to the end of the run. */
+  forMs?: number;
+};
 
 /** A latency measure of the run record, ms. */
 export type LatencyMetric = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
@@ -26,7 +32,7 @@ export type Expectation = ExpectationOfKind & { engines?: EngineName[] };
 
 /** One expectation by its kind. */
 export type ExpectationOfKind =
-  | { kind: 'share'; run: string; backend: string; is: number; within: number }
+  | { kind: 'share'; run: string; backend: string; is: number; within: number; from?: WindowStart }
   | { kind: 'max-share-deviation'; run: string; max: number }
   | { kind: 'detected'; run: string; backend: string; fault: string; by?: 'down' | 'ejected' | 'breaker-open'; withinMs: number; atLeastMs?: number }
   | { kind: 'error-rate'; run: string; max?: number; min?: number; from?: WindowStart }

@@ -159,19 +159,24 @@ class LabReader {
     const from = (): WindowStart | undefined => {
       if (v.after === undefined) {
         if (v.grace !== undefined) this.fail(`${p}.grace`, 'expected grace only with after');
+        if (v.for !== undefined) this.fail(`${p}.for`, 'expected for only with after');
         return undefined;
       }
       const after = String(v.after).trim();
       const graceMs = ms('grace') ?? 0;
-      if (/^\d/.test(after)) return { kind: 'time', atMs: this.check(() => parseDuration(`${p}.after`, after, { allowZero: true })), graceMs };
+      const forMs = v.for === undefined ? undefined : this.check(() => parseDuration(`${p}.for`, v.for as string));
+      const span = { graceMs, ...(forMs !== undefined ? { forMs } : {}) };
+      if (/^\d/.test(after)) return { kind: 'time', atMs: this.check(() => parseDuration(`${p}.after`, after, { allowZero: true })), ...span };
       const [type, target, ...rest] = after.split(/\s+/);
       if (rest.length > 0 || !type) this.fail(`${p}.after`, `expected a time like 5s or an event like "kill b2", got ${JSON.stringify(after)}`);
       if (target !== undefined) backend('after', target);
-      return { kind: 'event', type, ...(target !== undefined ? { target } : {}), graceMs };
+      return { kind: 'event', type, ...(target !== undefined ? { target } : {}), ...span };
     };
     switch (kind) {
-      case 'share':
-        return { kind, run: runOf().name, backend: backend('backend'), is: v.is as number, within: v.within as number };
+      case 'share': {
+        const start = from();
+        return { kind, run: runOf().name, backend: backend('backend'), is: v.is as number, within: v.within as number, ...(start ? { from: start } : {}) };
+      }
       case 'max-share-deviation':
         return { kind, run: runOf().name, max: v.max as number };
       case 'detected': {

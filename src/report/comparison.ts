@@ -10,6 +10,8 @@ import { visibleStrings } from './visible-text.js';
 
 /** One algorithm's run in a comparison. Latency in ms, rates in req/s, shares 0..1. */
 export type CompareResult = Pick<RunRecord['totals'], 'requests' | 'rps' | 'errors' | 'latencyMs'> & {
+  /** The run's name in a lab of several runs (`runs[].name`), which heads its column; absent in `lblab compare`, where the algorithm does. */
+  name?: string;
   algo: string;
   /** The real balancer of this run (`--engines`); absent: lblab's own. */
   engine?: string;
@@ -94,7 +96,7 @@ export function renderComparison(written: Comparison, options: { color?: boolean
   const profile = s.backends
     .map((b) => `${b.name} ${formatLatency(b.latency)}${b.capacity !== null ? ` cap ${b.capacity}` : ''}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}${b.weight !== 1 ? ` w${b.weight}` : ''}`)
     .join(', ');
-  const what = results.some((r) => r.engine) ? 'run' : 'algorithm';
+  const what = results.some((r) => r.engine || r.name !== undefined) ? 'run' : 'algorithm';
   lines.push(c.bold(`lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`));
   lines.push(c.dim(`backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`));
   if (cmp.partial) lines.push(c.yellow('partial: interrupted before every algorithm ran'));
@@ -139,6 +141,7 @@ export function renderComparison(written: Comparison, options: { color?: boolean
 
 /** A result's column name: its algorithm, with its engine when some run was on a real engine (`weighted (haproxy)`). */
 function column(r: CompareResult, all: readonly CompareResult[]): string {
+  if (r.name !== undefined) return r.name;
   return all.some((x) => x.engine) ? `${r.algo} (${r.engine ?? 'lblab'})` : r.algo;
 }
 

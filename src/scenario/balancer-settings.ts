@@ -1,4 +1,4 @@
-import { hashesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
+import { hashesWeights, usesWeights, type AlgorithmName } from '../balancer/algorithms/index.js';
 import { DEFAULT_CONNECTION } from '../balancer/balancer.js';
 import type { BreakerConfig, OutlierConfig } from '../balancer/passive/passive-checks.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
@@ -154,16 +154,29 @@ export function parseRateLimit(value: string, field = '--rate-limit'): RateLimit
   return { ratePerSecond: rate, burst };
 }
 
+/** The weighted algorithm that does what a weight-blind one does when the weights are equal, for the error that refuses slow start. */
+const WEIGHTED_FORM: Partial<Record<AlgorithmName, AlgorithmName>> = { 'round-robin': 'weighted', 'least-conn': 'weighted-least-conn' };
+
 /**
- * Refuses slow start with an algorithm that hashes onto whole weights
- * (nginx refuses `slow_start` with `hash` and `ip_hash` too), rather than
- * ignore it.
+ * Refuses slow start with an algorithm it cannot act on, rather than ignore
+ * it: one that hashes onto whole weights (nginx refuses `slow_start` with
+ * `hash` and `ip_hash` too), or one that ignores weights (`round-robin`,
+ * `least-conn`, `peak-ewma`), since slow start ramps the weight. HAProxy's
+ * `roundrobin` and `leastconn` are weighted, so there the ramp works; in
+ * lblab their weighted forms are `weighted` and `weighted-least-conn`.
  * @throws {FieldError} naming `balancer.slow-start`.
  */
 export function requireSlowStartAlgorithm(slowStartMs: number, algos: readonly AlgorithmName[], name: FieldNamer): void {
+  if (slowStartMs <= 0) return;
   const hashing = algos.find(hashesWeights);
-  if (slowStartMs > 0 && hashing) {
-    throw new FieldError(name('balancer.slow-start'), `only with an algorithm that is not hashing onto whole weights, got ${hashing}`);
+  if (hashing) throw new FieldError(name('balancer.slow-start'), `only with an algorithm that is not hashing onto whole weights, got ${hashing}`);
+  const blind = algos.find((a) => !usesWeights(a));
+  if (blind) {
+    const instead = WEIGHTED_FORM[blind];
+    throw new FieldError(
+      name('balancer.slow-start'),
+      `only with an algorithm that uses weights (slow start ramps the weight), got ${blind}${instead ? `; ${instead} with equal weights balances as ${blind} does and ramps` : ''}`,
+    );
   }
 }
 

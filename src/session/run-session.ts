@@ -75,6 +75,8 @@ export class RunSession implements RunControls {
   private readonly periods: PeriodLog;
   /** Why each backend is out of rotation now (down, drain, ejected, breaker); absent when it may take requests. */
   private readonly outOfRotation = new Map<string, Set<OutReason>>();
+  /** Pools in panic now, by name ('' without routes): their primaries may take requests whatever their health. */
+  private readonly panicking = new Set<string>();
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
@@ -120,6 +122,7 @@ export class RunSession implements RunControls {
     this.balancer.on('backend', (e) => {
       this.log({ atMs: e.atMs, type: e.type, ...(e.backend ? { target: e.backend } : {}), detail: e.detail });
       if (e.backend) this.rotation(e.backend, e.type, e.atMs);
+      else if (e.type === 'panic' || e.type === 'panic-over') this.panic(e.type, e.detail, e.atMs);
     });
     this.balancer.on('changeRejected', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: `the balancer refused a change: ${message}` }));
     this.balancer.on('transition', (t) => {
@@ -451,6 +454,33 @@ export class RunSession implements RunControls {
     if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
   }
 
+  /**
+   * Follows a pool entering or leaving panic (Envoy's panic threshold): in
+   * panic, health is ignored, so its DOWN, ejected and broken primaries take
+   * requests again and the expected share counts them (a draining one stays
+   * out, as the balancer keeps it out). The pool is named by the event's
+   * `pool NAME: ` prefix, or is the only one.
+   */
+  private panic(type: 'panic' | 'panic-over', detail: string, atMs: number): void {
+    const pool = /^pool (\S+): /.exec(detail)?.[1] ?? '';
+    const had = this.panicking.has(pool);
+    if (type === 'panic') this.panicking.add(pool);
+    else this.panicking.delete(pool);
+    if (had !== this.panicking.has(pool) && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
+  }
+
+  /** The backends that may not take requests now: out of rotation, unless their pool is in panic and only health keeps them out. */
+  private outNow(): Set<string> {
+    const out = new Set<string>();
+    const pools = this.config.routing?.pools;
+    for (const [name, reasons] of this.outOfRotation) {
+      const pool = pools ? (pools.find((p) => p.backends.includes(name))?.name ?? '') : '';
+      const panic = this.panicking.has(pool) && !this.config.backups.includes(name);
+      if (!panic || reasons.has('drain')) out.add(name);
+    }
+    return out;
+  }
+
   private changeUpstream(change: UpstreamChange): void {
     this.balancer.change(change);
     this.newPeriod(this.nowMs());
@@ -460,7 +490,7 @@ export class RunSession implements RunControls {
   private newPeriod(atMs: number): void {
     const stats = this.load.stats.startPeriod(atMs);
     this.connectionBase = connectionTotals(this.balancer.states());
-    this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), out: new Set(this.outOfRotation.keys()), stats });
+    this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), out: this.outNow(), stats });
   }
 
   private balancerPort(): number {

@@ -91,6 +91,7 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--backup', 'b7'], /`--backup` to be one of b1, b2, b3, got "b7"/],
   [['start', '--backends', '2', '--backup', 'b1', '--backup', 'b2'], /`--backup` to leave at least one primary backend/],
   [['start', '--algo', 'ip-hash', '--slow-start', '5s'], /`--slow-start` only with an algorithm that is not hashing onto whole weights, got ip-hash/],
+  [['start', '--algo', 'round-robin', '--slow-start', '5s'], /`--slow-start` only with an algorithm that uses weights \(slow start ramps the weight\), got round-robin; weighted with equal weights/],
   [['start', '--panic-threshold', '101'], /`--panic-threshold` to be a whole number from 0 to 100, got "101"/],
   [['balance', '--backend', 'http://127.0.0.1:1', '--slow-start', 'later'], /`--slow-start` to be a non-negative duration.*got "later"/],
   [['compare', '--algos', 'round-robin,p2c', '--event', '2s algo p2c'], /`--event` without "algo" in compare/],

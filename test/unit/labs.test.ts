@@ -147,6 +147,19 @@ describe('expectations judged over a run record', () => {
     expect(v[5]!.measured).toBe('not measured (no restart b2 in the run\'s events)');
   });
 
+  it('share and requests in a window: from an event, for a while (per-second time line)', () => {
+    const v = judge(
+      '  - share: { backend: b2, is: 0.15, within: 0.01, after: kill b2, for: 1s }\n  - share: { backend: b2, is: 0.15, within: 0.01, after: kill b2, for: 2s }\n  - share: { backend: b2, is: 0, within: 0, after: down b2 }\n  - requests: { backend: b2, max: 150, after: kill b2, for: 1s }\n  - requests: { backend: b2, max: 99, after: kill b2, grace: 1s }',
+      record(),
+    );
+    expect(v.map((x) => x.pass)).toEqual([true, false, true, true, false]);
+    // The second after the kill at 2.0 s: 150 of the 994 responses a backend gave.
+    expect(v[0]).toMatchObject({ text: 'share of b2 from kill b2 for 1.0s', measured: '15.1% (150 of 994)' });
+    expect(v[1]!.measured).toBe('12.6% (250 of 1988)');
+    expect(v[4]).toMatchObject({ text: 'requests served by b2 from kill b2 +1.0s', measured: '100' });
+    expect(errorOf(`${HEAD}expect:\n  - share: { backend: b2, is: 0.1, within: 0.1, for: 1s }`)).toBe('labs/x.yaml: expect[0].share.for: expected for only with after');
+  });
+
   it('latency bounds, overall or of one backend', () => {
     const v = judge('  - latency: { of: p99, max: 35ms }\n  - latency: { of: p99, max: 30ms }\n  - latency: { of: p50, backend: b2, min: 11ms, max: 12ms }\n  - latency: { of: max, backend: b3, min: 100ms }', record());
     expect(v.map((x) => x.pass)).toEqual([true, false, true, false]);
