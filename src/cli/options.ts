@@ -130,6 +130,18 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'clients',
     commands: LOADING,
   },
+  'load.client-weights': {
+    flags: '--client-weights <list>',
+    help: 'comma-separated weights, one per virtual client: how often each sends, e.g. 8,1,1,1 for one greedy client (default: all alike)',
+    group: 'clients',
+    commands: LOADING,
+  },
+  'load.keep-alive': {
+    flags: '--no-keep-alive',
+    help: 'a new connection for every request (Connection: close), as a client without keep-alive; with --tls, a TLS handshake each',
+    group: 'clients',
+    commands: LOADING,
+  },
   'load.path': {
     flags: '--path <path>',
     help: 'request path (and query), e.g. /api/users; repeatable: requests take the paths in turn',

@@ -420,6 +420,7 @@ function judge(expectations: readonly Expectation[], backends: readonly string[]
         not(e, "faults and their detection happen in lblab's backends and balancer; k6 only sends the load");
         break;
       case 'stickiness':
+      case 'client-rate':
       case 'backends-per-client':
       case 'keys-moved':
       case 'keys-moved-from-kept':

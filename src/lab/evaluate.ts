@@ -1,7 +1,7 @@
 import type { ExpectationVerdict, RunRecord } from '../metrics/run-record.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
-import type { CompareMetric, Expectation, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, Expectation, WindowStart } from './lab.js';
 
 /** What one run of a lab measured: its record, and the keys moved when it removed a backend. */
 export type LabRunResult = { name: string; record: RunRecord; keysMoved?: KeysMoved };
@@ -138,6 +138,34 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
         pass: (e.min === undefined || fraction >= e.min - 1e-9) && (e.max === undefined || fraction <= e.max + 1e-9),
       };
     }
+    case 'client-rate': {
+      const each = r.clients?.each;
+      if (!each) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients.each)', pass: false };
+      const seconds = r.durationMs / 1000;
+      const rateOf = (c: { requests: number; rateLimited: number; errors: number }): number => {
+        const n = e.of === 'served' ? c.requests - c.rateLimited - c.errors : e.of === 'rate-limited' ? c.rateLimited : e.of === 'errors' ? c.errors : c.requests;
+        return seconds > 0 ? n / seconds : 0;
+      };
+      const within = (rate: number): boolean => (e.min === undefined || rate >= e.min - 1e-9) && (e.max === undefined || rate <= e.max + 1e-9);
+      if (e.client !== undefined) {
+        const c = each[e.client - 1];
+        if (!c) return { text, expected: expectedWords(e), measured: `not measured (no client ${e.client} in the record)`, pass: false };
+        const rate = rateOf(c);
+        return { text, expected: expectedWords(e), measured: `${formatRate(rate)} req/s`, pass: within(rate) };
+      }
+      const others = each.map((c, i) => ({ client: i + 1, rate: rateOf(c) })).filter((c) => c.client !== e.except);
+      if (others.length === 0) return { text, expected: expectedWords(e), measured: 'not measured (no other clients)', pass: false };
+      const low = others.reduce((a, b) => (b.rate < a.rate ? b : a));
+      const high = others.reduce((a, b) => (b.rate > a.rate ? b : a));
+      const outside = others.filter((c) => !within(c.rate));
+      const range = low.rate === high.rate ? `${formatRate(low.rate)} req/s each` : `${formatRate(low.rate)} to ${formatRate(high.rate)} req/s`;
+      return {
+        text,
+        expected: expectedWords(e),
+        measured: outside.length > 0 ? `${range} (${outside.length} of ${others.length} outside, e.g. client ${outside[0]!.client})` : range,
+        pass: outside.length === 0,
+      };
+    }
     case 'compare': {
       const other = results.find((x) => x.name === e.than);
       if (!other) return { text, expected: expectedWords(e), measured: `not measured (run ${e.than} did not run)`, pass: false };
@@ -199,10 +227,19 @@ function describe(e: Expectation): string {
       return 'keys moved by the removal (clients whose backend changed)';
     case 'keys-moved-from-kept':
       return 'clients moved although their backend stayed';
+    case 'client-rate':
+      return `${CLIENT_MEASURE_WORDS[e.of]} per second of ${e.client !== undefined ? `client ${e.client}` : `each client but ${e.except}`}`;
     case 'compare':
       return `${e.metric === 'share' ? `share of ${e.backend}` : METRIC_WORDS[e.metric]} of ${e.run} ${e.direction} ${e.than}${e.by !== 1 ? ` by ${e.by}×` : ''}`;
   }
 }
+
+const CLIENT_MEASURE_WORDS: Record<ClientMeasure, string> = {
+  served: 'requests served',
+  'rate-limited': '429s (rate-limited)',
+  errors: 'errors',
+  requests: 'requests sent',
+};
 
 const METRIC_WORDS: Record<CompareMetric, string> = {
   p50: 'p50',
@@ -246,6 +283,8 @@ function expectedWords(e: Expectation): string {
     case 'keys-moved':
     case 'keys-moved-from-kept':
       return bounds(e.min, e.max, (v) => formatPct(v));
+    case 'client-rate':
+      return bounds(e.min, e.max, (v) => `${formatRate(v)} req/s`);
     case 'compare':
       return `${e.direction === 'below' ? '<' : '>'} ${e.than}'s`;
   }

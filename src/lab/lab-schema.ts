@@ -105,6 +105,20 @@ export const EXPECTATION_SCHEMAS = {
   'keys-moved': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
   /** Like keys-moved, counting only clients whose backend was NOT the removed one (what a consistent hash avoids). */
   'keys-moved-from-kept': z.strictObject({ min: fraction.optional(), max: fraction.optional(), run: runName }),
+  /**
+   * What virtual client `client` (1-based), or every client but `except`,
+   * got per second of the run (record `clients.each`): `served` (answered,
+   * not 429, not failed), `rate-limited` (429), `errors` or all `requests`;
+   * each client's rate (req/s) within `min` … `max`.
+   */
+  'client-rate': z.strictObject({
+    client: z.number().int().min(1).optional(),
+    except: z.number().int().min(1).optional(),
+    of: z.enum(['served', 'rate-limited', 'errors', 'requests']),
+    min: z.number().min(0).optional(),
+    max: z.number().min(0).optional(),
+    run: runName,
+  }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
   compare: z.strictObject({
     metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),

@@ -18,6 +18,9 @@ export type WindowStart = ({ kind: 'time'; atMs: number } | { kind: 'event'; typ
 /** A latency measure of the run record, ms. */
 export type LatencyMetric = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
 
+/** What `client-rate` counts of a virtual client's requests: answered (not 429, not failed), 429s, failures, or all. */
+export type ClientMeasure = 'served' | 'rate-limited' | 'errors' | 'requests';
+
 /** A measure `compare` can put two runs side by side on. */
 export type CompareMetric = LatencyMetric | 'rps' | 'error-rate' | 'share' | 'keys-moved';
 
@@ -44,6 +47,7 @@ export type ExpectationOfKind =
   | { kind: 'requests'; run: string; backend: string; min?: number; max?: number; from?: WindowStart }
   | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
+  | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
   | { kind: 'compare'; run: string; than: string; metric: CompareMetric; direction: 'below' | 'above'; by: number; backend?: string };
 
 /** One run of a lab: a `start` scenario, and the backend it removes mid-run if any (for keys moved). */

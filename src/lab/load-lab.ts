@@ -10,7 +10,7 @@ import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
 import { ENGINES } from '../engines/engines.js';
-import type { CompareMetric, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
 import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
@@ -252,6 +252,24 @@ class LabReader {
         const run = runOf();
         if (!run.removal) this.fail(p, `expected a run that removes a backend (timeline: {at: …, remove: bN}); run ${run.name} removes none`);
         return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
+      case 'client-rate': {
+        bounds('min', 'max');
+        if ((v.client === undefined) === (v.except === undefined)) this.fail(p, 'expected one of client (that client) or except (every client but that one)');
+        const run = runOf();
+        const clients = run.config.clients;
+        const which = (v.client ?? v.except) as number;
+        const field = v.client !== undefined ? 'client' : 'except';
+        if (clients === undefined) this.fail(`${p}.${field}`, `expected a run with virtual clients (load.clients); run ${run.name} has none`);
+        if (which > clients) this.fail(`${p}.${field}`, `expected a virtual client 1…${clients}, got ${which}`);
+        return {
+          kind,
+          run: run.name,
+          ...(v.client !== undefined ? { client: v.client as number } : { except: v.except as number }),
+          of: v.of as ClientMeasure,
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+        };
       }
       case 'compare': {
         const run = runOf();

@@ -62,6 +62,10 @@ export type LoadConfig = {
   paths?: string[];
   /** A cookie jar per virtual client (default true): Set-Cookie is stored and sent back, so cookie stickiness works. */
   cookies?: boolean;
+  /** Relative request rates of the virtual clients (one integer ≥ 1 per client, client 1 first); with several threads each takes its range's weights. Default: every client alike. */
+  clientWeights?: number[];
+  /** Keep connections open between requests (default true); false = one connection per request (undici `reset`), a TLS handshake each on https. */
+  keepAlive?: boolean;
   /** https targets: accept any certificate (a self-signed one); default false, the certificate is verified. */
   insecure?: boolean;
 };
@@ -75,8 +79,22 @@ export type LoadConfig = {
  */
 export type OpenModelStats = { uncorrected: LatencyHistogram; lateSends: number; waitedForSlot: number; unsent: number };
 
-/** How many backends the virtual clients met over the whole run; see `RunRecord.clients`. */
-export type ClientsSummary = { total: number; touched: Record<string, number>; stickiness: number };
+/**
+ * What one virtual client got over the run: `requests` it completed
+ * (responses and transport errors), of them `rateLimited` answered 429 and
+ * `errors` failed (status ≥ 500 or a transport error, as `totals.errors`).
+ */
+export type ClientOutcome = { requests: number; rateLimited: number; errors: number };
+
+/** Most virtual clients whose outcomes the record lists one by one (`clients.each`). */
+export const MAX_CLIENTS_EACH = 1000;
+
+/**
+ * How many backends the virtual clients met over the whole run, and with
+ * at most {@link MAX_CLIENTS_EACH} clients what each got (`each[i]` is
+ * client i + 1); see `RunRecord.clients`.
+ */
+export type ClientsSummary = { total: number; touched: Record<string, number>; stickiness: number; each?: ClientOutcome[] };
 
 type LoadEvents = { batch: [count: number]; done: []; workerError: [Error] };
 
@@ -96,6 +114,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   readonly stats = new TrafficStats();
   /** Per virtual client (index 0 without clients), how many responses each backend served it, by epoch. */
   readonly clientTally = new ClientTally();
+  /** Per virtual client (by run-wide index): completed requests, 429s and failures; empty without `clients` or past {@link MAX_CLIENTS_EACH}. */
+  private readonly outcomes: { requests: Uint32Array; rateLimited: Uint32Array; errors: Uint32Array };
   /** Open model only: see {@link OpenModelStats}. */
   readonly open: OpenModelStats = { uncorrected: new LatencyHistogram(), lateSends: 0, waitedForSlot: 0, unsent: 0 };
   /** Per worker thread, its first responses with a backend: [completion ms, backend]. */
@@ -114,6 +134,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     super();
     this.concurrencyValue = config.concurrency;
     this.rateValue = config.rate;
+    const each = config.clients !== undefined && config.clients <= MAX_CLIENTS_EACH ? config.clients : 0;
+    this.outcomes = { requests: new Uint32Array(each), rateLimited: new Uint32Array(each), errors: new Uint32Array(each) };
   }
 
   /** Current number of closed-model workers. */
@@ -217,7 +239,17 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         durationMs: this.config.durationMs,
         epochStartMs: this.epochStartMs,
         batchIntervalMs: this.config.batchIntervalMs ?? 100,
-        clients: clientCount === undefined ? undefined : { first: firstClient, count: clientCount, spread: this.config.spreadClients ?? false, maxOpen },
+        clients:
+          clientCount === undefined
+            ? undefined
+            : {
+                first: firstClient,
+                count: clientCount,
+                spread: this.config.spreadClients ?? false,
+                maxOpen,
+                ...(this.config.clientWeights ? { weights: this.config.clientWeights.slice(firstClient, firstClient + clientCount) } : {}),
+              },
+        keepAlive: this.config.keepAlive ?? true,
         headers: this.config.headers ?? [],
         paths: this.config.paths ?? [],
         thread,
@@ -265,6 +297,13 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
                 kind === 0 ? undefined : (ERROR_KIND_CODES[kind] as ErrorKind),
                 atMs,
               );
+              const client = m.client[i]!;
+              if (client < this.outcomes.requests.length) {
+                const status = m.status[i]!;
+                this.outcomes.requests[client]!++;
+                if (status === 429) this.outcomes.rateLimited[client]!++;
+                else if (status === 0 || status >= 500) this.outcomes.errors[client]!++;
+              }
               // Who served whom is told by when the request was sent (the mapping in force then) and whether it was in flight across a change.
               if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!, atMs);
               if (b >= 0 && first.length < SEQUENCE_LENGTH) first.push([atMs, names[b]!]);
@@ -351,7 +390,9 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     const unserved = total - perClient.size;
     if (unserved > 0) touched['0'] = unserved;
     const one = touched['1'] ?? 0;
-    return { total, touched, stickiness: perClient.size > 0 ? Math.round((one / perClient.size) * 10_000) / 10_000 : 0 };
+    const { requests, rateLimited, errors } = this.outcomes;
+    const each = Array.from(requests, (n, i) => ({ requests: n, rateLimited: rateLimited[i]!, errors: errors[i]! }));
+    return { total, touched, stickiness: perClient.size > 0 ? Math.round((one / perClient.size) * 10_000) / 10_000 : 0, ...(each.length > 0 ? { each } : {}) };
   }
 
   /** Pauses or resumes sending; requests already sent complete. */

@@ -36,7 +36,9 @@ export type LoadWorkerData = {
    * `maxOpen` clients keep connections open; beyond that the least recently
    * used one closes its dispatcher (see `openClientBudget`).
    */
-  clients?: { first: number; count: number; spread: boolean; maxOpen: number };
+  clients?: { first: number; count: number; spread: boolean; maxOpen: number; weights?: number[] };
+  /** False: every request on a new connection, closed after it (undici's `reset`). */
+  keepAlive: boolean;
   /** Headers sent on every request, placeholders `{client}` and `{seq}` expanded. */
   headers: HeaderTemplate[];
   /** Paths each client's requests take in turn; empty = the URL's path. */

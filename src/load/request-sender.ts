@@ -54,7 +54,7 @@ export class RequestSender {
     const jar = this.clients.jarFor(local);
     const headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
     try {
-      const res = await this.clients.dispatcherFor(local).request({ path, method: 'GET', headers });
+      const res = await this.clients.dispatcherFor(local).request({ path, method: 'GET', headers, reset: !this.clients.keepAlive });
       // Stored when the headers arrive, as a browser does, even if the body fails later.
       jar?.store(res.headers['set-cookie'], path);
       // Read the body to its end: a body cut short must throw, not count as a success.

@@ -10,7 +10,7 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
-export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths'>;
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths'> & Partial<Pick<LoadWorkerData, 'keepAlive'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
@@ -19,7 +19,9 @@ export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'co
  * `clientAddress`), so the server sees each client as a distinct remote
  * address with its own connections; its own cookie jar unless `cookies` is
  * off (the single default client too); and its own turn through the paths.
- * Requests take the clients in turn, round robin over everything that sends.
+ * Requests take the clients in turn, round robin over everything that sends,
+ * or with `clients.weights` a smooth weighted turn (nginx's weighted round
+ * robin, applied to clients): client i sends weight i ÷ the sum of them.
  */
 export class VirtualClients {
   /** Run-wide index of this thread's first client (0 without virtual clients). */
@@ -44,6 +46,12 @@ export class VirtualClients {
   /** Requests each client sent: a client's k-th request takes path k (mod the paths), so every client walks all of them. */
   private readonly sentBy: Uint32Array;
   private nextClient = 0;
+  /** `clients.weights` of this thread's range, and each client's running score for the smooth weighted turn. */
+  private readonly weights: number[] | undefined;
+  private readonly scores: Float64Array | undefined;
+  private readonly weightSum: number;
+  /** False: each request asks for its connection to be closed after it (undici `reset`). */
+  readonly keepAlive: boolean;
 
   constructor(options: VirtualClientsOptions) {
     this.target = new URL(options.url);
@@ -52,6 +60,10 @@ export class VirtualClients {
     this.first = options.clients?.first ?? 0;
     this.count = options.clients?.count ?? 1;
     this.cookies = options.cookies;
+    this.keepAlive = options.keepAlive ?? true;
+    this.weights = options.clients?.weights;
+    this.scores = this.weights ? new Float64Array(this.weights.length) : undefined;
+    this.weightSum = this.weights ? this.weights.reduce((a, b) => a + b, 0) : 0;
     this.paths = options.paths.length > 0 ? options.paths : [this.target.pathname + this.target.search];
     this.compiledHeaders = compileHeaders(options.headers);
     this.dispatcherOptions = {
@@ -68,6 +80,18 @@ export class VirtualClients {
 
   /** The next client of this thread's range, in turn (its local index). */
   take(): number {
+    const weights = this.weights;
+    if (weights) {
+      // Smooth weighted round robin (nginx): every client gains its weight, the highest score sends and pays the sum.
+      const scores = this.scores!;
+      let best = 0;
+      for (let i = 0; i < weights.length; i++) {
+        scores[i]! += weights[i]!;
+        if (scores[i]! > scores[best]!) best = i;
+      }
+      scores[best]! -= this.weightSum;
+      return best;
+    }
     const local = this.nextClient;
     this.nextClient = (local + 1) % this.count;
     return local;

@@ -133,7 +133,14 @@ export const runRecordSchema = z.object({
     .optional(),
   events: z.array(z.object({ atMs: z.number(), type: z.string(), target: z.string().optional(), detail: z.string().optional() })),
   timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()) })),
-  clients: z.object({ total: z.number(), touched: z.record(z.string(), z.number()), stickiness: z.number() }).optional(),
+  clients: z
+    .object({
+      total: z.number(),
+      touched: z.record(z.string(), z.number()),
+      stickiness: z.number(),
+      each: z.array(z.object({ requests: z.number(), rateLimited: z.number(), errors: z.number() })).optional(),
+    })
+    .optional(),
   sequence: z.array(z.string()).optional(),
   lab: z
     .object({

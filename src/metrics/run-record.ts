@@ -300,9 +300,11 @@ export type RunRecord = {
    * served by over the run. `touched["1"]` = clients served by exactly one
    * backend, and so on; `touched["0"]` (present only when some were) =
    * clients no named backend served; `stickiness` = the share (0…1) of the
-   * clients served at all that saw exactly one backend.
+   * clients served at all that saw exactly one backend. `each[i]` (with at
+   * most 1000 clients) is what client i + 1 got: requests completed, of them
+   * 429s (`--rate-limit`) and errors.
    */
-  clients?: { total: number; touched: Record<string, number>; stickiness: number };
+  clients?: { total: number; touched: Record<string, number>; stickiness: number; each?: Array<{ requests: number; rateLimited: number; errors: number }> };
   /** The backends of the first responses (at most 100), in the order they completed; with concurrency 1 this is the pick order. */
   sequence?: string[];
   /** The verdict of the lab this run belongs to (`lblab lab run`). */

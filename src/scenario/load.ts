@@ -18,6 +18,10 @@ export type LoadInput = {
   headers?: readonly string[] | Readonly<Record<string, string>>;
   path?: readonly string[];
   cookies?: boolean;
+  /** One weight per virtual client, `5,1,1` or `[5, 1, 1]`: how often each sends, relative to the others. */
+  'client-weights'?: string | readonly number[];
+  /** False: a new connection for every request (`Connection: close`), as a client without keep-alive. */
+  'keep-alive'?: boolean;
 };
 
 /** The load fields as a file gives them (zod): the duration is required, a string with its unit; unknown fields refused. */
@@ -32,6 +36,8 @@ export const loadFileSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   path: z.array(z.string()).optional(),
   cookies: z.boolean().optional(),
+  'client-weights': z.array(z.number()).optional(),
+  'keep-alive': z.boolean().optional(),
 });
 
 /** Closed-model workers when neither `concurrency` nor `rate` is given. */
@@ -59,7 +65,14 @@ export type ClientOptions = {
   cookies: boolean;
   /** Paths (with query) the requests take in turn; absent = the target URL's own. */
   paths?: string[];
+  /** Relative request rates of the virtual clients, one integer ≥ 1 each (client 1 first); absent = every client alike. */
+  clientWeights?: number[];
+  /** Keep connections open between requests (default true); false = one connection per request. */
+  keepAlive: boolean;
 };
+
+/** Largest weight of one virtual client (`--client-weights`). */
+export const MAX_CLIENT_WEIGHT = 1000;
 
 /**
  * Resolves the load model of `load.*`.
@@ -129,7 +142,32 @@ export function resolveClients(o: LoadInput, name: FieldNamer): ClientOptions {
     if (!/^\/[^\s#]*$/.test(p)) throw new FieldError(name('load.path'), `to be a path starting with / (a query may follow, no spaces or #), got ${JSON.stringify(p)}`);
     return p;
   });
-  return { clients, spreadClients: o['spread-clients'] ?? false, headers, cookies: o.cookies ?? true, ...(paths.length > 0 ? { paths } : {}) };
+  const clientWeights = o['client-weights'] === undefined ? undefined : parseClientWeights(o['client-weights'], clients, name);
+  return {
+    clients,
+    spreadClients: o['spread-clients'] ?? false,
+    headers,
+    cookies: o.cookies ?? true,
+    ...(paths.length > 0 ? { paths } : {}),
+    ...(clientWeights ? { clientWeights } : {}),
+    keepAlive: o['keep-alive'] ?? true,
+  };
+}
+
+/**
+ * Reads `load.client-weights`: one whole number 1…{@link MAX_CLIENT_WEIGHT}
+ * per virtual client, as `5,1,1` or a list. Client i sends weight i ÷ the sum
+ * of the requests (a smooth weighted turn, as nginx's weighted round robin
+ * over servers), so one greedy client can be set against polite ones.
+ * @throws {FieldError} naming the field: without `clients`, a count that is
+ * not the number of clients, or a weight out of range.
+ */
+function parseClientWeights(raw: string | readonly number[], clients: number | undefined, name: FieldNamer): number[] {
+  const field = name('load.client-weights');
+  if (clients === undefined) throw FieldError.worded(field, `Expected \`${field}\` only with \`${name('load.clients')} N\`, got it alone`);
+  const parts = typeof raw === 'string' ? raw.split(',').map((w) => w.trim()) : raw.map(String);
+  if (parts.length !== clients) throw new FieldError(field, `to give one weight per client (${clients}), got ${parts.length}`);
+  return parts.map((w) => parseInteger(field, w, 1, MAX_CLIENT_WEIGHT));
 }
 
 /** A header name: an RFC 9110 token (section 5.1, `token` in 5.6.2). */

@@ -148,6 +148,8 @@ export class RunSession implements RunControls {
       headers: config.headers,
       paths: config.paths ?? requestPaths(config.routing),
       cookies: config.cookies ?? true,
+      ...(config.clientWeights ? { clientWeights: config.clientWeights } : {}),
+      keepAlive: config.keepAlive,
       // A balancer serving TLS here has a certificate generated at start: nothing to verify it against.
       insecure: url.startsWith('https:'),
     });

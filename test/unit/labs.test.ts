@@ -160,6 +160,25 @@ describe('expectations judged over a run record', () => {
     expect(errorOf(`${HEAD}expect:\n  - share: { backend: b2, is: 0.1, within: 0.1, for: 1s }`)).toBe('labs/x.yaml: expect[0].share.for: expected for only with after');
   });
 
+  it('what each virtual client got per second: one client, or every client but one (record clients.each)', () => {
+    const head = HEAD.replace('load: { duration: 6s }', 'load: { duration: 6s, clients: 3 }');
+    const text = '  - client-rate: { client: 1, of: served, max: 20 }\n  - client-rate: { client: 1, of: rate-limited, min: 50 }\n  - client-rate: { except: 1, of: rate-limited, max: 0 }\n  - client-rate: { except: 2, of: served, min: 10 }';
+    const each = [
+      { requests: 420, rateLimited: 300, errors: 0 },
+      { requests: 60, rateLimited: 0, errors: 0 },
+      { requests: 60, rateLimited: 0, errors: 6 },
+    ];
+    const rec = record({ clients: { total: 3, touched: { '3': 3 }, stickiness: 0, each } });
+    const v = evaluateExpectations(lab(text, head).expectations, [{ name: 'weighted', record: rec }]);
+    // 6 s: client 1 served 120 (20/s) and got 300 429s (50/s); client 3 served 54 (9/s).
+    expect(v.map((x) => x.pass)).toEqual([true, true, true, false]);
+    expect(v[0]).toMatchObject({ text: 'requests served per second of client 1', expected: '≤ 20.0 req/s', measured: '20.0 req/s' });
+    expect(v[3]!.measured).toBe('9.0 to 20.0 req/s (1 of 2 outside, e.g. client 3)');
+    expect(evaluateExpectations(lab(text, head).expectations, [{ name: 'weighted', record: record() }])[0]!.measured).toBe('not measured (the run record has no clients.each)');
+    expect(errorOf(`${head}expect:\n  - client-rate: { client: 4, of: served, min: 1 }`)).toBe('labs/x.yaml: expect[0].client-rate.client: expected a virtual client 1…3, got 4');
+    expect(errorOf(`${HEAD}expect:\n  - client-rate: { client: 1, of: served, min: 1 }`)).toMatch(/expected a run with virtual clients \(load.clients\); run weighted has none/);
+  });
+
   it('latency bounds, overall or of one backend', () => {
     const v = judge('  - latency: { of: p99, max: 35ms }\n  - latency: { of: p99, max: 30ms }\n  - latency: { of: p50, backend: b2, min: 11ms, max: 12ms }\n  - latency: { of: max, backend: b3, min: 100ms }', record());
     expect(v.map((x) => x.pass)).toEqual([true, false, true, false]);

@@ -54,8 +54,9 @@ describe('--clients, --spread-clients, --header', () => {
         { name: 'x-empty', value: '' },
       ],
       cookies: true,
+      keepAlive: true,
     });
-    expect(parseClientOptions({ header: [] })).toEqual({ clients: undefined, spreadClients: false, headers: [], cookies: true });
+    expect(parseClientOptions({ header: [] })).toEqual({ clients: undefined, spreadClients: false, headers: [], cookies: true, keepAlive: true });
     // commander turns --no-cookies into cookies: false
     expect(parseClientOptions({ header: [], cookies: false }).cookies).toBe(false);
     expect(parseHeader('--header', 'X-Json={"a":1}=b')).toEqual({ name: 'X-Json', value: '{"a":1}=b' });
