@@ -9,10 +9,10 @@ import type { RunScenario } from '../scenario/scenario.js';
 import type { ComparePlan } from './compare-run.js';
 import { CLIENTS_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
-import { checkOutPath } from './output.js';
+import { checkOutputPaths } from './output.js';
 
 /** The `compare` flags that are not scenario fields: the algorithms to compare, the removal, the run length and how the comparison is kept. */
-type CompareFlags = { algos: string; algo?: string; engines: string; remove?: string; duration: string; json?: boolean; out?: string };
+type CompareFlags = { algos: string; algo?: string; engines: string; remove?: string; duration: string; json?: boolean; out?: string; html?: string };
 
 /** What `compare` defaults to: the classic slow-backend comparison of the course. */
 const DEFAULT_ALGOS = 'round-robin,least-conn,p2c,least-response-time';
@@ -32,7 +32,8 @@ export function registerCompareCommand(program: Command): void {
   addOptionGroup(addOptionGroup(cmd, 'scenario', 'compare'), 'clients', 'compare').addHelpText('after', CLIENTS_HELP);
   cmd
     .option('--json', 'print the comparison as one JSON object instead of the table')
-    .option('--out <file>', 'also write the comparison JSON to FILE');
+    .option('--out <file>', 'also write the comparison JSON to FILE')
+    .option('--html <file>', 'also write the comparison as one self-contained HTML page (the table, then every run\'s report with its charts) to FILE');
   for (const group of ['health', 'proxy'] as const) addOptionGroup(cmd, group, 'compare');
   cmd
     .addHelpText(
@@ -43,6 +44,7 @@ Examples:
     --backends 4 --latency b4=100ms --concurrency 32 --duration 10s
   lblab compare --algos ip-hash,consistent-hash,maglev --backends 5 --clients 200 --remove b3
   lblab compare --algos round-robin,least-conn --sticky ip:1m --clients 50 --latency b3=50ms
+  lblab compare --algos round-robin,least-conn --latency b3=50ms --duration 5s --html cmp.html
   lblab compare --engines lblab,haproxy,nginx --algo weighted --weights 5,1,1 --backends 3 \
     --event "3s kill b2" --duration 10s
 
@@ -58,9 +60,9 @@ ${algorithmsHelp()}`,
     )
     .action(async (o: CompareFlags, command: Command) => {
       const plan = parseCompare(o, inputFromFlags(command, 'compare'), command.getOptionValueSource('algos') === 'cli');
-      checkOutPath(o.out);
+      checkOutputPaths(o.out, o.html);
       const { runCompare } = await import('./compare-run.js');
-      await runCompare(plan, { json: o.json, out: o.out });
+      await runCompare(plan, { json: o.json, out: o.out, html: o.html });
     });
 }
 

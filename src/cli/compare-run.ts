@@ -4,7 +4,7 @@ import type { RunScenario } from '../scenario/scenario.js';
 import { RunSeries } from '../session/run-series.js';
 import type { AlgorithmName } from '../balancer/algorithms/index.js';
 import { checkClientAddresses } from '../load/client-addresses.js';
-import { untilSignal, writeOut } from './output.js';
+import { terminalWidth, untilSignal, writeComparisonHtml, writeOut } from './output.js';
 
 /** What `compare` runs: one scenario per algorithm, the algorithms, the run length (ms) and the backend removed halfway, if any. */
 export type ComparePlan = { algos: AlgorithmName[]; runs: RunScenario[]; durationMs: number; remove: string | undefined };
@@ -14,9 +14,11 @@ export type ComparePlan = { algos: AlgorithmName[]; runs: RunScenario[]; duratio
  * `start` run, headless, as a {@link RunSeries}), then prints the comparison
  * table (or JSON) on stdout. Progress lines go to stderr. Ctrl-C or SIGTERM
  * ends the run under way and prints what was measured so far, marked partial.
- * @throws {RuntimeError} (from errors.js) when a run fails or `--out` cannot be written.
+ * Once it is printed, the comparison JSON goes to `--out` and its HTML page
+ * (the table, then every run's report) to `--html`.
+ * @throws {RuntimeError} (from errors.js) when a run fails or `--out` or `--html` cannot be written.
  */
-export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?: string }): Promise<void> {
+export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?: string; html?: string }): Promise<void> {
   const first = plan.runs[0]!;
   if (first.clients !== undefined) await checkClientAddresses(first.clients, first.spreadClients);
   const series = new RunSeries();
@@ -54,8 +56,9 @@ export async function runCompare(plan: ComparePlan, out: { json?: boolean; out?:
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
   // Printed before the file is written: a failed --out never loses the result.
-  process.stdout.write(out.json ? json : renderComparison(comparison));
+  process.stdout.write(out.json ? json : renderComparison(comparison, { width: terminalWidth() }));
   await writeOut(out.out, json);
+  await writeComparisonHtml(out.html, comparison);
   if (outcome.failure) throw outcome.failure;
 }
 

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ENGINES, isEngineName } from '../engines/engines.js';
 import { UsageError } from '../errors.js';
-import { checkOutPath } from './output.js';
+import { checkOutputPaths, terminalWidth } from './output.js';
 
 /** `lblab lab list | explain NAME | run NAME|FILE`: the scripted exercises of `labs/`. */
 export function registerLabCommand(program: Command): void {
@@ -32,7 +32,7 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
     .action(async () => {
       const { loadAllLabs } = await import('../lab/lab-directory.js');
       const { renderLabList } = await import('../lab/lab-text.js');
-      process.stdout.write(renderLabList(await loadAllLabs()));
+      process.stdout.write(renderLabList(await loadAllLabs(), terminalWidth()));
     });
 
   lab
@@ -43,7 +43,7 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
     .action(async (name: string) => {
       const { findLab } = await import('../lab/lab-directory.js');
       const { renderLabExplain } = await import('../lab/lab-text.js');
-      process.stdout.write(renderLabExplain(await findLab(name)));
+      process.stdout.write(renderLabExplain(await findLab(name), terminalWidth()));
     });
 
   lab
@@ -54,7 +54,7 @@ expectation held, 3 one failed, 2 a bad lab file or name.`,
     .option('--headless', 'no dashboard: a progress line per second on stderr, the report at the end')
     .option('--json', 'print the run record (with its verdict in "lab") as JSON instead of the report')
     .option('--out <file>', 'also write the run record (a lab with several runs: the comparison) to FILE')
-    .option('--html <file>', 'a lab of one run: also write its report as one self-contained HTML page to FILE')
+    .option('--html <file>', 'also write the report as one self-contained HTML page to FILE (a lab with several runs: the comparison and every run\'s report)')
     .option('--engine <name>', `what balances: ${ENGINES.join(', ')}; the verdict on a real HAProxy or nginx (see lblab export)`, 'lblab')
     .addHelpText(
       'after',
@@ -87,12 +87,8 @@ torn down, and there is no verdict.`,
         return;
       }
       if (name === undefined) throw new UsageError('Expected a lab name (see lblab lab list) or `--all`, got neither');
-      checkOutPath(o.out);
-      checkOutPath(o.html, '--html');
+      checkOutputPaths(o.out, o.html);
       const found = labOnEngine(await findLab(name), o.engine);
-      if (o.html !== undefined && found.runs.length > 1) {
-        throw new UsageError(`Expected \`--html\` with a lab of one run, got ${found.name} with ${found.runs.length} (${found.runs.map((r) => r.name).join(', ')}): the HTML page is one run's report`);
-      }
       const { runLab } = await import('./lab-run.js');
       await runLab(found, o);
     });

@@ -1,11 +1,12 @@
 import { Chalk } from 'chalk';
 import { scenarioOf } from './compare-run.js';
-import { emitRecord, isHeadless, onSignal, writeOut } from './output.js';
+import { emitRecord, isHeadless, onSignal, terminalWidth, writeComparisonHtml, writeOut } from './output.js';
 import { driveSession } from './start-run.js';
 import { LabFailedError, RuntimeError } from '../errors.js';
 import type { LabVerdict } from '../metrics/run-record.js';
 import { renderComparison, summarizeRun, type Comparison } from '../report/comparison.js';
 import { formatDuration } from '../report/format.js';
+import { wrapText } from '../report/text-width.js';
 import { RunSeries } from '../session/run-series.js';
 import { evaluateExpectations, type LabRunResult } from '../lab/evaluate.js';
 import type { Lab } from '../lab/lab.js';
@@ -43,7 +44,7 @@ async function runSeriesOfLab(lab: Lab, series: RunSeries, opts: LabRunOptions):
   const outcome = await series.run(runs, (session, run, i, onStarted) => {
     const which = lab.runs.length > 1 ? ` [${i + 1}/${lab.runs.length}] ${run.name}` : '';
     const on = run.scenario.engine !== 'lblab' ? ` on a real ${run.scenario.engine}` : '';
-    const intro = `lab ${lab.name}${which}${on}: ${lab.title} (${formatDuration(run.scenario.durationMs)})\n`;
+    const intro = `${wrapText(`lab ${lab.name}${which}${on}: ${lab.title} (${formatDuration(run.scenario.durationMs)})`, terminalWidth(), '  ').join('\n')}\n`;
     // The dashboard is drawn below this line; headless, the progress goes to stderr with it.
     (headless ? process.stderr : process.stdout).write(intro);
     return driveSession(session, { headless, label: `lab ${lab.name}${which}`, onStarted });
@@ -55,7 +56,7 @@ async function runSeriesOfLab(lab: Lab, series: RunSeries, opts: LabRunOptions):
 
   if (failure || interrupted) {
     const { renderReport } = await import('../report/render-report.js');
-    for (const r of results) process.stdout.write(renderReport(r.record));
+    for (const r of results) process.stdout.write(renderReport(r.record, { width: terminalWidth() }));
     if (failure) throw failure;
     const ran = results.reduce((sum, r) => sum + r.record.durationMs, 0);
     throw new RuntimeError(`lab ${lab.name} was stopped after ${formatDuration(ran)} of ${formatDuration(lab.durationMs)}: no verdict`);
@@ -74,7 +75,12 @@ async function runSeriesOfLab(lab: Lab, series: RunSeries, opts: LabRunOptions):
   }
 }
 
-/** The output of a lab with several runs: each run's report, the comparison and the verdict; or the comparison JSON. */
+/**
+ * The output of a lab with several runs: each run's report, the comparison
+ * and the verdict; or the comparison JSON. Then, once that is printed, the
+ * comparison JSON to `--out` and its HTML page (every run's report, the
+ * comparison and the verdict) to `--html`, each written whole or not at all.
+ */
 async function emitComparison(lab: Lab, results: readonly LabRunResult[], perClient: readonly BackendsPerClient[], verdict: LabVerdict, opts: LabRunOptions): Promise<void> {
   const first = lab.runs[0]!.config;
   const comparison: Comparison = {
@@ -87,20 +93,20 @@ async function emitComparison(lab: Lab, results: readonly LabRunResult[], perCli
     }),
   };
   const json = JSON.stringify(comparison, null, 2) + '\n';
-  if (opts.json) {
-    process.stdout.write(json);
-    await writeOut(opts.out, json);
-    return;
+  if (opts.json) process.stdout.write(json);
+  else {
+    const { renderReport } = await import('../report/render-report.js');
+    const { renderVerdict } = await import('../report/render-verdict.js');
+    const c = new Chalk();
+    const width = terminalWidth();
+    for (const [i, r] of results.entries()) {
+      process.stdout.write(wrapText(c.bold(`Run ${i + 1}/${results.length}: ${r.name}`), width, '  ').join('\n') + '\n' + renderReport(r.record, { width }) + '\n');
+    }
+    process.stdout.write(renderComparison(comparison, { width }) + '\n' + renderVerdict(verdict, { width }));
   }
-  const { renderReport } = await import('../report/render-report.js');
-  const { renderVerdict } = await import('../report/render-verdict.js');
-  const c = new Chalk();
-  for (const [i, r] of results.entries()) {
-    process.stdout.write(c.bold(`Run ${i + 1}/${results.length}: ${r.name}`) + '\n' + renderReport(r.record) + '\n');
-  }
-  process.stdout.write(renderComparison(comparison) + '\n' + renderVerdict(verdict));
-  // Printed before the file is written: a failed --out never loses the result.
+  // Printed before the files are written: a failed --out or --html never loses the result.
   await writeOut(opts.out, json);
+  await writeComparisonHtml(opts.html, comparison, results.map((r) => r.name));
 }
 
 /** One lab's line in the summary of `lab run --all`. */
@@ -135,19 +141,25 @@ export async function runAllLabs(labs: ReadonlyArray<Lab | { notValid: Lab; why:
     }
   }
   const c = new Chalk();
-  const { borderlessTable } = await import('../report/text-table.js');
-  const table = borderlessTable(c, ['#', 'lab', 'verdict', 'wall time'], { colAligns: ['right', 'left', 'left', 'right'] });
-  for (const r of rows) {
-    const verdict = r.verdict === 'passed' ? c.green('✓ passed') : r.verdict === 'failed' ? c.red('✗ failed') : c.dim('– not valid');
-    table.push([r.lab.order === 999 ? '' : String(r.lab.order), r.lab.name, verdict, r.wallMs > 0 ? formatDuration(r.wallMs) : '-']);
-  }
+  const width = terminalWidth();
+  const { fitTable } = await import('../report/text-table.js');
+  const table = fitTable(c, {
+    head: ['#', 'lab', 'verdict', 'wall time'],
+    rows: rows.map((r) => [
+      r.lab.order === 999 ? '' : String(r.lab.order),
+      r.lab.name,
+      r.verdict === 'passed' ? c.green('✓ passed') : r.verdict === 'failed' ? c.red('✗ failed') : c.dim('– not valid'),
+      r.wallMs > 0 ? formatDuration(r.wallMs) : '-',
+    ]),
+    align: ['right', 'left', 'left', 'right'],
+    width,
+  });
   const failed = rows.filter((r) => r.verdict === 'failed');
   const passed = rows.filter((r) => r.verdict === 'passed').length;
-  const notes = rows.filter((r) => r.verdict !== 'passed' && r.detail).map((r) => c.dim(`${r.lab.name}: ${r.detail}`));
+  const notes = rows.filter((r) => r.verdict !== 'passed' && r.detail).flatMap((r) => wrapText(c.dim(`${r.lab.name}: ${r.detail}`), width, '  '));
   const ran = labs.length - rows.filter((r) => r.verdict === 'not valid').length;
-  process.stdout.write(
-    `\n${c.bold(`lblab lab run --all: ${passed} of ${ran} passed${stopped ? `, stopped after ${rows.length} of ${labs.length}` : ''}`)}\n${table.toString()}\n${notes.length > 0 ? `${notes.join('\n')}\n` : ''}`,
-  );
+  const heading = wrapText(c.bold(`lblab lab run --all: ${passed} of ${ran} passed${stopped ? `, stopped after ${rows.length} of ${labs.length}` : ''}`), width, '  ');
+  process.stdout.write(`\n${heading.join('\n')}\n${table.join('\n')}\n${notes.length > 0 ? `${notes.join('\n')}\n` : ''}`);
   if (stopped) throw stopped;
   if (failed.length > 0) throw new LabFailedError(`${failed.length} of ${ran} labs failed: ${failed.map((r) => r.lab.name).join(', ')}`);
 }

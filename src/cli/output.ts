@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RunRecord } from '../metrics/run-record.js';
+import type { Comparison } from '../report/comparison.js';
 import { RuntimeError, UsageError } from '../errors.js';
 
 /**
@@ -19,6 +20,17 @@ export function isHeadless(flag: boolean | undefined): boolean {
 }
 
 /**
+ * The width, in columns, every text report and table lblab prints is drawn
+ * at, decided here once for the whole CLI: the terminal's width when stdout
+ * is a TTY, else 100 (a pipe, a file, CI). The renderers take it as their
+ * `width` option (and draw nothing narrower than 80).
+ */
+export function terminalWidth(): number {
+  const cols = process.stdout.isTTY ? process.stdout.columns : undefined;
+  return cols !== undefined && cols > 0 ? cols : 100;
+}
+
+/**
  * Ends a run: prints the record as JSON (`--json`) or as the text report on
  * stdout first — whatever then happens to the files, the result is not
  * lost — then writes it to `--out` when given, and its HTML report (one
@@ -30,7 +42,7 @@ export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?
   if (opts.json) process.stdout.write(json);
   else {
     const { renderReport } = await import('../report/render-report.js');
-    process.stdout.write(renderReport(record));
+    process.stdout.write(renderReport(record, { width: terminalWidth() }));
   }
   await writeOut(opts.out, json);
   if (opts.html !== undefined) {
@@ -38,6 +50,19 @@ export async function emitRecord(record: RunRecord, opts: { json?: boolean; out?
     await writeOut(opts.html, renderHtml(record), '--html');
     process.stderr.write(`lblab: HTML report written to ${opts.html}\n`);
   }
+}
+
+/**
+ * Writes the HTML page of a comparison (`lblab compare --html`, a lab of
+ * several runs) to `file` when given, whole or not at all as `--out`, and
+ * says where on stderr. `names` titles each run's part of the page.
+ * @throws {RuntimeError} when it cannot be written.
+ */
+export async function writeComparisonHtml(file: string | undefined, comparison: Comparison, names?: readonly string[]): Promise<void> {
+  if (file === undefined) return;
+  const { renderComparisonHtml } = await import('../report/render-html.js');
+  await writeOut(file, renderComparisonHtml(comparison, names), '--html');
+  process.stderr.write(`lblab: HTML report written to ${file}\n`);
 }
 
 /**
@@ -127,4 +152,15 @@ export function checkOutPath(file: string | undefined, flag = '--out'): void {
   } catch (err) {
     if (err instanceof UsageError) throw err;
   }
+}
+
+/**
+ * {@link checkOutPath} for `--out` and `--html` together, and that they do
+ * not name one file (the page would replace the record).
+ * @throws {UsageError} naming the flag.
+ */
+export function checkOutputPaths(out: string | undefined, html: string | undefined): void {
+  checkOutPath(out);
+  checkOutPath(html, '--html');
+  if (html !== undefined && out !== undefined && resolve(html) === resolve(out)) throw new UsageError('Expected `--html` and `--out` to be two files, got the same one twice');
 }

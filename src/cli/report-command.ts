@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { formatFieldPath, RuntimeError, UsageError } from '../errors.js';
 import { RUN_RECORD_SCHEMA_VERSION, type RunRecord } from '../metrics/run-record.js';
+import { terminalWidth } from './output.js';
 
 /** What `lblab report` prints: the text report, the record as JSON, Markdown on stdout, or an HTML page written to a file. */
 export type ReportOutput = { kind: 'text' } | { kind: 'json' } | { kind: 'markdown' } | { kind: 'html'; file: string };
@@ -54,7 +55,7 @@ Examples:
         }
         case 'text': {
           const { renderReport } = await import('../report/render-report.js');
-          process.stdout.write(renderReport(record));
+          process.stdout.write(renderReport(record, { width: terminalWidth() }));
         }
       }
     });

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { algorithmsHelp } from '../balancer/algorithms/index.js';
@@ -6,7 +5,7 @@ import { resolveScenario } from '../scenario/resolve.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { CLIENTS_HELP, ROUTES_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
-import { checkOutPath } from './output.js';
+import { checkOutputPaths } from './output.js';
 import { dashboardKeysHelp } from '../tui/keymap.js';
 
 /** The `start` flags that are not scenario fields: how the run is shown and kept. */
@@ -63,9 +62,7 @@ ${dashboardKeysHelp()}`,
     )
     .action(async (o: StartOutputFlags, command: Command) => {
       const scenario = parseStart(command);
-      checkOutPath(o.out);
-      checkOutPath(o.html, '--html');
-      if (o.html !== undefined && o.out !== undefined && resolve(o.html) === resolve(o.out)) throw new UsageError('Expected `--html` and `--out` to be two files, got the same one twice');
+      checkOutputPaths(o.out, o.html);
       const { runStart } = await import('./start-run.js');
       await runStart(scenario, { headless: o.headless, json: o.json, out: o.out, html: o.html });
     });

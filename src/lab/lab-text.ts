@@ -2,38 +2,70 @@ import { Chalk } from 'chalk';
 import { formatLatency } from '../backend/latency.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import { formatDuration, formatPct } from '../report/format.js';
-import { borderlessTable } from '../report/text-table.js';
+import { fitTable } from '../report/text-table.js';
+import { reportWidth, wrapText } from '../report/text-width.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { expectationWords } from './evaluate.js';
 import type { Lab } from './lab.js';
 
-/** `lblab lab list`: one row per lab in course order — number, name, title, duration (of all its runs), runs. */
-export function renderLabList(labs: readonly Lab[]): string {
+/**
+ * `lblab lab list`: one row per lab in course order — number, name, title,
+ * duration (of all its runs), runs — in lines of at most `width` columns
+ * (default 100; titles wrap).
+ */
+export function renderLabList(labs: readonly Lab[], width?: number): string {
   const c = new Chalk();
-  const table = borderlessTable(c, ['#', 'name', 'title', 'duration', 'runs'], { colAligns: ['right', 'left', 'left', 'right', 'right'] });
-  for (const lab of labs) {
-    table.push([lab.order === 999 ? '' : String(lab.order), lab.name, lab.title, formatDuration(lab.durationMs), String(lab.runs.length)]);
-  }
-  return `${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n\nlblab lab explain NAME tells what a lab teaches; lblab lab run NAME runs it.\n`;
+  const w = reportWidth(width);
+  const lines = fitTable(c, {
+    head: ['#', 'name', 'title', 'duration', 'runs'],
+    rows: labs.map((lab) => [lab.order === 999 ? '' : String(lab.order), lab.name, lab.title, formatDuration(lab.durationMs), String(lab.runs.length)]),
+    align: ['right', 'left', 'left', 'right', 'right'],
+    width: w,
+  });
+  return `${lines.join('\n')}\n\n${wrapText('lblab lab explain NAME tells what a lab teaches; lblab lab run NAME runs it.', w).join('\n')}\n`;
 }
 
-/** `lblab lab explain`: the title, what the lab teaches, what each run does, each expectation with its bounds (and the engines it holds on, when not all), and the engines the lab runs on. */
-export function renderLabExplain(lab: Lab): string {
+/**
+ * `lblab lab explain`: the title, what the lab teaches, what each run does,
+ * each expectation with its bounds (and the engines it holds on, when not
+ * all), and the engines the lab runs on; in lines of at most `width` columns
+ * (default 100): the lab's prose is wrapped with wrap-ansi, paragraph by
+ * paragraph, and a wrapped item's further lines are indented under it.
+ */
+export function renderLabExplain(lab: Lab, width?: number): string {
   const c = new Chalk();
-  const out: string[] = [c.bold(`${lab.name}: ${lab.title}`), '', lab.teaches, ''];
+  const w = reportWidth(width);
+  /** `text` after `indent`, wrapped; its further lines two columns further in. */
+  const item = (text: string, indent: string): string[] => wrapText(text, w - indent.length, '  ').map((l) => indent + l);
+  const out: string[] = [...wrapText(c.bold(`${lab.name}: ${lab.title}`), w, '  '), '', ...teachingLines(lab.teaches, w), ''];
   for (const run of lab.runs) {
     out.push(c.bold(lab.runs.length > 1 ? `Run ${run.name}` : 'The run'));
-    out.push(...scenarioLines(run.config).map((l) => `  ${l}`));
+    out.push(...scenarioLines(run.config).flatMap((l) => item(l, '  ')));
     out.push('');
   }
   out.push(c.bold('Expected'));
   for (const e of lab.expectations) {
-    const w = expectationWords(e, lab.runs.length > 1);
-    out.push(`  ${w.text}: ${w.expected}${e.engines ? c.dim(`  (on ${e.engines.join(', ')})`) : ''}`);
+    const words = expectationWords(e, lab.runs.length > 1);
+    out.push(...item(`${words.text}: ${words.expected}${e.engines ? c.dim(`  (on ${e.engines.join(', ')})`) : ''}`, '  '));
   }
-  out.push('', `Runs on: ${lab.engines.join(', ')}${lab.engines.length > 1 ? ` (lblab lab run ${lab.name} --engine ${lab.engines.find((e) => e !== 'lblab')})` : ''}`);
-  out.push('', c.dim(`lblab lab run ${lab.name}   (${formatDuration(lab.durationMs)}, ${lab.file})`));
+  out.push('', ...item(`Runs on: ${lab.engines.join(', ')}${lab.engines.length > 1 ? ` (lblab lab run ${lab.name} --engine ${lab.engines.find((e) => e !== 'lblab')})` : ''}`, ''));
+  out.push('', ...item(c.dim(`lblab lab run ${lab.name}   (${formatDuration(lab.durationMs)}, ${lab.file})`), ''));
   return out.join('\n') + '\n';
+}
+
+/**
+ * A lab's `teaches` text in lines of at most `width`: each line of the file
+ * is wrapped on its own (wrap-ansi), keeping its leading blanks (a list item
+ * or an indented block) as the indent of its further lines.
+ */
+function teachingLines(text: string, width: number): string[] {
+  return text.split('\n').flatMap((line) => {
+    if (line.trim() === '') return [''];
+    const lead = /^\s*(?:[-*] |\d+\. )?/.exec(line)![0];
+    const indent = ' '.repeat(lead.length);
+    const body = wrapText(line.slice(lead.length), width - lead.length, '').map((l, i) => (i === 0 ? lead : indent) + l);
+    return body;
+  });
 }
 
 /** What one run does, in a few lines: algorithm and weights, backends, load, health checks, timeline. */

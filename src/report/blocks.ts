@@ -17,9 +17,11 @@ export type NoteBlock = { kind: 'note'; text: string };
  * A table: a head row, an alignment per column, rows of cells. `caption` is
  * a line above it (e.g. which event it is about); `timeLine` marks one whose
  * columns after the first are points in time, drawn equally wide in text so
- * that it reads as a time line.
+ * that it reads as a time line. `optional` lists columns (by index) the text
+ * report may leave out, the first first, when the terminal is too narrow for
+ * them all (it says which); HTML and Markdown show every column.
  */
-export type TableBlock = { kind: 'table'; caption?: Span[]; head: string[]; align: Align[]; rows: Span[][]; timeLine?: true };
+export type TableBlock = { kind: 'table'; caption?: Span[]; head: string[]; align: Align[]; rows: Span[][]; timeLine?: true; optional?: number[] };
 
 /** A list of items, each one line of spans and optional indented lines under it. */
 export type ListBlock = { kind: 'list'; items: Array<{ line: Span[]; sub: Span[][] }> };

@@ -1,7 +1,9 @@
 import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { formatLatency } from '../backend/latency.js';
 import { isAdaptive, isAlgorithmName } from '../balancer/algorithms/index.js';
-import { borderlessTable, chalkFor } from './text-table.js';
+import type { Span, TableBlock } from './blocks.js';
+import { chalkFor, fitTable, spanText } from './text-table.js';
+import { reportWidth, wrapText } from './text-width.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import type { RunRecord } from '../metrics/run-record.js';
@@ -82,59 +84,86 @@ export function summarizeRun(
 }
 
 /**
- * The comparison as text: the scenario in one line, then one column per
- * algorithm and one row per measure (req/s, p50/p90/p99/max, errors, each
- * backend's share against its expected share, the largest share deviation,
- * clients that met one backend, keys moved by a removal), the best value of
- * latency rows in bold, and notes that explain a surprising column.
+ * The comparison as data, for the text and HTML renderers alike: `title`
+ * (what ran, how long, at what concurrency), `scenario` (the backends' line),
+ * whether it was cut short, the table — one column per run and one row per
+ * measure (req/s, p50/p90/p99/max, errors, each backend's share against its
+ * expected share, the largest share deviation, clients that met one
+ * backend, keys moved by a removal), the lowest latency of a row `strong`,
+ * errors `bad` — and notes that explain a surprising column. `table` is
+ * undefined when no run finished.
  */
-export function renderComparison(written: Comparison, options: { color?: boolean } = {}): string {
+export type ComparisonModel = { title: string; scenario: string; partial: boolean; table?: TableBlock; notes: string[] };
+
+/** Builds the {@link ComparisonModel} of a comparison; its strings are made visible first (a comparison may come from a file). */
+export function buildComparisonModel(written: Comparison): ComparisonModel {
   const cmp = visibleStrings(written);
-  const c = chalkFor(options.color);
   const { scenario: s, results } = cmp;
-  const lines: string[] = [];
   const profile = s.backends
     .map((b) => `${b.name} ${formatLatency(b.latency)}${b.capacity !== null ? ` cap ${b.capacity}` : ''}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}${b.weight !== 1 ? ` w${b.weight}` : ''}`)
     .join(', ');
   const what = results.some((r) => r.engine || r.name !== undefined) ? 'run' : 'algorithm';
-  lines.push(c.bold(`lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`));
-  lines.push(c.dim(`backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`));
-  if (cmp.partial) lines.push(c.yellow('partial: interrupted before every algorithm ran'));
-  lines.push('');
-  if (results.length === 0) return lines.join('\n') + '\n';
+  const title = `lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`;
+  const scenario = `backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`;
+  const model: ComparisonModel = { title, scenario, partial: cmp.partial, notes: [] };
+  if (results.length === 0) return model;
 
-  const table = borderlessTable(c, ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${column(r, results)}*` : column(r, results)))], {
-    colAligns: ['left', ...results.map(() => 'right' as const)],
-  });
-  /** A row whose lowest value is best, shown bold when the algorithms differ. */
-  const lowestBest = (label: string, values: number[], fmt: (v: number) => string): string[] => {
+  const plain = (text: string): Span => ({ text });
+  const rows: Span[][] = [];
+  /** A row whose lowest value is best, shown strong when the algorithms differ. */
+  const lowestBest = (label: string, values: number[], fmt: (v: number) => string): Span[] => {
     const min = Math.min(...values);
     const differ = values.some((v) => v !== min);
-    return [label, ...values.map((v) => (differ && v === min ? c.bold(fmt(v)) : fmt(v)))];
+    return [plain(label), ...values.map((v): Span => (differ && v === min ? { text: fmt(v), tone: 'strong' } : plain(fmt(v))))];
   };
-  table.push(['req/s', ...results.map((r) => formatRate(r.rps))]);
-  table.push(lowestBest('p50', results.map((r) => r.latencyMs.p50), formatMs));
-  table.push(lowestBest('p90', results.map((r) => r.latencyMs.p90), formatMs));
-  table.push(lowestBest('p99', results.map((r) => r.latencyMs.p99), formatMs));
-  table.push(lowestBest('max', results.map((r) => r.latencyMs.max), formatMs));
-  table.push(['errors', ...results.map((r) => (r.errors > 0 ? c.red(`${r.errors} (${formatPct(r.errorRate, 2)})`) : '0'))]);
+  const row = (label: string, cells: Array<string | Span>): Span[] => [plain(label), ...cells.map((x) => (typeof x === 'string' ? plain(x) : x))];
+  rows.push(row('req/s', results.map((r) => formatRate(r.rps))));
+  rows.push(lowestBest('p50', results.map((r) => r.latencyMs.p50), formatMs));
+  rows.push(lowestBest('p90', results.map((r) => r.latencyMs.p90), formatMs));
+  rows.push(lowestBest('p99', results.map((r) => r.latencyMs.p99), formatMs));
+  rows.push(lowestBest('max', results.map((r) => r.latencyMs.max), formatMs));
+  rows.push(row('errors', results.map((r) => (r.errors > 0 ? { text: `${r.errors} (${formatPct(r.errorRate, 2)})`, tone: 'bad' as const } : '0'))));
   for (const b of s.backends) {
-    table.push([`${b.name} share/exp`, ...results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)]);
+    rows.push(row(`${b.name} share/exp`, results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)));
   }
-  table.push(['max share dev', ...results.map((r) => formatPct(r.maxShareDeviation))]);
+  rows.push(row('max share dev', results.map((r) => formatPct(r.maxShareDeviation))));
   if (results.some((r) => r.clients)) {
-    table.push(['clients on 1 backend', ...results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))]);
+    rows.push(row('clients on 1 backend', results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))));
   }
   if (results.some((r) => r.keysMoved)) {
-    table.push(lowestBest('keys moved', results.map((r) => r.keysMoved?.movedFraction ?? Number.NaN), (v) => (Number.isNaN(v) ? '-' : formatPct(v))));
-    table.push([`  ${s.remove ?? 'removed'}'s own clients`, ...results.map((r) => (r.keysMoved ? `${r.keysMoved.ownClients}/${r.keysMoved.clients}` : '-'))]);
-    table.push(['  from kept backends', ...results.map((r) => (r.keysMoved ? `${r.keysMoved.movedFromKept}/${r.keysMoved.clients}` : '-'))]);
+    rows.push(lowestBest('keys moved', results.map((r) => r.keysMoved?.movedFraction ?? Number.NaN), (v) => (Number.isNaN(v) ? '-' : formatPct(v))));
+    rows.push(row(`  ${s.remove ?? 'removed'}'s own clients`, results.map((r) => (r.keysMoved ? `${r.keysMoved.ownClients}/${r.keysMoved.clients}` : '-'))));
+    rows.push(row('  from kept backends', results.map((r) => (r.keysMoved ? `${r.keysMoved.movedFromKept}/${r.keysMoved.clients}` : '-'))));
   }
-  lines.push(table.toString());
-  const notes = comparisonNotes(cmp);
-  if (notes.length > 0) {
+  model.table = {
+    kind: 'table',
+    head: ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${column(r, results)}*` : column(r, results)))],
+    align: ['left', ...results.map(() => 'right' as const)],
+    rows,
+  };
+  model.notes = comparisonNotes(cmp);
+  return model;
+}
+
+/**
+ * The comparison as text ({@link buildComparisonModel}): the title and the
+ * scenario line, then the table, then the notes. No line is wider than
+ * `width` columns (default 100: see {@link reportWidth}): the table's
+ * columns narrow and their cells wrap, the prose wraps (wrap-ansi).
+ */
+export function renderComparison(written: Comparison, options: { color?: boolean; width?: number } = {}): string {
+  const c = chalkFor(options.color);
+  const width = reportWidth(options.width);
+  const model = buildComparisonModel(written);
+  const lines: string[] = [...wrapText(c.bold(model.title), width, '  '), ...wrapText(c.dim(model.scenario), width, '  ')];
+  if (model.partial) lines.push(...wrapText(c.yellow('partial: interrupted before every algorithm ran'), width));
+  lines.push('');
+  if (!model.table) return lines.join('\n') + '\n';
+  const t = model.table;
+  lines.push(...fitTable(c, { head: t.head, rows: t.rows.map((r) => r.map((x) => spanText(x, c))), align: t.align, width }));
+  if (model.notes.length > 0) {
     lines.push('');
-    lines.push(...notes.map((n) => c.dim(n)));
+    lines.push(...model.notes.flatMap((n) => wrapText(c.dim(n), width, '  ')));
   }
   return lines.join('\n') + '\n';
 }

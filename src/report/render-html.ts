@@ -3,6 +3,8 @@ import { formatAt, formatPct } from './format.js';
 import { awayWords } from './text-charts.js';
 import { STATE_WORDS, type Block, type HealthBlock, type HistogramBlock, type Section, type SeriesBlock, type Span, type TableBlock } from './blocks.js';
 import { buildReportModel } from './report-model.js';
+import { buildComparisonModel, type Comparison } from './comparison.js';
+import { visibleStrings } from './visible-text.js';
 
 /**
  * Renders a run record as one self-contained HTML page: the sections of
@@ -20,13 +22,51 @@ export function renderHtml(record: RunRecord): string {
   const body: string[] = [`<header><h1>${esc(model.title)}</h1><p class="sub">lblab run report</p></header>`];
   for (const section of model.sections) body.push(sectionHtml(section));
   if (model.verdict) body.push(verdictHtml(model.verdict));
+  return page(model.title, body);
+}
+
+/**
+ * Renders a comparison (`lblab compare`, or a lab of several runs) as one
+ * self-contained HTML page, as {@link renderHtml} renders one run: the
+ * comparison table of {@link buildComparisonModel} (`#comparison`, one
+ * column per run, the best latency of a row bold) with its notes and a link
+ * to each run, then each run's whole report in a `section.run`
+ * (`#run-1`, `#run-2`, …; its sections' ids prefixed the same way, as
+ * `run-1-backends`), titled `names[i]` (default: the run's column), then
+ * the lab's verdict once, when the runs were a lab's. Nothing is loaded
+ * from anywhere; every string is HTML-escaped.
+ */
+export function renderComparisonHtml(comparison: Comparison, names?: readonly string[]): string {
+  const cmp = buildComparisonModel(comparison);
+  const results = comparison.results;
+  const runName = (i: number): string => names?.[i] ?? cmp.table?.head[i + 1] ?? `run ${i + 1}`;
+  const body: string[] = [`<header><h1>${esc(cmp.title)}</h1><p class="sub">${esc(cmp.scenario)}</p></header>`];
+  const side: string[] = [];
+  if (cmp.partial) side.push('<p class="note tone-warn">partial: interrupted before every algorithm ran</p>');
+  if (cmp.table) side.push(tableHtml(cmp.table));
+  for (const note of cmp.notes) side.push(`<p class="note">${esc(note)}</p>`);
+  if (results.length > 0) side.push(`<ul class="runs">${results.map((_, i) => `<li><a href="#run-${i + 1}">Run ${i + 1}: ${esc(runName(i))}</a></li>`).join('')}</ul>`);
+  body.push(`<section id="comparison" class="lead">\n<h2>Side by side</h2>\n${side.join('\n')}\n</section>`);
+  results.forEach((r, i) => {
+    const model = buildReportModel(r.record);
+    const id = `run-${i + 1}`;
+    const sections = model.sections.map((sec) => sectionHtml({ ...sec, id: `${id}-${sec.id}` }));
+    body.push(`<section id="${id}" class="run">\n<h2 class="run-title">Run ${i + 1}/${results.length}: ${esc(runName(i))}</h2>\n<p class="sub">${esc(model.title)}</p>\n${sections.join('\n')}\n</section>`);
+  });
+  const verdict = results[0]?.record.lab;
+  if (verdict) body.push(verdictHtml(visibleStrings(verdict)));
+  return page(cmp.title, body);
+}
+
+/** The page around `body`: head with the title, the CSS and the policy that loads nothing. */
+function page(title: string, body: readonly string[]): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${esc(model.title)}</title>
+<title>${esc(title)}</title>
 <style>${CSS}</style>
 </head>
 <body>
@@ -88,6 +128,9 @@ svg.chart .muted { fill: var(--muted); }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; color: var(--muted); margin: 2px 0 8px; padding: 0; list-style: none; }
 .legend .sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 5px; }
 .legend .key { color: #6b4fbb; font-weight: 700; margin-right: 4px; }
+.run > .run-title { font-size: 20px; margin: 18px 0 2px; }
+section.run { border-top: 3px solid var(--line); margin-top: 18px; }
+ul.runs { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 18px; }
 .verdict .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 700; color: #fff; }
 .verdict.pass .badge { background: var(--good); } .verdict.fail .badge { background: var(--bad); }
 .verdict td.mark { font-weight: 700; text-align: center; }

@@ -3,6 +3,7 @@ import type { LabVerdict, RunRecord } from '../metrics/run-record.js';
 import type { Block, Section, Span, TableBlock } from './blocks.js';
 import { buildReportModel } from './report-model.js';
 import { healthText, histogramText, seriesText } from './text-charts.js';
+import { DEFAULT_WIDTH } from './text-width.js';
 
 /**
  * Renders a run record as Markdown (GitHub flavour), the same sections as the
@@ -44,9 +45,9 @@ function blockMarkdown(block: Block): string[] {
     case 'histogram':
       return fence(histogramText(block, plainChalk));
     case 'series':
-      return [...(block.caption ? [block.caption.map(spanMarkdown).join(''), ''] : []), ...fence(seriesText(block, plainChalk))];
+      return [...(block.caption ? [block.caption.map(spanMarkdown).join(''), ''] : []), ...fence(seriesText(block, plainChalk, DEFAULT_WIDTH))];
     case 'health':
-      return fence(healthText(block, plainChalk));
+      return fence(healthText(block, plainChalk, DEFAULT_WIDTH));
   }
 }
 

@@ -1,9 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { STATE_WORDS, type HealthBlock, type HistogramBlock, type Marker, type SeriesBlock, type StripState } from './blocks.js';
 import { formatAt, formatDuration, formatPct } from './format.js';
-
-/** The widest line the text report draws, in columns. */
-export const TEXT_WIDTH = 100;
+import { textWidth, wrapText } from './text-width.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -53,28 +51,37 @@ function markerRow(markers: readonly Marker[], cells: number): string {
   return row.join('').trimEnd();
 }
 
-/** Legend of the markers (`1 +3.0s kill b2`), wrapped at {@link TEXT_WIDTH} columns after an indent of `indent`. */
-function markerLegend(markers: readonly Marker[], indent: number): string[] {
-  return wrapWords(
+/** Legend of the markers (`1 +3.0s kill b2`), in lines of at most `width` columns after an indent of `indent`. */
+function markerLegend(markers: readonly Marker[], indent: number, width: number): string[] {
+  return packParts(
     markers.map((m) => `${m.key} ${formatAt(m.atMs)} ${m.label}`),
     '   ',
     ' '.repeat(indent),
+    width,
   );
 }
 
 /**
- * Joins `parts` with `sep` into lines of at most {@link TEXT_WIDTH} columns,
- * each starting with `indent`; a part longer than a line gets a line of its own.
+ * Packs `parts` (legend entries, facts: items that read best whole) joined
+ * by `sep` into lines of at most `width` columns, each starting with
+ * `indent`; a part longer than a line is wrapped between its words
+ * (wrap-ansi), its further lines indented too. Widths count columns
+ * (string-width), so colour codes in a part cost nothing.
  */
-export function wrapWords(parts: readonly string[], sep: string, indent: string): string[] {
+export function packParts(parts: readonly string[], sep: string, indent: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const part of parts) {
-    if (line === '') line = indent + part;
-    else if ([...line].length + sep.length + [...part].length <= TEXT_WIDTH) line += sep + part;
+    if (line !== '' && textWidth(line) + textWidth(sep) + textWidth(part) <= width) {
+      line += sep + part;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    if (textWidth(indent) + textWidth(part) <= width) line = indent + part;
     else {
-      lines.push(line);
-      line = indent + part;
+      const wrapped = wrapText(part, width - textWidth(indent)).map((l) => indent + l);
+      line = wrapped.pop()!;
+      lines.push(...wrapped);
     }
   }
   if (line !== '') lines.push(line);
@@ -83,11 +90,11 @@ export function wrapWords(parts: readonly string[], sep: string, indent: string)
 
 /**
  * What fits of `tail` after a chart row `used` columns wide and two spaces,
- * within {@link TEXT_WIDTH}: all of it, or its start and `…` (long backend
+ * within `width`: all of it, or its start and `…` (long backend
  * names leave less room), or nothing when not even a few characters fit.
  */
-function fitTail(used: number, tail: string): string {
-  const room = TEXT_WIDTH - used - 2;
+function fitTail(used: number, tail: string, width: number): string {
+  const room = width - used - 2;
   const chars = [...tail];
   if (chars.length <= room) return tail;
   return room >= 6 ? chars.slice(0, room - 1).join('') + '…' : '';
@@ -99,7 +106,7 @@ function fitTail(used: number, tail: string): string {
  * backend's peak and mean, a time axis above, the event keys below and their
  * legend.
  */
-export function seriesText(block: SeriesBlock, c: ChalkInstance): string[] {
+export function seriesText(block: SeriesBlock, c: ChalkInstance, width: number): string[] {
   const w = labelWidth(block.series.map((s) => s.name));
   const lines: string[] = [];
   const pad = ' '.repeat(w + 1);
@@ -108,13 +115,13 @@ export function seriesText(block: SeriesBlock, c: ChalkInstance): string[] {
     const spark = s.values
       .map((v) => (v <= 0 || block.max <= 0 ? c.dim('·') : c.cyan(SPARK[Math.min(7, Math.floor((v / block.max) * 7.999))]!)))
       .join('');
-    const tail = fitTail(w + 1 + s.values.length, `peak ${s.peak}/s  mean ${s.mean}/s`);
+    const tail = fitTail(w + 1 + s.values.length, `peak ${s.peak}/s  mean ${s.mean}/s`, width);
     lines.push(`${s.name.padEnd(w)} ${spark}${tail ? `  ${c.dim(tail)}` : ''}`);
   }
   if (block.markers.length > 0) {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);
     // A window around one event has it in its caption already.
-    if (!(block.caption && block.markers.length === 1)) lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
+    if (!(block.caption && block.markers.length === 1)) lines.push(...markerLegend(block.markers, w + 1, width).map((l) => c.dim(l)));
   }
   return lines;
 }
@@ -150,7 +157,7 @@ function paint(state: StripState, text: string, c: ChalkInstance): string {
  * back; after each strip the time spent out of UP; a time axis
  * above, the event keys below, then a legend of the glyphs in use.
  */
-export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
+export function healthText(block: HealthBlock, c: ChalkInstance, width: number): string[] {
   const w = labelWidth(block.strips.map((s) => s.name));
   const lines: string[] = [c.dim(' '.repeat(w + 1) + axisRow(block.startMs, block.cellMs, block.cells))];
   const used = new Set<StripState>();
@@ -169,16 +176,16 @@ export function healthText(block: HealthBlock, c: ChalkInstance): string[] {
         return cell.state === 'up' ? c.green('▲') : paint(cell.state, '▼', c);
       })
       .join('');
-    const tail = fitTail(w + 1 + s.cells.length, awayWords(s.away) || 'UP throughout');
+    const tail = fitTail(w + 1 + s.cells.length, awayWords(s.away) || 'UP throughout', width);
     lines.push(`${s.name.padEnd(w)} ${strip}${tail ? `  ${c.dim(tail)}` : ''}`);
   }
   if (block.markers.length > 0) {
     lines.push(`${'events'.padEnd(w)} ${c.yellow(markerRow(block.markers, block.cells))}`);
-    lines.push(...markerLegend(block.markers, w + 1).map((l) => c.dim(l)));
+    lines.push(...markerLegend(block.markers, w + 1, width).map((l) => c.dim(l)));
   }
   const legend = (['up', 'down', 'out', 'drain', 'removed'] as const).filter((st) => used.has(st)).map((st) => `${STATE_GLYPH[st]} ${STATE_WORDS[st]}`);
   if (blind) legend.push('x UP with its process dead (not noticed yet)');
   if (changed) legend.push('▼▲ changed in that cell');
-  lines.push(...wrapWords(legend, '  ', ' '.repeat(w + 1)).map((l) => c.dim(l)));
+  lines.push(...packParts(legend, '  ', ' '.repeat(w + 1), width).map((l) => c.dim(l)));
   return lines;
 }

@@ -29,15 +29,18 @@ export function backendsSection(r: RunRecord): Section | undefined {
       plain(String(b.health.transitions.length)),
     ];
   });
+  const head = [...(pooled ? ['pool'] : []), 'backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'];
   return {
     id: 'backends',
     title: 'Backends',
     blocks: [
       {
         kind: 'table',
-        head: [...(pooled ? ['pool'] : []), 'backend', 'wght', 'served', 'share/exp', 'errors', 'failed', 'p50', 'p90', 'p99', 'max', 'state', 'down', 'chg'],
+        head,
         align: [...(pooled ? ['left' as const] : []), 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
         rows,
+        // In a narrow terminal: p90 and max first (p50 and p99 tell the spread), then the change count, then p50.
+        optional: ['p90', 'max', 'chg', 'p50'].map((h) => head.indexOf(h)),
       },
       { kind: 'note', text: 'failed: tries refused, reset, timed out or answered with a retried status' },
       { kind: 'note', text: `down: time DOWN · chg: health changes · latency ${r.config.command === 'balance' ? 'balancer' : 'client'}-side` },
