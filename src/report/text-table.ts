@@ -57,7 +57,7 @@ const MIN_ANY = 4;
  * Columns listed in `equal` shrink together. May still exceed `room` when
  * every column is at its floor.
  */
-export function fitColumnWidths(
+function fitColumnWidths(
   natural: readonly number[],
   align: ReadonlyArray<'left' | 'right'>,
   room: number,
