@@ -22,8 +22,12 @@ function connectionTokens(headers: HeaderMap): Set<string> | undefined {
   return tokens;
 }
 
-/** A new object with the end-to-end headers of `headers`: hop-by-hop ones and those `Connection` names left out. */
-function endToEnd(headers: HeaderMap): Record<string, string | string[]> {
+/**
+ * A new object with the end-to-end headers of `headers`: the hop-by-hop
+ * ones (RFC 9110 §7.6.1) and those `Connection` names left out. Shared by
+ * the balancer and the forward proxy (`src/proxy/`).
+ */
+export function endToEnd(headers: HeaderMap): Record<string, string | string[]> {
   const drop = connectionTokens(headers);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {

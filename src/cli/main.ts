@@ -7,6 +7,7 @@ import { registerCompareCommand } from './compare-command.js';
 import { registerExportCommand } from './export-command.js';
 import { registerLabCommand } from './lab-command.js';
 import { registerLoadCommand } from './load-command.js';
+import { registerProxyCommand } from './proxy-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerStartCommand } from './start-command.js';
 
@@ -35,6 +36,7 @@ Examples:
   lblab compare --algos round-robin,least-conn --backends 4 --latency b4=100ms
   lblab lab run failover
   lblab report run.json
+  lblab proxy --port 3128
 
 Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input,
 3 a lab whose expectations failed.`,
@@ -48,6 +50,7 @@ registerReportCommand(program);
 registerCompareCommand(program);
 registerLabCommand(program);
 registerExportCommand(program);
+registerProxyCommand(program);
 
 let failing = false;
 
