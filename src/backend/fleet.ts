@@ -7,6 +7,7 @@ import { registerCleanup } from '../cleanup.js';
 import { formatLatency } from './latency.js';
 import { FAULT_REGISTRY } from './faults.js';
 import { isChildMessage, mergeFaults, type BackendFaults, type ParentMessage } from './ipc.js';
+import type { BackendView } from './request-view.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -139,6 +140,42 @@ export class Fleet extends EventEmitter<FleetEvents> {
     });
   }
 
+  /**
+   * What each running backend saw of its requests ({@link BackendView}),
+   * asked over IPC; a backend that is not running, or does not answer
+   * within `timeoutMs`, is left out. A restarted backend's view starts at
+   * its restart (a new process). Never rejects.
+   */
+  async views(timeoutMs = 2000): Promise<Map<string, BackendView>> {
+    const out = new Map<string, BackendView>();
+    await Promise.all(
+      this.members.map(async (m) => {
+        const child = this.children.get(m.name);
+        if (!child?.connected) return;
+        const view = await new Promise<BackendView | undefined>((resolve) => {
+          const timer = setTimeout(() => done(undefined), timeoutMs);
+          const onMessage = (msg: unknown): void => {
+            if (isChildMessage(msg) && msg.type === 'view') done(msg.view);
+          };
+          const done = (v: BackendView | undefined): void => {
+            clearTimeout(timer);
+            child.off('message', onMessage);
+            child.off('exit', onExit);
+            resolve(v);
+          };
+          const onExit = (): void => done(undefined);
+          child.on('message', onMessage);
+          child.once('exit', onExit);
+          child.send({ type: 'view' } satisfies ParentMessage, (err) => {
+            if (err) done(undefined);
+          });
+        });
+        if (view) out.set(m.name, view);
+      }),
+    );
+    return out;
+  }
+
   /** SIGKILLs every backend still running and waits for them to be gone. */
   async stopAll(): Promise<void> {
     this.stopped = true;
@@ -194,7 +231,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         reject(new RuntimeError(`backend ${member.name} did not start within 10s${stderr ? `: ${stderr.trim()}` : ''}`));
       }, 10_000);
       child.on('message', (m) => {
-        if (!isChildMessage(m)) return;
+        if (!isChildMessage(m) || m.type !== 'listening') return;
         clearTimeout(timer);
         member.port = m.port;
         member.pid = m.pid;

@@ -1,3 +1,5 @@
+import type { BackendView } from './request-view.js';
+
 /**
  * Messages between lblab and a backend it forked, over the child-process IPC
  * channel (never an HTTP control port, SPEC "Backends").
@@ -48,18 +50,20 @@ export function mergeFaults<T extends BackendFaults>(prev: T, next: BackendFault
   return { ...prev, ...given };
 }
 
-/** Parent → backend. `recover` clears every fault (and answers requests a hang held). */
-export type ParentMessage = { type: 'fault'; faults: BackendFaults } | { type: 'recover' };
+/** Parent → backend. `recover` clears every fault (and answers requests a hang held); `view` asks what the backend saw of its requests. */
+export type ParentMessage = { type: 'fault'; faults: BackendFaults } | { type: 'recover' } | { type: 'view' };
 
-/** Backend → parent, sent once the server listens. */
-export type ChildMessage = { type: 'listening'; name: string; port: number; pid: number };
+/** Backend → parent: `listening` once the server listens; `view` answers the parent's `view`. */
+export type ChildMessage = { type: 'listening'; name: string; port: number; pid: number } | { type: 'view'; view: BackendView };
 
 /** Narrows an unknown IPC payload to a {@link ParentMessage}. */
 export function isParentMessage(m: unknown): m is ParentMessage {
-  return typeof m === 'object' && m !== null && ((m as { type?: unknown }).type === 'fault' || (m as { type?: unknown }).type === 'recover');
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return type === 'fault' || type === 'recover' || type === 'view';
 }
 
 /** Narrows an unknown IPC payload to a {@link ChildMessage}. */
 export function isChildMessage(m: unknown): m is ChildMessage {
-  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'listening';
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return type === 'listening' || type === 'view';
 }

@@ -5,6 +5,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { NO_FAULTS } from './faults.js';
 import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
+import { RequestView, type BackendView } from './request-view.js';
 
 /** How one backend behaves. Latency in ms; `errorRate` a fraction 0..1. */
 export type BackendConfig = {
@@ -35,6 +36,8 @@ export type RunningBackend = {
   health(): BackendHealth;
   setFaults(faults: BackendFaults): void;
   recover(): void;
+  /** What it saw of its requests since it started (peers, headers): see {@link BackendView}. */
+  view(): BackendView;
   close(): Promise<void>;
 };
 
@@ -47,6 +50,9 @@ export type RunningBackend = {
  * far), then answers 200 (or 500 with the configured error rate, or the
  * fault's status with the fault's rate). Capacity-limited queueing is what
  * makes a weak server slow under load rather than merely delayed.
+ *
+ * Each request but `/health` is counted in the backend's view of them
+ * (peer address, header names, proxy header values: {@link BackendView}).
  *
  * Faults ({@link BackendFaults}): `hang` holds every answer, `/health`
  * included, until it is cleared, then gives them; `reset` sends headers and
@@ -64,6 +70,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   /** Answers the hang fault holds; each leaves the set when its client goes away. */
   const held = new Set<() => void>();
   const body = Buffer.from(`hello from ${config.name}\n`);
+  const seen = new RequestView();
 
   const health = (): BackendHealth => ({
     name: config.name,
@@ -157,6 +164,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.url === '/health' || req.url?.startsWith('/health?')) return answerHealth(res);
+    seen.record(req);
     // A hung backend reads the request and does nothing more: no slot taken.
     if (faults.hang) return hold(res, () => admit(req, res));
     admit(req, res);
@@ -175,6 +183,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   return {
     port: (server.address() as AddressInfo).port,
     health,
+    view: () => seen.summary(),
     setFaults(next) {
       const wasHanging = faults.hang;
       const wasDegrading = faults.degradeMsPerSecond > 0;

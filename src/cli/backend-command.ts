@@ -62,6 +62,7 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
         process.on('message', (m) => {
           if (!isParentMessage(m)) return;
           if (m.type === 'fault') backend.setFaults(m.faults);
+          else if (m.type === 'view') process.send?.({ type: 'view', view: backend.view() }, () => undefined);
           else backend.recover();
         });
         process.send({ type: 'listening', name: config.name, port: backend.port, pid: process.pid }, (err: Error | null) => {

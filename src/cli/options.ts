@@ -150,6 +150,8 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'clients',
     commands: LOADING,
   },
+  /** Lab files only: a run through lblab's forward proxy (`lblab proxy` is the command of its own). */
+  'load.proxy': null,
   'load.rate': {
     flags: '--rate <req/s>',
     help: 'open model: send this many requests per second on a fixed schedule, whatever the responses do (not with --concurrency)',

@@ -166,6 +166,22 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
         pass: outside.length === 0,
       };
     }
+    case 'seen-by-backends': {
+      const views = r.backends.flatMap((b) => (b.seen ? [b.seen] : []));
+      const seenRequests = views.reduce((sum, s) => sum + s.requests, 0);
+      if (views.length === 0) return { text, expected: expectedWords(e), measured: "not measured (the record has no backends' view of the requests)", pass: false };
+      if (seenRequests === 0) return { text, expected: expectedWords(e), measured: 'not measured (the backends saw no requests)', pass: false };
+      if (e.of === 'present') {
+        const n = views.reduce((sum, s) => sum + (s.headers[e.header] ?? 0), 0);
+        return { text, expected: expectedWords(e), measured: `${n} of ${seenRequests} requests`, pass: e.present ? n === seenRequests : n === 0 };
+      }
+      // The union of what each backend saw: one client met by three backends is one value.
+      const keys = e.of === 'peers' ? views.flatMap((s) => Object.keys(s.peers)) : views.flatMap((s) => s.values[e.header] ?? []);
+      const union = [...new Set(keys)];
+      const n = e.of === 'peers' ? union.length : Math.max(union.length, ...views.map((s) => s.distinct[e.header] ?? 0));
+      const shown = union.slice(0, 3).join(', ') + (union.length > 3 ? ', …' : '');
+      return { text, expected: expectedWords(e), measured: n > 0 ? `${n} (${shown})` : '0', pass: (e.min === undefined || n >= e.min) && (e.max === undefined || n <= e.max) };
+    }
     case 'compare': {
       const other = results.find((x) => x.name === e.than);
       if (!other) return { text, expected: expectedWords(e), measured: `not measured (run ${e.than} did not run)`, pass: false };
@@ -229,6 +245,9 @@ function describe(e: Expectation): string {
       return 'clients moved although their backend stayed';
     case 'client-rate':
       return `${CLIENT_MEASURE_WORDS[e.of]} per second of ${e.client !== undefined ? `client ${e.client}` : `each client but ${e.except}`}`;
+    case 'seen-by-backends':
+      if (e.of === 'present') return `requests reaching the backends with ${e.header}`;
+      return e.of === 'peers' ? 'peer addresses the backends saw' : `distinct ${e.header} values the backends saw`;
     case 'compare':
       return `${e.metric === 'share' ? `share of ${e.backend}` : METRIC_WORDS[e.metric]} of ${e.run} ${e.direction} ${e.than}${e.by !== 1 ? ` by ${e.by}×` : ''}`;
   }
@@ -285,6 +304,9 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, (v) => formatPct(v));
     case 'client-rate':
       return bounds(e.min, e.max, (v) => `${formatRate(v)} req/s`);
+    case 'seen-by-backends':
+      if (e.of === 'present') return e.present ? 'every one' : 'none';
+      return bounds(e.min, e.max, String);
     case 'compare':
       return `${e.direction === 'below' ? '<' : '>'} ${e.than}'s`;
   }

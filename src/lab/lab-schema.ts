@@ -119,6 +119,19 @@ export const EXPECTATION_SCHEMAS = {
     max: z.number().min(0).optional(),
     run: runName,
   }),
+  /**
+   * What the backends themselves saw of the requests (record `backends[].seen`), over all of them:
+   * `header` with `present` true (every request carried it) or false (none did); `header` with
+   * `distinct` bounds on its distinct values (X-Forwarded-For: one per client); or `peers` bounds on
+   * the distinct TCP peer addresses (one: a proxy or the balancer stood in front of every client).
+   */
+  'seen-by-backends': z.strictObject({
+    header: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'a header name' }).optional(),
+    present: z.boolean().optional(),
+    distinct: z.strictObject({ min: count.optional(), max: count.optional() }).optional(),
+    peers: z.strictObject({ min: count.optional(), max: count.optional() }).optional(),
+    run: runName,
+  }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
   compare: z.strictObject({
     metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),

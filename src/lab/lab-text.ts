@@ -73,6 +73,8 @@ function scenarioLines(config: RunScenario): string[] {
   const weighted = config.weights.some((w) => w !== 1);
   const lines = [`${config.algo}${weighted ? ` with weights ${config.weights.join(':')}` : ''}, ${config.backends.length} backends: ${config.backends.map((b) => `${b.name} ${formatLatency(b.latency)} cap ${b.capacity}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}`).join(', ')}`];
   lines.push(`load: ${config.rate !== undefined ? `${config.rate} req/s on a schedule (open model)` : `${config.concurrency} concurrent ${config.concurrency === 1 ? 'worker' : 'workers'}`}${config.requests !== undefined ? `, ${config.requests} requests at most` : ''} for ${formatDuration(config.durationMs)}${config.clients ? `, ${config.clients} virtual clients${config.spreadClients ? ' (one /24 each)' : ''}` : ''}`);
+  if (config.headers.length > 0) lines.push(`headers sent: ${config.headers.map((x) => `${x.name}: ${x.value}`).join(', ')}`);
+  if (config.proxy === 'forward') lines.push("through lblab's forward proxy, straight to the backends: the clients choose, each request to the next backend (the balancer takes none)");
   const h = config.health;
   lines.push(`health checks: ${h.mode} every ${formatDuration(h.intervalMs)}, rise ${h.rise}, fall ${h.fall}${h.fastinterMs !== h.intervalMs ? `, fastinter ${formatDuration(h.fastinterMs)}` : ''}`);
   if (config.passive?.breaker) lines.push(`circuit breaker: ${config.passive.breaker.failures} failures in a row, cool-down ${formatDuration(config.passive.breaker.cooldownMs)}`);

@@ -48,6 +48,9 @@ export type ExpectationOfKind =
   | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
   | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
+  | { kind: 'seen-by-backends'; run: string; of: 'present'; header: string; present: boolean }
+  | { kind: 'seen-by-backends'; run: string; of: 'distinct'; header: string; min?: number; max?: number }
+  | { kind: 'seen-by-backends'; run: string; of: 'peers'; min?: number; max?: number }
   | { kind: 'compare'; run: string; than: string; metric: CompareMetric; direction: 'below' | 'above'; by: number; backend?: string };
 
 /** One run of a lab: a `start` scenario, and the backend it removes mid-run if any (for keys moved). */

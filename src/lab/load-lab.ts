@@ -271,6 +271,21 @@ class LabReader {
           ...(v.max !== undefined ? { max: v.max as number } : {}),
         };
       }
+      case 'seen-by-backends': {
+        const run = runOf().name;
+        const given = (['present', 'distinct', 'peers'] as const).filter((f) => v[f] !== undefined);
+        if (given.length !== 1) this.fail(p, `expected one of present, distinct or peers, got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+        const of = given[0]!;
+        const header = v.header === undefined ? undefined : (v.header as string).toLowerCase();
+        if (of === 'peers') {
+          if (header !== undefined) this.fail(`${p}.header`, 'expected no header with peers (peer addresses are not a header)');
+        } else if (header === undefined) this.fail(`${p}.header`, `expected the header ${of} is about, got nothing`);
+        if (of === 'present') return { kind, run, of, header: header!, present: v.present as boolean };
+        const b = v[of] as { min?: number; max?: number };
+        if (b.min === undefined && b.max === undefined) this.fail(`${p}.${of}`, 'expected min or max (or both), got neither');
+        const range = { ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}) };
+        return of === 'peers' ? { kind, run, of, ...range } : { kind, run, of, header: header!, ...range };
+      }
       case 'compare': {
         const run = runOf();
         if ((v.below === undefined) === (v.above === undefined)) this.fail(p, 'expected one of below or above (the run to compare with)');

@@ -68,6 +68,13 @@ export type LoadConfig = {
   keepAlive?: boolean;
   /** https targets: accept any certificate (a self-signed one); default false, the certificate is verified. */
   insecure?: boolean;
+  /**
+   * Send through a forward proxy at `url` (http://), in absolute form
+   * (RFC 9112 §3.2.2): each client's requests take the `targets` (http://
+   * origins, the client's own choice of server) in turn; `url` above is
+   * then the first target. No cookie jars: the client talks to several servers.
+   */
+  forwardProxy?: { url: string; targets: string[] };
 };
 
 /**
@@ -252,6 +259,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         keepAlive: this.config.keepAlive ?? true,
         headers: this.config.headers ?? [],
         paths: this.config.paths ?? [],
+        ...(this.config.forwardProxy ? { proxy: this.config.forwardProxy } : {}),
         thread,
         threads,
       };

@@ -43,6 +43,8 @@ export type LoadWorkerData = {
   headers: HeaderTemplate[];
   /** Paths each client's requests take in turn; empty = the URL's path. */
   paths: string[];
+  /** Send through this forward proxy (its URL) in absolute form, each client's requests taking the `targets` (origins) in turn, for each path. */
+  proxy?: { url: string; targets: string[] };
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;
   threads: number;

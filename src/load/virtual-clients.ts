@@ -10,7 +10,7 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
-export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths'> & Partial<Pick<LoadWorkerData, 'keepAlive'>>;
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
@@ -29,6 +29,8 @@ export class VirtualClients {
   /** Whether the target is https (cookies marked `Secure` are sent only then). */
   readonly secure: boolean;
   private readonly target: URL;
+  /** Whom the dispatchers connect to: the target's origin, or the forward proxy's. */
+  private readonly origin: string;
   private readonly clients: LoadWorkerData['clients'];
   private readonly count: number;
   private readonly cookies: boolean;
@@ -59,12 +61,16 @@ export class VirtualClients {
     this.clients = options.clients;
     this.first = options.clients?.first ?? 0;
     this.count = options.clients?.count ?? 1;
-    this.cookies = options.cookies;
+    const paths = options.paths.length > 0 ? options.paths : [this.target.pathname + this.target.search];
+    const proxy = options.proxy;
+    this.origin = proxy ? new URL(proxy.url).origin : this.target.origin;
+    // Through a forward proxy a request names its server: absolute form, each target in turn.
+    this.paths = proxy ? paths.flatMap((p) => proxy.targets.map((t) => new URL(t).origin + p)) : paths;
+    this.cookies = options.cookies && !proxy;
     this.keepAlive = options.keepAlive ?? true;
     this.weights = options.clients?.weights;
     this.scores = this.weights ? new Float64Array(this.weights.length) : undefined;
     this.weightSum = this.weights ? this.weights.reduce((a, b) => a + b, 0) : 0;
-    this.paths = options.paths.length > 0 ? options.paths : [this.target.pathname + this.target.search];
     this.compiledHeaders = compileHeaders(options.headers);
     this.dispatcherOptions = {
       connections: null,
@@ -145,8 +151,8 @@ export class VirtualClients {
     }
     const clients = this.clients;
     dispatcher = clients
-      ? new Pool(this.target.origin, { ...this.dispatcherOptions, localAddress: clientAddress(clients.first + local, clients.spread) })
-      : new Pool(this.target.origin, this.dispatcherOptions);
+      ? new Pool(this.origin, { ...this.dispatcherOptions, localAddress: clientAddress(clients.first + local, clients.spread) })
+      : new Pool(this.origin, this.dispatcherOptions);
     this.dispatchers.set(local, dispatcher);
     if (this.evicting && clients && this.dispatchers.size > clients.maxOpen) {
       const [oldestKey, oldest] = this.dispatchers.entries().next().value as [number, Pool];

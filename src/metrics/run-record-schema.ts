@@ -13,6 +13,7 @@ export const runRecordSchema = z.object({
   schemaVersion: z.literal(1),
   config: z.object({
     command: z.enum(['start', 'balance', 'load']),
+    clientsVia: z.literal('forward-proxy').optional(),
     mode: z.enum(['http', 'tcp']).optional(),
     algo: z.string().optional(),
     weights: z.array(z.number()).optional(),
@@ -97,6 +98,9 @@ export const runRecordSchema = z.object({
       removed: z.boolean().optional(),
       tries: z.object({ served: z.number(), retried: z.number(), lost: z.number() }).optional(),
       checks: z.record(z.string(), z.number()).optional(),
+      seen: z
+        .object({ requests: z.number(), peers: z.record(z.string(), z.number()), headers: z.record(z.string(), z.number()), distinct: z.record(z.string(), z.number()), values: z.record(z.string(), z.array(z.string())) })
+        .optional(),
       detections: z
         .array(
           z.object({

@@ -1,3 +1,4 @@
+import type { BackendView } from '../backend/request-view.js';
 import { FAULTS } from '../backend/faults.js';
 import type { HealthState } from '../balancer/health/rise-fall.js';
 import type { HealthTransition } from '../balancer/upstream-backend.js';
@@ -47,6 +48,8 @@ export type BackendRecord = {
   detections?: Detection[];
   /** TCP connections the L4 balancer relayed to it (`--mode tcp` only). */
   connections?: ConnectionRecord;
+  /** What the backend itself saw of the requests that reached it: peer addresses, header names, proxy header values (`start` and labs; absent for `load`). */
+  seen?: BackendView;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
@@ -203,6 +206,8 @@ export type RunConfig = {
   routes?: RouteRecord[];
   /** True when the balancer terminated TLS (`--tls`). */
   tls?: boolean;
+  /** `forward-proxy` when the clients sent through lblab's forward proxy straight to the backends (`load.proxy: forward`), not to the balancer. */
+  clientsVia?: 'forward-proxy';
   /** The real balancer that did the balancing (`--engine`); absent: lblab's own. */
   engine?: 'haproxy' | 'nginx';
 };
@@ -348,6 +353,8 @@ export type BackendInfo = {
   checks?: Record<string, number>;
   /** See {@link BackendRecord.connections}. */
   connections?: ConnectionRecord;
+  /** See {@link BackendRecord.seen}. */
+  seen?: BackendView;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
 
@@ -439,6 +446,7 @@ export function buildRunRecord(input: {
         ...(info.tries ? { tries: { ...info.tries } } : {}),
         ...(info.checks ? { checks: { ...info.checks } } : {}),
         ...(info.connections ? { connections: { ...info.connections } } : {}),
+        ...(info.seen ? { seen: info.seen } : {}),
         detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ? { ...info.health, transitions: transitionsIn(info) } : { state: 'up', downMs: 0, transitions: [] },

@@ -22,6 +22,8 @@ export type LoadInput = {
   'client-weights'?: string | readonly number[];
   /** False: a new connection for every request (`Connection: close`), as a client without keep-alive. */
   'keep-alive'?: boolean;
+  /** `forward`: the clients send through lblab's forward proxy, each request to the next backend in turn (see {@link ClientOptions.proxy}). */
+  proxy?: string;
 };
 
 /** The load fields as a file gives them (zod): the duration is required, a string with its unit; unknown fields refused. */
@@ -38,6 +40,7 @@ export const loadFileSchema = z.strictObject({
   cookies: z.boolean().optional(),
   'client-weights': z.array(z.number()).optional(),
   'keep-alive': z.boolean().optional(),
+  proxy: z.enum(['forward']).optional(),
 });
 
 /** Closed-model workers when neither `concurrency` nor `rate` is given. */
@@ -69,6 +72,13 @@ export type ClientOptions = {
   clientWeights?: number[];
   /** Keep connections open between requests (default true); false = one connection per request. */
   keepAlive: boolean;
+  /**
+   * `forward`: a forward proxy (lblab's own, `lblab proxy`) is started with
+   * the run and the clients send through it in absolute form, choosing the
+   * backend themselves (each request to the next backend in turn): the
+   * balancer is not asked. Absent: the clients send to the balancer.
+   */
+  proxy?: 'forward';
 };
 
 /** Largest weight of one virtual client (`--client-weights`). */
@@ -143,6 +153,7 @@ export function resolveClients(o: LoadInput, name: FieldNamer): ClientOptions {
     return p;
   });
   const clientWeights = o['client-weights'] === undefined ? undefined : parseClientWeights(o['client-weights'], clients, name);
+  if (o.proxy !== undefined && o.proxy !== 'forward') throw new FieldError(name('load.proxy'), `to be forward (through lblab's forward proxy), got ${JSON.stringify(o.proxy)}`);
   return {
     clients,
     spreadClients: o['spread-clients'] ?? false,
@@ -151,6 +162,7 @@ export function resolveClients(o: LoadInput, name: FieldNamer): ClientOptions {
     ...(paths.length > 0 ? { paths } : {}),
     ...(clientWeights ? { clientWeights } : {}),
     keepAlive: o['keep-alive'] ?? true,
+    ...(o.proxy === 'forward' ? { proxy: 'forward' as const } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { PeriodLog } from './periods.js';
 import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
 import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot } from './snapshot-builder.js';
+import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
 
 /** Why a backend takes no requests: DOWN, draining, ejected, behind an open breaker. */
 type OutReason = 'down' | 'drain' | 'ejected' | 'breaker';
@@ -77,6 +78,8 @@ export class RunSession implements RunControls {
   private readonly outOfRotation = new Map<string, Set<OutReason>>();
   /** Pools in panic now, by name ('' without routes): their primaries may take requests whatever their health. */
   private readonly panicking = new Set<string>();
+  /** The forward proxy the clients send through (`load.proxy: forward`), while it runs. */
+  private forwardProxy: RunningForwardProxy | undefined;
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
 
@@ -136,6 +139,11 @@ export class RunSession implements RunControls {
     });
     const { url } = await this.balancer.listen();
     this.listenUrl = url;
+    if (config.proxy === 'forward') {
+      // The clients choose their server and reach it through a forward proxy: the balancer is not asked.
+      const { startForwardProxy } = await import('../proxy/forward-proxy.js');
+      this.forwardProxy = await startForwardProxy({ port: 0, allow: [] });
+    }
     this.load = new LoadGenerator({
       url,
       concurrency: config.concurrency,
@@ -152,6 +160,7 @@ export class RunSession implements RunControls {
       keepAlive: config.keepAlive,
       // A balancer serving TLS here has a certificate generated at start: nothing to verify it against.
       insecure: url.startsWith('https:'),
+      ...(this.forwardProxy ? { forwardProxy: { url: this.forwardProxy.url, targets: backends.map((b) => b.url) } } : {}),
     });
     this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
@@ -390,6 +399,7 @@ export class RunSession implements RunControls {
       for (const t of this.timers) clearTimeout(t);
       await this.load.stop();
       const record = await this.record(this.endedAtMs ?? this.nowMs());
+      await this.forwardProxy?.close();
       await this.balancer.close();
       await this.fleet.stopAll();
       return record;
@@ -401,6 +411,7 @@ export class RunSession implements RunControls {
   async abort(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     await this.load?.stop();
+    await this.forwardProxy?.close();
     await this.balancer?.close();
     await this.fleet.stopAll();
   }
@@ -411,11 +422,15 @@ export class RunSession implements RunControls {
       this.failure ??= new RuntimeError(err.message);
       return reportWithoutBalancer(this.config, this.fleet.members);
     });
+    const views = await this.fleet.views();
     return buildRunRecord({
       config: scenarioRecord(this.config, this.load.maxInFlight),
       durationMs,
       stats: this.load.stats,
-      backends: report.backends,
+      backends: report.backends.map((b) => {
+        const seen = views.get(b.name);
+        return seen ? { ...b, seen } : b;
+      }),
       events: this.events.map((e) => ({ ...e, atMs: Math.round(e.atMs) })),
       retries: report.retries,
       clientAborts: report.clientAborts,

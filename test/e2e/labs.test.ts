@@ -89,3 +89,39 @@ expect:
     expect(unknown.stderr).toMatch(/^lblab: Expected `<lab>` to be a lab name, one of backends, .*round-robin.*, got "no-such-lab"\n$/);
   });
 });
+
+describe('the proxy labs: what the backends saw (real processes)', () => {
+  it.each(['forward-proxy', 'reverse-proxy'])('lab run %s passes its own expectations within 60 s', async (name) => {
+    const r = await lab(['run', name, '--headless']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Lab ${name} · .* · PASSED (\\d+)/\\1$`, 'm'));
+  });
+
+  it('a forward-proxy lab expecting X-Forwarded-For through the forward proxy fails, and its record holds each backend\'s view', async () => {
+    const file = join(dir, 'wrong-forward.yaml');
+    writeFileSync(
+      file,
+      `title: A forward proxy that would tell who the client was
+teaches: Through lblab's forward proxy the backends see the proxy, and no X-Forwarded-For; this lab claims they see it and must fail.
+backends: 2
+load: { concurrency: 2, clients: 4, duration: 2s, proxy: forward }
+expect:
+  - seen-by-backends: { peers: { max: 1 } }
+  - seen-by-backends: { header: x-forwarded-for, present: true }
+`,
+    );
+    const out = join(dir, 'wrong-forward.json');
+    const r = await lab(['run', file, '--out', out]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/^ {2}✓ {2}peer addresses the backends saw\s+≤ 1\s+1 \(127\.0\.0\.1\)$/m);
+    expect(r.stdout).toMatch(/^ {2}✗ {2}requests reaching the backends with x-forwarded-for\s+every one\s+0 of \d+ requests$/m);
+    const rec = JSON.parse(readFileSync(out, 'utf8')) as RunRecord;
+    expect(rec.config.clientsVia).toBe('forward-proxy');
+    // Each backend's view is in the record; those that were reached saw only the proxy, and Via on every request.
+    expect(rec.backends.reduce((sum, b) => sum + b.seen!.requests, 0)).toBe(rec.totals.requests);
+    for (const b of rec.backends.filter((x) => x.seen!.requests > 0)) {
+      expect(Object.keys(b.seen!.peers), b.name).toEqual(['127.0.0.1']);
+      expect(b.seen!.headers.via, b.name).toBe(b.seen!.requests);
+    }
+  });
+});

@@ -228,6 +228,60 @@ describe('expectations judged over a run record', () => {
     expect(judge('  - backends-per-client: { max: 2 }', record())[0]).toMatchObject({ pass: false, measured: 'not measured (the run record has no clients)' });
   });
 
+  it("what the backends saw: a header on every request or none, distinct values and peers joined over the backends, and not measured without a view", () => {
+    const view = (peers: Record<string, number>, xff: string[], requests = 10) => ({
+      requests,
+      peers,
+      headers: { host: requests, 'x-forwarded-for': requests, ...(requests > 5 ? { te: 1 } : {}) },
+      distinct: { 'x-forwarded-for': xff.length },
+      values: { 'x-forwarded-for': xff },
+    });
+    const rec = record();
+    rec.backends = rec.backends.map((b, i) => ({ ...b, seen: view({ '127.0.0.1': 10 }, i === 0 ? ['127.0.0.2', '127.0.0.3'] : ['127.0.0.3', '127.0.0.4']) }));
+    const expectText = [
+      '  - seen-by-backends: { header: X-Forwarded-For, present: true }',
+      '  - seen-by-backends: { header: te, present: false }',
+      '  - seen-by-backends: { header: via, present: false }',
+      '  - seen-by-backends: { header: x-forwarded-for, distinct: { min: 3, max: 3 } }',
+      '  - seen-by-backends: { header: x-forwarded-for, distinct: { min: 4 } }',
+      '  - seen-by-backends: { peers: { max: 1 } }',
+      '  - seen-by-backends: { peers: { min: 2 } }',
+    ].join('\n');
+    const v = judge(expectText, rec);
+    expect(v.map((x) => x.pass)).toEqual([true, false, true, true, false, true, false]);
+    expect(v[0]).toMatchObject({ text: 'requests reaching the backends with x-forwarded-for', expected: 'every one', measured: '30 of 30 requests' });
+    expect(v[1]).toMatchObject({ expected: 'none', measured: '3 of 30 requests' });
+    expect(v[3]).toMatchObject({ text: 'distinct x-forwarded-for values the backends saw', expected: '3 to 3', measured: '3 (127.0.0.2, 127.0.0.3, 127.0.0.4)' });
+    expect(v[5]).toMatchObject({ text: 'peer addresses the backends saw', measured: '1 (127.0.0.1)' });
+    const none = judge(expectText, record());
+    expect(none.every((x) => !x.pass && x.measured === "not measured (the record has no backends' view of the requests)")).toBe(true);
+    const idle = record();
+    idle.backends = idle.backends.map((b) => ({ ...b, seen: view({}, [], 0) }));
+    expect(judge('  - seen-by-backends: { header: via, present: false }', idle)[0]).toMatchObject({ pass: false, measured: 'not measured (the backends saw no requests)' });
+  });
+
+  it('refuses a seen-by-backends that asks for two things, none, or a header with peers', () => {
+    const bad = (e: string) => errorOf(`${HEAD}expect:\n  - seen-by-backends: ${e}\n`);
+    expect(bad('{ header: via }')).toBe('labs/x.yaml: expect[0].seen-by-backends: expected one of present, distinct or peers, got none');
+    expect(bad('{ header: via, present: true, peers: { max: 1 } }')).toBe('labs/x.yaml: expect[0].seen-by-backends: expected one of present, distinct or peers, got present and peers');
+    expect(bad('{ present: true }')).toBe('labs/x.yaml: expect[0].seen-by-backends.header: expected the header present is about, got nothing');
+    expect(bad('{ header: via, peers: { max: 1 } }')).toMatch(/seen-by-backends\.header: expected no header with peers/);
+    expect(bad('{ peers: {} }')).toBe('labs/x.yaml: expect[0].seen-by-backends.peers: expected min or max (or both), got neither');
+    expect(bad('{ header: "not a header", present: true }')).toMatch(/^labs\/x\.yaml: expect\[0\]\.seen-by-backends\.header: /);
+    expect(errorOf(HEAD.replace('load: { duration: 6s }', 'load: { duration: 6s, proxy: reverse }') + 'expect:\n  - error-rate: { max: 0 }\n')).toMatch(/^labs\/x\.yaml: load\.proxy: /);
+  });
+
+  it('forward-proxy and reverse-proxy: their runs go through the forward proxy or the balancer, and they judge what the backends saw', async () => {
+    const labs = await loadAllLabs();
+    const forward = labs.find((l) => l.name === 'forward-proxy')!;
+    expect(forward.order).toBe(17);
+    expect(forward.runs.map((r) => [r.name, r.config.proxy])).toEqual([['forward', 'forward'], ['reverse', undefined]]);
+    const reverse = labs.find((l) => l.name === 'reverse-proxy')!;
+    expect(reverse.order).toBe(18);
+    expect(reverse.runs[0]!.config.headers.map((h) => h.name)).toEqual(['te', 'trailer', 'proxy-connection', 'x-request-id']);
+    for (const l of [forward, reverse]) expect(l.expectations.filter((e) => e.kind === 'seen-by-backends').length, l.name).toBeGreaterThanOrEqual(4);
+  });
+
   it('keys moved by a removal, and compare-style expectations between runs', () => {
     const head = `${HEAD.replace('algo: weighted\nweights: [3, 2, 1]\n', '').replace('{ at: 2s, kill: b2 }', '{ at: 3s, remove: b2 }')}load: { duration: 6s, clients: 10 }\n`.replace('load: { duration: 6s }\n', '');
     const l = parseLab(
