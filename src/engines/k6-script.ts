@@ -421,6 +421,7 @@ function judge(expectations: readonly Expectation[], backends: readonly string[]
         break;
       case 'stickiness':
       case 'client-rate':
+      case 'handshakes':
       case 'backends-per-client':
       case 'keys-moved':
       case 'keys-moved-from-kept':

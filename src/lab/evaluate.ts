@@ -138,6 +138,13 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
         pass: (e.min === undefined || fraction >= e.min - 1e-9) && (e.max === undefined || fraction <= e.max + 1e-9),
       };
     }
+    case 'handshakes': {
+      const tls = r.totals.tls;
+      if (!tls) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no totals.tls)', pass: false };
+      const per = tls.handshakes / r.totals.requests;
+      const pass = (e.min === undefined || per >= e.min - 1e-9) && (e.max === undefined || per <= e.max + 1e-9);
+      return { text, expected: expectedWords(e), measured: `${formatPer(per)} (${tls.handshakes} for ${r.totals.requests} requests)`, pass };
+    }
     case 'client-rate': {
       const each = r.clients?.each;
       if (!each) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients.each)', pass: false };
@@ -243,6 +250,8 @@ function describe(e: Expectation): string {
       return 'keys moved by the removal (clients whose backend changed)';
     case 'keys-moved-from-kept':
       return 'clients moved although their backend stayed';
+    case 'handshakes':
+      return 'TLS handshakes per request';
     case 'client-rate':
       return `${CLIENT_MEASURE_WORDS[e.of]} per second of ${e.client !== undefined ? `client ${e.client}` : `each client but ${e.except}`}`;
     case 'seen-by-backends':
@@ -251,6 +260,11 @@ function describe(e: Expectation): string {
     case 'compare':
       return `${e.metric === 'share' ? `share of ${e.backend}` : METRIC_WORDS[e.metric]} of ${e.run} ${e.direction} ${e.than}${e.by !== 1 ? ` by ${e.by}×` : ''}`;
   }
+}
+
+/** A ratio such as handshakes per request, to three decimals: 0.002, 1.000. */
+function formatPer(v: number): string {
+  return v.toFixed(3);
 }
 
 const CLIENT_MEASURE_WORDS: Record<ClientMeasure, string> = {
@@ -302,6 +316,8 @@ function expectedWords(e: Expectation): string {
     case 'keys-moved':
     case 'keys-moved-from-kept':
       return bounds(e.min, e.max, (v) => formatPct(v));
+    case 'handshakes':
+      return bounds(e.min, e.max, formatPer);
     case 'client-rate':
       return bounds(e.min, e.max, (v) => `${formatRate(v)} req/s`);
     case 'seen-by-backends':

@@ -132,6 +132,8 @@ export const EXPECTATION_SCHEMAS = {
     peers: z.strictObject({ min: count.optional(), max: count.optional() }).optional(),
     run: runName,
   }),
+  /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */
+  handshakes: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
   compare: z.strictObject({
     metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),

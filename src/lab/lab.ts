@@ -47,6 +47,7 @@ export type ExpectationOfKind =
   | { kind: 'requests'; run: string; backend: string; min?: number; max?: number; from?: WindowStart }
   | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
+  | { kind: 'handshakes'; run: string; min?: number; max?: number }
   | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
   | { kind: 'seen-by-backends'; run: string; of: 'present'; header: string; present: boolean }
   | { kind: 'seen-by-backends'; run: string; of: 'distinct'; header: string; min?: number; max?: number }

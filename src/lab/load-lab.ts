@@ -253,6 +253,12 @@ class LabReader {
         if (!run.removal) this.fail(p, `expected a run that removes a backend (timeline: {at: …, remove: bN}); run ${run.name} removes none`);
         return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
       }
+      case 'handshakes': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (!run.config.tls) this.fail(p, `expected a run that serves TLS (balancer: { tls: true }); run ${run.name} does not`);
+        return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
       case 'client-rate': {
         bounds('min', 'max');
         if ((v.client === undefined) === (v.except === undefined)) this.fail(p, 'expected one of client (that client) or except (every client but that one)');
