@@ -260,9 +260,11 @@ export class Balancer extends Upstream<UpstreamBackend> {
       startedAt,
       (done, err) => this.tryEnded(done, picker, ctx, err),
       (status) => p.retryable && attempt <= this.retry.retries && retriesOnStatus(this.retry, status) && p.pool.anotherCandidate(backend, ctx),
+      this.config.connection ?? DEFAULT_CONNECTION,
     );
     t.probe = probe;
     p.current = t;
+    t.start();
     backend.dispatcher.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
 

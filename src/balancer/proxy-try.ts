@@ -1,9 +1,9 @@
 import type http from 'node:http';
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
 import type { StickyPin } from './sticky/sticky-sessions.js';
 import type { Pool } from './pool.js';
-import type { UpstreamBackend } from './upstream-backend.js';
+import type { UpstreamBackend, UpstreamConnectionConfig } from './upstream-backend.js';
 
 /** One client request on its way through the proxy. `started` is `performance.now()` at arrival (ms). */
 export type ProxiedRequest = {
@@ -60,6 +60,18 @@ export class RetryableStatusError extends Error {
  * the client nothing. When `retryOnStatus` says a status is worth a
  * retry, the response is read to its end (keeping the connection) and
  * dropped, and the try ends with a {@link RetryableStatusError}.
+ *
+ * The try owns its timeouts, on one precise timer (undici's header and body
+ * timeouts tick on a coarse clock, up to ~1 s late, so the pool keeps them
+ * only as a backstop): from {@link start} until the request is written on a
+ * connected socket, the connect timeout; then until the response headers,
+ * and between two body chunks, the response timeout (nginx
+ * `proxy_connect_timeout` / `proxy_read_timeout`, HAProxy `timeout connect`
+ * / `timeout server`). While the client's backpressure pauses the upstream
+ * read, the response timer waits: a slow client is not the backend's fault.
+ * A timeout ends the try with undici's own error (`UND_ERR_CONNECT_TIMEOUT`,
+ * `UND_ERR_HEADERS_TIMEOUT`, `UND_ERR_BODY_TIMEOUT`), so it is classified,
+ * described and retried as before.
  */
 export class ProxyTry implements Dispatcher.DispatchHandler {
   /** Upstream status, 0 until the response headers arrived. */
@@ -72,6 +84,12 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   probe = false;
   /** The client response headers, from the upstream's, until they are written with the first body byte. */
   private head: Record<string, string | string[]> | undefined;
+  /** The connect timer, then the response timer (see the class docs). */
+  private timer: NodeJS.Timeout | undefined;
+  /** Set while the client's backpressure pauses the upstream read: the response timer then waits. */
+  private paused = false;
+  /** Why the try was cut before undici handed it a socket: the request is aborted as soon as it is. */
+  private cutBeforeStart: Error | undefined;
 
   constructor(
     readonly request: ProxiedRequest,
@@ -81,20 +99,60 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
     readonly startedAt: number,
     private readonly onEnd: (t: ProxyTry, err: Error | undefined) => void,
     private readonly retryOnStatus: (status: number) => boolean = () => false,
+    /** The per-try timeouts (ms); default: none (the pool's own, if any). */
+    private readonly limits?: UpstreamConnectionConfig,
   ) {}
+
+  /** Arms the connect timer; the caller dispatches the try right after. */
+  start(): void {
+    if (this.limits) this.timer = setTimeout(() => this.cut(new errors.ConnectTimeoutError(`connect timed out after ${this.limits!.connectTimeoutMs} ms`)), this.limits.connectTimeoutMs);
+  }
 
   /** Cancels the try because the client went away; `onEnd` follows with a {@link ClientGoneError}. */
   cancel(): void {
-    if (this.controller && !this.controller.aborted) this.controller.abort(new ClientGoneError());
-    else if (!this.controller) this.end(new ClientGoneError());
+    this.cut(new ClientGoneError());
+  }
+
+  /**
+   * Ends the try with `err` now: aborts the undici request if it has
+   * started, else ends the try at once and aborts the request when undici
+   * starts it. `onEnd` follows with `err`. No-op once ended.
+   */
+  cut(err: Error): void {
+    if (this.ended) return;
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+    else if (!this.controller) {
+      this.cutBeforeStart = err;
+      this.end(err);
+    }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.request.clientGone) controller.abort(new ClientGoneError());
+    if (this.cutBeforeStart) {
+      controller.abort(this.cutBeforeStart);
+      return;
+    }
+    if (this.request.clientGone) {
+      controller.abort(new ClientGoneError());
+      return;
+    }
+    if (this.limits) {
+      // Connected (or on a kept-alive socket): from now on the response timeout runs.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.responseTimedOut(), this.limits.responseTimeoutMs);
+    }
+  }
+
+  /** The response timer fired: cut the try, unless the client's backpressure holds the read (then it re-arms on resume). */
+  private responseTimedOut(): void {
+    if (this.paused) return;
+    const ms = this.limits!.responseTimeoutMs;
+    this.cut(this.status === 0 ? new errors.HeadersTimeoutError(`no response headers within ${ms} ms`) : new errors.BodyTimeoutError(`no body data within ${ms} ms`));
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.timer?.refresh();
     // 1xx informational responses are the proxy's business, not the client's.
     if (statusCode < 200) return;
     this.status = statusCode;
@@ -118,12 +176,18 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.timer?.refresh();
     const { res } = this.request;
     if (this.dropping || res.destroyed) return;
     this.writeHead();
     if (!res.write(chunk)) {
       controller.pause();
-      res.once('drain', () => controller.resume());
+      this.paused = true;
+      res.once('drain', () => {
+        this.paused = false;
+        this.timer?.refresh();
+        controller.resume();
+      });
     }
   }
 
@@ -144,6 +208,7 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   private end(err: Error | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.timer);
     this.onEnd(this, err);
   }
 }

@@ -8,6 +8,13 @@ import { CircuitBreaker, OutlierDetector, type BreakerConfig, type OutlierConfig
 /** A change of health state. `atMs` is ms since the balancer started; `reason` says which checks decided it. */
 export type HealthTransition = { atMs: number; from: HealthState; to: HealthState; reason: string };
 
+/**
+ * How far behind the balancer's own per-try timeouts undici's are set (ms):
+ * its header and body timers tick on a ~1 s clock, so they only catch a try
+ * whose own timer failed to.
+ */
+const UNDICI_BACKSTOP_MS = 1000;
+
 /** Connection settings towards backends. Times in ms. */
 export type UpstreamConnectionConfig = { connectTimeoutMs: number; responseTimeoutMs: number };
 
@@ -71,10 +78,11 @@ export class UpstreamBackend implements PickableBackend {
     this.health = new RiseFall(rise, fall);
     this.outlier = new OutlierDetector(passive.outlier ?? { mode: 'off' });
     this.breaker = passive.breaker ? new CircuitBreaker(passive.breaker) : undefined;
+    // Each try times itself out precisely (see ProxyTry); undici's coarse timers stay a second behind as a backstop.
     this.dispatcher = new Pool(origin, {
-      connectTimeout: conn.connectTimeoutMs,
-      headersTimeout: conn.responseTimeoutMs,
-      bodyTimeout: conn.responseTimeoutMs,
+      connectTimeout: conn.connectTimeoutMs + UNDICI_BACKSTOP_MS,
+      headersTimeout: conn.responseTimeoutMs + UNDICI_BACKSTOP_MS,
+      bodyTimeout: conn.responseTimeoutMs + UNDICI_BACKSTOP_MS,
       keepAliveTimeout: 4000,
     });
   }
