@@ -305,10 +305,11 @@ export class Balancer extends Upstream<UpstreamBackend> {
     if (!(err instanceof RetryableStatusError) && !stale) backend.failures++;
     if (p.res.headersSent) {
       // Failed mid-body: the status is out, so all we can do is cut the
-      // response; it counts as a transport error, not a success.
+      // response; it counts as a transport error of this backend (as the
+      // client sees it: the headers named it), not a success.
       p.res.destroy();
       backend.tries.lost++;
-      this.record(undefined, latencyUs, 0, classifyError(err));
+      this.record(backend.traffic, latencyUs, 0, classifyError(err));
       return;
     }
     if (stale) {

@@ -53,19 +53,22 @@ export class RequestSender {
     const delayUs = this.open ? Math.max(0, (performance.now() - fromMs) * 1000) : 0;
     const jar = this.clients.jarFor(local);
     const headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
+    // Who sent the headers: a body cut after them is that backend's failure (a reset mid-response), not a backendless one.
+    let servedBy: string | undefined;
     try {
       const res = await this.clients.dispatcherFor(local).request({ path, method: 'GET', headers, reset: !this.clients.keepAlive });
+      const header = res.headers['x-lblab-backend'];
+      servedBy = typeof header === 'string' ? header : undefined;
       // Stored when the headers arrive, as a browser does, even if the body fails later.
       jar?.store(res.headers['set-cookie'], path);
       // Read the body to its end: a body cut short must throw, not count as a success.
       res.body.resume();
       await streamFinished(res.body);
-      const header = res.headers['x-lblab-backend'];
-      this.batcher.record((performance.now() - fromMs) * 1000, typeof header === 'string' ? header : undefined, res.statusCode, 0, client, delayUs);
+      this.batcher.record((performance.now() - fromMs) * 1000, servedBy, res.statusCode, 0, client, delayUs);
     } catch (err) {
       // Cut at the end of the run after the grace period: it timed out.
       const kind = this.abandoning ? 'timeout' : classifyError(err);
-      this.batcher.record((performance.now() - fromMs) * 1000, undefined, 0, ERROR_KIND_CODES.indexOf(kind), client, delayUs);
+      this.batcher.record((performance.now() - fromMs) * 1000, servedBy, 0, ERROR_KIND_CODES.indexOf(kind), client, delayUs);
     }
   }
 

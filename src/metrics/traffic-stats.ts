@@ -10,9 +10,9 @@ export type ErrorKind = 'refused' | 'reset' | 'timeout' | 'other';
 export class BackendTraffic {
   constructor(readonly name: string) {}
 
-  /** Responses this backend served. */
+  /** Responses this backend served, those cut after their headers included. */
   requests = 0;
-  /** Of those, responses with status ≥ 500. */
+  /** Of those, responses with status ≥ 500 or cut after their headers (a reset mid-body): the backend's failures as the client saw them. */
   errors = 0;
   readonly latency = new LatencyHistogram();
   readonly statusCodes = new Map<number, number>();
@@ -68,7 +68,7 @@ export class TrafficStats {
 
   /**
    * Records one completed request.
-   * @param backend who answered (`x-lblab-backend`), or undefined
+   * @param backend who answered (`x-lblab-backend`), or undefined; with status 0, the backend whose response was cut after its headers
    * @param latencyUs latency in µs
    * @param status HTTP status, or 0 for a transport error (then `errorKind` says which)
    * @param atMs when it completed, ms since the run started
@@ -86,6 +86,12 @@ export class TrafficStats {
     if (status === 0) {
       const kind = errorKind ?? 'other';
       this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+      // A transport error with a backend: its response was cut after the headers named it, which is its failure.
+      if (backend) {
+        backend.requests++;
+        backend.errors++;
+        bump(backend.perSecond, second);
+      }
       return;
     }
     this.latency.record(latencyUs);

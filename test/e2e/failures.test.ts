@@ -66,6 +66,18 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     expect(after.reduce((n, p) => n + p.perBackend.b1! + p.perBackend.b3!, 0)).toBeGreaterThan(100);
   });
 
+  it('a reset mid-body counts against b2: its errors in the record (the client had its headers) and a passive failure that ejects it', async () => {
+    const record = await run(['--duration', '5s', '--max-fails', '3', '--event', '2s reset b2']);
+    const b2 = backend(record, 'b2');
+    const resets = record.totals.errorKinds.reset ?? 0;
+    expect(resets, JSON.stringify(record.totals)).toBeGreaterThan(0);
+    // every cut response is b2's: the client saw x-lblab-backend: b2 before the body broke
+    expect(b2.errors).toBe(resets);
+    expect(backend(record, 'b1').errors + backend(record, 'b3').errors).toBe(0);
+    expect(b2.tries!.lost).toBe(resets);
+    expect(record.events.filter((e) => e.type === 'ejected').map((e) => e.target)).toEqual(['b2']);
+  });
+
   it('health-fail: active checks take b2 DOWN on L7STS 503 while passive checks see success (no ejection)', async () => {
     const record = await run(['--duration', '6s', '--eject-consecutive', '3', '--event', '1s health-fail b2']);
     expect(record.config.proxy?.outlier).toMatchObject({ mode: 'envoy', consecutive: 3 });

@@ -82,6 +82,34 @@ describe('passive checks', () => {
     expect(a.hits()).toBe(hits);
   });
 
+  it('a reset mid-body (after the client got the headers) counts against the backend: a per-backend error and a passive failure', async () => {
+    // Headers and part of the body, then the socket destroyed: the client already has a 200 naming b1.
+    const cutter = await listenHttp((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+      res.write('x'.repeat(40), () => res.socket?.destroy());
+    }, closers);
+    const c = await server(() => 200);
+    const { b, url, events } = await balancer([cutter.url, c.url], {
+      passive: { outlier: { mode: 'nginx', maxFails: 2, failTimeoutMs: 60_000 } },
+    });
+    const cut: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const outcome = await get(url).then(
+        (r) => `${r.status} ${r.backend}`,
+        () => 'cut',
+      );
+      cut.push(outcome);
+    }
+    // Round robin: b1, b2, b1 (its second failure ejects it), then b2 only.
+    expect(cut).toEqual(['cut', '200 b2', 'cut', '200 b2']);
+    expect(events.map((e) => [e.type, e.backend])).toEqual([['ejected', 'b1']]);
+    const b1 = b.backend('b1')!;
+    expect(b1.failures).toBe(2);
+    expect(b1.tries).toMatchObject({ served: 0, lost: 2 });
+    expect(b.stats.backend('b1')).toMatchObject({ requests: 2, errors: 2 });
+    expect(b.stats.errorKinds.get('reset')).toBe(2);
+  });
+
   it('circuit breaker: opens after failures in a row, half-opens after the cool-down, a good probe closes it', async () => {
     let sick = true;
     const a = await server(() => (sick ? 500 : 200));
