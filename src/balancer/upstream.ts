@@ -134,7 +134,11 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     this.routed = config.routing !== undefined;
     ({ pools: this.pools, poolOf: this.poolOf, router: this.router } = buildPools(config.routing, this.backends, config.algo));
     this.algoName = config.algo;
-    const notice = (backend: UpstreamBackend, type: BackendEvent['type'], detail: string): void => this.emitBackend(backend, type, detail);
+    // A passive change (ejected, readmitted, breaker open or closed) may start or end a panic: stamped then, not at the next request.
+    const notice = (backend: UpstreamBackend, type: BackendEvent['type'], detail: string): void => {
+      this.emitBackend(backend, type, detail);
+      this.updatePanic();
+    };
     this.passive = new PassiveHealth<B>(config.passive, () => this.nowMs(), (b) => this.poolOf.get(b)?.groupOf(b) ?? [], notice);
     this.slowStart = new SlowStart<B>(config.slowStartMs ?? 0, () => this.nowMs(), notice);
     this.checker = new ActiveHealthChecker(config.health);
@@ -148,6 +152,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
       this.emit('transition', { ...transition, backend: backend.name });
       if (transition.to === 'up') this.startSlowStart(backend);
       else this.slowStart.end(backend, false);
+      this.updatePanic();
     });
   }
 
@@ -218,6 +223,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
       void backend.dispatcher.close().catch(() => undefined);
     }
     this.poolOf.get(backend)?.rebuild();
+    this.updatePanic();
   }
 
   /**
@@ -303,9 +309,22 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
   }
 
   /**
+   * Brings every pool's panic state up to date, logging entering and
+   * leaving it at this moment. Called wherever a backend's usability
+   * changes (a health transition, a passive change, a drain, a removal), so
+   * "panic" and "panic over" are stamped when they happened, not when the
+   * next request happens to look. Off (the default), it returns at once.
+   */
+  protected updatePanic(): void {
+    if (this.panicThreshold <= 0) return;
+    for (const pool of this.pools) this.inPanic(pool);
+  }
+
+  /**
    * Whether `pool` is in panic now (Envoy, per cluster): fewer than
    * `panicThreshold`% of its primaries usable. Logs entering and leaving it.
-   * Off (the default), it returns at once.
+   * Off (the default), it returns at once. Each request asks too, for a
+   * change no event announces (a circuit breaker's open state lapsing).
    */
   protected inPanic(pool: Pool<B>): boolean {
     const threshold = this.panicThreshold;
@@ -334,10 +353,12 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     this.drainedLogged.delete(backend);
     if (!on) {
       this.emitBackend(backend, 'undrained', this.drainDetail('undrained', backend));
+      this.updatePanic();
       return;
     }
     this.emitBackend(backend, 'draining', this.drainDetail('draining', backend));
     if (backend.inFlight === 0) this.drained(backend, this.drainDetail('drained', backend));
+    this.updatePanic();
   }
 
   /** Starts ramping a backend that came back UP (HAProxy `slowstart`), unless off or its pool's algorithm hashes whole weights. */

@@ -230,6 +230,45 @@ describe('panic threshold (Envoy)', () => {
   });
 });
 
+describe('panic is stamped when it happened', () => {
+  it('with no request at all, "panic" carries the time of the DOWN that caused it and "panic over" that of the UP that ended it', async () => {
+    let failing = false;
+    const a = await server(() => 200);
+    const c = await server(() => (failing ? 503 : 200));
+    const d = await server(() => 200);
+    const transitions: Array<{ atMs: number; backend: string; to: string }> = [];
+    const { b, events } = await balancer([a.url, c.url, d.url], { panicThreshold: 50, health: FAST_HTTP_CHECKS });
+    b.on('transition', (t) => transitions.push(t));
+    await a.close();
+    await until(() => b.backend('b1')!.health.state === 'down', 'b1 DOWN');
+    // Two of three usable is not under 50%: no panic yet.
+    expect(events.map((e) => e.type)).not.toContain('panic');
+    failing = true;
+    await until(() => events.some((e) => e.type === 'panic'), 'panic logged');
+    const down = transitions.find((t) => t.backend === 'b2' && t.to === 'down')!;
+    const panic = events.find((e) => e.type === 'panic')!;
+    expect(panic.atMs - down.atMs).toBeGreaterThanOrEqual(0);
+    expect(panic.atMs - down.atMs, 'stamped with the DOWN').toBeLessThan(5);
+    failing = false;
+    await until(() => events.some((e) => e.type === 'panic-over'), 'panic over logged');
+    const up = transitions.find((t) => t.backend === 'b2' && t.to === 'up')!;
+    const over = events.find((e) => e.type === 'panic-over')!;
+    expect(over.atMs - up.atMs).toBeGreaterThanOrEqual(0);
+    expect(over.atMs - up.atMs, 'stamped with the UP').toBeLessThan(5);
+    expect(over.detail).toBe('2 of 3 primaries usable again: health counts');
+  });
+
+  it('draining past the threshold enters panic at the drain, not at the next request', async () => {
+    const servers = [await server(() => 200), await server(() => 200), await server(() => 200)];
+    const { b, events } = await balancer(servers.map((s) => s.url), { panicThreshold: 50 });
+    b.apply({ type: 'drain', backend: 'b1', on: true });
+    b.apply({ type: 'drain', backend: 'b2', on: true });
+    expect(events.filter((e) => e.type === 'panic')).toHaveLength(1);
+    b.apply({ type: 'drain', backend: 'b2', on: false });
+    expect(events.filter((e) => e.type === 'panic-over')).toHaveLength(1);
+  });
+});
+
 describe('panic, backups and draining together', () => {
     it('while a backup can serve there is no panic: the backup takes the traffic', async () => {
     const a = await server(() => 200);
