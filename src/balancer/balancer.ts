@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key.js';
 import { hasDuplicateHost, upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
-import { ClientGoneError, failedOnReusedConnection, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
+import { ClientGoneError, failedOnReusedConnection, MarkedDownError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
 import { UpstreamBackend } from './upstream-backend.js';
 import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
@@ -92,6 +92,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
   private readonly recordTraffic: boolean;
   private readonly server: http.Server | https.Server;
   private unregister: (() => void) | undefined;
+  /** With `--on-marked-down shutdown-sessions`, the tries each backend holds now (kept only then: the request path stays light otherwise). */
+  private readonly held: Map<UpstreamBackend, Set<ProxyTry>> | undefined;
 
   /** @throws {UsageError} for a pool naming an unknown backend or a route naming an unknown pool (the CLI checks both first). */
   constructor(private readonly config: BalancerConfig) {
@@ -104,6 +106,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.retry = config.retry ?? DEFAULT_RETRY_POLICY;
     this.recordTraffic = config.recordTraffic ?? true;
     this.sticky = config.sticky ? new StickySessions(config.sticky, this.pools, () => this.nowMs()) : undefined;
+    this.held = config.onMarkedDown === 'shutdown-sessions' ? new Map(this.backends.map((b) => [b, new Set<ProxyTry>()])) : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     // The certificate is made in listen() (it is async) and set on the server then.
     const clientTimeoutMs = config.clientTimeoutMs ?? 10_000;
@@ -161,6 +164,25 @@ export class Balancer extends Upstream<UpstreamBackend> {
       this.server.closeAllConnections();
     });
     await Promise.all(this.backends.map((b) => b.dispatcher.destroy().catch(() => undefined)));
+  }
+
+  /**
+   * HAProxy `on-marked-down shutdown-sessions` at L7: every try `backend`
+   * holds (connecting, waiting for its headers, or relaying its body) is cut
+   * with a {@link MarkedDownError}. Each counts as a failed try of that
+   * backend (`failedTries`, `tries.lost`, a passive failure); it is not
+   * retried, whatever the retry policy, because HAProxy kills such a session
+   * rather than redispatch it. A client that had no header yet gets a 502
+   * that says why; one whose response was under way has it cut.
+   */
+  protected shutdownSessions(backend: UpstreamBackend): number {
+    const tries = [...(this.held?.get(backend) ?? [])];
+    for (const t of tries) t.cut(new MarkedDownError(backend.name));
+    return tries.length;
+  }
+
+  protected sessionWord(n: number): string {
+    return n === 1 ? 'request' : 'requests';
   }
 
   protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: UpstreamBackend): string {
@@ -264,6 +286,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     );
     t.probe = probe;
     p.current = t;
+    this.held?.get(backend)!.add(t);
     t.start();
     backend.dispatcher.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
   }
@@ -271,6 +294,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
   private tryEnded(t: ProxyTry, picker: Picker, ctx: PickContext, err: Error | undefined): void {
     const { request: p, backend } = t;
     p.current = undefined;
+    this.held?.get(backend)!.delete(t);
     backend.inFlight--;
     const now = performance.now();
     const latencyUs = (now - p.started) * 1000;
@@ -322,7 +346,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
       return;
     }
     const condition = err instanceof RetryableStatusError ? (String(err.status) as RetryCondition) : classifyError(err) === 'timeout' ? 'timeout' : 'error';
-    if (p.retryable && t.attempt <= this.retry.retries && this.retry.on.has(condition)) {
+    // A request cut by shutdown-sessions is not sent again, as HAProxy kills the session rather than redispatch it.
+    if (p.retryable && t.attempt <= this.retry.retries && this.retry.on.has(condition) && !(err instanceof MarkedDownError)) {
       const exclude = new Set(ctx.exclude);
       exclude.add(backend);
       backend.tries.retried++;

@@ -37,6 +37,20 @@ export class ClientGoneError extends Error {
 }
 
 /**
+ * Why a try was cut: its backend's health checks marked it DOWN while it held
+ * the request, and `--on-marked-down shutdown-sessions` is on (HAProxy logs
+ * such a session with termination code D). Its `code` makes it a `reset`
+ * in {@link classifyError}, described as what it is.
+ */
+export class MarkedDownError extends Error {
+  override readonly name = 'MarkedDownError';
+  readonly code = 'LBLAB_MARKED_DOWN';
+  constructor(backend: string) {
+    super(`${backend} was marked DOWN while it held the request`);
+  }
+}
+
+/**
  * Why a try ended without relaying its response: the backend answered with
  * a status the retry policy retries (nginx `proxy_next_upstream http_503`),
  * and another backend is there to try. The response was read and dropped.

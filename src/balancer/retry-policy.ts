@@ -2,6 +2,7 @@ import type { ProxyRecord } from '../metrics/run-record.js';
 import type { RateLimitConfig } from './rate-limit.js';
 import type { StickyConfig } from './sticky/sticky-sessions.js';
 import type { BreakerConfig, OutlierConfig } from './passive/passive-checks.js';
+import type { OnMarkedDown } from './on-marked-down.js';
 
 /**
  * When the balancer sends a request to another backend after a try failed:
@@ -30,13 +31,13 @@ export type RetryPolicy = { retries: number; on: ReadonlySet<RetryCondition>; no
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 1, on: new Set(['error', 'timeout', '502', '503', '504']), nonIdempotent: false };
 
-/** The proxy settings as the run record keeps them (see `RunConfig.proxy`); `layers` = sticky sessions and rate limit, when on. Times in ms. */
+/** The proxy settings as the run record keeps them (see `RunConfig.proxy`); `ramp` = how health changes are met (slow start, panic, on-marked-down); `layers` = sticky sessions and rate limit, when on. Times in ms. */
 export function proxyRecord(
   connection: { connectTimeoutMs: number; responseTimeoutMs: number },
   policy: RetryPolicy,
   passive: { outlier?: OutlierConfig; breaker?: BreakerConfig } | undefined,
   backups: readonly string[] | undefined,
-  ramp: { slowStartMs: number; panicThreshold: number } = { slowStartMs: 0, panicThreshold: 0 },
+  ramp: { slowStartMs: number; panicThreshold: number; onMarkedDown?: OnMarkedDown | undefined } = { slowStartMs: 0, panicThreshold: 0 },
   layers: { sticky?: StickyConfig | undefined; rateLimit?: RateLimitConfig | undefined } = {},
 ): ProxyRecord {
   return {
@@ -49,6 +50,7 @@ export function proxyRecord(
     ...(backups && backups.length > 0 ? { backups: [...backups] } : {}),
     ...(ramp.slowStartMs > 0 ? { slowStartMs: ramp.slowStartMs } : {}),
     ...(ramp.panicThreshold > 0 ? { panicThreshold: ramp.panicThreshold } : {}),
+    ...(ramp.onMarkedDown ? { onMarkedDown: ramp.onMarkedDown } : {}),
     ...(layers.sticky ? { sticky: { ...layers.sticky } } : {}),
     ...(layers.rateLimit ? { rateLimit: { ...layers.rateLimit } } : {}),
   };

@@ -7,6 +7,7 @@ import { ActiveHealthChecker, type CheckResult, type HealthCheckConfig } from '.
 import { PassiveHealth } from './passive/passive-health.js';
 import type { BreakerConfig, OutlierConfig, PassiveChange } from './passive/passive-checks.js';
 import { buildPools, type Pool } from './pool.js';
+import type { OnMarkedDown } from './on-marked-down.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { pooledExpectedShares, type Router, type RoutingConfig } from './routes.js';
 import { SlowStart } from './slow-start.js';
@@ -40,7 +41,15 @@ export type SharedBalancerConfig = {
   clock?: () => number;
   /** L7 routing to pools (see {@link RoutingConfig}); undefined = one pool of every backend. */
   routing?: RoutingConfig;
+  /**
+   * What happens to a backend's requests (connections, at L4) when its
+   * health checks mark it DOWN (HAProxy `on-marked-down`): undefined, they
+   * are left to finish or time out; `shutdown-sessions`, they are cut at
+   * once (see {@link Upstream.shutdownSessions}).
+   */
+  onMarkedDown?: OnMarkedDown;
 };
+
 
 /** Emitted on every health state change. */
 export type TransitionEvent = HealthTransition & { backend: string };
@@ -121,6 +130,8 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
   private readonly drainedLogged = new Set<B>();
   private readonly clock: (() => number) | undefined;
   private readonly panicThreshold: number;
+  /** HAProxy `on-marked-down`: what a DOWN does to what the backend holds. */
+  protected readonly onMarkedDown: OnMarkedDown | undefined;
   private algoName: AlgorithmName;
   private readonly startedAt = performance.now();
 
@@ -129,6 +140,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     super();
     this.clock = config.clock;
     this.panicThreshold = config.panicThreshold ?? 0;
+    this.onMarkedDown = config.onMarkedDown;
     this.backends = config.backends.map((b, i) => createBackend(b, i, this.stats.backend(b.name)));
     config.backends.forEach((b, i) => (this.backends[i]!.backup = b.backup === true));
     this.routed = config.routing !== undefined;
@@ -149,6 +161,11 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
       const transition = backend.observeCheck(result, this.nowMs());
       this.emit('check', backend.name, result);
       if (!transition) return;
+      if (transition.to === 'down' && this.onMarkedDown === 'shutdown-sessions') {
+        // Cut before the DOWN is told, so its reason (kept in the record too) can say what it cut.
+        const cut = this.shutdownSessions(backend);
+        if (cut > 0) transition.reason += `; on-marked-down shutdown-sessions cut ${cut} ${this.sessionWord(cut)}`;
+      }
       this.emit('transition', { ...transition, backend: backend.name });
       if (transition.to === 'up') this.startSlowStart(backend);
       else this.slowStart.end(backend, false);
@@ -292,6 +309,17 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
 
   /** Stops health checks and the listener, and closes every connection. */
   abstract close(): Promise<void>;
+
+  /**
+   * Cuts every request (connection, at L4) `backend` holds now, because its
+   * health checks have just marked it DOWN (HAProxy `on-marked-down
+   * shutdown-sessions`); returns how many were cut. Each front end says what
+   * a cut is and how it counts.
+   */
+  protected abstract shutdownSessions(backend: B): number;
+
+  /** What {@link shutdownSessions} cuts, in words for `n` of them: requests at L7, connections at L4. */
+  protected abstract sessionWord(n: number): string;
 
   /** The words of a drain event at this layer: requests in flight at L7, open connections at L4. `drained` is drained at once, nothing in flight. */
   protected abstract drainDetail(event: 'draining' | 'drained' | 'undrained', backend: B): string;

@@ -113,7 +113,7 @@ function balanceRecordConfig(config: UpstreamScenario, algo: string, weights: nu
     algo,
     weights,
     health: { ...config.health },
-    proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold }, { sticky: config.sticky, rateLimit: config.rateLimit }),
+    proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold, onMarkedDown: config.onMarkedDown }, { sticky: config.sticky, rateLimit: config.rateLimit }),
     ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
     ...(config.tls ? { tls: true } : {}),
   };

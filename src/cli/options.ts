@@ -314,6 +314,12 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'proxy',
     commands: BALANCING,
   },
+  'balancer.on-marked-down': {
+    flags: '--on-marked-down <action>',
+    help: 'shutdown-sessions: when health checks mark a backend DOWN, cut the requests (tcp: connections) it holds at once, as errors of that backend and not retried, instead of waiting for their timeout (HAProxy on-marked-down shutdown-sessions); default: they wait',
+    group: 'proxy',
+    commands: BALANCING,
+  },
   'balancer.sticky': {
     flags: '--sticky <mode>',
     help: `sticky sessions: cookie[:NAME] inserts a cookie naming the backend by an opaque id (HAProxy cookie ${DEFAULT_STICKY_COOKIE} insert indirect nocache; default name ${DEFAULT_STICKY_COOKIE}), ip[:TTL] sticks each client address in a stick table (HAProxy stick on src; default TTL 30m)`,

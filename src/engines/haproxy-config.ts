@@ -195,8 +195,8 @@ export function haproxyConfig(input: EngineConfigInput): string {
       const weight = u.weights[i] ?? 1;
       const backup = u.backups.includes(name);
       lines.push({
-        text: `server ${name} ${serverAddress(input, name)} weight ${weight}${cookie ? ` cookie ${name}` : ''}${backup ? ' backup' : ''}`,
-        from: `--weights (${weight})${backup ? `, --backup ${name}` : ''}`,
+        text: `server ${name} ${serverAddress(input, name)} weight ${weight}${cookie ? ` cookie ${name}` : ''}${backup ? ' backup' : ''}${u.onMarkedDown ? ` on-marked-down ${u.onMarkedDown}` : ''}`,
+        from: `--weights (${weight})${backup ? `, --backup ${name}` : ''}${u.onMarkedDown ? `, --on-marked-down ${u.onMarkedDown}` : ''}`,
         indent: 1,
       });
     }

@@ -72,6 +72,7 @@ function refusals(engine: ExternalEngine, u: UpstreamScenario, events: readonly 
     if (u.retry.nonIdempotent) out.push({ path: 'balancer.retry-non-idempotent', value: 'on', closest: 'leave it off: HAProxy retry-on does not resend a POST' });
   }
   if (engine === 'nginx') {
+    if (u.onMarkedDown) out.push({ path: 'balancer.on-marked-down', value: u.onMarkedDown, closest: 'none: nginx OSS has no active checks to mark a server DOWN; use --engine haproxy (on-marked-down shutdown-sessions)' });
     if (u.slowStartMs > 0) out.push({ path: 'balancer.slow-start', value: `${u.slowStartMs}ms`, closest: 'none: slow_start is NGINX Plus only; use --engine haproxy (slowstart)' });
     if (u.sticky?.mode === 'cookie') out.push({ path: 'balancer.sticky', value: 'cookie', closest: '--algo consistent-hash --hash-key cookie:NAME (hash $cookie_NAME consistent); sticky cookie is NGINX Plus only' });
     if (u.sticky?.mode === 'ip') out.push({ path: 'balancer.sticky', value: 'ip', closest: '--algo ip-hash (ip_hash)' });

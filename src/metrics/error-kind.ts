@@ -2,7 +2,8 @@ import type { ErrorKind } from './traffic-stats.js';
 
 /**
  * Sorts a transport error (from undici or node:net) into an {@link ErrorKind}:
- * `refused` (ECONNREFUSED), `reset` (the peer closed or reset the socket),
+ * `refused` (ECONNREFUSED), `reset` (the peer closed or reset the socket,
+ * or the balancer cut it when the backend was marked DOWN: `LBLAB_MARKED_DOWN`),
  * `timeout` (connect, headers, body or abort timeouts), `other`.
  * Looks at `code` on the error and on its `cause`.
  */
@@ -12,7 +13,7 @@ export function classifyError(err: unknown): ErrorKind {
   if (codes.has('UND_ERR_CONNECT_TIMEOUT') || codes.has('UND_ERR_HEADERS_TIMEOUT') || codes.has('UND_ERR_BODY_TIMEOUT') || codes.has('ETIMEDOUT')) {
     return 'timeout';
   }
-  if (codes.has('ECONNRESET') || codes.has('UND_ERR_SOCKET') || codes.has('EPIPE') || codes.has('UND_ERR_CLOSED')) return 'reset';
+  if (codes.has('ECONNRESET') || codes.has('UND_ERR_SOCKET') || codes.has('EPIPE') || codes.has('UND_ERR_CLOSED') || codes.has('LBLAB_MARKED_DOWN')) return 'reset';
   return 'other';
 }
 
@@ -43,6 +44,7 @@ export function describeTryFailure(err: unknown, limits: { connectTimeoutMs: num
       if (codes.has('UND_ERR_CONNECT_TIMEOUT')) return `did not accept the connection within ${limits.connectTimeoutMs} ms (--connect-timeout)`;
       return `did not answer within ${limits.responseTimeoutMs} ms (--response-timeout)`;
     case 'reset':
+      if (codes.has('LBLAB_MARKED_DOWN')) return 'was marked DOWN by its health checks while it held the request, which was cut (--on-marked-down shutdown-sessions)';
       return 'closed or reset the connection before the whole response';
     default:
       return 'sent a response that is not valid HTTP/1.1';

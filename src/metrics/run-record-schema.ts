@@ -52,6 +52,7 @@ export const runRecordSchema = z.object({
         backups: z.array(z.string()).optional(),
         slowStartMs: z.number().optional(),
         panicThreshold: z.number().optional(),
+        onMarkedDown: z.literal('shutdown-sessions').optional(),
         sticky: z
           .discriminatedUnion('mode', [
             z.object({ mode: z.literal('cookie'), name: z.string() }),

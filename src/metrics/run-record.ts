@@ -250,6 +250,8 @@ export type ProxyRecord = {
   slowStartMs?: number;
   /** Panic threshold (%), when on. */
   panicThreshold?: number;
+  /** HAProxy `on-marked-down`, when set: `shutdown-sessions` cut a backend's requests when it was marked DOWN. */
+  onMarkedDown?: 'shutdown-sessions';
   /** Sticky sessions, when on: cookie insert with the cookie's name, or the source-IP stick table's expiry (ms) and size (entries). */
   sticky?: { mode: 'cookie'; name: string } | { mode: 'ip'; ttlMs: number; size: number };
   /** Per-client-IP rate limit, when on: refill in requests per second and burst (nginx `limit_req rate= burst= nodelay`). */

@@ -5,11 +5,12 @@ import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import { DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, type RetryCondition, type RetryPolicy } from '../balancer/retry-policy.js';
 import { DEFAULT_STICK_TABLE_SIZE, DEFAULT_STICKY_COOKIE, DEFAULT_STICKY_TTL_MS, type StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { UpstreamConnectionConfig } from '../balancer/upstream-backend.js';
+import { ON_MARKED_DOWN, type OnMarkedDown } from '../balancer/on-marked-down.js';
 import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
 import { parseDuration, parseInteger } from './values.js';
 
-/** The balancer's settings as written: mode, listen address, timeouts, retries, passive checks, breaker, backups, slow start, panic, sticky, rate limit, routes, TLS. */
+/** The balancer's settings as written: mode, listen address, timeouts, retries, passive checks, breaker, backups, slow start, panic, on-marked-down, sticky, rate limit, routes, TLS. */
 export type BalancerInput = {
   mode?: string;
   host?: string;
@@ -30,6 +31,8 @@ export type BalancerInput = {
   backup?: readonly string[];
   'slow-start'?: string;
   'panic-threshold'?: number | string;
+  /** HAProxy `on-marked-down`: `shutdown-sessions` cuts what a backend holds when its checks mark it DOWN. */
+  'on-marked-down'?: string;
   sticky?: string;
   'rate-limit'?: string;
   route?: readonly string[];
@@ -56,6 +59,7 @@ export const balancerFileSchema = z.strictObject({
   backup: z.array(z.string()).optional(),
   'slow-start': z.string().optional(),
   'panic-threshold': z.number().optional(),
+  'on-marked-down': z.string().optional(),
   sticky: z.string().optional(),
   'rate-limit': z.string().optional(),
   route: z.array(z.string()).optional(),
@@ -106,6 +110,8 @@ export type ProxySettings = {
   backups: string[];
   slowStartMs: number;
   panicThreshold: number;
+  /** HAProxy `on-marked-down`, when set: `shutdown-sessions` cuts a backend's requests (connections) when it is marked DOWN. */
+  onMarkedDown?: OnMarkedDown;
   sticky?: StickyConfig;
   rateLimit?: RateLimitConfig;
 };
@@ -210,9 +216,21 @@ export function resolveProxy(input: BalancerInput = {}, backendNames: readonly s
     backups: resolveBackups(input.backup ?? [], backendNames, name),
     slowStartMs: ms('slow-start', 0, true),
     panicThreshold: int('panic-threshold', 0, 0, 100),
+    ...(input['on-marked-down'] !== undefined ? { onMarkedDown: parseOnMarkedDown(input['on-marked-down'], name('balancer.on-marked-down')) } : {}),
     ...(input.sticky !== undefined ? { sticky: parseSticky(input.sticky, name('balancer.sticky')) } : {}),
     ...(input['rate-limit'] !== undefined ? { rateLimit: parseRateLimit(input['rate-limit'], name('balancer.rate-limit')) } : {}),
   };
+}
+
+/**
+ * Parses `--on-marked-down ACTION`: one of {@link ON_MARKED_DOWN} (HAProxy's
+ * server option of that name; `shutdown-sessions` is the one action it has).
+ * @throws {FieldError} naming `field`.
+ */
+export function parseOnMarkedDown(value: string, field = '--on-marked-down'): OnMarkedDown {
+  const v = value.trim();
+  if ((ON_MARKED_DOWN as readonly string[]).includes(v)) return v as OnMarkedDown;
+  throw new FieldError(field, `to be ${ON_MARKED_DOWN.join(' or ')}, got ${JSON.stringify(value)}`);
 }
 
 /** `error,timeout,503` (or a list) into retry conditions; an empty text means none. */

@@ -26,7 +26,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
       scenario.retry,
       scenario.passive,
       scenario.backups,
-      { slowStartMs: scenario.slowStartMs, panicThreshold: scenario.panicThreshold },
+      { slowStartMs: scenario.slowStartMs, panicThreshold: scenario.panicThreshold, onMarkedDown: scenario.onMarkedDown },
       { sticky: scenario.sticky, rateLimit: scenario.rateLimit },
     ),
     ...(scenario.routing ? { routes: routesRecord(scenario.routing) } : {}),

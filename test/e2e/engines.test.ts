@@ -33,7 +33,7 @@ const MATRIX: Record<'haproxy' | 'nginx', string[][]> = {
     ['--algo', 'weighted', '--weights', '5,1,1'],
     ['--algo', 'least-conn', '--sticky', 'cookie'],
     ['--algo', 'weighted-least-conn', '--weights', '3,2,1', '--sticky', 'ip:10m'],
-    ['--algo', 'random', '--backup', 'b3'],
+    ['--algo', 'random', '--backup', 'b3', '--on-marked-down', 'shutdown-sessions'],
     ['--algo', 'p2c', '--slow-start', '5s', '--rate-limit', '20/s:5'],
     ['--algo', 'ip-hash'],
     ['--algo', 'consistent-hash', '--hash-key', 'cookie:uid'],
@@ -42,7 +42,7 @@ const MATRIX: Record<'haproxy' | 'nginx', string[][]> = {
     ['--route', 'header:x-canary=1=b3', '--route', 'default=b1,b2', '--health-check', 'tcp'],
     ['--tls', '--algo', 'least-conn'],
     ['--mode', 'tcp', '--algo', 'least-conn'],
-    ['--mode', 'tcp', '--algo', 'consistent-hash', '--retries', '0'],
+    ['--mode', 'tcp', '--algo', 'consistent-hash', '--retries', '0', '--on-marked-down', 'shutdown-sessions'],
   ],
   nginx: [
     ['--algo', 'round-robin'],
@@ -72,6 +72,11 @@ describe('lblab export: configs the real engines accept', () => {
         const r = await runCliToEnd(['export', engine, ...backends, ...flags]);
         expect(r.code, `${engine} ${flags.join(' ')}: ${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`# ${flags[0]}`));
+        if (flags.includes('--on-marked-down')) {
+          const servers = r.stdout.split('\n').filter((l) => /^\s+server /.test(l));
+          expect(servers.length).toBeGreaterThan(0);
+          for (const line of servers) expect(line).toMatch(/ on-marked-down shutdown-sessions\b/);
+        }
         const file = join(dir, engine === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
         writeFileSync(file, r.stdout);
         // The config names its certificate beside itself: run the check from there.
@@ -104,6 +109,8 @@ describe('lblab export: configs the real engines accept', () => {
       [['export', 'haproxy', ...backends, '--algo', 'peak-ewma'], /`--algo`.*haproxy.*closest: p2c/],
       [['export', 'haproxy', ...backends, '--breaker', '3'], /`--breaker`.*haproxy/],
       [['export', 'nginx', ...backends, '--slow-start', '5s'], /`--slow-start`.*nginx.*NGINX Plus/],
+      [['export', 'nginx', ...backends, '--on-marked-down', 'shutdown-sessions'], /`--on-marked-down`.*nginx.*--engine haproxy \(on-marked-down shutdown-sessions\)/],
+      [['start', '--on-marked-down', 'kill-them'], /^lblab: Expected `--on-marked-down` to be shutdown-sessions, got "kill-them"/],
       [['export', 'envoy', ...backends], /<target>.*haproxy, nginx, k6/],
       [['start', '--engine', 'envoy'], /`--engine`.*lblab, haproxy, nginx/],
       [['start', '--engine', 'nginx', '--algo', 'least-response-time'], /`--algo`.*nginx.*least_time is NGINX Plus only/],

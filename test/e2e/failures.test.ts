@@ -78,6 +78,22 @@ describe('failure as the lesson: what a fault cost and how long until the balanc
     expect(record.events.filter((e) => e.type === 'ejected').map((e) => e.target)).toEqual(['b2']);
   });
 
+  it('a hang with --on-marked-down shutdown-sessions: what b2 holds is cut right at its DOWN (60 s response timeout), charged to b2', async () => {
+    const record = await run(['--duration', '5s', '--event', '2s hang b2', '--fall', '1', '--health-interval', '500ms', '--on-marked-down', 'shutdown-sessions']);
+    expect(record.config.proxy?.onMarkedDown).toBe('shutdown-sessions');
+    const b2 = backend(record, 'b2');
+    const down = b2.health.transitions.find((t) => t.to === 'down');
+    const cut = Number(/on-marked-down shutdown-sessions cut (\d+) requests?$/.exec(down?.reason ?? '')?.[1]);
+    expect(cut, JSON.stringify(b2.health)).toBeGreaterThan(0);
+    // each cut request is one 502 the client saw, and one try b2 lost; none waited out the 60 s timeout
+    expect(record.totals.statusCodes['502']).toBe(cut);
+    expect(b2.tries!.lost).toBe(cut);
+    expect(b2.failedTries).toBe(cut);
+    // held from at most the hang (+2 s) until the DOWN: one check interval plus its timeout, with slack for a busy machine
+    expect(record.totals.latencyMs.max).toBeLessThan(2500);
+    expect(record.totals.errorKinds.timeout ?? 0).toBe(0);
+  });
+
   it('health-fail: active checks take b2 DOWN on L7STS 503 while passive checks see success (no ejection)', async () => {
     const record = await run(['--duration', '6s', '--eject-consecutive', '3', '--event', '1s health-fail b2']);
     expect(record.config.proxy?.outlier).toMatchObject({ mode: 'envoy', consecutive: 3 });

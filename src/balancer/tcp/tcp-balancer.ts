@@ -5,6 +5,7 @@ import { RuntimeError, UsageError } from '../../errors.js';
 import type { AlgorithmName } from '../algorithms/index.js';
 import type { PickContext } from '../algorithms/picker.js';
 import type { Pool } from '../pool.js';
+import { MarkedDownError } from '../proxy-try.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry-policy.js';
 import { DEFAULT_CONNECTION, Upstream, type SharedBalancerConfig, type UpstreamChange } from '../upstream.js';
 import { isTcpAlgorithm, TCP_ALGORITHMS } from './tcp-mode.js';
@@ -15,9 +16,9 @@ import { TcpUpstreamBackend, type ConnectionState } from './tcp-upstream-backend
  * algorithm of {@link TCP_ALGORITHMS}, health checks, where to listen, the
  * connect timeout (`connection.connectTimeoutMs`; the response timeout has
  * no meaning without HTTP) and the retry bound (`retry.retries`, on
- * `error` and `timeout` only). Times in ms.
+ * `error` and `timeout` only) and `onMarkedDown`. Times in ms.
  */
-export type TcpBalancerConfig = Pick<SharedBalancerConfig, 'backends' | 'algo' | 'health' | 'host' | 'port' | 'connection' | 'retry' | 'clock'>;
+export type TcpBalancerConfig = Pick<SharedBalancerConfig, 'backends' | 'algo' | 'health' | 'host' | 'port' | 'connection' | 'retry' | 'clock' | 'onMarkedDown'>;
 
 /** `algo` if it can balance TCP connections. @throws {UsageError} for one that needs HTTP. */
 function requireTcpAlgorithm(algo: AlgorithmName): AlgorithmName {
@@ -69,9 +70,9 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
   constructor(private readonly config: TcpBalancerConfig) {
     const conn = config.connection ?? DEFAULT_CONNECTION;
     // Only what L4 has: a config that also carries L7 settings (routes, passive checks, slow start, panic) balances as if it had none.
-    const { backends, health, host, port, connection, retry, clock } = config;
+    const { backends, health, host, port, connection, retry, clock, onMarkedDown } = config;
     super(
-      { backends, algo: requireTcpAlgorithm(config.algo), health, host, port, connection, retry, clock },
+      { backends, algo: requireTcpAlgorithm(config.algo), health, host, port, connection, retry, clock, onMarkedDown },
       (b, i, traffic) => new TcpUpstreamBackend(i, b.name, new URL(b.url).origin, b.weight, traffic, health.rise, health.fall, conn),
     );
     this.connectTimeoutMs = conn.connectTimeoutMs;
@@ -125,6 +126,26 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
     for (const b of this.backends) for (const s of b.open) s.destroy();
     await closed;
     await Promise.all(this.backends.map((b) => b.dispatcher.destroy().catch(() => undefined)));
+  }
+
+  /**
+   * HAProxy `on-marked-down shutdown-sessions` in `mode tcp`: every
+   * connection relayed to `backend` is reset both ways at once, each counted
+   * as a failed try of that backend (`failedTries`). Connections still being
+   * opened are left to their connect timeout.
+   */
+  protected shutdownSessions(backend: TcpUpstreamBackend): number {
+    const open = [...backend.open];
+    for (const s of open) {
+      backend.failures++;
+      // With an error, so the relay resets the client side too (see `connect`).
+      s.destroy(new MarkedDownError(backend.name));
+    }
+    return open.length;
+  }
+
+  protected sessionWord(n: number): string {
+    return n === 1 ? 'connection' : 'connections';
   }
 
   protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: TcpUpstreamBackend): string {

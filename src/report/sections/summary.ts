@@ -50,6 +50,7 @@ export function summarySection(r: RunRecord): Section {
     if (p.backups) parts.push(`backup ${p.backups.join(',')}`);
     if (p.slowStartMs) parts.push(`slow start ${formatDuration(p.slowStartMs)}`);
     if (p.panicThreshold) parts.push(`panic below ${p.panicThreshold}%`);
+    if (p.onMarkedDown) parts.push(`on-marked-down ${p.onMarkedDown} (a DOWN cuts what the backend holds)`);
     if (p.sticky) parts.push(`sticky ${formatSticky(p.sticky)}${p.sticky.mode === 'cookie' ? ' (insert indirect nocache)' : ` (stick table of ${p.sticky.size})`}`);
     if (p.rateLimit) parts.push(`rate limit ${formatRateLimit(p.rateLimit)} per client IP`);
     const engine = r.config.engine ? ` (a real ${r.config.engine === 'haproxy' ? 'HAProxy' : 'nginx'}, --engine ${r.config.engine})` : '';
