@@ -40,6 +40,23 @@ describe('lblab lab (real processes)', () => {
     expect(again.stdout).toMatch(/✓ {2}requests served by b3/);
   });
 
+  it('lab run timeouts-and-retries passes within 60 s, and fails when its shutdown-sessions run lacks --on-marked-down', async () => {
+    const started = performance.now();
+    const r = await lab(['run', 'timeouts-and-retries', '--headless'], 90_000);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(performance.now() - started).toBeLessThan(60_000);
+    expect(r.stdout).toMatch(/^Lab timeouts-and-retries · .* · PASSED (\d+)\/\1$/m);
+    // The same lab with the setting that is the lesson left out: its held requests wait, and the verdict must say so.
+    const text = readFileSync(new URL('../../labs/timeouts-and-retries.yaml', import.meta.url), 'utf8');
+    const without = text.replace('balancer: { on-marked-down: shutdown-sessions }', 'balancer: { retries: 1, response-timeout: 60s }');
+    expect(without).not.toBe(text);
+    const file = join(dir, 'timeouts-wrong.yaml');
+    writeFileSync(file, without);
+    const w = await lab(['run', file, '--headless'], 90_000);
+    expect(w.code, `${w.stdout}\n${w.stderr}`).toBe(3);
+    expect(w.stdout).toMatch(/^ {2}✗ {2}shutdown-sessions: requests served by b1 from 3\.0s\s+≥ 20\s+\d+$/m);
+  }, 180_000);
+
   it('a lab whose expectation cannot hold exits 3, and its output names that expectation', async () => {
     const file = join(dir, 'wrong.yaml');
     writeFileSync(
