@@ -12,7 +12,7 @@ import { DEFAULT_HASH_KEY, requestHashKey, type HashKeySource } from './hash-key
 import { hasDuplicateHost, upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
 import { ClientGoneError, failedOnReusedConnection, MarkedDownError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
-import { UpstreamBackend } from './upstream-backend.js';
+import { UpstreamBackend, type UpstreamConnections, type UpstreamConnectionsRecord } from './upstream-backend.js';
 import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
 import { normalizeTarget } from './request-target.js';
@@ -60,6 +60,9 @@ const MAX_STALE_RESENDS = 4;
 /** Methods that may be sent again to another backend after a failed try (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/** How often the keep-alive connections to each backend are sampled for their averages (ms). */
+const CONNECTION_SAMPLE_MS = 100;
+
 /**
  * The in-process HTTP/1.1 reverse proxy. Each request is given to the
  * backend the algorithm picks among those health checks hold UP, over a
@@ -80,6 +83,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * routed, picked, proxied and retried.
  */
 export class Balancer extends Upstream<UpstreamBackend> {
+  /** Samples each backend's connections every {@link CONNECTION_SAMPLE_MS} while listening. */
+  private connectionSampler: NodeJS.Timeout | undefined;
   /** Handshake times, with `tls`. */
   private readonly handshakes: HandshakeMeter | undefined;
   private readonly hashKey: HashKeySource;
@@ -151,6 +156,10 @@ export class Balancer extends Upstream<UpstreamBackend> {
     const bound = await listenOn(this.server, host, port);
     this.unregister = registerCleanup('balancer', () => this.close());
     this.watchAll();
+    // What netstat would show on average: open and busy keep-alive connections per backend, sampled.
+    this.connectionSampler ??= setInterval(() => {
+      for (const b of this.backends) b.sampleConnections();
+    }, CONNECTION_SAMPLE_MS).unref();
     return { host, port: bound, url: `${this.config.tls ? 'https' : 'http'}://${host}:${bound}/` };
   }
 
@@ -158,6 +167,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
   async close(): Promise<void> {
     this.unregister?.();
     this.unregister = undefined;
+    clearInterval(this.connectionSampler);
+    this.connectionSampler = undefined;
     await this.stopUpstream();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -175,6 +186,14 @@ export class Balancer extends Upstream<UpstreamBackend> {
    * rather than redispatch it. A client that had no header yet gets a 502
    * that says why; one whose response was under way has it cut.
    */
+  override upstreamConnectionsOf(backend: UpstreamBackend): UpstreamConnections {
+    return backend.upstreamConnections();
+  }
+
+  protected override upstreamConnectionsRecord(backend: UpstreamBackend): UpstreamConnectionsRecord {
+    return backend.connectionsRecord();
+  }
+
   protected shutdownSessions(backend: UpstreamBackend): number {
     const tries = [...(this.held?.get(backend) ?? [])];
     for (const t of tries) t.cut(new MarkedDownError(backend.name));

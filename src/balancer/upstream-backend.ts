@@ -19,6 +19,23 @@ const UNDICI_BACKSTOP_MS = 1000;
 export type UpstreamConnectionConfig = { connectTimeoutMs: number; responseTimeoutMs: number };
 
 /**
+ * The L7 balancer's keep-alive connections to one backend now, as Envoy's
+ * `upstream_cx_*` stats and nginx's `keepalive` cache count them: `open`
+ * connections (`cx_active`), of them `idle` (in the pool, carrying no
+ * request), and since the start `opened` (`cx_total`) and `closed`
+ * (`cx_destroy`: by the backend, a kill, the idle timeout or an error),
+ * and the most open at once (`peakOpen`).
+ */
+export type UpstreamConnections = { open: number; idle: number; opened: number; closed: number; peakOpen: number };
+
+/**
+ * {@link UpstreamConnections} at the end of a run, plus the time averages of
+ * open and busy (carrying a request) connections, sampled every 100 ms:
+ * what `netstat` would have shown on average.
+ */
+export type UpstreamConnectionsRecord = UpstreamConnections & { meanOpen: number; meanBusy: number };
+
+/**
  * One backend of the upstream as the balancer holds it: its address, weight,
  * in-flight count, rise/fall health, undici dispatcher (keep-alive pool) and
  * what the balancer saw of its traffic.
@@ -60,6 +77,8 @@ export class UpstreamBackend implements PickableBackend {
   readonly dispatcher: Pool;
   private downSinceMs: number | undefined;
   private downTotalMs = 0;
+  /** Connections the dispatcher opened and closed (undici `connect` / `disconnect` events), the most open at once, and the samples of open and busy ones. */
+  private readonly cx = { opened: 0, closed: 0, peak: 0, samples: 0, openSum: 0, busySum: 0 };
 
   constructor(
     public index: number,
@@ -85,6 +104,34 @@ export class UpstreamBackend implements PickableBackend {
       bodyTimeout: conn.responseTimeoutMs + UNDICI_BACKSTOP_MS,
       keepAliveTimeout: 4000,
     });
+    this.dispatcher.on('connect', () => {
+      this.cx.opened++;
+      this.cx.peak = Math.max(this.cx.peak, this.cx.opened - this.cx.closed);
+    });
+    this.dispatcher.on('disconnect', () => {
+      this.cx.closed++;
+    });
+  }
+
+  /** Its keep-alive connections now (see {@link UpstreamConnections}). */
+  upstreamConnections(): UpstreamConnections {
+    const s = this.dispatcher.stats;
+    return { open: s.connected, idle: s.free, opened: this.cx.opened, closed: this.cx.closed, peakOpen: this.cx.peak };
+  }
+
+  /** Samples how many of its connections are open and busy now, for the averages of {@link connectionsRecord}. */
+  sampleConnections(): void {
+    const s = this.dispatcher.stats;
+    this.cx.samples++;
+    this.cx.openSum += s.connected;
+    this.cx.busySum += s.connected - s.free;
+  }
+
+  /** Its connections for the run record: now, since the start, and on average over the samples (0 without samples). */
+  connectionsRecord(): UpstreamConnectionsRecord {
+    const n = this.cx.samples;
+    const round = (v: number): number => Math.round(v * 100) / 100;
+    return { ...this.upstreamConnections(), meanOpen: n > 0 ? round(this.cx.openSum / n) : 0, meanBusy: n > 0 ? round(this.cx.busySum / n) : 0 };
   }
 
   /**

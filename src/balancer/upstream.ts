@@ -13,7 +13,7 @@ import { pooledExpectedShares, type Router, type RoutingConfig } from './routes.
 import { SlowStart } from './slow-start.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 import type { TlsStats } from './tls.js';
-import type { HealthTransition, UpstreamBackend, UpstreamConnectionConfig } from './upstream-backend.js';
+import type { HealthTransition, UpstreamBackend, UpstreamConnectionConfig, UpstreamConnections, UpstreamConnectionsRecord } from './upstream-backend.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
 export type UpstreamConfig = { name: string; url: string; weight: number; backup?: boolean };
@@ -263,6 +263,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     );
     return this.backends.map((b, i) => {
       const c = this.connectionState(b, now);
+      const cx = this.upstreamConnectionsRecord(b);
       return {
         name: b.name,
         url: b.origin,
@@ -274,6 +275,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
         tries: { ...b.tries },
         checks: { ...b.checkCounts },
         ...(c ? { connections: { total: c.total, active: c.active, bytesIn: c.bytesIn, bytesOut: c.bytesOut, connectErrors: c.connectErrors } } : {}),
+        ...(cx ? { upstreamConnections: cx } : {}),
         health: {
           state: b.health.state,
           downMs: Math.round(b.downMs(now)),
@@ -291,6 +293,16 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
 
   /** What the front end relayed to `backend` (L4 only: connections and bytes); undefined at L7. */
   connectionState(_backend: B, _nowMs: number): ConnectionState | undefined {
+    return undefined;
+  }
+
+  /** The keep-alive connections the front end holds to `backend` now (L7 only); undefined at L4, where each client connection is relayed on its own. */
+  upstreamConnectionsOf(_backend: B): UpstreamConnections | undefined {
+    return undefined;
+  }
+
+  /** {@link upstreamConnectionsOf} for the run record, with its averages; undefined at L4. */
+  protected upstreamConnectionsRecord(_backend: B): UpstreamConnectionsRecord | undefined {
     return undefined;
   }
 

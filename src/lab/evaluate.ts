@@ -1,7 +1,8 @@
 import type { ExpectationVerdict, RunRecord } from '../metrics/run-record.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
-import type { ClientMeasure, CompareMetric, Expectation, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, WindowStart } from './lab.js';
+import type { UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
 
 /** What one run of a lab measured: its record, and the keys moved when it removed a backend. */
 export type LabRunResult = { name: string; record: RunRecord; keysMoved?: KeysMoved };
@@ -138,6 +139,14 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
         pass: (e.min === undefined || fraction >= e.min - 1e-9) && (e.max === undefined || fraction <= e.max + 1e-9),
       };
     }
+    case 'upstream-connections': {
+      const b = r.backends.find((x) => x.name === e.backend);
+      const c = b?.upstreamConnections;
+      if (!b || !c) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no backends[].upstreamConnections)', pass: false };
+      const v = connectionMeasure(e.of, c, b.tries?.served ?? b.requests);
+      const pass = (e.min === undefined || v >= e.min - 1e-9) && (e.max === undefined || v <= e.max + 1e-9);
+      return { text, expected: expectedWords(e), measured: formatCount(v), pass };
+    }
     case 'handshakes': {
       const tls = r.totals.tls;
       if (!tls) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no totals.tls)', pass: false };
@@ -252,6 +261,8 @@ function describe(e: Expectation): string {
       return 'clients moved although their backend stayed';
     case 'handshakes':
       return 'TLS handshakes per request';
+    case 'upstream-connections':
+      return `${CONNECTION_MEASURE_WORDS[e.of]} to ${e.backend}`;
     case 'client-rate':
       return `${CLIENT_MEASURE_WORDS[e.of]} per second of ${e.client !== undefined ? `client ${e.client}` : `each client but ${e.except}`}`;
     case 'seen-by-backends':
@@ -260,6 +271,47 @@ function describe(e: Expectation): string {
     case 'compare':
       return `${e.metric === 'share' ? `share of ${e.backend}` : METRIC_WORDS[e.metric]} of ${e.run} ${e.direction} ${e.than}${e.by !== 1 ? ` by ${e.by}×` : ''}`;
   }
+}
+
+const CONNECTION_MEASURE_WORDS: Record<ConnectionMeasure, string> = {
+  opened: 'connections opened',
+  closed: 'connections closed',
+  open: 'connections open at the end',
+  idle: 'idle connections at the end',
+  'peak-open': 'most connections open at once',
+  'mean-open': 'average open connections',
+  'mean-busy': 'average busy connections',
+  'mean-idle': 'average idle connections',
+  'requests-per-connection': 'requests per connection',
+};
+
+/** A backend's keep-alive connection measure; `served` is the tries it served, for requests per connection. */
+function connectionMeasure(of: ConnectionMeasure, c: UpstreamConnectionsRecord, served: number): number {
+  switch (of) {
+    case 'opened':
+      return c.opened;
+    case 'closed':
+      return c.closed;
+    case 'open':
+      return c.open;
+    case 'idle':
+      return c.idle;
+    case 'peak-open':
+      return c.peakOpen;
+    case 'mean-open':
+      return c.meanOpen;
+    case 'mean-busy':
+      return c.meanBusy;
+    case 'mean-idle':
+      return Math.round((c.meanOpen - c.meanBusy) * 100) / 100;
+    case 'requests-per-connection':
+      return c.opened > 0 ? served / c.opened : 0;
+  }
+}
+
+/** A count, or an average to one decimal. */
+function formatCount(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
 /** A ratio such as handshakes per request, to three decimals: 0.002, 1.000. */
@@ -318,6 +370,8 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, (v) => formatPct(v));
     case 'handshakes':
       return bounds(e.min, e.max, formatPer);
+    case 'upstream-connections':
+      return bounds(e.min, e.max, formatCount);
     case 'client-rate':
       return bounds(e.min, e.max, (v) => `${formatRate(v)} req/s`);
     case 'seen-by-backends':

@@ -132,6 +132,20 @@ export const EXPECTATION_SCHEMAS = {
     peers: z.strictObject({ min: count.optional(), max: count.optional() }).optional(),
     run: runName,
   }),
+  /**
+   * The balancer's keep-alive connections to `backend` (record
+   * `backends[].upstreamConnections`, lblab's balancer in http mode):
+   * `opened`/`closed` over the run, `open`/`idle` at the end, `peak-open`,
+   * the averages `mean-open`, `mean-busy`, `mean-idle` (open − busy), or
+   * `requests-per-connection` (tries served ÷ opened), within bounds.
+   */
+  'upstream-connections': z.strictObject({
+    backend,
+    of: z.enum(['opened', 'closed', 'open', 'idle', 'peak-open', 'mean-open', 'mean-busy', 'mean-idle', 'requests-per-connection']),
+    min: z.number().min(0).optional(),
+    max: z.number().min(0).optional(),
+    run: runName,
+  }),
   /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */
   handshakes: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */

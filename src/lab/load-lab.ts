@@ -10,7 +10,7 @@ import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
 import { ENGINES } from '../engines/engines.js';
-import type { ClientMeasure, CompareMetric, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
 import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
@@ -252,6 +252,19 @@ class LabReader {
         const run = runOf();
         if (!run.removal) this.fail(p, `expected a run that removes a backend (timeline: {at: …, remove: bN}); run ${run.name} removes none`);
         return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
+      case 'upstream-connections': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (run.config.mode === 'tcp') this.fail(p, `expected a run in http mode (the L4 balancer keeps no connection pools); run ${run.name} is tcp`);
+        return {
+          kind,
+          run: run.name,
+          backend: backend('backend'),
+          of: v.of as ConnectionMeasure,
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+        };
       }
       case 'handshakes': {
         bounds('min', 'max');

@@ -116,6 +116,17 @@ export const runRecordSchema = z.object({
       connections: z
         .object({ total: z.number(), active: z.number().optional(), bytesIn: z.number(), bytesOut: z.number(), connectErrors: z.number() })
         .optional(),
+      upstreamConnections: z
+        .object({
+          open: z.number(),
+          idle: z.number(),
+          opened: z.number(),
+          closed: z.number(),
+          peakOpen: z.number(),
+          meanOpen: z.number(),
+          meanBusy: z.number(),
+        })
+        .optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),

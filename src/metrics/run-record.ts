@@ -1,7 +1,7 @@
 import type { BackendView } from '../backend/request-view.js';
 import { FAULTS } from '../backend/faults.js';
 import type { HealthState } from '../balancer/health/rise-fall.js';
-import type { HealthTransition } from '../balancer/upstream-backend.js';
+import type { HealthTransition, UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
 import { LATENCY_BUCKET_EDGES_MS, type LatencySummary } from './latency-histogram.js';
 import type { TrafficStats } from './traffic-stats.js';
 
@@ -48,6 +48,13 @@ export type BackendRecord = {
   detections?: Detection[];
   /** TCP connections the L4 balancer relayed to it (`--mode tcp` only). */
   connections?: ConnectionRecord;
+  /**
+   * The L7 balancer's keep-alive connections to it (lblab's own balancer in
+   * http mode): open and idle at the end, opened and closed over the run,
+   * the most open at once, and the average open and busy (see
+   * `UpstreamConnectionsRecord`).
+   */
+  upstreamConnections?: UpstreamConnectionsRecord;
   /** What the backend itself saw of the requests that reached it: peer addresses, header names, proxy header values (`start` and labs; absent for `load`). */
   seen?: BackendView;
   latencyMs: RecordLatency;
@@ -355,6 +362,8 @@ export type BackendInfo = {
   checks?: Record<string, number>;
   /** See {@link BackendRecord.connections}. */
   connections?: ConnectionRecord;
+  /** See {@link BackendRecord.upstreamConnections}. */
+  upstreamConnections?: UpstreamConnectionsRecord;
   /** See {@link BackendRecord.seen}. */
   seen?: BackendView;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
@@ -448,6 +457,7 @@ export function buildRunRecord(input: {
         ...(info.tries ? { tries: { ...info.tries } } : {}),
         ...(info.checks ? { checks: { ...info.checks } } : {}),
         ...(info.connections ? { connections: { ...info.connections } } : {}),
+        ...(info.upstreamConnections ? { upstreamConnections: { ...info.upstreamConnections } } : {}),
         ...(info.seen ? { seen: info.seen } : {}),
         detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },

@@ -19,6 +19,8 @@ const tags = tagsAfterEach();
 const LABS: ReadonlyArray<{ name: string; wrong: [string, string] }> = [
   { name: 'l7-routing', wrong: ['{ backend: b4, is: 0.10, within: 0.02 }', '{ backend: b4, is: 0.25, within: 0.02 }'] },
   { name: 'rate-limiting', wrong: ['{ except: 1, of: rate-limited, max: 0 }', '{ except: 1, of: rate-limited, min: 1 }'] },
+  { name: 'tls-termination', wrong: ['{ run: new-connection, min: 0.95 }', '{ run: new-connection, max: 0.5 }'] },
+  { name: 'connections', wrong: ['{ backend: b2, of: closed, min: 2 }', '{ backend: b2, of: closed, max: 0 }'] },
   { name: 'slow-start', wrong: ['{ run: slow-start, backend: b2, is: 0.08, within: 0.08,', '{ run: slow-start, backend: b2, is: 0.333, within: 0.06,'] },
   { name: 'backup-and-panic', wrong: ['{ run: backup, backend: b4, max: 0, after: down b2', '{ run: backup, backend: b4, min: 1, after: down b2'] },
   { name: 'power-of-two-choices', wrong: ['{ metric: share, backend: b8, run: p2c, below: random, by: 2 }', '{ metric: share, backend: b8, run: p2c, above: random }'] },

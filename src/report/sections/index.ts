@@ -11,6 +11,7 @@ import { latencyHistogramSection } from './latency-histogram.js';
 import { requestsPerSecondSection } from './requests-per-second.js';
 import { summarySection } from './summary.js';
 import { triesAndChecksSection } from './tries-and-checks.js';
+import { upstreamConnectionsSection } from './upstream-connections.js';
 
 /**
  * Builds one section of the report from a run record, a pure function;
@@ -28,6 +29,7 @@ export const SECTIONS: readonly SectionBuilder[] = [
   summarySection,
   backendsSection,
   connectionsSection,
+  upstreamConnectionsSection,
   triesAndChecksSection,
   algorithmPeriodsSection,
   latencyHistogramSection,
