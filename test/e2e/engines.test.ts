@@ -108,7 +108,7 @@ describe('lblab export: configs the real engines accept', () => {
       [['export', 'nginx', ...backends, '--sticky', 'cookie'], /`--sticky`.*nginx.*closest: --algo consistent-hash/],
       [['export', 'haproxy', ...backends, '--algo', 'peak-ewma'], /`--algo`.*haproxy.*closest: p2c/],
       [['export', 'haproxy', ...backends, '--breaker', '3'], /`--breaker`.*haproxy/],
-      [['export', 'nginx', ...backends, '--slow-start', '5s'], /`--slow-start`.*nginx.*NGINX Plus/],
+      [['export', 'nginx', ...backends, '--algo', 'weighted', '--slow-start', '5s'], /`--slow-start`.*nginx.*NGINX Plus/],
       [['export', 'nginx', ...backends, '--on-marked-down', 'shutdown-sessions'], /`--on-marked-down`.*nginx.*--engine haproxy \(on-marked-down shutdown-sessions\)/],
       [['start', '--on-marked-down', 'kill-them'], /^lblab: Expected `--on-marked-down` to be shutdown-sessions, got "kill-them"/],
       [['export', 'envoy', ...backends], /<target>.*haproxy, nginx, k6/],

@@ -123,7 +123,9 @@ describe('--html on compare and on a lab of several runs, in a real headless Chr
     expect(r.stderr).toContain(`lblab: HTML report written to ${page}`);
     const cmp = JSON.parse(readFileSync(out, 'utf8')) as Comparison;
     const seen = await readPage(page);
-    expect(seen.head).toEqual(['', ...cmp.results.map((x) => x.algo)]);
+    // A lab's columns are its runs, by name (both runs here are weighted).
+    expect(seen.head).toEqual(['', ...cmp.results.map((x) => x.name)]);
+    expect(seen.head).toEqual(['', 'w2-1-1', 'w3-2-1']);
     expect(seen.rowLabels.slice(0, 5)).toEqual(['req/s', 'p50', 'p90', 'p99', 'max']);
     expect(seen.links).toEqual(['#run-1', '#run-2']);
     expect(seen.runs.map((x) => x.title)).toEqual(['Run 1/2: w2-1-1', 'Run 2/2: w3-2-1']);

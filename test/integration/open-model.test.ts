@@ -99,7 +99,11 @@ describe('open model', () => {
       res.end('ok');
     }, closers);
     const load = await run({ url: `${server.url}/`, concurrency: 2, clients: 4, requests: 40, durationMs: 0 });
-    expect(load.clientsSummary(4)).toEqual({ total: 4, touched: { '1': 1, '2': 3 }, stickiness: 0.25 });
-    expect(load.recordInputs().clients).toEqual({ total: 4, touched: { '1': 1, '2': 3 }, stickiness: 0.25 });
+    expect(load.clientsSummary(4)).toMatchObject({ total: 4, touched: { '1': 1, '2': 3 }, stickiness: 0.25 });
+    expect(load.recordInputs().clients).toMatchObject({ total: 4, touched: { '1': 1, '2': 3 }, stickiness: 0.25 });
+    // What each client got: every request answered, none limited or failed.
+    const each = load.recordInputs().clients!.each!;
+    expect(each).toHaveLength(4);
+    expect(each.every((c) => c.requests > 0 && c.rateLimited === 0 && c.errors === 0)).toBe(true);
   });
 });
