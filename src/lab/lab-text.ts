@@ -1,5 +1,6 @@
 import { Chalk } from 'chalk';
 import { formatLatency } from '../backend/latency.js';
+import { formatRateLimit } from '../balancer/rate-limit.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import { formatDuration, formatPct } from '../report/format.js';
 import { fitTable } from '../report/text-table.js';
@@ -73,10 +74,24 @@ function scenarioLines(config: RunScenario): string[] {
   const weighted = config.weights.some((w) => w !== 1);
   const lines = [`${config.algo}${weighted ? ` with weights ${config.weights.join(':')}` : ''}, ${config.backends.length} backends: ${config.backends.map((b) => `${b.name} ${formatLatency(b.latency)} cap ${b.capacity}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}`).join(', ')}`];
   lines.push(`load: ${config.rate !== undefined ? `${config.rate} req/s on a schedule (open model)` : `${config.concurrency} concurrent ${config.concurrency === 1 ? 'worker' : 'workers'}`}${config.requests !== undefined ? `, ${config.requests} requests at most` : ''} for ${formatDuration(config.durationMs)}${config.clients ? `, ${config.clients} virtual clients${config.spreadClients ? ' (one /24 each)' : ''}` : ''}`);
+  if (config.clientWeights) lines.push(`client weights ${config.clientWeights.join(':')}: client 1 sends ${formatPct(config.clientWeights[0]! / config.clientWeights.reduce((a, b) => a + b, 0))} of the requests`);
+  if (!config.keepAlive) lines.push('no keep-alive: a new connection for every request');
   if (config.headers.length > 0) lines.push(`headers sent: ${config.headers.map((x) => `${x.name}: ${x.value}`).join(', ')}`);
   if (config.proxy === 'forward') lines.push("through lblab's forward proxy, straight to the backends: the clients choose, each request to the next backend (the balancer takes none)");
   const h = config.health;
   lines.push(`health checks: ${h.mode} every ${formatDuration(h.intervalMs)}, rise ${h.rise}, fall ${h.fall}${h.fastinterMs !== h.intervalMs ? `, fastinter ${formatDuration(h.fastinterMs)}` : ''}`);
+  const balancer = [
+    config.mode === 'tcp' ? 'L4 (tcp mode)' : '',
+    config.tls ? 'TLS to clients' : '',
+    config.routing ? `routes ${config.routing.routes.length}, pools ${config.routing.pools.map((p) => `${p.name}=${p.backends.join(',')}`).join(' ')}` : '',
+    config.rateLimit ? `rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '',
+    config.sticky ? `sticky ${config.sticky.mode}` : '',
+    config.backups.length > 0 ? `backup ${config.backups.join(', ')}` : '',
+    config.slowStartMs > 0 ? `slow start ${formatDuration(config.slowStartMs)}` : '',
+    config.panicThreshold > 0 ? `panic threshold ${config.panicThreshold}%` : '',
+    config.onMarkedDown ? `on-marked-down ${config.onMarkedDown}` : '',
+  ].filter((x) => x !== '');
+  if (balancer.length > 0) lines.push(`balancer: ${balancer.join(', ')}`);
   if (config.passive?.breaker) lines.push(`circuit breaker: ${config.passive.breaker.failures} failures in a row, cool-down ${formatDuration(config.passive.breaker.cooldownMs)}`);
   if (config.retry && config.retry.retries !== 1) lines.push(config.retry.retries === 0 ? 'no retries' : `${config.retry.retries} retries`);
   if (config.events.length > 0) lines.push(`timeline: ${config.events.map(eventWords).join(', ')}`);

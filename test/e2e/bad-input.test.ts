@@ -158,8 +158,9 @@ const cases: Array<[string[], RegExp]> = [
 ];
 
 describe('bad input: exit 2, one line naming the flag, no stack trace, nothing left running', () => {
+  // Each case is one short-lived process refused at start: a few at a time (vitest's maxConcurrency) keeps both cores busy.
   for (const [args, message] of cases) {
-    it(`lblab ${args.join(' ')}`, async () => {
+    it.concurrent(`lblab ${args.join(' ')}`, async ({ expect }) => {
       const r = await runCliToEnd(args, 30_000);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
