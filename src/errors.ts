@@ -1,13 +1,14 @@
 /**
  * Exit statuses of every lblab command (SPEC "Conventions").
  * 0 success, 1 runtime failure, 2 bad usage or bad input, 3 a lab whose
- * expectations failed.
+ * expectations failed or a threshold the run crossed (`load --fail-on-errors`).
  */
 export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
   labFailed: 3,
+  thresholdFailed: 3,
 } as const;
 
 /** One of the values of {@link ExitCode}. */
@@ -49,9 +50,22 @@ export class LabFailedError extends Error {
   override readonly name = 'LabFailedError';
 }
 
-/** Whether `err` carries its own exit code (a {@link UsageError}, {@link RuntimeError} or {@link LabFailedError}). */
-export function isCodedError(err: unknown): err is UsageError | RuntimeError | LabFailedError {
-  return err instanceof UsageError || err instanceof RuntimeError || err instanceof LabFailedError;
+/**
+ * A run ended and measured past a threshold the user set, as a k6 threshold
+ * fails a run (`lblab load --fail-on-errors 0.01` and an error rate above
+ * 1%). The report and `--out` are already written; the CLI prints `message`
+ * (what was measured, what the threshold was) and exits 3.
+ */
+export class ThresholdFailedError extends Error {
+  readonly exitCode = ExitCode.thresholdFailed;
+  /** A stable code for programs. */
+  readonly code: string = 'LBLAB_THRESHOLD_FAILED';
+  override readonly name = 'ThresholdFailedError';
+}
+
+/** Whether `err` carries its own exit code (a {@link UsageError}, {@link RuntimeError}, {@link LabFailedError} or {@link ThresholdFailedError}). */
+export function isCodedError(err: unknown): err is UsageError | RuntimeError | LabFailedError | ThresholdFailedError {
+  return err instanceof UsageError || err instanceof RuntimeError || err instanceof LabFailedError || err instanceof ThresholdFailedError;
 }
 
 /**

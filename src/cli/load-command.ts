@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { requireLoopbackUrl } from '../scenario/loopback.js';
 import { resolveClients, resolveLoadModel } from '../scenario/load.js';
-import { parseDuration, parseInteger } from '../scenario/values.js';
+import { parseDuration, parseFraction, parseInteger } from '../scenario/values.js';
 import { CLIENTS_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutPath } from './output.js';
@@ -46,7 +46,12 @@ stalled server is charged for the requests it kept waiting; the report gives
 the uncorrected figure beside it and counts late sends (2ms+ behind
 schedule), sends that waited for a slot under --max-in-flight, and requests
 never sent. Recorded in µs (hdr-histogram), reported in ms. Responses
-carrying x-lblab-backend are counted per backend.`,
+carrying x-lblab-backend are counted per backend.
+
+Exit status: 0 when the run got responses (whatever their status), 1 when
+no request got a response (every one a transport error: refused, reset,
+timed out), 3 when --fail-on-errors is given and the error rate is above it.
+The report, --json and --out come first either way.`,
     )
     .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
       const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
@@ -69,8 +74,9 @@ carrying x-lblab-backend are counted per backend.`,
         insecure: o.insecure ?? false,
         ...clients,
       };
+      const failOnErrors = load['fail-on-errors'] === undefined ? undefined : parseFraction(flagOf('load.fail-on-errors'), String(load['fail-on-errors']));
       checkOutPath(o.out);
       const { runLoad } = await import('./load-run.js');
-      await runLoad(config, { json: o.json, out: o.out });
+      await runLoad(config, { json: o.json, out: o.out, failOnErrors });
     });
 }

@@ -1,5 +1,6 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { LoadGenerator, type LoadConfig } from '../load/load-generator.js';
+import { checkLoadOutcome } from '../load/run-outcome.js';
 import { checkServerCertificate } from '../load/tls-check.js';
 import { buildRunRecord } from '../metrics/run-record.js';
 import { formatMs, formatPct, formatRate } from '../report/format.js';
@@ -8,11 +9,13 @@ import { emitRecord, untilSignal } from './output.js';
 /**
  * Runs `lblab load`: fires for the configured duration or number of
  * requests (or until Ctrl-C / SIGTERM), printing a progress line every
- * second on stderr, then the report.
+ * second on stderr, then the report; then judges the run
+ * ({@link checkLoadOutcome}) with `out.failOnErrors` (a fraction 0…1).
  * @throws {UsageError} naming `--clients` when this machine cannot bind the clients' source addresses.
- * @throws {RuntimeError} when an https target's certificate is refused (self-signed without `--insecure`).
+ * @throws {RuntimeError} when an https target's certificate is refused (self-signed without `--insecure`), or when no request got a response.
+ * @throws {ThresholdFailedError} when the error rate is above `out.failOnErrors`.
  */
-export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: string }): Promise<void> {
+export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: string; failOnErrors?: number | undefined }): Promise<void> {
   if (config.clients !== undefined) await checkClientAddresses(config.clients, config.spreadClients);
   const target = new URL(config.url);
   if (target.protocol === 'https:' && !config.insecure) await checkServerCertificate(target);
@@ -50,4 +53,5 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
     ...load.recordInputs(),
   });
   await emitRecord(record, out);
+  checkLoadOutcome(record.totals, out.failOnErrors);
 }

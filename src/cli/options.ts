@@ -181,6 +181,12 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'duration',
     commands: LOADING,
   },
+  'load.fail-on-errors': {
+    flags: '--fail-on-errors <rate>',
+    help: 'exit 3 when the error rate (5xx and transport errors ÷ requests) is above this fraction 0-1, e.g. 0.01, after the report and --out are written (as a k6 threshold rate<0.01)',
+    group: 'duration',
+    commands: ['load'],
+  },
   'balancer.port': {
     flags: '--port <port>',
     help: { start: 'balancer port on 127.0.0.1 (0 = any free port)', balance: 'port to listen on (0 = any free port)' },

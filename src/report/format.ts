@@ -27,6 +27,11 @@ export function formatAt(ms: number): string {
   return `+${(ms / 1000).toFixed(1)}s`;
 }
 
+/** A count with its thousands apart, as the issue tracker and the report write them: `12 000`, `950`. */
+export function formatCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
 /** A rate in req/s, rounded: `4521`. */
 export function formatRate(rps: number): string {
   return rps >= 100 ? String(Math.round(rps)) : rps.toFixed(1);

@@ -24,6 +24,12 @@ export type LoadInput = {
   'keep-alive'?: boolean;
   /** `forward`: the clients send through lblab's forward proxy, each request to the next backend in turn (see {@link ClientOptions.proxy}). */
   proxy?: string;
+  /**
+   * `lblab load` only (no file field): the highest error rate (a fraction
+   * 0…1, errors ÷ requests as `totals.errors` counts them) the run may end
+   * with; above it the command exits 3, as a k6 threshold `rate<…` fails.
+   */
+  'fail-on-errors'?: number | string;
 };
 
 /** The load fields as a file gives them (zod): the duration is required, a string with its unit; unknown fields refused. */

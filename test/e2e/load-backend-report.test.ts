@@ -88,22 +88,57 @@ describe('lblab load', () => {
     tags.push(r.tag);
     cut.closeAllConnections();
     await new Promise((res) => cut.close(res));
-    expect(r.code, r.stderr).toBe(0);
+    // Not one whole response: exit 1, after the record was printed.
+    expect(r.code, r.stderr).toBe(1);
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(record.totals.requests).toBeGreaterThan(0);
     expect(record.totals.errors).toBe(record.totals.requests);
     expect(record.totals.statusCodes).toEqual({});
+    expect(r.stderr).toMatch(/^lblab: no request got a response: connection reset [\d ]+ of [\d ]+$/m);
   });
 
-  it('counts refused connections as transport errors and still stops by itself', async () => {
+  it('counts refused connections as transport errors, still stops by itself, and exits 1 saying no request got a response', async () => {
     // A port nothing listens on, ever (not one just closed: the next listen(0) may be given it back).
-    const r = await runCliToEnd(['load', `http://127.0.0.1:${REFUSED_PORT}/`, '--concurrency', '2', '--duration', '1s', '--json']);
+    const dir = mkdtempSync(join(tmpdir(), 'lblab-refused-'));
+    const out = join(dir, 'run.json');
+    const r = await runCliToEnd(['load', `http://127.0.0.1:${REFUSED_PORT}/`, '--concurrency', '2', '--duration', '1s', '--json', '--out', out]);
     tags.push(r.tag);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1);
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(record.totals.requests).toBeGreaterThan(0);
     expect(record.totals.errors).toBe(record.totals.requests);
     expect(record.totals.errorKinds.refused).toBe(record.totals.requests);
+    // The record is out before the verdict, and the verdict is one line with the counts.
+    expect((JSON.parse(readFileSync(out, 'utf8')) as RunRecord).totals.requests).toBe(record.totals.requests);
+    const n = String(record.totals.requests).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`lblab: no request got a response: connection refused ${n} of ${n}`);
+  });
+
+  it('--fail-on-errors exits 3 when the error rate is above it, 0 when not, with the report and --out written first', async () => {
+    const backend = runCli(['backend', '--port', '0', '--error-rate', '0.5', '--latency', '0ms']);
+    tags.push(backend.tag);
+    const port = await listeningPort(backend);
+    const dir = mkdtempSync(join(tmpdir(), 'lblab-threshold-'));
+    const run = (rate: string) =>
+      runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--requests', '400', '--concurrency', '4', '--fail-on-errors', rate, '--out', join(dir, `${rate}.json`)]);
+    const [strict, lax] = await Promise.all([run('0.1'), run('0.9')]);
+    tags.push(strict.tag, lax.tag);
+    backend.child.kill('SIGTERM');
+    await backend.exit;
+
+    const record = JSON.parse(readFileSync(join(dir, '0.1.json'), 'utf8')) as RunRecord;
+    expect(record.totals.requests).toBe(400);
+    // 400 draws at 0.5: 160-240 errors holds with a margin of more than 4 standard deviations.
+    expect(record.totals.errors).toBeGreaterThan(160);
+    expect(record.totals.errors).toBeLessThan(240);
+    expect(strict.code, strict.stderr).toBe(3);
+    expect(strict.stdout).toMatch(/^lblab load · /);
+    const pct = ((record.totals.errors / 400) * 100).toFixed(2);
+    expect(strict.stderr.trim().split('\n').at(-1)).toBe(`lblab: error rate ${pct}% (${record.totals.errors} of 400) is above --fail-on-errors 0.1 (10.00%)`);
+
+    expect(lax.code, lax.stderr).toBe(0);
+    expect(lax.stderr).not.toMatch(/fail-on-errors/);
+    expect((JSON.parse(readFileSync(join(dir, '0.9.json'), 'utf8')) as RunRecord).totals.requests).toBe(400);
   });
 });
 
