@@ -102,7 +102,16 @@ export function tailOf(child) {
  * `{ code, signal }` once it exits; child.spawnError holds a failure to spawn.
  */
 export function startLblab(label, lblabArgs) {
-  const child = spawn(process.execPath, [BIN, ...lblabArgs], {
+  return startProcess(label, process.execPath, [BIN, ...lblabArgs]);
+}
+
+/**
+ * Starts any program (`file` with `args`, not through a shell) as a tracked child, as
+ * startLblab does for lblab: stopped with the bench, stderr drained into child.stderrTail,
+ * stdout into child.stdoutText, child.exited resolving with `{ code, signal }`.
+ */
+export function startProcess(label, file, args) {
+  const child = spawn(file, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
