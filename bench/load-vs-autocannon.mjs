@@ -2,7 +2,7 @@
 // bench/load-vs-autocannon.mjs — how fast is lblab's traffic generator? `lblab load` against
 // autocannon (a devDependency) and, when it is on PATH, wrk, closed model, on one core each.
 //
-// Run it:   npm run bench:load                      (about 80 s with nginx, 40 s without)
+// Run it:   npm run bench:load                      (about 3 min with nginx, 90 s without)
 //           node bench/load-vs-autocannon.mjs --quick   (2 rounds of 2 s, a smoke check)
 //           node bench/load-vs-autocannon.mjs --json    (a JSON object on stdout instead of the table)
 //
@@ -27,7 +27,7 @@
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { BIN, ROOT, benchArgs, fixed, log, machineInfo, runBench, startProcess, stop, tableRow, tailOf, waitForLine } from './bench-lib.mjs';
@@ -225,6 +225,7 @@ async function measureTarget(target) {
 }
 
 async function main() {
+  const loadAverage = os.loadavg()[0];
   const dir = mkdtempSync(path.join(tmpdir(), 'lblab-bench-load-'));
   const results = [];
   try {
@@ -243,6 +244,7 @@ async function main() {
   const result = {
     machine: machineInfo(),
     quick: QUICK,
+    loadAverage,
     pinned: TASKSET,
     connections: CONNECTIONS,
     rounds: ROUNDS,
@@ -260,7 +262,7 @@ function render(r) {
   const lines = [
     '',
     `lblab load vs autocannon${r.generators.some((g) => g.name === 'wrk') ? ' vs wrk' : ' (wrk not on PATH)'}${r.quick ? ' (--quick)' : ''} — closed model, ${r.connections} keep-alive connections, ${r.rounds} interleaved rounds × ${r.secondsPerRun} s, median req/s`,
-    `machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), node ${r.machine.node}; ${r.pinned ? 'target on core 0 (taskset -c 0), each generator on core 1 (taskset -c 1)' : 'taskset not on PATH: target and generators share the cores'}`,
+    `machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), node ${r.machine.node}, load average ${r.loadAverage.toFixed(2)} at the start; ${r.pinned ? 'target on core 0 (taskset -c 0), each generator on core 1 (taskset -c 1)' : 'taskset not on PATH: target and generators share the cores'}`,
     `generators: ${r.generators.map((g) => g.detail).join(' · ')}`,
   ];
   for (const t of r.results) {
