@@ -1,7 +1,7 @@
 /**
  * Exit statuses of every lblab command (SPEC "Conventions").
  * 0 success, 1 runtime failure, 2 bad usage or bad input, 3 a lab whose
- * expectations failed or a threshold the run crossed (`load --fail-on-errors`).
+ * expectations failed or a threshold the run crossed (`--fail-on-errors`).
  */
 export const ExitCode = {
   ok: 0,
@@ -52,8 +52,8 @@ export class LabFailedError extends Error {
 
 /**
  * A run ended and measured past a threshold the user set, as a k6 threshold
- * fails a run (`lblab load --fail-on-errors 0.01` and an error rate above
- * 1%). The report and `--out` are already written; the CLI prints `message`
+ * fails a run (`--fail-on-errors 0.01` of `lblab load` or `lblab start`
+ * and an error rate above 1%). The report and `--out` are already written; the CLI prints `message`
  * (what was measured, what the threshold was) and exits 3.
  */
 export class ThresholdFailedError extends Error {

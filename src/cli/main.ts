@@ -39,7 +39,7 @@ Examples:
   lblab proxy --port 3128
 
 Every command has --help. Exit status: 0 ok, 1 runtime failure, 2 bad usage or input,
-3 a lab whose expectations failed or a threshold crossed (load --fail-on-errors).`,
+3 a lab whose expectations failed or a threshold crossed (--fail-on-errors).`,
 );
 
 registerStartCommand(program);

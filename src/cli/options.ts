@@ -185,7 +185,7 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     flags: '--fail-on-errors <rate>',
     help: 'exit 3 when the error rate (5xx and transport errors ÷ requests) is above this fraction 0-1, e.g. 0.01, after the report and --out are written (as a k6 threshold rate<0.01)',
     group: 'duration',
-    commands: ['load'],
+    commands: ['start', 'load'],
   },
   'balancer.port': {
     flags: '--port <port>',

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { algorithmsHelp } from '../balancer/algorithms/index.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { Scenario } from '../scenario/scenario.js';
+import { parseFraction } from '../scenario/values.js';
 import { CLIENTS_HELP, ROUTES_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
 import { checkOutputPaths } from './output.js';
@@ -62,9 +63,11 @@ ${dashboardKeysHelp()}`,
     )
     .action(async (o: StartOutputFlags, command: Command) => {
       const scenario = parseStart(command);
+      const failOn = inputFromFlags(command, 'start').load?.['fail-on-errors'];
+      const failOnErrors = failOn === undefined ? undefined : parseFraction(flagOf('load.fail-on-errors'), String(failOn));
       checkOutputPaths(o.out, o.html);
       const { runStart } = await import('./start-run.js');
-      await runStart(scenario, { headless: o.headless, json: o.json, out: o.out, html: o.html });
+      await runStart(scenario, { headless: o.headless, json: o.json, out: o.out, html: o.html, failOnErrors });
     });
 }
 

@@ -1,4 +1,5 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
+import { checkErrorRate } from '../load/run-outcome.js';
 import type { RunRecord } from '../metrics/run-record.js';
 import type { RunScenario, Scenario } from '../scenario/scenario.js';
 import { requestPaths } from '../scenario/routes.js';
@@ -10,9 +11,11 @@ import { emitRecord, isHeadless, untilSignal } from './output.js';
  * Runs `lblab start` with parsed options: the dashboard in a terminal, or
  * headless (progress line every second on stderr). Either way the run ends on
  * its duration, `q`, Ctrl-C or SIGTERM, then the report (or JSON) is printed
- * and every process lblab started is gone.
+ * and every process lblab started is gone; then `out.failOnErrors`
+ * (`--fail-on-errors`, a fraction 0…1) judges the client-seen error rate.
+ * @throws {ThresholdFailedError} when the error rate is above `out.failOnErrors`.
  */
-export async function runStart(parsed: Scenario, out: { headless?: boolean; json?: boolean; out?: string; html?: string }): Promise<void> {
+export async function runStart(parsed: Scenario, out: { headless?: boolean; json?: boolean; out?: string; html?: string; failOnErrors?: number | undefined }): Promise<void> {
   const headless = isHeadless(out.headless);
   const durationMs = parsed.durationMs ?? (headless ? parsed.headlessDefaultDurationMs : 0);
   const session = new RunSession({ ...parsed, durationMs });
@@ -20,6 +23,7 @@ export async function runStart(parsed: Scenario, out: { headless?: boolean; json
   const record = await driveSession(session, { headless });
   await emitRecord(record, out);
   if (session.failure) throw session.failure;
+  checkErrorRate(record.totals, out.failOnErrors);
 }
 
 /** Options of {@link driveSession}. */

@@ -14,30 +14,43 @@ const KIND_WORDS: Readonly<Record<ErrorKind, string>> = {
 /**
  * Judges a finished `lblab load` run by its totals, after its report and
  * `--out` are written, as a CI step reads it (k6 thresholds, autocannon's
- * non-2xx count): a run where no request got a response is a failure, and
- * so is an error rate above `failOnErrors`.
- *
- * - No response at all (every completed request a transport error, or none
- *   completed): {@link RuntimeError} (exit 1) "no request got a response:
- *   connection refused 12 000 of 12 000", the kinds of `totals.errorKinds`
- *   largest first.
- * - `failOnErrors` (a fraction 0…1) given and `totals.errors ÷
- *   totals.requests` above it: {@link ThresholdFailedError} (exit 3) naming
- *   the measured rate and the threshold.
+ * non-2xx count): {@link checkGotResponses}, then {@link checkErrorRate}.
  * @throws {RuntimeError} when no request got a response.
  * @throws {ThresholdFailedError} when the error rate is above `failOnErrors`.
  */
 export function checkLoadOutcome(totals: RunRecord['totals'], failOnErrors: number | undefined): void {
+  checkGotResponses(totals);
+  checkErrorRate(totals, failOnErrors);
+}
+
+/**
+ * A run where no request got a response (every completed request a
+ * transport error, or none completed) failed: {@link RuntimeError} (exit 1)
+ * "no request got a response: connection refused 12 000 of 12 000", the
+ * kinds of `totals.errorKinds` largest first.
+ * @throws {RuntimeError} when no request got a response.
+ */
+export function checkGotResponses(totals: RunRecord['totals']): void {
   const responses = Object.values(totals.statusCodes).reduce((sum, n) => sum + n, 0);
-  if (responses === 0) {
-    if (totals.requests === 0) throw new RuntimeError('no request got a response: none completed before the run ended');
-    const kinds = (Object.entries(totals.errorKinds) as Array<[ErrorKind, number]>)
-      .filter(([, n]) => n > 0)
-      .sort((a, b) => b[1] - a[1])
-      .map(([kind, n]) => `${KIND_WORDS[kind] ?? kind} ${formatCount(n)}`);
-    throw new RuntimeError(`no request got a response: ${kinds.join(', ')} of ${formatCount(totals.requests)}`);
-  }
-  if (failOnErrors === undefined) return;
+  if (responses > 0) return;
+  if (totals.requests === 0) throw new RuntimeError('no request got a response: none completed before the run ended');
+  const kinds = (Object.entries(totals.errorKinds) as Array<[ErrorKind, number]>)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${KIND_WORDS[kind] ?? kind} ${formatCount(n)}`);
+  throw new RuntimeError(`no request got a response: ${kinds.join(', ')} of ${formatCount(totals.requests)}`);
+}
+
+/**
+ * `--fail-on-errors`: with `failOnErrors` (a fraction 0…1) given and the
+ * error rate `totals.errors ÷ totals.requests` (5xx and transport errors)
+ * above it, {@link ThresholdFailedError} (exit 3) naming the measured rate
+ * and the threshold, as a k6 threshold `rate<…` fails a run. Nothing when
+ * `failOnErrors` is undefined or no request completed.
+ * @throws {ThresholdFailedError} when the error rate is above `failOnErrors`.
+ */
+export function checkErrorRate(totals: RunRecord['totals'], failOnErrors: number | undefined): void {
+  if (failOnErrors === undefined || totals.requests === 0) return;
   const rate = totals.errors / totals.requests;
   if (rate > failOnErrors) {
     throw new ThresholdFailedError(

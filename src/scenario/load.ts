@@ -25,7 +25,7 @@ export type LoadInput = {
   /** `forward`: the clients send through lblab's forward proxy, each request to the next backend in turn (see {@link ClientOptions.proxy}). */
   proxy?: string;
   /**
-   * `lblab load` only (no file field): the highest error rate (a fraction
+   * `lblab load` and `lblab start` only (no file field: a lab has its `expect`): the highest error rate (a fraction
    * 0…1, errors ÷ requests as `totals.errors` counts them) the run may end
    * with; above it the command exits 3, as a k6 threshold `rate<…` fails.
    */

@@ -77,6 +77,7 @@ const cases: Array<[string[], RegExp]> = [
   [['load', 'http://127.0.0.1:1/', '--header', 'x-a=b\r\nx-c: d'], /`--header` value to hold no line breaks/],
   [['load', 'http://127.0.0.1:1/', '--fail-on-errors', '1.5'], /`--fail-on-errors` to be a number from 0 to 1, got "1\.5"/],
   [['load', 'http://127.0.0.1:1/', '--fail-on-errors', '5%'], /`--fail-on-errors` to be a number from 0 to 1, got "5%"/],
+  [['start', '--fail-on-errors', '-1'], /`--fail-on-errors` to be a number from 0 to 1, got "-1"/],
   [['load', 'http://127.0.0.1:1/', '--header', 'x-user=u{user}'], /`--header` placeholders to be \{client\} or \{seq\}/],
   [['start', '--event', '1s weight b1=0'], /`--event weight` to be a whole number from 1 to 1000, got "0"/],
   [['start', '--event', '1s algo fastest'], /`--event` algorithm to be one of round-robin, .*got "fastest"/],

@@ -140,6 +140,18 @@ describe('lblab load', () => {
     expect(lax.stderr).not.toMatch(/fail-on-errors/);
     expect((JSON.parse(readFileSync(join(dir, '0.9.json'), 'utf8')) as RunRecord).totals.requests).toBe(400);
   });
+
+  it('start --fail-on-errors judges the error rate the clients saw, after the report', async () => {
+    // b1 answers 500 to everything and 500 is not retried by default: about half the requests fail.
+    const r = await runCliToEnd(['start', '--backends', '2', '--error-rate', 'b1=1', '--requests', '200', '--concurrency', '4', '--fail-on-errors', '0.2', '--json']);
+    tags.push(r.tag);
+    expect(r.code, r.stderr).toBe(3);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.totals.requests).toBe(200);
+    expect(record.totals.errors).toBeGreaterThan(60);
+    const pct = ((record.totals.errors / 200) * 100).toFixed(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`lblab: error rate ${pct}% (${record.totals.errors} of 200) is above --fail-on-errors 0.2 (20.00%)`);
+  });
 });
 
 describe('lblab report', () => {
