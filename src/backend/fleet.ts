@@ -18,6 +18,8 @@ export type BackendSpec = {
   errorRate: number;
   /** Max concurrent requests served; `Infinity` for no limit. */
   capacity: number;
+  /** Push a WebSocket message every this many ms on each open WebSocket (`lblab backend --ws-push`); absent or 0 = never. */
+  wsPushMs?: number;
 };
 
 /** A fleet member as the dashboard and report see it. `pid` is null while the process is not running. */
@@ -211,6 +213,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       '--error-rate', String(spec.errorRate),
     ];
     if (Number.isFinite(spec.capacity)) args.push('--capacity', String(spec.capacity));
+    if ((spec.wsPushMs ?? 0) > 0) args.push('--ws-push', `${spec.wsPushMs}ms`);
     member.process = 'starting';
     // detached: a new process group, so the terminal's Ctrl-C reaches lblab
     // alone; backends still end with lblab, through the IPC channel.

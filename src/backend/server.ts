@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { LatencyProfile } from '../scenario/latency-profile.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { NO_FAULTS } from './faults.js';
@@ -17,6 +19,8 @@ export type BackendConfig = {
   errorRate: number;
   /** Max requests served at once; the rest wait in a FIFO queue. `Infinity` = no limit. */
   capacity: number;
+  /** With a WebSocket open, push a text message every this many ms (`--ws-push`); 0 or absent = never. */
+  wsPushMs?: number;
 };
 
 /** What `GET /health` answers (JSON). `load` = in-flight ÷ capacity (0 when capacity is unlimited). */
@@ -28,6 +32,8 @@ export type BackendHealth = {
   load: number;
   served: number;
   uptimeMs: number;
+  /** WebSockets open now. */
+  webSockets: number;
 };
 
 /** A running backend server: its port, its counters and its fault switches ({@link BackendFaults}; `recover` clears them all). */
@@ -57,6 +63,15 @@ export type RunningBackend = {
  * Faults ({@link BackendFaults}): `hang` holds every answer, `/health`
  * included, until it is cleared, then gives them; `reset` sends headers and
  * half the body, then resets the connection (`/health` unaffected).
+ *
+ * WebSockets (RFC 6455, the `ws` library): an upgrade on any path but
+ * `/health` is accepted; the backend sends one text message
+ * `{"backend":"<name>"}`, then echoes every message it gets (text as text,
+ * binary as binary) and, with `wsPushMs`, sends
+ * `{"backend":"<name>","push":<n>}` every `wsPushMs` ms. Under `hang` an
+ * upgrade gets no answer until the fault is cleared, and open WebSockets
+ * neither echo nor push (what arrives meanwhile is dropped, never echoed).
+ * A kill of the process drops them all; `close` terminates them.
  * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors.
  */
 export async function startBackendServer(config: BackendConfig): Promise<RunningBackend> {
@@ -71,6 +86,8 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   const held = new Set<() => void>();
   const body = Buffer.from(`hello from ${config.name}\n`);
   const seen = new RequestView();
+  const wss = new WebSocketServer({ noServer: true });
+  const hello = JSON.stringify({ backend: config.name });
 
   const health = (): BackendHealth => ({
     name: config.name,
@@ -80,6 +97,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     load: Number.isFinite(config.capacity) ? inFlight / config.capacity : 0,
     served,
     uptimeMs: Date.now() - startedAt,
+    webSockets: wss.clients.size,
   });
 
   /** Runs `answer` once the hang fault is cleared, unless the client has gone by then. */
@@ -171,6 +189,49 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   });
   server.keepAliveTimeout = 60_000;
 
+  /** Greets, echoes and pushes on one accepted WebSocket; nothing of it while the hang fault is on. */
+  const converse = (ws: WebSocket): void => {
+    ws.send(hello);
+    ws.on('message', (data, isBinary) => {
+      if (!faults.hang) ws.send(data, { binary: isBinary });
+    });
+    ws.on('error', () => undefined);
+    const pushMs = config.wsPushMs ?? 0;
+    if (pushMs > 0) {
+      let n = 0;
+      const timer = setInterval(() => {
+        if (!faults.hang) ws.send(JSON.stringify({ backend: config.name, push: ++n }));
+      }, pushMs);
+      ws.once('close', () => clearInterval(timer));
+    }
+  };
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (socket.destroyed) return;
+    if (faults.hang) {
+      // Held as a request is: answered when the fault is cleared, unless the client has gone.
+      const entry = (): void => {
+        socket.off('close', drop);
+        upgrade(req, socket, head);
+      };
+      const drop = (): void => {
+        held.delete(entry);
+      };
+      socket.once('close', drop);
+      held.add(entry);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, converse);
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    if (req.url === '/health' || req.url?.startsWith('/health?')) {
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    seen.record(req);
+    upgrade(req, socket, head);
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
@@ -197,6 +258,8 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

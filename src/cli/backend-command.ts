@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { LATENCY_FORMS, parseLatency } from '../scenario/latency-profile.js';
-import { parseFraction, parseInteger, parsePort } from '../scenario/values.js';
+import { parseDuration, parseFraction, parseInteger, parsePort } from '../scenario/values.js';
 
-type BackendFlags = { port: string; host: string; name: string; latency: string; errorRate: string; capacity?: string };
+type BackendFlags = { port: string; host: string; name: string; latency: string; errorRate: string; capacity?: string; wsPush?: string };
 
 /**
  * `lblab backend`: one standalone backend server. Forked by lblab, it takes
@@ -20,6 +20,7 @@ export function registerBackendCommand(program: Command): void {
     .option('--latency <latency>', `service time: ${LATENCY_FORMS}`, '5ms')
     .option('--error-rate <fraction>', 'share of requests answered 500, 0..1', '0')
     .option('--capacity <n>', 'max requests served at once; the rest queue (default: no limit)')
+    .option('--ws-push <duration>', 'on each open WebSocket, push a message every <duration> (e.g. 1s; default: never)')
     .addHelpText(
       'after',
       `
@@ -28,6 +29,7 @@ Examples:
   lblab backend --port 8002 --name slow --latency 100ms-300ms --capacity 4
   lblab backend --port 8003 --name flaky --error-rate 0.1
   lblab backend --port 8004 --name tail --latency lognormal:40ms:30ms
+  lblab backend --port 8005 --name ws --ws-push 1s
 
 Latency forms: 20ms or fixed:20ms (always 20ms); 10ms-30ms or
 uniform:10ms:30ms (evenly spread); normal:MEAN:SD (a bell curve, negative
@@ -35,7 +37,12 @@ draws redrawn); lognormal:MEAN:SD (MEAN and SD of the latency itself: most
 requests fast, a long slow tail, like real services).
 
 Every response carries x-lblab-backend: <name>; GET /health answers JSON
-(name, inFlight, queued, capacity, load, served, uptimeMs).`,
+(name, inFlight, queued, capacity, load, served, uptimeMs, webSockets).
+
+WebSockets: an upgrade on any path but /health is accepted; the backend
+sends {"backend":"<name>"}, then echoes each message, and with --ws-push
+sends {"backend":"<name>","push":<n>} every interval. Under the hang fault
+upgrades wait unanswered and open WebSockets neither echo nor push.`,
     )
     .action(async (o: BackendFlags) => {
       if (process.send) {
@@ -53,6 +60,7 @@ Every response carries x-lblab-backend: <name>; GET /health answers JSON
         latency: parseLatency('--latency', o.latency),
         errorRate: parseFraction('--error-rate', o.errorRate),
         capacity: o.capacity === undefined ? Infinity : parseInteger('--capacity', o.capacity, 1, 100_000),
+        wsPushMs: o.wsPush === undefined ? 0 : parseDuration('--ws-push', o.wsPush, { maxMs: 3_600_000 }),
       };
       const { startBackendServer } = await import('../backend/server.js');
       const { isParentMessage } = await import('../backend/ipc.js');
