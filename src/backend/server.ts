@@ -211,11 +211,15 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       // Held as a request is: answered when the fault is cleared, unless the client has gone.
       const entry = (): void => {
         socket.off('close', drop);
+        socket.off('end', drop);
         upgrade(req, socket, head);
       };
       const drop = (): void => {
         held.delete(entry);
+        socket.destroy();
       };
+      // node:http leaves the socket half-open when the client ends it: a client gone is one that ended.
+      socket.once('end', drop);
       socket.once('close', drop);
       held.add(entry);
       return;

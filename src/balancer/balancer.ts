@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError } from '../errors.js';
@@ -13,7 +14,9 @@ import { hasDuplicateHost, upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_RETRY_POLICY, retriesOnStatus, type RetryCondition, type RetryPolicy } from './retry-policy.js';
 import { ClientGoneError, failedOnReusedConnection, MarkedDownError, ProxyTry, RetryableStatusError, type ProxiedRequest } from './proxy-try.js';
 import { UpstreamBackend, type UpstreamConnections, type UpstreamConnectionsRecord } from './upstream-backend.js';
-import { StickySessions, type StickyConfig } from './sticky/sticky-sessions.js';
+import { StickySessions, type StickyConfig, type StickyPin } from './sticky/sticky-sessions.js';
+import type { Pool } from './pool.js';
+import { relayUpgrade, writeRawResponse, type UpgradeAnswer } from './upgrade-tunnel.js';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.js';
 import { normalizeTarget } from './request-target.js';
 import { describeMatch } from './routes.js';
@@ -46,6 +49,14 @@ export type BalancerConfig = SharedBalancerConfig & {
    */
   recordTraffic?: boolean;
 };
+
+/** What {@link Balancer}'s request path decided before any pick: a refusal, or where the request goes and with what. */
+type Admission =
+  | { refused: { status: number; body: string; extra?: Record<string, string> } }
+  | { pool: Pool; headers: Record<string, string | string[]>; clientIp: string; sticky: StickyPin | undefined; hashKey: string | undefined };
+
+/** One backend's WebSockets (upgrade requests) as {@link Balancer.webSockets} reports them. */
+export type WebSocketCounts = { name: string } & UpstreamBackend['upgrades'];
 
 /** Algorithms that hash onto integer weights (rings, tables, ip_hash's walk): slow start does not apply to them, as in nginx. Derived from the registry's `hashesWeights`. */
 export const HASHING_ALGORITHMS: ReadonlySet<AlgorithmName> = new Set(algorithmsWith((t) => t.hashesWeights));
@@ -97,6 +108,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
   private readonly recordTraffic: boolean;
   private readonly server: http.Server | https.Server;
   private unregister: (() => void) | undefined;
+  /** Client sockets of upgrade requests being relayed or joined to a backend: closed with the balancer (node:http no longer tracks them). */
+  private readonly tunnels = new Set<Duplex>();
   /** With `--on-marked-down shutdown-sessions`, the tries each backend holds now (kept only then: the request path stays light otherwise). */
   private readonly held: Map<UpstreamBackend, Set<ProxyTry>> | undefined;
 
@@ -124,6 +137,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     };
     this.server = config.tls ? https.createServer(serverOptions, (req, res) => this.handle(req, res)) : http.createServer(serverOptions, (req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     if (config.tls) {
       this.handshakes = new HandshakeMeter();
       this.handshakes.attach(this.server as https.Server);
@@ -133,6 +147,11 @@ export class Balancer extends Upstream<UpstreamBackend> {
   /** The TLS handshakes so far (count, failed, ms), undefined without `tls`. */
   tlsStats(): TlsStats | undefined {
     return this.handshakes?.stats();
+  }
+
+  /** Per backend, in order: upgrade requests switched to WebSockets (101), open now, answered otherwise, failed without an answer. */
+  webSockets(): WebSocketCounts[] {
+    return this.backends.map((b) => ({ name: b.name, ...b.upgrades }));
   }
 
   /** Stick-table entries, cookies set and requests refused by the rate limit so far. */
@@ -170,6 +189,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     clearInterval(this.connectionSampler);
     this.connectionSampler = undefined;
     await this.stopUpstream();
+    for (const socket of this.tunnels) socket.destroy();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -211,49 +231,61 @@ export class Balancer extends Upstream<UpstreamBackend> {
     return `no new requests; ${backend.inFlight} in flight may finish${sticky}`;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const started = performance.now();
+  /**
+   * What the request path decides before a backend is picked, for a request
+   * and an upgrade request alike: a refusal (400 for a bad target or two
+   * Hosts, 429 over the rate limit, 404 when no route matches) or the pool,
+   * the headers for the backend, the sticky pin and the hash key. Counts a
+   * rate-limited request and a routed one. Rewrites `req.url` to its normal
+   * form.
+   */
+  private admit(req: http.IncomingMessage, started: number): Admission {
     if (!req.url?.startsWith('/')) {
       // `OPTIONS *` or an absolute-form target: the client's mistake, not a backend's.
-      this.reply(res, 400, 'lblab: the request target must be a path starting with /\n', started);
-      return;
+      return { refused: { status: 400, body: 'lblab: the request target must be a path starting with /\n' } };
     }
     if (hasDuplicateHost(req.rawHeaders)) {
       // Two Hosts could route on one and be served on the other (RFC 9112 §3.2).
-      this.reply(res, 400, 'lblab: the request has more than one Host header\n', started, { connection: 'close' });
-      return;
+      return { refused: { status: 400, body: 'lblab: the request has more than one Host header\n', extra: { connection: 'close' } } };
     }
     // Routes match, and the backend gets, the normal form of the path, so
     // `/static/../api`, `/%61pi` and `//api` cannot go round an `/api` route.
     const normal = normalizeTarget(req.url);
-    if ('refused' in normal) {
-      this.reply(res, 400, `lblab: the request target has ${normal.refused}\n`, started, { connection: 'close' });
-      return;
-    }
+    if ('refused' in normal) return { refused: { status: 400, body: `lblab: the request target has ${normal.refused}\n`, extra: { connection: 'close' } } };
     req.url = normal.target;
     const remote = req.socket.remoteAddress ?? '';
     const clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const retryAfter = this.rateLimiter?.take(clientIp, started) ?? 0;
     if (retryAfter > 0) {
       this.rateLimited++;
+      return { refused: { status: 429, body: `lblab: rate limit of ${clientIp} exceeded; retry in ${retryAfter}s\n`, extra: { 'retry-after': String(retryAfter) } } };
+    }
+    const pool = this.router.route(req.url, req.headers);
+    if (!pool) return { refused: { status: 404, body: this.noRouteMessage(req) } };
+    pool.routed++;
+    const headers = upstreamRequestHeaders(req.headers, clientIp, this.config.tls ? 'https' : 'http');
+    const sticky = this.sticky?.pin(headers, clientIp, pool.name);
+    // The key is read only for an algorithm that hashes one (a cookie parse is not free).
+    const hashKey = usesHashKey(pool.algo) ? requestHashKey(this.hashKey, req, clientIp) : undefined;
+    return { pool, headers, clientIp, sticky, hashKey };
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = performance.now();
+    const a = this.admit(req, started);
+    if ('refused' in a) {
       req.resume();
-      this.reply(res, 429, `lblab: rate limit of ${clientIp} exceeded; retry in ${retryAfter}s\n`, started, { 'retry-after': String(retryAfter) });
+      this.reply(res, a.refused.status, a.refused.body, started, a.refused.extra);
       return;
     }
+    const { pool, headers, clientIp, hashKey } = a;
     const method = req.method ?? 'GET';
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const resendable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody;
     const retryable = resendable && this.retry.retries > 0;
-    const pool = this.router.route(req.url, req.headers);
-    if (!pool) {
-      this.reply(res, 404, this.noRouteMessage(req), started);
-      return;
-    }
-    pool.routed++;
-    const headers = upstreamRequestHeaders(req.headers, clientIp, this.config.tls ? 'https' : 'http');
     if (!hasBody) req.resume();
     const p: ProxiedRequest = { req, res, pool, method, headers, hasBody, retryable, staleResends: resendable ? MAX_STALE_RESENDS : 0, resent: false, started, clientGone: false, current: undefined };
-    if (this.sticky) p.sticky = this.sticky.pin(headers, clientIp, pool.name);
+    if (a.sticky) p.sticky = a.sticky;
     // A client that goes away cancels its upstream try, as nginx does unless
     // proxy_ignore_client_abort is on.
     res.once('close', () => {
@@ -261,9 +293,128 @@ export class Balancer extends Upstream<UpstreamBackend> {
       p.clientGone = true;
       p.current?.cancel();
     });
-    // The key is read only for an algorithm that hashes one (a cookie parse is not free).
-    const hashKey = usesHashKey(pool.algo) ? requestHashKey(this.hashKey, req, clientIp) : undefined;
     this.tryBackend(p, { clientIp, hashKey, exclude: undefined }, 1, undefined);
+  }
+
+  /**
+   * The backend for a try: on a first try the pool's panic state is added to
+   * `ctx`, and a sticky pin is followed while its backend belongs to the
+   * pool; otherwise the pool's algorithm picks. Returns the context the
+   * pick used (the try ends with it) and the backend, undefined when none
+   * can take it.
+   */
+  private choose(pool: Pool, sticky: StickyPin | undefined, ctx: PickContext, attempt: number): { backend: UpstreamBackend | undefined; ctx: PickContext } {
+    if (attempt === 1 && this.inPanic(pool)) ctx = { ...ctx, panic: true };
+    // A pin is followed only within the request's pool: a route may send the same client elsewhere.
+    const pinned = attempt === 1 ? sticky?.target : undefined;
+    return { backend: pinned && pool.holds(pinned) ? pinned : pool.pick(ctx), ctx };
+  }
+
+  /**
+   * An upgrade request (a WebSocket handshake): admitted, routed and picked
+   * exactly as a request is ({@link admit}, {@link choose}: rate limit,
+   * routes, sticky, hash key), then relayed to the backend on a connection of
+   * its own (see {@link relayUpgrade}); a refusal or a failure is answered on
+   * the raw socket (502/504 as {@link replyFailure} words it, 503 with no
+   * backend); a try with no answer is retried as {@link tryUpgrade} says.
+   * The connection counts in
+   * flight on its backend until either side closes it, so `least-conn`
+   * sees open WebSockets as nginx's does; latency-aware pickers get the
+   * handshake time, not the connection's lifetime. Not cut by
+   * `--on-marked-down shutdown-sessions`.
+   */
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    socket.on('error', () => undefined);
+    const a = this.admit(req, started);
+    if ('refused' in a) return this.refuseUpgrade(socket, started, a.refused.status, a.refused.body, a.refused.extra);
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
+    this.tryUpgrade(req, socket, head, a, started, { clientIp: a.clientIp, hashKey: a.hashKey, exclude: undefined }, 1);
+  }
+
+  /** Answers an upgrade request on its raw socket, counted as a response of the balancer's own. */
+  private refuseUpgrade(socket: Duplex, started: number, status: number, body: string, extra?: Record<string, string>): void {
+    this.record(undefined, (performance.now() - started) * 1000, status, undefined);
+    writeRawResponse(socket, status, body, extra);
+  }
+
+  /**
+   * One try of an upgrade request on the backend {@link choose} gives. A
+   * try that got no answer (refused, reset, timed out) goes to another
+   * backend under the retry policy's conditions and count, as a request
+   * without a body would (nginx `proxy_next_upstream`); an answer, 101 or
+   * not, is final.
+   */
+  private tryUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, a: Exclude<Admission, { refused: unknown }>, started: number, ctx: PickContext, attempt: number): void {
+    const chosen = this.choose(a.pool, a.sticky, ctx, attempt);
+    const backend = chosen.backend;
+    ctx = chosen.ctx;
+    if (!backend) return this.refuseUpgrade(socket, started, 503, a.pool.noBackendMessage(this.routed));
+    const picker = a.pool.pickerOf(backend);
+    if (attempt > 1) this.retries++;
+    backend.selected++;
+    backend.inFlight++;
+    const probe = backend.breaker?.onSend() ?? false;
+    const startedAt = performance.now();
+    picker.onRequestStart?.(backend, startedAt);
+    const limits = this.config.connection ?? DEFAULT_CONNECTION;
+    let outcome: { answer: UpgradeAnswer; latencyMs: number } | undefined;
+    const sticky = a.sticky;
+    relayUpgrade({
+      client: socket,
+      head,
+      origin: backend.origin,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: { ...a.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' },
+      limits,
+      backend: backend.name,
+      ...(sticky && { decorate: (h: Record<string, string | string[]>) => sticky.answered(backend, h) }),
+      onAnswer: (answer) => {
+        outcome = { answer, latencyMs: performance.now() - startedAt };
+        if (answer.kind === 'client-gone') {
+          this.clientAborts++;
+          if (probe) backend.breaker?.onAbandoned();
+          return;
+        }
+        if (answer.kind === 'failed') {
+          backend.failures++;
+          backend.upgrades.failed++;
+          this.passive.observe(backend, false, probe);
+          const kind = classifyError(answer.err);
+          const retry = attempt <= this.retry.retries && this.retry.on.has(kind === 'timeout' ? 'timeout' : 'error') && a.pool.anotherCandidate(backend, ctx);
+          if (retry && !socket.destroyed) {
+            backend.tries.retried++;
+            const exclude = new Set(ctx.exclude);
+            exclude.add(backend);
+            // After this relay has let go of the socket (it calls onClose first).
+            queueMicrotask(() => this.tryUpgrade(req, socket, head, a, started, { ...ctx, exclude }, attempt + 1));
+            return 'retry';
+          }
+          backend.tries.lost++;
+          this.refuseUpgrade(socket, started, kind === 'timeout' ? 504 : 502, `lblab: backend ${backend.name} failed (${kind}): it ${describeTryFailure(answer.err, limits)}\n`);
+          return;
+        }
+        if (attempt > 1) this.retriesSucceeded++;
+        const status = answer.kind === 'upgraded' ? 101 : answer.status;
+        if (answer.kind === 'upgraded') {
+          backend.upgrades.switched++;
+          backend.upgrades.open++;
+        } else backend.upgrades.refused++;
+        if (status < 500) backend.tries.served++;
+        else backend.tries.lost++;
+        this.passive.observe(backend, status < 500, probe);
+        this.record(backend.traffic, (performance.now() - started) * 1000, status, undefined);
+      },
+      onClose: () => {
+        if (outcome?.answer.kind === 'upgraded') backend.upgrades.open--;
+        backend.inFlight--;
+        const ok = outcome !== undefined && (outcome.answer.kind === 'upgraded' || (outcome.answer.kind === 'answered' && outcome.answer.status < 500));
+        picker.onRequestEnd?.(backend, { startedAtMs: startedAt, latencyMs: outcome?.latencyMs ?? performance.now() - startedAt, ok });
+        if (backend.draining && backend.inFlight === 0) this.drained(backend, 'the last request in flight finished: safe to stop');
+      },
+    });
   }
 
   private tryBackend(p: ProxiedRequest, ctx: PickContext, attempt: number, lastFailure: { err: unknown; backend: UpstreamBackend } | undefined): void {
@@ -271,10 +422,9 @@ export class Balancer extends Upstream<UpstreamBackend> {
       this.clientAborts++;
       return;
     }
-    if (attempt === 1 && this.inPanic(p.pool)) ctx = { ...ctx, panic: true };
-    // A pin is followed only within the request's pool: a route may send the same client elsewhere.
-    const pinned = attempt === 1 ? p.sticky?.target : undefined;
-    const backend = pinned && p.pool.holds(pinned) ? pinned : p.pool.pick(ctx);
+    const chosen = this.choose(p.pool, p.sticky, ctx, attempt);
+    const backend = chosen.backend;
+    ctx = chosen.ctx;
     if (!backend) {
       // Nothing left to retry on: answer with what the last try met.
       if (lastFailure === undefined) this.reply(p.res, 503, p.pool.noBackendMessage(this.routed), p.started);

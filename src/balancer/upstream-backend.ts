@@ -60,6 +60,12 @@ export class UpstreamBackend implements PickableBackend {
    * relayed, a 502/504 of the balancer, or a response cut mid-body).
    */
   readonly tries = { served: 0, retried: 0, lost: 0 };
+  /**
+   * Upgrade requests (WebSocket handshakes) sent here at L7: `switched`
+   * answered 101 and joined, `open` of those still open, `refused` answered
+   * anything else (relayed, then closed), `failed` with no answer at all.
+   */
+  readonly upgrades = { switched: 0, open: 0, refused: 0, failed: 0 };
   /** Active check results so far, by HAProxy's name (L7OK, L7STS, L4CON, …). */
   readonly checkCounts: Record<string, number> = {};
   /** Taken out of the upstream while running: no new requests, no checks. */
