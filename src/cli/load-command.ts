@@ -12,20 +12,26 @@ import { parseHttpUrl } from './parse.js';
 const DEFAULT_DURATION_MS = 10_000;
 
 /** The `load` flags that are not scenario fields. */
-type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string };
+type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string; messageRate?: string };
+
+/** WebSocket clients `lblab load ws://…` holds when `--clients` is not given. */
+const DEFAULT_WS_CLIENTS = 10;
+/** Messages a second each WebSocket client sends when `--message-rate` is not given. */
+const DEFAULT_MESSAGE_RATE = 1;
 
 /** `lblab load`: the traffic generator alone against a URL on this machine. */
 export function registerLoadCommand(program: Command): void {
   const cmd = program
     .command('load')
     .description('fire closed- or open-model load at a URL on this machine and report latency and who answered')
-    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too)');
+    .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too; ws:// for WebSocket clients)');
   for (const group of ['scenario', 'load-model', 'duration'] as const) addOptionGroup(cmd, group, 'load');
   cmd
     .option('--threads <n>', 'worker threads to spread the load over', '1')
     .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
-    .option('--out <file>', 'also write the run record to FILE');
+    .option('--out <file>', 'also write the run record to FILE')
+    .option('--message-rate <n>', `ws:// only: messages a second each WebSocket client sends (default ${DEFAULT_MESSAGE_RATE})`);
   addOptionGroup(cmd, 'clients', 'load')
     .addHelpText('after', CLIENTS_HELP)
     .addHelpText(
@@ -38,6 +44,7 @@ Examples:
   lblab load http://127.0.0.1:8001/ --duration 5s --json > load.json
   lblab load http://127.0.0.1:8080/ --clients 100 --header "x-user=u{client}"
   lblab load https://127.0.0.1:8443/ --insecure --rate 500 --duration 5s
+  lblab load ws://127.0.0.1:8080/ --clients 30 --message-rate 10 --duration 10s
 
 Closed model (--concurrency): latency from send to the last byte. Open model
 (--rate): request i goes out at t0 + i/rate, evenly paced, and latency counts
@@ -48,12 +55,22 @@ schedule), sends that waited for a slot under --max-in-flight, and requests
 never sent. Recorded in µs (hdr-histogram), reported in ms. Responses
 carrying x-lblab-backend are counted per backend.
 
-Exit status: 0 when the run got responses (whatever their status), 1 when
+WebSockets (ws://): --clients N virtual clients each hold one WebSocket
+(default ${DEFAULT_WS_CLIENTS}), send --message-rate messages a second and time
+each echo (HDR, µs); a dropped or refused client reconnects 100ms later.
+The report counts connects, reconnects, drops, failed handshakes, messages
+unanswered on a dropped connection, and per backend (by its hello message)
+connects, drops and open at the end. --json prints that result as JSON.
+
+
+Exit status (http:// and https://): 0 when the run got responses (whatever their status), 1 when
 no request got a response (every one a transport error: refused, reset,
 timed out), 3 when --fail-on-errors is given and the error rate is above it.
 The report, --json and --out come first either way.`,
     )
     .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
+      if (/^wss?:/i.test(rawUrl)) return loadWebSockets(rawUrl, o, command);
+      if (o.messageRate !== undefined) throw new UsageError(`Expected \`--message-rate\` only with a ws:// URL, got ${JSON.stringify(rawUrl)}`);
       const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
       const load = inputFromFlags(command, 'load').load ?? {};
       const clients = resolveClients(load, flagOf);
@@ -79,4 +96,51 @@ The report, --json and --out come first either way.`,
       const { runLoad } = await import('./load-run.js');
       await runLoad(config, { json: o.json, out: o.out, failOnErrors });
     });
+}
+
+/** Load fields that mean nothing to WebSocket clients: refused with a ws:// URL. */
+const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', 'spread-clients', 'client-weights', 'headers', 'path', 'proxy'] as const;
+
+/**
+ * `lblab load ws://…`: WebSocket clients (see `runWebSocketLoad`), a
+ * progress line every second on stderr, then the report (or JSON).
+ * @throws {UsageError} for wss://, a URL off loopback, a load flag that has no meaning here, or a bad `--message-rate` / `--clients`.
+ */
+async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new UsageError(`Expected \`<url>\` to be a URL like ws://127.0.0.1:8080/, got ${JSON.stringify(rawUrl)}`);
+  }
+  if (url.protocol !== 'ws:') throw new UsageError(`Expected \`<url>\` to be a ws:// URL (wss:// is not supported), got ${JSON.stringify(rawUrl)}`);
+  requireLoopbackUrl('<url>', url);
+  const load = inputFromFlags(command, 'load').load ?? {};
+  for (const field of NOT_FOR_WS) {
+    if (load[field] !== undefined) throw new UsageError(`Expected \`${flagOf(`load.${field}`)}\` only with an http(s):// URL; WebSocket clients take --clients, --message-rate and --duration`);
+  }
+  for (const [flag, given] of [['--threads', o.threads !== '1'], ['--insecure', o.insecure], ['--out', o.out !== undefined]] as const) {
+    if (given) throw new UsageError(`Expected \`${flag}\` only with an http(s):// URL, got it with ${JSON.stringify(rawUrl)}`);
+  }
+  const clients = load.clients === undefined ? DEFAULT_WS_CLIENTS : parseInteger(flagOf('load.clients'), String(load.clients), 1, 10_000);
+  const messageRate = o.messageRate === undefined ? DEFAULT_MESSAGE_RATE : Number(o.messageRate);
+  if (!(messageRate > 0 && messageRate <= 1000)) {
+    throw new UsageError(`Expected \`--message-rate\` to be a number of messages a second, above 0 and at most 1000, got ${JSON.stringify(o.messageRate)}`);
+  }
+  const durationMs = load.duration !== undefined ? parseDuration('--duration', load.duration) : DEFAULT_DURATION_MS;
+  const { runWebSocketLoad } = await import('../load/websocket-load.js');
+  const { formatWebSocketLoad } = await import('../report/websocket-load-text.js');
+  const { onSignal } = await import('./output.js');
+  const stop = new AbortController();
+  const signal = onSignal(() => stop.abort());
+  const result = await runWebSocketLoad({
+    url: url.href,
+    clients,
+    messageRate,
+    durationMs,
+    onSecond: (p) =>
+      process.stderr.write(`${`+${(p.atMs / 1000).toFixed(1)}s`.padStart(7)}  open ${p.open}  sent ${p.sent}  echoed ${p.echoed}  drops ${p.drops}  reconnects ${p.reconnects}\n`),
+  }, stop.signal);
+  signal.dispose();
+  process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : formatWebSocketLoad(result));
 }

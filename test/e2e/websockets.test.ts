@@ -1,0 +1,61 @@
+import http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import type { WebSocketLoadResult } from '../../src/load/websocket-load.js';
+import { listeningPort, runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
+import { listenOn, closersAfterEach } from '../support/loopback.js';
+
+const tags = tagsAfterEach();
+const closers = closersAfterEach();
+
+/** Starts `lblab backend` named `name`; resolves to its run and port. */
+async function backend(name: string) {
+  const run = runCli(['backend', '--port', '0', '--name', name, '--latency', '0ms']);
+  tags.push(run.tag);
+  return { run, port: await listeningPort(run) };
+}
+
+describe('lblab load ws:// through lblab balance', () => {
+  it('12 WebSocket clients 4/4/4 under round robin; a SIGKILLed backend drops exactly its 4, which reconnect elsewhere; every message accounted for', async () => {
+    const bs = await Promise.all(['b1', 'b2', 'b3'].map(backend));
+    const lb = runCli(['balance', '--port', '0', '--duration', '20s', ...bs.flatMap((b) => ['--backend', `http://127.0.0.1:${b.port}`])]);
+    tags.push(lb.tag);
+    const lbPort = await listeningPort(lb);
+    const load = runCli(['load', `ws://127.0.0.1:${lbPort}/chat`, '--clients', '12', '--message-rate', '20', '--duration', '4s', '--json']);
+    tags.push(load.tag);
+    await load.waitFor(/open 12 {2}sent [1-9]/, 10_000);
+    bs[1]!.run.child.kill('SIGKILL');
+    expect(await load.exit).toBe(0);
+    const r = JSON.parse(load.stdout()) as WebSocketLoadResult;
+    expect(r.backends.b2).toMatchObject({ connects: 4, drops: 4, openAtEnd: 0 });
+    expect(r.drops).toBe(4);
+    expect(r.reconnects).toBe(4);
+    expect(r.failedConnects).toBe(0);
+    expect(r.connects).toBe(16);
+    expect((r.backends.b1?.openAtEnd ?? 0) + (r.backends.b3?.openAtEnd ?? 0)).toBe(12);
+    expect(r.echoed).toBeGreaterThan(0);
+    // Nothing silently lost: each message was echoed, counted unanswered at the drop, or still pending at the end.
+    expect(r.echoed + r.unanswered + r.pendingAtEnd).toBe(r.sent);
+    lb.child.kill('SIGTERM');
+    expect(await lb.exit).toBe(0);
+    for (const b of bs) if (b.run.child.exitCode === null && b.run.child.signalCode === null) b.run.child.kill('SIGTERM');
+  }, 60_000);
+
+  it('ws:// to a server that does not speak WebSocket: a clear error, exit 1, nothing left running', async () => {
+    const { port } = await listenOn(http.createServer((_req, res) => res.end('plain http\n')), closers);
+    const r = await runCliToEnd(['load', `ws://127.0.0.1:${port}/`, '--clients', '2', '--duration', '5s']);
+    tags.push(r.tag);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^lblab: no WebSocket handshake with ws:\/\/127\.0\.0\.1:\d+\/ succeeded \(2 tried\): Unexpected server response: 200\n$/);
+  });
+
+  it('bad input: --rate with a ws:// URL, --message-rate with http://, exit 2', async () => {
+    const a = await runCliToEnd(['load', 'ws://127.0.0.1:1/', '--rate', '10']);
+    tags.push(a.tag);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toBe('lblab: Expected `--rate` only with an http(s):// URL; WebSocket clients take --clients, --message-rate and --duration\n');
+    const b = await runCliToEnd(['load', 'http://127.0.0.1:1/', '--message-rate', '10']);
+    tags.push(b.tag);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('Expected `--message-rate` only with a ws:// URL');
+  });
+});
