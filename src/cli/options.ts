@@ -385,6 +385,14 @@ export const PROFILE_OPTIONS: { readonly [K in keyof BackendInput]-?: OptionSpec
     group: 'scenario',
     commands: SPAWNING,
   },
+  'ws-push': {
+    flags: '--ws-push <duration>',
+    help: 'on each open WebSocket, a backend pushes a message every <duration> (b2=1s for one; default never); repeatable',
+    default: [],
+    repeatable: true,
+    group: 'scenario',
+    commands: SPAWNING,
+  },
 };
 
 /** The scenario group that the profile flags are listed in, after `--concurrency`. */

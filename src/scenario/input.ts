@@ -32,7 +32,7 @@ export type ScenarioInput = {
 };
 
 /** One backend's behaviour profile as written; absent fields take `start`'s defaults. */
-export type BackendInput = { latency?: string; capacity?: number | string; 'error-rate'?: number | string };
+export type BackendInput = { latency?: string; capacity?: number | string; 'error-rate'?: number | string; 'ws-push'?: string };
 
 
 
@@ -51,6 +51,7 @@ export const scenarioFileSchema = {
     latency: z.string().optional(),
     capacity: z.number().optional(),
     'error-rate': z.number().optional(),
+    'ws-push': z.string().optional(),
   }),
   /** `{at: 5s, kill: b2}` (one action key besides `at`) or the `--event` string `"5s kill b2"`. */
   health: healthFileSchema,

@@ -156,6 +156,7 @@ function resolveBackend(backend: string, p: BackendInput, i: number, name: Field
     latency: p.latency !== undefined ? parseLatency(at('latency'), p.latency) : DEFAULT_LATENCY,
     capacity: p.capacity !== undefined ? parseInteger(at('capacity'), String(p.capacity), 1, 100_000) : DEFAULT_CAPACITY,
     errorRate: p['error-rate'] !== undefined ? parseFraction(at('error-rate'), String(p['error-rate'])) : 0,
+    ...(p['ws-push'] !== undefined && { wsPushMs: parseDuration(at('ws-push'), p['ws-push'], { maxMs: 3_600_000 }) }),
   };
 }
 

@@ -213,3 +213,15 @@ describe('WebSockets through --mode tcp', () => {
     await Promise.all(clients.map((c, i) => echo(c, `tcp ${i}`)));
   });
 });
+
+describe('--ws-push through the fleet', () => {
+  it('a backend spawned with wsPushMs pushes on each open WebSocket', async () => {
+    const local = new Fleet();
+    closers.push(() => local.stopAll());
+    const [member] = await local.start([{ name: 'p1', latency: { kind: 'fixed', ms: 0 }, errorRate: 0, capacity: 100, wsPushMs: 50 }]);
+    const c = connect(`ws://127.0.0.1:${member!.port}/`);
+    expect(await c.hello).toBe('{"backend":"p1"}');
+    await vi.waitFor(() => expect(c.got.slice(0, 2)).toEqual(['{"backend":"p1","push":1}', '{"backend":"p1","push":2}']), { timeout: 5000 });
+  }, 20_000);
+});
+
