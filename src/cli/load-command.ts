@@ -12,7 +12,7 @@ import { parseHttpUrl } from './parse.js';
 const DEFAULT_DURATION_MS = 10_000;
 
 /** The `load` flags that are not scenario fields. */
-type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string; messageRate?: string };
+type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string; messageRate?: string; wsLifetime?: string };
 
 /** WebSocket clients `lblab load ws://…` holds when `--clients` is not given. */
 const DEFAULT_WS_CLIENTS = 10;
@@ -31,7 +31,8 @@ export function registerLoadCommand(program: Command): void {
     .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE')
-    .option('--message-rate <n>', `ws:// only: messages a second each WebSocket client sends (default ${DEFAULT_MESSAGE_RATE})`);
+    .option('--message-rate <n>', `ws:// only: messages a second each WebSocket client sends (default ${DEFAULT_MESSAGE_RATE})`)
+    .option('--ws-lifetime <duration>', 'ws:// only: each client closes its WebSocket after this long and connects again (default: the whole run)');
   addOptionGroup(cmd, 'clients', 'load')
     .addHelpText('after', CLIENTS_HELP)
     .addHelpText(
@@ -70,7 +71,9 @@ The report, --json and --out come first either way.`,
     )
     .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
       if (/^wss?:/i.test(rawUrl)) return loadWebSockets(rawUrl, o, command);
-      if (o.messageRate !== undefined) throw new UsageError(`Expected \`--message-rate\` only with a ws:// URL, got ${JSON.stringify(rawUrl)}`);
+      for (const [flag, given] of [['--message-rate', o.messageRate], ['--ws-lifetime', o.wsLifetime]] as const) {
+        if (given !== undefined) throw new UsageError(`Expected \`${flag}\` only with a ws:// URL, got ${JSON.stringify(rawUrl)}`);
+      }
       const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
       const load = inputFromFlags(command, 'load').load ?? {};
       const clients = resolveClients(load, flagOf);
@@ -117,7 +120,7 @@ async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): P
   requireLoopbackUrl('<url>', url);
   const load = inputFromFlags(command, 'load').load ?? {};
   for (const field of NOT_FOR_WS) {
-    if (load[field] !== undefined) throw new UsageError(`Expected \`${flagOf(`load.${field}`)}\` only with an http(s):// URL; WebSocket clients take --clients, --message-rate and --duration`);
+    if (load[field] !== undefined) throw new UsageError(`Expected \`${flagOf(`load.${field}`)}\` only with an http(s):// URL; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration`);
   }
   for (const [flag, given] of [['--threads', o.threads !== '1'], ['--insecure', o.insecure], ['--out', o.out !== undefined]] as const) {
     if (given) throw new UsageError(`Expected \`${flag}\` only with an http(s):// URL, got it with ${JSON.stringify(rawUrl)}`);
@@ -128,6 +131,7 @@ async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): P
     throw new UsageError(`Expected \`--message-rate\` to be a number of messages a second, above 0 and at most 1000, got ${JSON.stringify(o.messageRate)}`);
   }
   const durationMs = load.duration !== undefined ? parseDuration('--duration', load.duration) : DEFAULT_DURATION_MS;
+  const lifetimeMs = o.wsLifetime === undefined ? undefined : parseDuration('--ws-lifetime', o.wsLifetime);
   const { runWebSocketLoad } = await import('../load/websocket-load.js');
   const { formatWebSocketLoad } = await import('../report/websocket-load-text.js');
   const { onSignal } = await import('./output.js');
@@ -138,6 +142,7 @@ async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): P
     clients,
     messageRate,
     durationMs,
+    ...(lifetimeMs !== undefined && { lifetimeMs }),
     onSecond: (p) =>
       process.stderr.write(`${`+${(p.atMs / 1000).toFixed(1)}s`.padStart(7)}  open ${p.open}  sent ${p.sent}  echoed ${p.echoed}  drops ${p.drops}  reconnects ${p.reconnects}\n`),
   }, stop.signal);

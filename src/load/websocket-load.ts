@@ -11,6 +11,8 @@ export type WebSocketLoadConfig = {
   /** Messages each client sends a second (evenly paced, each client at its own phase). */
   messageRate: number;
   durationMs: number;
+  /** How long a client keeps one WebSocket before it closes it and connects again (ms, `--ws-lifetime`); absent = the whole run. */
+  lifetimeMs?: number;
   /** How long a dropped or refused client waits before it connects again (ms); default 100. */
   reconnectDelayMs?: number;
   /** Called every second with the counts so far (a progress line). */
@@ -25,7 +27,8 @@ export type WebSocketBackendTally = { connects: number; drops: number; openAtEnd
 
 /**
  * The outcome of a WebSocket load run. `connects` counts handshakes that
- * succeeded (first ones and reconnects); `drops` connections closed by the
+ * succeeded (first ones and reconnects); `expired` connections the client
+ * closed itself at the end of their lifetime; `drops` connections closed by the
  * other side or failed while open; `failedConnects` handshakes refused or
  * answered without a 101; `unanswered` messages sent on a connection that
  * then dropped before their echo came back; `pendingAtEnd` those still
@@ -39,6 +42,7 @@ export type WebSocketLoadResult = {
   durationMs: number;
   connects: number;
   reconnects: number;
+  expired: number;
   drops: number;
   failedConnects: number;
   sent: number;
@@ -56,7 +60,9 @@ export type WebSocketLoadResult = {
  * serves it), sends `messageRate` messages a second, each a text `c<i>:<n>`,
  * and times each echo (send to echo, HDR histogram in µs). A client whose
  * connection drops, or whose handshake fails, connects again after
- * `reconnectDelayMs`; messages that were waiting for an echo on a dropped
+ * `reconnectDelayMs`; with `lifetimeMs`, each connection is closed by its
+ * client after that long (sending stops, the echoes still due get up to 1 s)
+ * and opened again at once; messages that were waiting for an echo on a dropped
  * connection are counted as unanswered, never silently lost. Other
  * messages (a backend's pushes) are counted as pushes. Resolves once every
  * socket is closed (at most about 2 s after the end).
@@ -66,7 +72,7 @@ export async function runWebSocketLoad(config: WebSocketLoadConfig, signal?: Abo
   const hist = new LatencyHistogram();
   const backends: Record<string, WebSocketBackendTally> = {};
   const tally = (name: string): WebSocketBackendTally => (backends[name] ??= { connects: 0, drops: 0, openAtEnd: 0 });
-  const r = { connects: 0, reconnects: 0, drops: 0, failedConnects: 0, sent: 0, echoed: 0, unanswered: 0, pendingAtEnd: 0, pushes: 0 };
+  const r = { connects: 0, reconnects: 0, expired: 0, drops: 0, failedConnects: 0, sent: 0, echoed: 0, unanswered: 0, pendingAtEnd: 0, pushes: 0 };
   const reconnectDelayMs = config.reconnectDelayMs ?? 100;
   const intervalMs = 1000 / config.messageRate;
   let stopping = false;
@@ -93,6 +99,7 @@ export async function runWebSocketLoad(config: WebSocketLoadConfig, signal?: Abo
     const pending = new Map<string, number>();
     let backend: string | undefined;
     let opened = false;
+    let expiring = false;
     let seq = 0;
     let sender: NodeJS.Timeout | undefined;
     ws.on('open', () => {
@@ -112,6 +119,20 @@ export async function runWebSocketLoad(config: WebSocketLoadConfig, signal?: Abo
         }, intervalMs);
       }, Math.random() * intervalMs);
       timers.add(start);
+      if (config.lifetimeMs !== undefined) {
+        later(config.lifetimeMs, () => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          expiring = true;
+          clearInterval(sender);
+          const waited = performance.now();
+          const closeWhenAnswered = (): void => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            if (pending.size === 0 || performance.now() - waited >= 1000) ws.close(1000, 'lblab load: lifetime over');
+            else later(10, closeWhenAnswered);
+          };
+          closeWhenAnswered();
+        });
+      }
     });
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? '' : String(data);
@@ -146,6 +167,11 @@ export async function runWebSocketLoad(config: WebSocketLoadConfig, signal?: Abo
       if (stopping) {
         r.pendingAtEnd += pending.size;
         return;
+      }
+      if (expiring) {
+        r.expired++;
+        r.unanswered += pending.size;
+        return client(id, attempt + 1);
       }
       if (opened) {
         r.drops++;

@@ -14,7 +14,7 @@ export function formatWebSocketLoad(r: WebSocketLoadResult): string {
     '',
     `Messages sent ${r.sent}  echoed ${r.echoed}  unanswered ${r.unanswered}  pending at end ${r.pendingAtEnd}  pushes ${r.pushes}`,
     `Echo round trip p50 ${formatMs(r.echo.p50)}  p90 ${formatMs(r.echo.p90)}  p99 ${formatMs(r.echo.p99)}  max ${formatMs(r.echo.max)}  (${r.echo.count} echoes)`,
-    `Connections connects ${r.connects}  reconnects ${r.reconnects}  drops ${r.drops}  failed handshakes ${r.failedConnects}`,
+    `Connections connects ${r.connects}  reconnects ${r.reconnects}  expired ${r.expired}  drops ${r.drops}  failed handshakes ${r.failedConnects}`,
   ];
   const names = Object.keys(r.backends).sort();
   if (names.length > 0) {
@@ -26,6 +26,6 @@ export function formatWebSocketLoad(r: WebSocketLoadResult): string {
     }
     lines.push('connects and drops by the backend that greeted the client ({"backend":"b1"})');
   }
-  lines.push('unanswered: sent on a connection that dropped before its echo came back');
+  lines.push('unanswered: sent on a connection that dropped (or expired) before its echo came back · expired: closed by the client at --ws-lifetime');
   return `${lines.join('\n')}\n`;
 }

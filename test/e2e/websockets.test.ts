@@ -52,7 +52,7 @@ describe('lblab load ws:// through lblab balance', () => {
     const a = await runCliToEnd(['load', 'ws://127.0.0.1:1/', '--rate', '10']);
     tags.push(a.tag);
     expect(a.code).toBe(2);
-    expect(a.stderr).toBe('lblab: Expected `--rate` only with an http(s):// URL; WebSocket clients take --clients, --message-rate and --duration\n');
+    expect(a.stderr).toBe('lblab: Expected `--rate` only with an http(s):// URL; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration\n');
     const b = await runCliToEnd(['load', 'http://127.0.0.1:1/', '--message-rate', '10']);
     tags.push(b.tag);
     expect(b.code).toBe(2);
