@@ -168,6 +168,13 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
   lines.push({ text: 'default $upstream_addr;', indent: 2 });
   for (const b of input.backends) lines.push({ text: `~(^|[,:]\\s)${b.host.replace(/\./g, '\\.')}:${b.port}$ ${b.name};`, indent: 2 });
   lines.push({ text: '}', indent: 1 });
+  // nginx's WebSocket proxying recipe, with an empty Connection otherwise so keep-alive to the backends stays.
+  lines.push(
+    { text: 'map $http_upgrade $lblab_connection {', from: 'WebSockets: Connection: upgrade for an upgrade request, else empty (keep-alive)', indent: 1 },
+    { text: 'default upgrade;', indent: 2 },
+    { text: "'' '';", indent: 2 },
+    { text: '}', indent: 1 },
+  );
   if (u.rateLimit) {
     const r = u.rateLimit.ratePerSecond;
     const rate = Number.isInteger(r) && r >= 1 ? `${r}r/s` : `${Math.max(1, Math.round(r * 60))}r/m`;
@@ -220,7 +227,8 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
     { text: 'proxy_hide_header x-lblab-backend;', indent: 3 },
     { text: 'add_header x-lblab-backend $lblab_backend always;', from: "who answered, as lblab's balancer says it", indent: 3 },
     { text: 'proxy_http_version 1.1;', from: 'keep-alive to the backends', indent: 3 },
-    { text: 'proxy_set_header Connection "";', from: 'keep-alive to the backends', indent: 3 },
+    { text: 'proxy_set_header Upgrade $http_upgrade;', from: 'WebSockets: the upgrade passes on, as lblab passes it', indent: 3 },
+    { text: 'proxy_set_header Connection $lblab_connection;', from: 'keep-alive to the backends; upgrade for a WebSocket', indent: 3 },
     { text: 'proxy_set_header Host $http_host;', from: "the client's Host, as lblab forwards it", indent: 3 },
     { text: 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', from: 'lblab adds X-Forwarded-For too', indent: 3 },
     ...(u.tls ? [{ text: 'proxy_set_header X-Forwarded-Proto $scheme;', from: '--tls', indent: 3 }] : []),

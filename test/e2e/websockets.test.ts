@@ -59,3 +59,29 @@ describe('lblab load ws:// through lblab balance', () => {
     expect(b.stderr).toContain('Expected `--message-rate` only with a ws:// URL');
   });
 });
+
+describe('WebSockets through the real engines (balance --engine)', () => {
+  for (const engine of ['nginx', 'haproxy'] as const) {
+    it(`${engine}: 6 WebSocket clients 2/2/2 under round robin, every message echoed (nginx needs the Upgrade/Connection lines lblab writes)`, async () => {
+      const bs = await Promise.all(['b1', 'b2', 'b3'].map(backend));
+      const lb = runCli(['balance', '--engine', engine, '--port', '0', '--duration', '20s', ...bs.flatMap((b) => ['--backend', `http://127.0.0.1:${b.port}`])]);
+      tags.push(lb.tag);
+      try {
+        const lbPort = await listeningPort(lb);
+        const load = await runCliToEnd(['load', `ws://127.0.0.1:${lbPort}/chat`, '--clients', '6', '--message-rate', '10', '--duration', '2s', '--json']);
+        tags.push(load.tag);
+        expect(load.code, load.stderr).toBe(0);
+        const r = JSON.parse(load.stdout) as WebSocketLoadResult;
+        expect(Object.fromEntries(Object.entries(r.backends).map(([n, t]) => [n, t.connects]))).toEqual({ b1: 2, b2: 2, b3: 2 });
+        expect(r.drops).toBe(0);
+        expect(r.echoed).toBeGreaterThan(0);
+        expect(r.echoed + r.pendingAtEnd).toBe(r.sent);
+      } finally {
+        lb.child.kill('SIGTERM');
+        for (const b of bs) b.run.child.kill('SIGTERM');
+      }
+      expect(await lb.exit).toBe(0);
+    }, 60_000);
+  }
+});
+
