@@ -110,6 +110,10 @@ export class Balancer extends Upstream<UpstreamBackend> {
   private unregister: (() => void) | undefined;
   /** Client sockets of upgrade requests being relayed or joined to a backend: closed with the balancer (node:http no longer tracks them). */
   private readonly tunnels = new Set<Duplex>();
+  /** With `--on-marked-down shutdown-sessions`, the client sockets of the WebSockets joined to each backend now. */
+  private readonly joined: Map<UpstreamBackend, Set<Duplex>> | undefined;
+  /** How many of the sessions the last {@link shutdownSessions} cut were WebSockets (for its words). */
+  private lastCutWebSockets = 0;
   /** With `--on-marked-down shutdown-sessions`, the tries each backend holds now (kept only then: the request path stays light otherwise). */
   private readonly held: Map<UpstreamBackend, Set<ProxyTry>> | undefined;
 
@@ -125,6 +129,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.recordTraffic = config.recordTraffic ?? true;
     this.sticky = config.sticky ? new StickySessions(config.sticky, this.pools, () => this.nowMs()) : undefined;
     this.held = config.onMarkedDown === 'shutdown-sessions' ? new Map(this.backends.map((b) => [b, new Set<ProxyTry>()])) : undefined;
+    this.joined = config.onMarkedDown === 'shutdown-sessions' ? new Map() : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     // The certificate is made in listen() (it is async) and set on the server then.
     const clientTimeoutMs = config.clientTimeoutMs ?? 10_000;
@@ -204,7 +209,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
    * backend (`failedTries`, `tries.lost`, a passive failure); it is not
    * retried, whatever the retry policy, because HAProxy kills such a session
    * rather than redispatch it. A client that had no header yet gets a 502
-   * that says why; one whose response was under way has it cut.
+   * that says why; one whose response was under way has it cut. Its open
+   * WebSockets are closed on both sides (they were served: no failure).
    */
   override upstreamConnectionsOf(backend: UpstreamBackend): UpstreamConnections {
     return backend.upstreamConnections();
@@ -217,11 +223,16 @@ export class Balancer extends Upstream<UpstreamBackend> {
   protected shutdownSessions(backend: UpstreamBackend): number {
     const tries = [...(this.held?.get(backend) ?? [])];
     for (const t of tries) t.cut(new MarkedDownError(backend.name));
-    return tries.length;
+    // Its WebSockets too: HAProxy kills every session the server holds.
+    const joined = [...(this.joined?.get(backend) ?? [])];
+    for (const socket of joined) socket.destroy();
+    this.lastCutWebSockets = joined.length;
+    return tries.length + joined.length;
   }
 
   protected sessionWord(n: number): string {
-    return n === 1 ? 'request' : 'requests';
+    const ws = this.lastCutWebSockets;
+    return `${n === 1 ? 'request' : 'requests'}${ws === 0 ? '' : ws === n ? (n === 1 ? ' (a WebSocket)' : ' (all WebSockets)') : ` (${ws} of them WebSockets)`}`;
   }
 
   protected drainDetail(event: 'draining' | 'drained' | 'undrained', backend: UpstreamBackend): string {
@@ -320,8 +331,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
    * The connection counts in
    * flight on its backend until either side closes it, so `least-conn`
    * sees open WebSockets as nginx's does; latency-aware pickers get the
-   * handshake time, not the connection's lifetime. Not cut by
-   * `--on-marked-down shutdown-sessions`.
+   * handshake time, not the connection's lifetime. With `--on-marked-down
+   * shutdown-sessions` a backend marked DOWN has its WebSockets closed too.
    */
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const started = performance.now();
@@ -401,6 +412,10 @@ export class Balancer extends Upstream<UpstreamBackend> {
         if (answer.kind === 'upgraded') {
           backend.upgrades.switched++;
           backend.upgrades.open++;
+          if (this.joined) {
+            if (!this.joined.has(backend)) this.joined.set(backend, new Set());
+            this.joined.get(backend)!.add(socket);
+          }
         } else backend.upgrades.refused++;
         if (status < 500) backend.tries.served++;
         else backend.tries.lost++;
@@ -408,7 +423,10 @@ export class Balancer extends Upstream<UpstreamBackend> {
         this.record(backend.traffic, (performance.now() - started) * 1000, status, undefined);
       },
       onClose: () => {
-        if (outcome?.answer.kind === 'upgraded') backend.upgrades.open--;
+        if (outcome?.answer.kind === 'upgraded') {
+          backend.upgrades.open--;
+          this.joined?.get(backend)?.delete(socket);
+        }
         backend.inFlight--;
         const ok = outcome !== undefined && (outcome.answer.kind === 'upgraded' || (outcome.answer.kind === 'answered' && outcome.answer.status < 500));
         picker.onRequestEnd?.(backend, { startedAtMs: startedAt, latencyMs: outcome?.latencyMs ?? performance.now() - startedAt, ok });

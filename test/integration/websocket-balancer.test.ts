@@ -2,7 +2,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { closersAfterEach, listenOn } from '../support/loopback.js';
-import { startBalancer, startTcpBalancer } from '../support/balancer.js';
+import { FAST_HTTP_CHECKS, startBalancer, startTcpBalancer } from '../support/balancer.js';
+import { startBackendServer } from '../../src/backend/server.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckConfig } from '../../src/balancer/health/active-health-check.js';
 
 /** The fleet forks the compiled CLI, so it is imported from dist/ (built by `npm test`). */
@@ -202,6 +203,29 @@ describe('WebSockets through the balancer (--mode http)', () => {
     await vi.waitFor(() => expect(b.backends[0]!.inFlight).toBe(0), { timeout: 5000 });
     // The balancer gave up on the backend's connection too.
     await vi.waitFor(() => expect(upstreamEnded).toBe(true), { timeout: 5000 });
+  });
+});
+
+describe('WebSockets and on-marked-down shutdown-sessions', () => {
+  it('a backend marked DOWN has its WebSockets closed at once; the other keeps its own', async () => {
+    const sick = await startBackendServer({ name: 'b1', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: 0 }, errorRate: 0, capacity: Infinity });
+    const well = await startBackendServer({ name: 'b2', port: 0, host: '127.0.0.1', latency: { kind: 'fixed', ms: 0 }, errorRate: 0, capacity: Infinity });
+    closers.push(() => sick.close(), () => well.close());
+    const reasons: string[] = [];
+    const { url } = await startBalancer(
+      { backends: [sick, well].map((x, i) => ({ name: `b${i + 1}`, url: `http://127.0.0.1:${x.port}`, weight: 1 })), health: { ...FAST_HTTP_CHECKS, path: '/health' }, onMarkedDown: 'shutdown-sessions' },
+      closers,
+      (lb) => lb.on('transition', (t) => reasons.push(`${t.backend} ${t.to}: ${t.reason}`)),
+    );
+    const clients = Array.from({ length: 4 }, () => connect(url.replace('http:', 'ws:')));
+    const names = await Promise.all(clients.map(backendOf));
+    expect(tally(names)).toEqual({ b1: 2, b2: 2 });
+    // /health answers 503 from now on; the WebSockets themselves would stay up.
+    sick.setFaults({ healthFail: true });
+    await Promise.all(clients.filter((_, i) => names[i] === 'b1').map((c) => c.closed));
+    expect(reasons.find((r) => r.startsWith('b1 down'))).toMatch(/on-marked-down shutdown-sessions cut 2 requests \(all WebSockets\)$/);
+    const kept = clients.filter((_, i) => names[i] === 'b2');
+    await Promise.all(kept.map((c, i) => echo(c, `still ${i}`)));
   });
 });
 
