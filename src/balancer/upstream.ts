@@ -247,7 +247,8 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
    * Each backend as the run record describes it: origin, weight, the share
    * the current algorithms should give it (within its pool, times the part
    * of the requests routed to that pool), its pool when routes are
-   * configured, its connection counts at L4, and its health (state, time
+   * configured, its connection counts at L4, its WebSocket upgrades at L7
+   * (when there were any), and its health (state, time
    * DOWN and transitions, in ms of the run's clock, rounded).
    */
   backendInfos(): BackendInfo[] {
@@ -276,6 +277,7 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
         checks: { ...b.checkCounts },
         ...(c ? { connections: { total: c.total, active: c.active, bytesIn: c.bytesIn, bytesOut: c.bytesOut, connectErrors: c.connectErrors } } : {}),
         ...(cx ? { upstreamConnections: cx } : {}),
+        ...(b.upgrades.switched + b.upgrades.refused + b.upgrades.failed > 0 ? { webSockets: { ...b.upgrades } } : {}),
         health: {
           state: b.health.state,
           downMs: Math.round(b.downMs(now)),

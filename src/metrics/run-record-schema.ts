@@ -127,6 +127,7 @@ export const runRecordSchema = z.object({
           meanBusy: z.number(),
         })
         .optional(),
+      webSockets: z.object({ switched: z.number(), open: z.number(), refused: z.number(), failed: z.number() }).optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),

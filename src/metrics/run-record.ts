@@ -55,6 +55,8 @@ export type BackendRecord = {
    * `UpstreamConnectionsRecord`).
    */
   upstreamConnections?: UpstreamConnectionsRecord;
+  /** WebSocket upgrades the L7 balancer sent it; absent when there were none. */
+  webSockets?: WebSocketRecord;
   /** What the backend itself saw of the requests that reached it: peer addresses, header names, proxy header values (`start` and labs; absent for `load`). */
   seen?: BackendView;
   latencyMs: RecordLatency;
@@ -70,6 +72,14 @@ export type BackendRecord = {
  * were refused, reset or timed out (`econ`).
  */
 export type ConnectionRecord = { total: number; active?: number; bytesIn: number; bytesOut: number; connectErrors: number };
+
+/**
+ * The upgrade requests (WebSocket handshakes) the L7 balancer sent one
+ * backend: `switched` answered 101 and joined, `open` of those still open
+ * when the record was taken, `refused` answered anything else (relayed,
+ * then closed), `failed` with no answer (refused, reset, timed out).
+ */
+export type WebSocketRecord = { switched: number; open: number; refused: number; failed: number };
 
 /** Event types that put a fault on a backend (or take it away), as `--event` and the keys log them. */
 export const FAULT_EVENT_TYPES = ['kill', 'exit', ...FAULTS] as const;
@@ -364,6 +374,8 @@ export type BackendInfo = {
   connections?: ConnectionRecord;
   /** See {@link BackendRecord.upstreamConnections}. */
   upstreamConnections?: UpstreamConnectionsRecord;
+  /** See {@link BackendRecord.webSockets}. */
+  webSockets?: WebSocketRecord;
   /** See {@link BackendRecord.seen}. */
   seen?: BackendView;
   health?: { state: HealthState; downMs: number; transitions: HealthTransition[] };
@@ -458,6 +470,7 @@ export function buildRunRecord(input: {
         ...(info.checks ? { checks: { ...info.checks } } : {}),
         ...(info.connections ? { connections: { ...info.connections } } : {}),
         ...(info.upstreamConnections ? { upstreamConnections: { ...info.upstreamConnections } } : {}),
+        ...(info.webSockets ? { webSockets: { ...info.webSockets } } : {}),
         ...(info.seen ? { seen: info.seen } : {}),
         detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },

@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunRecord } from '../../src/metrics/run-record.js';
 import { describe, expect, it } from 'vitest';
 import type { WebSocketLoadResult } from '../../src/load/websocket-load.js';
 import { listeningPort, runCli, runCliToEnd, tagsAfterEach } from '../support/cli.js';
@@ -17,7 +21,8 @@ async function backend(name: string) {
 describe('lblab load ws:// through lblab balance', () => {
   it('12 WebSocket clients 4/4/4 under round robin; a SIGKILLed backend drops exactly its 4, which reconnect elsewhere; every message accounted for', async () => {
     const bs = await Promise.all(['b1', 'b2', 'b3'].map(backend));
-    const lb = runCli(['balance', '--port', '0', '--duration', '20s', ...bs.flatMap((b) => ['--backend', `http://127.0.0.1:${b.port}`])]);
+    const out = join(mkdtempSync(join(tmpdir(), 'lblab-ws-')), 'balance.json');
+    const lb = runCli(['balance', '--port', '0', '--duration', '20s', '--out', out, ...bs.flatMap((b) => ['--backend', `http://127.0.0.1:${b.port}`])]);
     tags.push(lb.tag);
     const lbPort = await listeningPort(lb);
     const load = runCli(['load', `ws://127.0.0.1:${lbPort}/chat`, '--clients', '12', '--message-rate', '20', '--duration', '4s', '--json']);
@@ -38,6 +43,14 @@ describe('lblab load ws:// through lblab balance', () => {
     lb.child.kill('SIGTERM');
     expect(await lb.exit).toBe(0);
     for (const b of bs) if (b.run.child.exitCode === null && b.run.child.signalCode === null) b.run.child.kill('SIGTERM');
+    // The balancer's own record and report: upgrades per backend, b2's 4 reconnects failed there and went on.
+    const record = JSON.parse(readFileSync(out, 'utf8')) as RunRecord;
+    const ws = record.backends.map((b) => b.webSockets);
+    expect(ws[1]).toMatchObject({ switched: 4, open: 0, refused: 0 });
+    expect(ws[1]!.failed).toBeGreaterThanOrEqual(1);
+    expect(ws[0]!.switched + ws[2]!.switched).toBe(12);
+    expect(lb.stdout()).toMatch(/^WebSockets\s+\(upgrades passed on, 16 joined; each in flight on its backend while open\)$/m);
+    expect(lb.stdout()).toMatch(/^b2 +4 +25\.0%\/33\.3% +0 +0 +\d+$/m);
   }, 60_000);
 
   it('ws:// to a server that does not speak WebSocket: a clear error, exit 1, nothing left running', async () => {

@@ -12,6 +12,7 @@ import { requestsPerSecondSection } from './requests-per-second.js';
 import { summarySection } from './summary.js';
 import { triesAndChecksSection } from './tries-and-checks.js';
 import { upstreamConnectionsSection } from './upstream-connections.js';
+import { webSocketsSection } from './websockets.js';
 
 /**
  * Builds one section of the report from a run record, a pure function;
@@ -30,6 +31,7 @@ export const SECTIONS: readonly SectionBuilder[] = [
   backendsSection,
   connectionsSection,
   upstreamConnectionsSection,
+  webSocketsSection,
   triesAndChecksSection,
   algorithmPeriodsSection,
   latencyHistogramSection,
