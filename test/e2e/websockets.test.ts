@@ -11,10 +11,14 @@ import { listenOn, closersAfterEach } from '../support/loopback.js';
 const tags = tagsAfterEach();
 const closers = closersAfterEach();
 
-/** Starts `lblab backend` named `name`; resolves to its run and port. */
+/** Starts `lblab backend` named `name`, ended after the test (a failed one too); resolves to its run and port. */
 async function backend(name: string) {
   const run = runCli(['backend', '--port', '0', '--name', name, '--latency', '0ms']);
   tags.push(run.tag);
+  closers.push(async () => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
+    await run.exit;
+  });
   return { run, port: await listeningPort(run) };
 }
 
@@ -42,7 +46,6 @@ describe('lblab load ws:// through lblab balance', () => {
     expect(r.echoed + r.unanswered + r.pendingAtEnd).toBe(r.sent);
     lb.child.kill('SIGTERM');
     expect(await lb.exit).toBe(0);
-    for (const b of bs) if (b.run.child.exitCode === null && b.run.child.signalCode === null) b.run.child.kill('SIGTERM');
     // The balancer's own record and report: upgrades per backend, b2's 4 reconnects failed there and went on.
     const record = JSON.parse(readFileSync(out, 'utf8')) as RunRecord;
     const ws = record.backends.map((b) => b.webSockets);
@@ -91,7 +94,6 @@ describe('WebSockets through the real engines (balance --engine)', () => {
         expect(r.echoed + r.pendingAtEnd).toBe(r.sent);
       } finally {
         lb.child.kill('SIGTERM');
-        for (const b of bs) b.run.child.kill('SIGTERM');
       }
       expect(await lb.exit).toBe(0);
     }, 60_000);
