@@ -63,11 +63,10 @@ The report counts connects, reconnects, drops, failed handshakes, messages
 unanswered on a dropped connection, and per backend (by its hello message)
 connects, drops and open at the end. --json prints that result as JSON.
 
-
-Exit status (http:// and https://): 0 when the run got responses (whatever their status), 1 when
-no request got a response (every one a transport error: refused, reset,
-timed out), 3 when --fail-on-errors is given and the error rate is above it.
-The report, --json and --out come first either way.`,
+Exit status (http:// and https://): 0 when the run got responses (whatever
+their status), 1 when no request got a response (every one a transport
+error: refused, reset, timed out), 3 when --fail-on-errors is given and the
+error rate is above it. The report, --json and --out come first either way.`,
     )
     .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
       if (/^wss?:/i.test(rawUrl)) return loadWebSockets(rawUrl, o, command);
