@@ -67,25 +67,29 @@ describe('lblab export: configs the real engines accept', () => {
     writeFileSync(join(dir, 'lblab.pem'), `${pem.cert}\n${pem.key}`);
     writeFileSync(join(dir, 'lblab.crt'), pem.cert);
     writeFileSync(join(dir, 'lblab.key'), pem.key);
-    for (const engine of ['haproxy', 'nginx'] as const) {
-      for (const flags of MATRIX[engine]) {
-        const r = await runCliToEnd(['export', engine, ...backends, ...flags]);
-        expect(r.code, `${engine} ${flags.join(' ')}: ${r.stderr}`).toBe(0);
-        expect(r.stdout).toMatch(new RegExp(`# ${flags[0]}`));
-        if (flags.includes('--on-marked-down')) {
-          const servers = r.stdout.split('\n').filter((l) => /^\s+server /.test(l));
-          expect(servers.length).toBeGreaterThan(0);
-          for (const line of servers) expect(line).toMatch(/ on-marked-down shutdown-sessions\b/);
-        }
-        const file = join(dir, engine === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
-        writeFileSync(file, r.stdout);
-        // The config names its certificate beside itself: run the check from there.
-        const check =
-          engine === 'haproxy'
-            ? spawnSync('haproxy', ['-c', '-f', file], { cwd: dir, encoding: 'utf8' })
-            : spawnSync('nginx', ['-t', '-e', 'stderr', '-p', `${dir}/`, '-c', file], { cwd: dir, encoding: 'utf8' });
-        expect(check.status, `${engine} ${flags.join(' ')}:\n${check.stderr}\n${r.stdout}`).toBe(0);
+    // The exports are short processes that only print: four at a time, then each config checked in turn.
+    const cases = (['haproxy', 'nginx'] as const).flatMap((engine) => MATRIX[engine].map((flags) => ({ engine, flags })));
+    const exported: Array<Awaited<ReturnType<typeof runCliToEnd>>> = [];
+    for (let i = 0; i < cases.length; i += 4) {
+      exported.push(...(await Promise.all(cases.slice(i, i + 4).map(({ engine, flags }) => runCliToEnd(['export', engine, ...backends, ...flags])))));
+    }
+    for (const [i, { engine, flags }] of cases.entries()) {
+      const r = exported[i]!;
+      expect(r.code, `${engine} ${flags.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`# ${flags[0]}`));
+      if (flags.includes('--on-marked-down')) {
+        const servers = r.stdout.split('\n').filter((l) => /^\s+server /.test(l));
+        expect(servers.length).toBeGreaterThan(0);
+        for (const line of servers) expect(line).toMatch(/ on-marked-down shutdown-sessions\b/);
       }
+      const file = join(dir, engine === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf');
+      writeFileSync(file, r.stdout);
+      // The config names its certificate beside itself: run the check from there.
+      const check =
+        engine === 'haproxy'
+          ? spawnSync('haproxy', ['-c', '-f', file], { cwd: dir, encoding: 'utf8' })
+          : spawnSync('nginx', ['-t', '-e', 'stderr', '-p', `${dir}/`, '-c', file], { cwd: dir, encoding: 'utf8' });
+      expect(check.status, `${engine} ${flags.join(' ')}:\n${check.stderr}\n${r.stdout}`).toBe(0);
     }
   });
 
