@@ -362,13 +362,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     const backend = chosen.backend;
     ctx = chosen.ctx;
     if (!backend) return this.refuseUpgrade(socket, started, 503, a.pool.noBackendMessage(this.routed));
-    const picker = a.pool.pickerOf(backend);
-    if (attempt > 1) this.retries++;
-    backend.selected++;
-    backend.inFlight++;
-    const probe = backend.breaker?.onSend() ?? false;
-    const startedAt = performance.now();
-    picker.onRequestStart?.(backend, startedAt);
+    const { picker, probe, startedAt } = this.startTry(a.pool, backend, attempt);
     const limits = this.config.connection ?? DEFAULT_CONNECTION;
     let outcome: { answer: UpgradeAnswer; latencyMs: number } | undefined;
     const sticky = a.sticky;
@@ -454,13 +448,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
       }
       return;
     }
-    const picker = p.pool.pickerOf(backend);
-    if (attempt > 1) this.retries++;
-    backend.selected++;
-    backend.inFlight++;
-    const probe = backend.breaker?.onSend() ?? false;
-    const startedAt = performance.now();
-    picker.onRequestStart?.(backend, startedAt);
+    const { picker, probe, startedAt } = this.startTry(p.pool, backend, attempt);
     // The try ends on the picker that saw it start, even after an algorithm switch.
     const t = new ProxyTry(
       p,
@@ -476,6 +464,24 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.held?.get(backend)!.add(t);
     t.start();
     backend.dispatcher.dispatch({ path: p.req.url ?? '/', method: p.method as Dispatcher.HttpMethod, headers: p.headers, body: p.hasBody ? p.req : null }, t);
+  }
+
+  /**
+   * Counts a try of a request or an upgrade on `backend` as started: a retry
+   * when `attempt` > 1, the backend selected and in flight, a circuit
+   * breaker's probe if it is one, and its pool's picker told (least-conn,
+   * peak EWMA). Returns that picker (the try ends on it, even after an
+   * algorithm switch), whether it is a probe, and its start (`performance.now()` ms).
+   */
+  private startTry(pool: Pool<UpstreamBackend>, backend: UpstreamBackend, attempt: number): { picker: Picker; probe: boolean; startedAt: number } {
+    const picker = pool.pickerOf(backend);
+    if (attempt > 1) this.retries++;
+    backend.selected++;
+    backend.inFlight++;
+    const probe = backend.breaker?.onSend() ?? false;
+    const startedAt = performance.now();
+    picker.onRequestStart?.(backend, startedAt);
+    return { picker, probe, startedAt };
   }
 
   private tryEnded(t: ProxyTry, picker: Picker, ctx: PickContext, err: Error | undefined): void {
