@@ -10,6 +10,7 @@ import type { HealthState } from './health/rise-fall.js';
 import type { BalancerMode } from './tcp/tcp-mode.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 import type { TlsStats } from './tls.js';
+import type { Http2Stats } from './front-end.js';
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
 
@@ -65,6 +66,7 @@ export type BalancerReport = {
   clientAborts: number;
   rateLimited?: number;
   tls?: TlsStats;
+  http2?: Http2Stats;
 };
 
 /** Main → balancer thread. */
@@ -223,6 +225,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
       clientAborts: reply.clientAborts,
       ...(reply.rateLimited !== undefined ? { rateLimited: reply.rateLimited } : {}),
       ...(reply.tls ? { tls: reply.tls } : {}),
+      ...(reply.http2 ? { http2: reply.http2 } : {}),
     };
   }
 

@@ -1,6 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { FrontEnd, isHttp2, requestHasBody, responseGone, type ClientRequest, type ClientResponse, type Http2Stats } from './front-end.js';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError } from '../errors.js';
@@ -36,6 +36,12 @@ export type BalancerConfig = SharedBalancerConfig & {
   rateLimit?: RateLimitConfig;
   /** TLS termination: serve HTTPS with a self-signed certificate made at {@link Balancer.listen}, forward plain HTTP. */
   tls?: boolean;
+  /**
+   * HTTP/2 to clients (`--http2`, nginx `listen … http2`): by ALPN with
+   * `tls`, h2c with prior knowledge without; HTTP/1.1 is still served.
+   * Each stream is a request, balanced on its own; backends get HTTP/1.1.
+   */
+  http2?: boolean;
   /**
    * Time a client may take to send a whole request head, ms (HAProxy
    * `timeout http-request`); past it Node's server answers 408 and closes
@@ -106,7 +112,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
   /** Requests refused with 429 by the rate limit, never sent to a backend. */
   rateLimited = 0;
   private readonly recordTraffic: boolean;
-  private readonly server: http.Server | https.Server;
+  /** Where clients connect: HTTP/1.1, HTTPS, HTTP/2. */
+  private readonly front: FrontEnd;
   private unregister: (() => void) | undefined;
   /** Client sockets of upgrade requests being relayed or joined to a backend: closed with the balancer (node:http no longer tracks them). */
   private readonly tunnels = new Set<Duplex>();
@@ -132,20 +139,17 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.joined = config.onMarkedDown === 'shutdown-sessions' ? new Map() : undefined;
     this.rateLimiter = config.rateLimit ? new RateLimiter(config.rateLimit) : undefined;
     // The certificate is made in listen() (it is async) and set on the server then.
-    const clientTimeoutMs = config.clientTimeoutMs ?? 10_000;
-    const serverOptions: http.ServerOptions = {
-      headersTimeout: clientTimeoutMs,
-      // Node's own 5 min limit on a whole request must not be the shorter one.
-      requestTimeout: Math.max(clientTimeoutMs, 300_000),
-      // Node looks for timed-out requests only this often (30 s by default): a few times per timeout.
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(clientTimeoutMs / 4))),
-    };
-    this.server = config.tls ? https.createServer(serverOptions, (req, res) => this.handle(req, res)) : http.createServer(serverOptions, (req, res) => this.handle(req, res));
-    this.server.keepAliveTimeout = 60_000;
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    if (config.tls) {
+    this.front = new FrontEnd({
+      tls: config.tls ?? false,
+      http2: config.http2 ?? false,
+      clientTimeoutMs: config.clientTimeoutMs ?? 10_000,
+      onRequest: (req, res) => this.handle(req, res),
+      onUpgrade: (req, socket, head) => this.handleUpgrade(req, socket, head),
+    });
+    const tlsServer = this.front.tlsServer;
+    if (tlsServer) {
       this.handshakes = new HandshakeMeter();
-      this.handshakes.attach(this.server as https.Server);
+      this.handshakes.attach(tlsServer);
     }
   }
 
@@ -164,10 +168,16 @@ export class Balancer extends Upstream<UpstreamBackend> {
     return { stickEntries: this.sticky?.entries() ?? 0, cookiesSet: this.sticky?.cookiesSet ?? 0, rateLimited: this.rateLimited };
   }
 
-  /** Requests refused by the rate limit (when one is configured) and the TLS handshakes (with `tls`). */
-  override layerReport(): { rateLimited?: number; tls?: TlsStats } {
+  /** HTTP/2 client connections and the streams they carried so far, undefined without `http2`. */
+  http2Stats(): Http2Stats | undefined {
+    return this.front.http2Stats();
+  }
+
+  /** Requests refused by the rate limit (when one is configured), the TLS handshakes (with `tls`) and HTTP/2 connections and streams (with `http2`). */
+  override layerReport(): { rateLimited?: number; tls?: TlsStats; http2?: Http2Stats } {
     const tls = this.tlsStats();
-    return { ...(this.rateLimiter ? { rateLimited: this.rateLimited } : {}), ...(tls ? { tls } : {}) };
+    const h2 = this.http2Stats();
+    return { ...(this.rateLimiter ? { rateLimited: this.rateLimited } : {}), ...(tls ? { tls } : {}), ...(h2 ? { http2: h2 } : {}) };
   }
 
   /**
@@ -176,8 +186,8 @@ export class Balancer extends Upstream<UpstreamBackend> {
    */
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const { host, port } = this.config;
-    if (this.config.tls) (this.server as https.Server).setSecureContext(await selfSignedCertificate(host));
-    const bound = await listenOn(this.server, host, port);
+    if (this.config.tls) this.front.setSecureContext(await selfSignedCertificate(host));
+    const bound = await listenOn(this.front.server, host, port);
     this.unregister = registerCleanup('balancer', () => this.close());
     this.watchAll();
     // What netstat would show on average: open and busy keep-alive connections per backend, sampled.
@@ -195,10 +205,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     this.connectionSampler = undefined;
     await this.stopUpstream();
     for (const socket of this.tunnels) socket.destroy();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await this.front.close();
     await Promise.all(this.backends.map((b) => b.dispatcher.destroy().catch(() => undefined)));
   }
 
@@ -250,7 +257,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
    * rate-limited request and a routed one. Rewrites `req.url` to its normal
    * form.
    */
-  private admit(req: http.IncomingMessage, started: number): Admission {
+  private admit(req: ClientRequest, started: number): Admission {
     if (!req.url?.startsWith('/')) {
       // `OPTIONS *` or an absolute-form target: the client's mistake, not a backend's.
       return { refused: { status: 400, body: 'lblab: the request target must be a path starting with /\n' } };
@@ -281,7 +288,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     return { pool, headers, clientIp, sticky, hashKey };
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(req: ClientRequest, res: ClientResponse): void {
     const started = performance.now();
     const a = this.admit(req, started);
     if ('refused' in a) {
@@ -291,7 +298,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
     }
     const { pool, headers, clientIp, hashKey } = a;
     const method = req.method ?? 'GET';
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    const hasBody = requestHasBody(req);
     const resendable = (IDEMPOTENT.has(method) || this.retry.nonIdempotent) && !hasBody;
     const retryable = resendable && this.retry.retries > 0;
     if (!hasBody) req.resume();
@@ -555,7 +562,7 @@ export class Balancer extends Upstream<UpstreamBackend> {
    * 504 for a timeout, else 502, naming the failed try (nginx answers the
    * same way); a dropped retryable status is answered with that status.
    */
-  private replyFailure(res: http.ServerResponse, err: unknown, started: number, backend: string): void {
+  private replyFailure(res: ClientResponse, err: unknown, started: number, backend: string): void {
     if (err instanceof RetryableStatusError) {
       this.reply(res, err.status, `lblab: backend ${backend} answered ${err.status} and no other backend was left to try\n`, started);
       return;
@@ -571,18 +578,21 @@ export class Balancer extends Upstream<UpstreamBackend> {
   }
 
   /** The body of the 404 for a request no route matches when there is no default pool. */
-  private noRouteMessage(req: http.IncomingMessage): string {
+  private noRouteMessage(req: ClientRequest): string {
     const routes = (this.config.routing?.routes ?? []).map((r) => `${describeMatch(r.match)} → ${r.pool}`).join(', ');
     return `lblab: no route matches ${req.method ?? 'GET'} ${req.url} (Host ${req.headers.host ?? '-'}) and there is no default pool; routes, first match wins: ${routes}\n`;
   }
 
-  private reply(res: http.ServerResponse, status: number, body: string, started: number, extra?: Record<string, string>): void {
+  private reply(res: ClientResponse, status: number, body: string, started: number, extra?: Record<string, string>): void {
     this.record(undefined, (performance.now() - started) * 1000, status, undefined);
-    if (res.headersSent || res.destroyed) {
+    if (res.headersSent || responseGone(res)) {
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra });
+    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra };
+    // HTTP/2 has no Connection header (RFC 9113 §8.2.2): the stream ends, the connection stays.
+    if ('stream' in res) delete headers.connection;
+    res.writeHead(status, headers);
     res.end(body);
   }
 }

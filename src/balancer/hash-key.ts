@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import type { ClientRequest } from './front-end.js';
 import { parse as parseCookie } from 'cookie';
 import { FieldError } from '../scenario/field-error.js';
 
@@ -42,7 +42,7 @@ export function formatHashKey(source: HashKeySource): string {
  * such header or cookie, or an empty one). `clientIp` is the address the
  * balancer saw.
  */
-export function requestHashKey(source: HashKeySource, req: http.IncomingMessage, clientIp: string): string | undefined {
+export function requestHashKey(source: HashKeySource, req: Pick<ClientRequest, 'url' | 'headers'>, clientIp: string): string | undefined {
   switch (source.kind) {
     case 'ip':
       return clientIp || undefined;

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward, plus
@@ -24,15 +23,17 @@ function connectionTokens(headers: HeaderMap): Set<string> | undefined {
 
 /**
  * A new object with the end-to-end headers of `headers`: the hop-by-hop
- * ones (RFC 9110 §7.6.1) and those `Connection` names left out. Shared by
- * the balancer and the forward proxy (`src/proxy/`).
+ * ones (RFC 9110 §7.6.1), those `Connection` names and HTTP/2
+ * pseudo-headers (`:path`, `:authority`…, RFC 9113 §8.3: an HTTP/1.1
+ * backend gets the request line and Host instead) left out. Shared by the
+ * balancer and the forward proxy (`src/proxy/`).
  */
 export function endToEnd(headers: HeaderMap): Record<string, string | string[]> {
   const drop = connectionTokens(headers);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name) || name.charCodeAt(0) === 58 /* ':' */) continue;
     out[name] = value;
   }
   return out;
@@ -45,7 +46,7 @@ export function endToEnd(headers: HeaderMap): Record<string, string | string[]> 
  * when the balancer terminates TLS (as nginx `proxy_add_x_forwarded_for`,
  * `$scheme`). `Host` is kept (HAProxy's behaviour). Returns a new object.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, clientIp: string, proto: 'http' | 'https' = 'http'): Record<string, string | string[]> {
+export function upstreamRequestHeaders(incoming: HeaderMap, clientIp: string, proto: 'http' | 'https' = 'http'): Record<string, string | string[]> {
   const out = endToEnd(incoming);
   const xff = incoming['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${clientIp}` : clientIp;

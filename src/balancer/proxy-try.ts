@@ -1,4 +1,5 @@
-import type http from 'node:http';
+import { responseGone, type ClientRequest, type ClientResponse } from './front-end.js';
+import type { Writable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
 import { clientResponseHeaders } from './headers.js';
 import type { StickyPin } from './sticky/sticky-sessions.js';
@@ -7,8 +8,9 @@ import type { UpstreamBackend, UpstreamConnectionConfig } from './upstream-backe
 
 /** One client request on its way through the proxy. `started` is `performance.now()` at arrival (ms). */
 export type ProxiedRequest = {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
+  /** The client's request: HTTP/1.1, or one HTTP/2 stream. */
+  req: ClientRequest;
+  res: ClientResponse;
   /** The pool its route chose: every try, retries included, picks within it. */
   pool: Pool;
   method: string;
@@ -185,16 +187,18 @@ export class ProxyTry implements Dispatcher.DispatchHandler {
   private writeHead(): void {
     if (this.head === undefined) return;
     const { res } = this.request;
-    if (!res.headersSent && !res.destroyed) res.writeHead(this.status, this.head);
+    if (!res.headersSent && !responseGone(res)) res.writeHead(this.status, this.head);
     this.head = undefined;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.timer?.refresh();
     const { res } = this.request;
-    if (this.dropping || res.destroyed) return;
+    if (this.dropping || responseGone(res)) return;
     this.writeHead();
-    if (!res.write(chunk)) {
+    // Both kinds of response are Writables: write's overloads differ only in their callbacks.
+    const out: Writable = res;
+    if (!out.write(chunk)) {
       controller.pause();
       this.paused = true;
       res.once('drain', () => {

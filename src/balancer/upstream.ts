@@ -13,6 +13,7 @@ import { pooledExpectedShares, type Router, type RoutingConfig } from './routes.
 import { SlowStart } from './slow-start.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 import type { TlsStats } from './tls.js';
+import type { Http2Stats } from './front-end.js';
 import type { HealthTransition, UpstreamBackend, UpstreamConnectionConfig, UpstreamConnections, UpstreamConnectionsRecord } from './upstream-backend.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
@@ -313,8 +314,8 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
     return { stickEntries: 0, cookiesSet: 0, rateLimited: 0 };
   }
 
-  /** What the front end adds to its end-of-run report: requests refused by a configured rate limit, TLS handshakes; nothing at L4. */
-  layerReport(): { rateLimited?: number; tls?: TlsStats } {
+  /** What the front end adds to its end-of-run report: requests refused by a configured rate limit, TLS handshakes, HTTP/2 connections and streams; nothing at L4. */
+  layerReport(): { rateLimited?: number; tls?: TlsStats; http2?: Http2Stats } {
     return {};
   }
 

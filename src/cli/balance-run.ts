@@ -116,5 +116,6 @@ function balanceRecordConfig(config: UpstreamScenario, algo: string, weights: nu
     proxy: proxyRecord(config.connection, config.retry, config.passive, config.backups, { slowStartMs: config.slowStartMs, panicThreshold: config.panicThreshold, onMarkedDown: config.onMarkedDown }, { sticky: config.sticky, rateLimit: config.rateLimit }),
     ...(config.routing ? { routes: routesRecord(config.routing) } : {}),
     ...(config.tls ? { tls: true } : {}),
+    ...(config.http2 ? { http2: true } : {}),
   };
 }

@@ -353,6 +353,12 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'routes',
     commands: ['start', 'balance', 'export'],
   },
+  'balancer.http2': {
+    flags: '--http2',
+    help: 'speak HTTP/2 to clients as well as HTTP/1.1 (h2 by ALPN with --tls, h2c with prior knowledge without); each stream is balanced on its own, backends get HTTP/1.1',
+    group: 'routes',
+    commands: ['start', 'balance', 'export'],
+  },
 };
 
 /**

@@ -145,8 +145,10 @@ export function haproxyConfig(input: EngineConfigInput): string {
   const bind = `${u.host}:${u.port}`;
   lines.push(
     u.tls
-      ? { text: `bind ${bind} ssl crt ${input.files.certificate}`, from: `--tls, --port ${u.port}`, indent: 1 }
-      : { text: `bind ${bind}`, from: `--port ${u.port}`, indent: 1 },
+      ? u.http2
+        ? { text: `bind ${bind} ssl crt ${input.files.certificate} alpn h2,http/1.1`, from: `--tls, --http2 (h2 and HTTP/1.1 by ALPN), --port ${u.port}`, indent: 1 }
+        : { text: `bind ${bind} ssl crt ${input.files.certificate}`, from: `--tls, --port ${u.port}`, indent: 1 }
+      : { text: `bind ${bind}`, from: `--port ${u.port}${u.http2 ? ', --http2 (a clear-text bind takes h2c by its preface and HTTP/1.1 alike)' : ''}`, indent: 1 },
   );
   if (u.tls) lines.push({ text: 'http-request set-header X-Forwarded-Proto https', from: '--tls', indent: 1 });
   if (u.rateLimit) {

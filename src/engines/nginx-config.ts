@@ -182,7 +182,11 @@ export function nginxConfig(input: EngineConfigInput, streamModule?: string): st
   }
   lines.push(
     { text: 'server {', indent: 1 },
-    { text: `listen ${u.host}:${u.port}${u.tls ? ' ssl' : ''};`, from: `--port ${u.port}${u.tls ? ', --tls' : ''}`, indent: 2 },
+    {
+      text: `listen ${u.host}:${u.port}${u.tls ? ' ssl' : ''}${u.http2 ? ' http2' : ''};`,
+      from: `${u.http2 ? (u.tls ? '--http2 (h2 and HTTP/1.1 by ALPN), ' : '--http2 (nginx: h2c only on a plain-text port, no HTTP/1.1), ') : ''}--port ${u.port}${u.tls ? ', --tls' : ''}`,
+      indent: 2,
+    },
   );
   if (u.tls) {
     lines.push(

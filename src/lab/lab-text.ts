@@ -83,6 +83,7 @@ function scenarioLines(config: RunScenario): string[] {
   const balancer = [
     config.mode === 'tcp' ? 'L4 (tcp mode)' : '',
     config.tls ? 'TLS to clients' : '',
+    config.http2 ? 'HTTP/2 to clients, each stream balanced on its own' : '',
     config.routing ? `routes ${config.routing.routes.length}, pools ${config.routing.pools.map((p) => `${p.name}=${p.backends.join(',')}`).join(' ')}` : '',
     config.rateLimit ? `rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '',
     config.sticky ? `sticky ${config.sticky.mode}` : '',

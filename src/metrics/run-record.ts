@@ -223,6 +223,8 @@ export type RunConfig = {
   routes?: RouteRecord[];
   /** True when the balancer terminated TLS (`--tls`). */
   tls?: boolean;
+  /** True when the balancer spoke HTTP/2 to clients (`--http2`). */
+  http2?: boolean;
   /** `forward-proxy` when the clients sent through lblab's forward proxy straight to the backends (`load.proxy: forward`), not to the balancer. */
   clientsVia?: 'forward-proxy';
   /** The real balancer that did the balancing (`--engine`); absent: lblab's own. */
@@ -231,6 +233,9 @@ export type RunConfig = {
 
 /** One route of {@link RunConfig.routes}. */
 export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
+
+/** HTTP/2 at the balancer (`--http2`): client connections that spoke it, the streams (requests) they carried, and the most streams open at once on one connection. */
+export type Http2Record = { connections: number; streams: number; maxConcurrentStreams: number };
 
 /** TLS handshakes at the balancer (`--tls`): completed, failed, and the time of a completed one from TCP accept to secure connection (ms). */
 export type TlsRecord = { handshakes: number; failed: number; handshakeMs: { p50: number; p99: number; max: number } };
@@ -301,6 +306,8 @@ export type RunRecord = {
     rateLimited?: number;
     /** TLS handshakes at the balancer, with `--tls`. */
     tls?: TlsRecord;
+    /** HTTP/2 connections and streams at the balancer, with `--http2`. */
+    http2?: Http2Record;
     /**
      * Open model only: `latencyMs` counts from each request's scheduled send
      * (corrected for coordinated omission, as wrk2); this is the same from
@@ -401,6 +408,7 @@ export function buildRunRecord(input: {
   rateLimited?: number;
   periods?: readonly PeriodInfo[];
   tls?: TlsRecord;
+  http2?: Http2Record;
   /** Open model: the uncorrected latency and the send counters; see the `totals` fields of the same names. */
   open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number };
   clients?: RunRecord['clients'];
@@ -442,6 +450,7 @@ export function buildRunRecord(input: {
       ...(input.clientAborts !== undefined ? { clientAborts: input.clientAborts } : {}),
       ...(input.rateLimited !== undefined ? { rateLimited: input.rateLimited } : {}),
       ...(input.tls ? { tls: input.tls } : {}),
+      ...(input.http2 ? { http2: input.http2 } : {}),
       ...(input.open
         ? {
             uncorrectedLatencyMs: roundLatency(input.open.uncorrected),

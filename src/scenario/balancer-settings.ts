@@ -39,6 +39,8 @@ export type BalancerInput = {
   /** A routes file (YAML or JSON), instead of `route`. */
   routes?: string;
   tls?: boolean;
+  /** HTTP/2 to clients (h2 with `tls`, h2c without), each stream balanced on its own. */
+  http2?: boolean;
 };
 
 /** The balancer fields as a file gives them (zod): durations are strings with a unit, counts numbers; unknown fields refused. */
@@ -64,6 +66,7 @@ export const balancerFileSchema = z.strictObject({
   'rate-limit': z.string().optional(),
   route: z.array(z.string()).optional(),
   tls: z.boolean().optional(),
+  http2: z.boolean().optional(),
   mode: z.enum(['http', 'tcp']).optional(),
 });
 
@@ -88,6 +91,7 @@ export const L7_ONLY_FIELDS: Readonly<Partial<Record<keyof BalancerInput, string
   route: 'L4 sees no path, host or header',
   routes: 'L4 sees no path, host or header',
   tls: 'TLS termination is built for HTTP only',
+  http2: 'L4 balances connections and never sees the streams in them; that is the lesson of lab http2-vs-l4',
 };
 
 /** How long a client may take to send a request head (ms) unless `client-timeout` says otherwise: HAProxy's usual `timeout http-request 10s`. */

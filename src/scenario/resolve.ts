@@ -98,6 +98,7 @@ export function resolveUpstream(input: ScenarioInput, names: readonly string[], 
     backups,
     ...(routing ? { routing } : {}),
     ...(balancer.tls ? { tls: true } : {}),
+    ...(balancer.http2 ? { http2: true } : {}),
     host: balancer.host !== undefined ? validateLoopback(name('balancer.host'), balancer.host) : '127.0.0.1',
     port: parsePort(name('balancer.port'), String(balancer.port ?? opts.defaultPort ?? 0)),
   };

@@ -39,6 +39,8 @@ export type UpstreamScenario = ProxySettings & {
   routing?: RoutingConfig;
   /** TLS termination at the balancer; the load then speaks HTTPS and accepts its self-signed certificate. */
   tls?: boolean;
+  /** HTTP/2 to clients at the balancer (`--http2`): h2 with `tls`, h2c with prior knowledge without; each stream is a request balanced on its own. */
+  http2?: boolean;
   /** Balancer listen address and port (0 = any free port). */
   host: string;
   port: number;

@@ -436,6 +436,7 @@ export class RunSession implements RunControls {
       clientAborts: report.clientAborts,
       ...(this.config.rateLimit ? { rateLimited: report.rateLimited ?? this.balancer.counters().rateLimited } : {}),
       ...(report.tls ? { tls: report.tls } : {}),
+      ...(report.http2 ? { http2: report.http2 } : {}),
       periods: this.periods.infos(durationMs),
       ...this.load.recordInputs(),
     });

@@ -31,6 +31,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     ),
     ...(scenario.routing ? { routes: routesRecord(scenario.routing) } : {}),
     ...(scenario.tls ? { tls: true } : {}),
+    ...(scenario.http2 ? { http2: true } : {}),
     ...(scenario.proxy === 'forward' ? { clientsVia: 'forward-proxy' as const } : {}),
     ...(scenario.engine !== 'lblab' ? { engine: scenario.engine } : {}),
   };

@@ -36,6 +36,7 @@ export function summarySection(r: RunRecord): Section {
   const kinds = Object.entries(t.errorKinds);
   if (kinds.length > 0) lines.push([{ label: 'Transport errors', value: plain(kinds.map(([k, v]) => `${k}: ${v}`).join('  ')) }]);
   if (t.tls) lines.push([{ label: 'TLS', value: plain(tlsWords(r)) }]);
+  if (t.http2) lines.push([{ label: 'HTTP/2', value: plain(http2Words(t.http2)) }]);
   if (r.clients) lines.push(...clientsFacts(r.clients));
   const blocks: Block[] = [{ kind: 'facts', lines }];
   if (r.config.routes) blocks.push(...routeBlocks(r.config.routes));
@@ -80,6 +81,16 @@ function tlsWords(r: RunRecord): string {
   const times = t.handshakes > 0 ? `, p50 ${formatMs(t.handshakeMs.p50)}, p99 ${formatMs(t.handshakeMs.p99)}, max ${formatMs(t.handshakeMs.max)}` : '';
   const failed = t.failed > 0 ? `, ${t.failed} failed` : '';
   return `${t.handshakes} handshake${t.handshakes === 1 ? '' : 's'}${per}${times}${failed}; plain HTTP: none`;
+}
+
+/**
+ * `1 connection carried 3 000 streams (64 at once at most), each balanced
+ * on its own`: what HTTP/2 multiplexing put on the balancer's client side.
+ */
+function http2Words(h: NonNullable<RunRecord['totals']['http2']>): string {
+  if (h.connections === 0) return 'no client spoke it (every request came over HTTP/1.1)';
+  const conns = `${h.connections} connection${h.connections === 1 ? '' : 's'}`;
+  return `${conns} carried ${h.streams} stream${h.streams === 1 ? '' : 's'} (${h.maxConcurrentStreams} at once at most on one), each balanced on its own`;
 }
 
 /** `Clients 50 · met 1 backend: 48, 2 backends: 2 · stickiness 96.0%`: how many backends the virtual clients met. */
