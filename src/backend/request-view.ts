@@ -36,10 +36,11 @@ export class RequestView {
   private readonly values = new Map<string, Set<string>>(DISTINCT_HEADERS.map((h) => [h, new Set<string>()]));
 
   /** Counts one request: its peer address, every header name it carried, the values of the proxy headers. */
-  record(req: http.IncomingMessage): void {
+  record(req: Pick<http.IncomingMessage, 'socket' | 'headers'>): void {
     this.requests++;
     bump(this.peers, req.socket.remoteAddress ?? '?');
-    for (const name of Object.keys(req.headers)) bump(this.headers, name);
+    // HTTP/2 pseudo-headers (`:path`…) are the request line, not headers.
+    for (const name of Object.keys(req.headers)) if (name.charCodeAt(0) !== 58) bump(this.headers, name);
     for (const [name, set] of this.values) {
       const v = req.headers[name];
       if (v !== undefined && set.size < MAX_KEYS) set.add(Array.isArray(v) ? v.join(', ') : v);

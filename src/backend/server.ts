@@ -1,4 +1,5 @@
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,6 +9,7 @@ import { NO_FAULTS } from './faults.js';
 import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
 import { RequestView, type BackendView } from './request-view.js';
+import { MAX_CONCURRENT_STREAMS, acceptH2cToo, responseGone, trackSessions, type ClientRequest, type ClientResponse } from '../balancer/front-end.js';
 
 /** How one backend behaves. Latency in ms; `errorRate` a fraction 0..1. */
 export type BackendConfig = {
@@ -101,7 +103,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   });
 
   /** Runs `answer` once the hang fault is cleared, unless the client has gone by then. */
-  const hold = (res: http.ServerResponse, answer: () => void): void => {
+  const hold = (res: ClientResponse, answer: () => void): void => {
     const entry = (): void => {
       res.off('close', drop);
       answer();
@@ -123,9 +125,9 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   const degradationMs = (): number =>
     faults.degradeMsPerSecond > 0 ? (faults.degradeMsPerSecond * (Date.now() - degradingSince)) / 1000 : 0;
 
-  const answerHealth = (res: http.ServerResponse): void => {
+  const answerHealth = (res: ClientResponse): void => {
     if (faults.hang) return hold(res, () => answerHealth(res));
-    if (res.destroyed) return;
+    if (responseGone(res)) return;
     const payload = JSON.stringify(health());
     res.writeHead(faults.healthFail ? 503 : 200, {
       'content-type': 'application/json',
@@ -135,9 +137,9 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     res.end(payload);
   };
 
-  const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const answer = (req: ClientRequest, res: ClientResponse): void => {
     if (faults.hang) return hold(res, () => answer(req, res));
-    if (res.destroyed) return;
+    if (responseGone(res)) return;
     if (faults.reset) {
       // Headers and half the body reach the client, then an RST: a
       // connection reset mid-response, which no balancer can retry.
@@ -146,7 +148,12 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
         'content-length': body.length,
         'x-lblab-backend': config.name,
       });
-      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.resetAndDestroy());
+      // Over HTTP/2 the reset is the stream's (RST_STREAM INTERNAL_ERROR); the connection's other streams go on.
+      const cut = (): void => {
+        if ('stream' in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        else res.socket?.resetAndDestroy();
+      };
+      (res as http.ServerResponse).write(body.subarray(0, Math.floor(body.length / 2)), cut);
       return;
     }
     const profileFailed = Math.random() < config.errorRate;
@@ -157,10 +164,11 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       'content-length': failed ? 0 : body.length,
       'x-lblab-backend': config.name,
     });
-    res.end(failed || req.method === 'HEAD' ? undefined : body);
+    if (failed || req.method === 'HEAD') res.end();
+    else res.end(body);
   };
 
-  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const serve = (req: ClientRequest, res: ClientResponse): void => {
     inFlight++;
     const delay = sampleLatencyMs(config.latency) * faults.slowFactor + faults.slowAddMs + degradationMs();
     const finish = (): void => {
@@ -174,20 +182,26 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     else setImmediate(finish);
   };
 
-  const admit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const admit = (req: ClientRequest, res: ClientResponse): void => {
     if (inFlight < config.capacity) serve(req, res);
     else queue.push(() => serve(req, res));
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: ClientRequest, res: ClientResponse): void => {
     req.resume();
     if (req.url === '/health' || req.url?.startsWith('/health?')) return answerHealth(res);
     seen.record(req);
     // A hung backend reads the request and does nothing more: no slot taken.
     if (faults.hang) return hold(res, () => admit(req, res));
     admit(req, res);
-  });
+  };
+  const server = http.createServer(onRequest);
   server.keepAliveTimeout = 60_000;
+  // h2c with prior knowledge on the same port: what an L4 balancer passes through from an HTTP/2 client.
+  const h2c = http2.createServer({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, onRequest);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  trackSessions(h2c, sessions);
+  acceptH2cToo(server, h2c, 10_000);
 
   /** Greets, echoes and pushes on one accepted WebSocket; nothing of it while the hang fault is on. */
   const converse = (ws: WebSocket): void => {
@@ -264,6 +278,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();
         wss.close();
+        for (const s of sessions) s.destroy();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

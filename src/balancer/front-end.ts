@@ -46,7 +46,7 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
  * `http2_max_concurrent_streams` default (128); further ones are refused
  * with REFUSED_STREAM and the client sends them later.
  */
-const MAX_CONCURRENT_STREAMS = 128;
+export const MAX_CONCURRENT_STREAMS = 128;
 
 /**
  * The balancer's listening side: node:http (or node:https with `tls`)
@@ -80,14 +80,14 @@ export class FrontEnd {
     let server: http.Server | https.Server | http2.Http2SecureServer;
     if (config.http2 && config.tls) {
       server = http2.createSecureServer({ ...h2Options, allowHTTP1: true }, (req, res) => (req.httpVersionMajor === 2 ? onH2Request(req, res) : onRequest(req, res)));
-      this.watchSessions(server);
+      trackSessions(server, this.sessions, this.h2);
     } else {
       const options: http.ServerOptions = {};
       server = config.tls ? https.createServer(options, onRequest) : http.createServer(options, onRequest);
       if (config.http2) {
         this.h2c = http2.createServer(h2Options, onH2Request);
-        this.watchSessions(this.h2c);
-        this.sniffPreface(server as http.Server);
+        trackSessions(this.h2c, this.sessions, this.h2);
+        acceptH2cToo(server as http.Server, this.h2c, clientTimeoutMs);
       }
     }
     // An HTTP/2 secure server serves HTTP/1.1 with node:http's code and reads these off itself.
@@ -126,70 +126,78 @@ export class FrontEnd {
     });
     this.h2c?.close();
   }
+}
 
-  /** Counts the HTTP/2 sessions of `server` and their streams; an idle one ends after the HTTP/1.1 keep-alive time. */
-  private watchSessions(server: http2.Http2Server | http2.Http2SecureServer): void {
-    server.setTimeout(60_000);
-    server.on('session', (session: http2.ServerHttp2Session) => {
-      this.sessions.add(session);
-      this.h2.connections++;
-      let open = 0;
+/**
+ * Puts a sniff in front of `h1`'s connection handling, so one clear-text
+ * port serves HTTP/1.1 and h2c with prior knowledge (RFC 9113 §3.3), as
+ * HAProxy's clear-text binds do: each new connection is read until its
+ * first bytes either are the HTTP/2 preface (the connection goes to `h2c`)
+ * or are not (back to `h1`'s own handling). The bytes read are put back for
+ * whichever parser takes it. A connection that sends fewer bytes than the
+ * preface within `timeoutMs` is closed. Used by the balancer and by
+ * backends (an L4 balancer passes an h2c connection through whole).
+ */
+export function acceptH2cToo(h1: http.Server, h2c: http2.Http2Server, timeoutMs: number): void {
+  const h1Connection = h1.listeners('connection') as ((socket: net.Socket) => void)[];
+  h1.removeAllListeners('connection');
+  h1.on('connection', (socket: net.Socket) => {
+    let seen: Buffer | undefined;
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    const onError = (): void => {
+      socket.destroy();
+    };
+    const onClose = (): void => clearTimeout(timer);
+    const onData = (chunk: Buffer): void => {
+      seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      const h2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (h2 && n < PREFACE.length) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      // Paused, so the bytes put back wait for the parser that takes the connection.
+      socket.pause();
+      socket.unshift(seen);
+      if (h2) {
+        h2c.emit('connection', socket);
+        // node:http2 takes the bytes put back on the next tick; reading resumes after that.
+        process.nextTick(() => socket.resume());
+      } else {
+        for (const listener of h1Connection) listener.call(h1, socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
+
+/**
+ * Keeps the open HTTP/2 sessions of `server` (to end them on close) and
+ * counts them, their streams and the most streams open at once on one into
+ * `stats` when given; an idle session ends after 60 s (the HTTP/1.1
+ * keep-alive time); a session that breaks the protocol ends alone.
+ */
+export function trackSessions(server: http2.Http2Server | http2.Http2SecureServer, sessions: Set<http2.ServerHttp2Session>, stats?: Http2Stats): void {
+  server.setTimeout(60_000);
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    if (stats) stats.connections++;
+    let open = 0;
+    if (stats) {
       session.on('stream', (stream) => {
-        this.h2.streams++;
+        stats.streams++;
         open++;
-        if (open > this.h2.maxConcurrentStreams) this.h2.maxConcurrentStreams = open;
+        if (open > stats.maxConcurrentStreams) stats.maxConcurrentStreams = open;
         stream.once('close', () => open--);
       });
-      session.once('close', () => this.sessions.delete(session));
-      // A client that breaks the protocol ends its own session; nothing else is harmed.
-      session.on('error', () => session.destroy());
-    });
-  }
-
-  /**
-   * Puts itself in front of `h1`'s connection handling: each new connection
-   * is read until its first bytes either are the HTTP/2 preface (the
-   * connection goes to the h2c server) or are not (back to `h1`). The bytes
-   * read are put back for whichever parser takes it. A connection that
-   * sends fewer bytes than the preface within the client timeout is closed.
-   */
-  private sniffPreface(h1: http.Server): void {
-    const h1Connection = h1.listeners('connection') as ((socket: net.Socket) => void)[];
-    h1.removeAllListeners('connection');
-    const h2c = this.h2c!;
-    h1.on('connection', (socket: net.Socket) => {
-      let seen: Buffer | undefined;
-      const timer = setTimeout(() => socket.destroy(), this.config.clientTimeoutMs);
-      const onError = (): void => {
-        socket.destroy();
-      };
-      const onClose = (): void => clearTimeout(timer);
-      const onData = (chunk: Buffer): void => {
-        seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-        const n = Math.min(seen.length, PREFACE.length);
-        const h2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
-        if (h2 && n < PREFACE.length) return;
-        clearTimeout(timer);
-        socket.off('data', onData);
-        socket.off('error', onError);
-        socket.off('close', onClose);
-        // Paused, so the bytes put back wait for the parser that takes the connection.
-        socket.pause();
-        socket.unshift(seen);
-        if (h2) {
-          h2c.emit('connection', socket);
-          // node:http2 takes the bytes put back on the next tick; reading resumes after that.
-          process.nextTick(() => socket.resume());
-        } else {
-          for (const listener of h1Connection) listener.call(h1, socket);
-          socket.resume();
-        }
-      };
-      socket.on('data', onData);
-      socket.on('error', onError);
-      socket.on('close', onClose);
-    });
-  }
+    }
+    session.once('close', () => sessions.delete(session));
+    session.on('error', () => session.destroy());
+  });
 }
 
 /** Whether `req` is one HTTP/2 stream (not an HTTP/1.x request). */

@@ -89,6 +89,7 @@ error rate is above it. The report, --json and --out come first either way.`,
         url: url.href,
         ...model,
         durationMs,
+        ...(model.http2Clients ? { http2: model.http2Clients } : {}),
         threads: parseInteger('--threads', o.threads, 1, 16),
         insecure: o.insecure ?? false,
         ...clients,
@@ -101,7 +102,7 @@ error rate is above it. The report, --json and --out come first either way.`,
 }
 
 /** Load fields that mean nothing to WebSocket clients: refused with a ws:// URL. */
-const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', 'spread-clients', 'client-weights', 'headers', 'path', 'proxy'] as const;
+const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', 'spread-clients', 'client-weights', 'headers', 'path', 'proxy', 'protocol', 'connections', 'streams'] as const;
 
 /**
  * `lblab load ws://…`: WebSocket clients (see `runWebSocketLoad`), a

@@ -45,6 +45,7 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
       ...(config.rate !== undefined ? { rate: config.rate, maxInFlight: load.maxInFlight } : { concurrency: config.concurrency }),
       ...(config.requests !== undefined && { requests: config.requests }),
       ...(config.clients !== undefined && { clients: config.clients }),
+      ...(config.http2 && { protocol: 'http2' as const, ...config.http2 }),
     },
     durationMs: config.durationMs > 0 ? Math.min(elapsed, config.durationMs) : elapsed,
     stats: load.stats,

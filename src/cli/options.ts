@@ -14,7 +14,7 @@ import type { BalancerInput } from '../scenario/balancer-settings.js';
 import type { HealthInput } from '../scenario/health.js';
 import type { BackendInput, ScenarioInput } from '../scenario/input.js';
 import type { LoadInput } from '../scenario/load.js';
-import { DEFAULT_CONCURRENCY } from '../scenario/load.js';
+import { DEFAULT_CONCURRENCY, MAX_STREAMS } from '../scenario/load.js';
 import { DEFAULT_CAPACITY, MAX_BACKENDS } from '../scenario/scenario.js';
 import { EVENT_FORMS } from '../scenario/timeline.js';
 import { parseInteger } from '../scenario/values.js';
@@ -163,6 +163,24 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     help: `open model: most requests outstanding at once (default ${DEFAULT_MAX_IN_FLIGHT}); a request due at the cap waits for a slot and is counted`,
     group: 'load-model',
     commands: ['start', 'load', 'export'],
+  },
+  'load.protocol': {
+    flags: '--protocol <name>',
+    help: 'what the clients speak: http (HTTP/1.1, the default) or http2 (h2c on http://, h2 by ALPN on https://: --connections each carrying --streams)',
+    group: 'load-model',
+    commands: ['start', 'load'],
+  },
+  'load.connections': {
+    flags: '--connections <n>',
+    help: '--protocol http2: connections in all (default 1)',
+    group: 'load-model',
+    commands: ['start', 'load'],
+  },
+  'load.streams': {
+    flags: '--streams <n>',
+    help: `--protocol http2: concurrent streams on each connection, 1-${MAX_STREAMS} (default ${DEFAULT_CONCURRENCY}); the closed model runs connections × streams workers`,
+    group: 'load-model',
+    commands: ['start', 'load'],
   },
   'load.requests': {
     flags: '--requests <n>',

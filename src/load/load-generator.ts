@@ -75,6 +75,14 @@ export type LoadConfig = {
    * then the first target. No cookie jars: the client talks to several servers.
    */
   forwardProxy?: { url: string; targets: string[] };
+  /**
+   * HTTP/2 (`--protocol http2`): `connections` connections in all (h2 by
+   * ALPN on https, h2c with prior knowledge on http), each carrying up to
+   * `streams` concurrent streams; the closed model then runs
+   * `connections × streams` workers (`concurrency` is ignored). Threads never
+   * outnumber connections. Not with `clients` or `keepAlive: false`.
+   */
+  http2?: { connections: number; streams: number };
 };
 
 /**
@@ -213,9 +221,12 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     const { clients, rate, requests } = this.config;
     const maxInFlight = this.config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const perThreadBound = rate === undefined ? this.config.concurrency : maxInFlight;
-    const threads = Math.max(1, Math.min(this.config.threads ?? 1, perThreadBound, clients ?? Infinity, requests ?? Infinity));
+    const h2 = this.config.http2;
+    const threads = Math.max(1, Math.min(this.config.threads ?? 1, perThreadBound, clients ?? Infinity, requests ?? Infinity, h2?.connections ?? Infinity));
     this.epochStartMs = this.config.epochStartMs ?? performance.timeOrigin + performance.now();
-    const shares = split(this.config.concurrency, threads);
+    // HTTP/2: each thread has its share of the connections, and a worker for every stream they carry.
+    const connectionShares = h2 ? split(h2.connections, threads) : undefined;
+    const shares = h2 ? connectionShares!.map((c) => c * h2.streams) : split(this.config.concurrency, threads);
     const capShares = split(maxInFlight, threads);
     const requestShares = requests === undefined ? undefined : split(requests, threads);
     const clientShares = clients === undefined ? undefined : split(clients, threads);
@@ -260,6 +271,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         headers: this.config.headers ?? [],
         paths: this.config.paths ?? [],
         ...(this.config.forwardProxy ? { proxy: this.config.forwardProxy } : {}),
+        ...(h2 ? { http2: { connections: connectionShares![thread]!, streams: h2.streams } } : {}),
         thread,
         threads,
       };

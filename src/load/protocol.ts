@@ -45,6 +45,8 @@ export type LoadWorkerData = {
   paths: string[];
   /** Send through this forward proxy (its URL) in absolute form, each client's requests taking the `targets` (origins) in turn, for each path. */
   proxy?: { url: string; targets: string[] };
+  /** HTTP/2: this thread's connections (h2c on http, h2 by ALPN on https), each carrying up to `streams` concurrent streams. */
+  http2?: { connections: number; streams: number };
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;
   threads: number;

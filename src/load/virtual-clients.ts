@@ -10,7 +10,7 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
-export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive'>>;
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
@@ -79,6 +79,7 @@ export class VirtualClients {
       bodyTimeout: 60_000,
       // --insecure: a self-signed certificate (the balancer's --tls) is accepted; otherwise undici verifies it.
       ...(this.secure && options.insecure ? { connect: { rejectUnauthorized: false } } : {}),
+      ...(options.http2 ? http2PoolOptions(options.http2, this.secure, options.insecure) : {}),
     };
     this.evicting = options.clients !== undefined && options.clients.count > options.clients.maxOpen;
     this.sentBy = new Uint32Array(this.count);
@@ -170,6 +171,18 @@ export class VirtualClients {
   destroy(): Promise<unknown> {
     return Promise.all([...this.dispatchers.values(), ...this.closing].map((d) => d.destroy().catch(() => undefined)));
   }
+}
+
+/**
+ * undici pool options for HTTP/2 to the target: exactly `connections`
+ * connections, each carrying up to `streams` concurrent streams (undici's
+ * `pipelining` is the stream limit on an h2 connection), h2 by ALPN on
+ * https (`allowH2`) and h2c with prior knowledge on http (the connector's
+ * `useH2c`, which undici's types do not list yet).
+ */
+export function http2PoolOptions(h2: { connections: number; streams: number }, secure: boolean, insecure: boolean): Pool.Options {
+  const connect = secure ? (insecure ? { rejectUnauthorized: false } : {}) : { useH2c: true };
+  return { connections: h2.connections, pipelining: h2.streams, allowH2: true, connect: connect as Pool.Options['connect'] };
 }
 
 /** `headers` (flat name/value list) with `cookie` added: appended to a `cookie` header if there is one. */

@@ -22,6 +22,9 @@ export const runRecordSchema = z.object({
     maxInFlight: z.number().optional(),
     requests: z.number().optional(),
     clients: z.number().optional(),
+    protocol: z.enum(['http2']).optional(),
+    connections: z.number().optional(),
+    streams: z.number().optional(),
     target: z.string().optional(),
     health: z
       .object({

@@ -209,6 +209,10 @@ export type RunConfig = {
   requests?: number;
   /** Virtual clients (`--clients`), when asked for. */
   clients?: number;
+  /** `http2` when the clients spoke HTTP/2 (`--protocol http2`), with its `connections` and the concurrent `streams` on each; absent: HTTP/1.1. */
+  protocol?: 'http2';
+  connections?: number;
+  streams?: number;
   target?: string;
   health?: HealthRecord;
   /** The balancer's per-try timeouts (ms) and retry policy (`--retry-on` conditions). */

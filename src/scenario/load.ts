@@ -22,6 +22,12 @@ export type LoadInput = {
   'client-weights'?: string | readonly number[];
   /** False: a new connection for every request (`Connection: close`), as a client without keep-alive. */
   'keep-alive'?: boolean;
+  /** `http` (default: HTTP/1.1, h1 over TLS for https) or `http2`: `connections` connections each carrying `streams` concurrent streams. */
+  protocol?: string;
+  /** `protocol: http2`: connections in all (default 1). */
+  connections?: number | string;
+  /** `protocol: http2`: concurrent streams on each connection (default {@link DEFAULT_CONCURRENCY}). */
+  streams?: number | string;
   /** `forward`: the clients send through lblab's forward proxy, each request to the next backend in turn (see {@link ClientOptions.proxy}). */
   proxy?: string;
   /**
@@ -47,6 +53,9 @@ export const loadFileSchema = z.strictObject({
   'client-weights': z.array(z.number()).optional(),
   'keep-alive': z.boolean().optional(),
   proxy: z.enum(['forward']).optional(),
+  protocol: z.string().optional(),
+  connections: z.number().optional(),
+  streams: z.number().optional(),
 });
 
 /** Closed-model workers when neither `concurrency` nor `rate` is given. */
@@ -61,7 +70,20 @@ export const MAX_REQUESTS = 1_000_000_000;
  * workers, or with `rate` (req/s) the open model and its in-flight cap;
  * `requests` ends the run after that many completed requests.
  */
-export type LoadModel = { concurrency: number; rate?: number; maxInFlight?: number; requests?: number };
+export type LoadModel = {
+  concurrency: number;
+  rate?: number;
+  maxInFlight?: number;
+  requests?: number;
+  /** `protocol: http2`: the clients' HTTP/2 connections and the concurrent streams on each (the closed model's `concurrency` is their product); see `LoadConfig.http2`. */
+  http2Clients?: { connections: number; streams: number };
+};
+
+/** The load protocols `protocol` takes. */
+export const LOAD_PROTOCOLS = ['http', 'http2'] as const;
+
+/** Most concurrent streams on one HTTP/2 connection (`streams`): nginx's default `http2_max_concurrent_streams` and lblab's balancer allow 128. */
+export const MAX_STREAMS = 128;
 
 /** What the virtual-client fields ask of the load generator (see `LoadConfig`). */
 export type ClientOptions = {
@@ -110,8 +132,9 @@ export function resolveLoadModel(o: LoadInput, name: FieldNamer): LoadModel {
     throw FieldError.worded(inFlight, `Expected \`${inFlight}\` only with \`${name('load.rate')}\` (the closed model is bounded by \`${name('load.concurrency')}\`), got it alone`);
   }
   const requests = o.requests === undefined ? undefined : parseInteger(name('load.requests'), String(o.requests), 1, MAX_REQUESTS);
-  const bounded = requests !== undefined ? { requests } : {};
+  const bounded = { ...(requests !== undefined ? { requests } : {}), ...resolveHttp2(o, name) };
   if (o.rate === undefined) {
+    if (bounded.http2Clients) return { concurrency: bounded.http2Clients.connections * bounded.http2Clients.streams, ...bounded };
     return { concurrency: parseInteger(name('load.concurrency'), String(o.concurrency ?? DEFAULT_CONCURRENCY), 1, 4096), ...bounded };
   }
   return {
@@ -119,6 +142,41 @@ export function resolveLoadModel(o: LoadInput, name: FieldNamer): LoadModel {
     rate: parseRate(name('load.rate'), String(o.rate)),
     maxInFlight: o['max-in-flight'] === undefined ? DEFAULT_MAX_IN_FLIGHT : parseInteger(name('load.max-in-flight'), String(o['max-in-flight']), 1, 100_000),
     ...bounded,
+  };
+}
+
+/**
+ * The HTTP/2 part of the load model: with `protocol: http2`, `connections`
+ * (default 1) and `streams` per connection (default
+ * {@link DEFAULT_CONCURRENCY}, at most {@link MAX_STREAMS}).
+ * @throws {FieldError} for another protocol; `connections` or `streams`
+ * without `http2`; with it, `concurrency` (the streams are the workers),
+ * `clients` (one client holds the connections) or `keep-alive` off (a
+ * stream is not a connection to close).
+ */
+function resolveHttp2(o: LoadInput, name: FieldNamer): Pick<LoadModel, 'http2Clients'> {
+  const protocol = name('load.protocol');
+  if (o.protocol !== undefined && !(LOAD_PROTOCOLS as readonly string[]).includes(o.protocol)) {
+    throw new FieldError(protocol, `to be one of ${LOAD_PROTOCOLS.join(', ')}, got ${JSON.stringify(o.protocol)}`);
+  }
+  if (o.protocol !== 'http2') {
+    for (const field of ['connections', 'streams'] as const) {
+      if (o[field] === undefined) continue;
+      const flag = name(`load.${field}`);
+      throw FieldError.worded(flag, `Expected \`${flag}\` only with \`${protocol} http2\` (HTTP/1.1 clients open a connection per worker), got it alone`);
+    }
+    return {};
+  }
+  const clash = o.concurrency !== undefined ? ['load.concurrency', `the streams are the workers: ${name('load.connections')} × ${name('load.streams')}`] : o.clients !== undefined ? ['load.clients', 'one client holds the HTTP/2 connections'] : o['keep-alive'] === false ? ['load.keep-alive', 'a stream is not a connection to close'] : undefined;
+  if (clash) {
+    const flag = name(clash[0] as 'load.concurrency');
+    throw FieldError.worded(flag, `Expected \`${flag}\` not with \`${protocol} http2\` (${clash[1]})`);
+  }
+  return {
+    http2Clients: {
+      connections: o.connections === undefined ? 1 : parseInteger(name('load.connections'), String(o.connections), 1, 1024),
+      streams: o.streams === undefined ? DEFAULT_CONCURRENCY : parseInteger(name('load.streams'), String(o.streams), 1, MAX_STREAMS),
+    },
   };
 }
 

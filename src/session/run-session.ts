@@ -151,6 +151,7 @@ export class RunSession implements RunControls {
       epochStartMs: this.t0,
       ...(config.rate !== undefined ? { rate: config.rate, maxInFlight: config.maxInFlight } : {}),
       ...(config.requests !== undefined ? { requests: config.requests } : {}),
+      ...(config.http2Clients ? { http2: config.http2Clients } : {}),
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,

@@ -20,6 +20,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     ...(scenario.rate !== undefined ? { rate: scenario.rate, maxInFlight } : { concurrency: scenario.concurrency }),
     ...(scenario.requests !== undefined && { requests: scenario.requests }),
     ...(scenario.clients !== undefined && { clients: scenario.clients }),
+    ...(scenario.http2Clients && { protocol: 'http2' as const, ...scenario.http2Clients }),
     health: { ...scenario.health },
     proxy: proxyRecord(
       scenario.connection,

@@ -98,6 +98,22 @@ describe('lblab balance --http2 with curl', () => {
     expect(record.totals.requests).toBe(7);
   });
 
+  it('lblab load --protocol http2 --connections 2 --streams 8: 300 requests on exactly 2 connections, 100 per backend', async () => {
+    const { bal, url } = await balancer([]);
+    const load = await runCliToEnd(['load', `${url}/`, '--protocol', 'http2', '--connections', '2', '--streams', '8', '--requests', '300', '--json'], 30_000);
+    tags.push(load.tag);
+    expect(load.code, load.stderr).toBe(0);
+    const seen = JSON.parse(load.stdout) as RunRecord;
+    expect(seen.config).toMatchObject({ protocol: 'http2', connections: 2, streams: 8, concurrency: 16 });
+    expect(seen.totals.requests).toBe(300);
+    expect(Object.fromEntries(seen.backends.map((b) => [b.name, b.requests]))).toEqual({ b1: 100, b2: 100, b3: 100 });
+    bal.child.kill('SIGTERM');
+    expect(await bal.exit).toBe(0);
+    const record = JSON.parse(bal.stdout()) as RunRecord;
+    expect(record.totals.http2).toMatchObject({ connections: 2, streams: 300 });
+    expect(record.totals.http2!.maxConcurrentStreams).toBeLessThanOrEqual(8);
+  });
+
   it('bad input: --http2 with --mode tcp exits 2 naming both, and nothing is left running', async () => {
     for (const args of [
       ['balance', '--http2', '--mode', 'tcp', '--backend', 'http://127.0.0.1:8001'],
@@ -108,6 +124,25 @@ describe('lblab balance --http2 with curl', () => {
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/`--http2` only with `--mode http`.*got it with `--mode tcp`/);
+    }
+  });
+
+  it('bad input: --protocol and its flags exit 2 in one line naming the flag', async () => {
+    const url = 'http://127.0.0.1:8001/';
+    const cases: Array<[string[], RegExp]> = [
+      [['load', url, '--protocol', 'http3'], /`--protocol` to be one of http, http2, got "http3"/],
+      [['load', url, '--streams', '8'], /`--streams` only with `--protocol http2`/],
+      [['load', url, '--protocol', 'http2', '--concurrency', '8'], /`--concurrency` not with `--protocol http2` \(the streams are the workers/],
+      [['load', url, '--protocol', 'http2', '--clients', '4'], /`--clients` not with `--protocol http2`/],
+      [['load', url, '--protocol', 'http2', '--streams', '500'], /`--streams`/],
+      [['start', '--backends', '2', '--protocol', 'http2', '--no-keep-alive', '--headless', '--duration', '1s'], /`--no-keep-alive` not with `--protocol http2`/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCliToEnd(args, 20_000)));
+    for (const [i, r] of runs.entries()) {
+      tags.push(r.tag);
+      expect(r.code, cases[i]![0].join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(cases[i]![1]);
     }
   });
 });

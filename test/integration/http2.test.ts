@@ -157,6 +157,27 @@ describe('--http2: many streams on one client connection, each balanced on its o
     expect(tally(named.backends)).toEqual({ b1: 6 });
   });
 
+  it('sticky cookie and rate limit per stream: streams carrying the cookie all go to its backend; streams past the rate get 429, on the same connection', async () => {
+    const urls = await backends(3);
+    const { url } = await start(urls, { sticky: { mode: 'cookie', name: 'SERVERID' } });
+    const pool = h2Pool(url, 16);
+    const first = await pool.request({ path: '/', method: 'GET' });
+    await first.body.text();
+    const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/^SERVERID=/);
+    const pinned = await fire(pool, 15, '/', { cookie });
+    expect(tally(pinned.backends)).toEqual({ [String(first.headers['x-lblab-backend'])]: 15 });
+
+    const limited = await start(urls, { rateLimit: { ratePerSecond: 1, burst: 4 } });
+    const r = await fire(h2Pool(limited.url, 16), 12);
+    // A burst of 4 (plus at most one refill while they go out) is served; the rest are refused, each stream on its own.
+    const served = r.statuses.filter((x) => x === 200).length;
+    expect(served).toBeGreaterThanOrEqual(4);
+    expect(served).toBeLessThanOrEqual(6);
+    expect(r.statuses.filter((x) => x === 429)).toHaveLength(12 - served);
+    expect(limited.b.http2Stats()).toMatchObject({ connections: 1, streams: 12 });
+  });
+
   it('a malformed preface gets HTTP/1.1 400 and a broken HTTP/2 session is closed, while a good connection beside them keeps its streams going', async () => {
     const urls = await backends(3);
     const { b, url, port } = await start(urls);
