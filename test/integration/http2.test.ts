@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Balancer, BalancerConfig } from '../../src/balancer/balancer.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/balancer/retry-policy.js';
+import { http2PoolOptions } from '../../src/load/virtual-clients.js';
 import { SLOW_HTTP_CHECKS, backendsAt, startBalancer } from '../support/balancer.js';
 import { REFUSED_URL, closeAll, listenHttp, type Closers } from '../support/loopback.js';
 
@@ -45,16 +46,9 @@ function start(urls: string[], extra: Partial<BalancerConfig> = {}): Promise<{ b
   return startBalancer({ backends: backendsAt(urls), http2: true, health: { ...SLOW_HTTP_CHECKS, path: '/health-check' }, ...extra }, closers);
 }
 
-/** An undici pool of exactly one HTTP/2 connection to `url` (h2c with prior knowledge, or h2 by ALPN for https) that carries up to `streams` streams at once. */
+/** An undici pool of exactly one HTTP/2 connection to `url` (h2c with prior knowledge, or h2 by ALPN for https), as `lblab load --protocol http2` makes it, carrying up to `streams` streams at once. */
 function h2Pool(url: string, streams: number): Pool {
-  const tls = url.startsWith('https:');
-  const pool = new Pool(new URL(url).origin, {
-    connections: 1,
-    pipelining: streams,
-    allowH2: true,
-    // undici's types lack `useH2c`, which its connector takes: h2c with prior knowledge.
-    connect: tls ? { rejectUnauthorized: false } : ({ useH2c: true } as Pool.Options['connect']),
-  });
+  const pool = new Pool(new URL(url).origin, http2PoolOptions({ connections: 1, streams }, url.startsWith('https:'), true));
   closers.push(() => pool.destroy());
   return pool;
 }
