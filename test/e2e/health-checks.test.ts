@@ -1,20 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, waitForNoProcesses, type CliRun, listeningPort } from '../support/cli.js';
+import { runsAfterEach, type CliRun, listeningPort } from '../support/cli.js';
 
-const tags: string[] = [];
-const running: CliRun[] = [];
-afterEach(async () => {
-  for (const run of running.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
-
-function start(args: string[]): CliRun {
-  const run = runCli(args);
-  tags.push(run.tag);
-  running.push(run);
-  return run;
-}
+const { start } = runsAfterEach();
 
 /** A real `lblab backend` process; resolves to it and its URL. */
 async function backend(name: string): Promise<{ run: CliRun; url: string }> {

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/metrics/run-record.js';
-import { runCli, runCliToEnd, waitForNoProcesses, type CliRun } from '../support/cli.js';
+import { runCliToEnd, runsAfterEach, type CliRun } from '../support/cli.js';
 
 /**
  * `lblab balance --http2` as a real external client sees it: curl, over
@@ -11,19 +11,7 @@ import { runCli, runCliToEnd, waitForNoProcesses, type CliRun } from '../support
  */
 
 const run = promisify(execFile);
-const tags: string[] = [];
-const running: CliRun[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-  for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
-});
-
-function start(args: string[]): CliRun {
-  const r = runCli(args);
-  tags.push(r.tag);
-  running.push(r);
-  return r;
-}
+const { start, tags } = runsAfterEach();
 
 /** Three real backends b1…b3 and `lblab balance --http2 [extra]` over them (round robin); resolves to the balance run and its URL. */
 async function balancer(extra: string[]): Promise<{ bal: CliRun; url: string }> {

@@ -144,6 +144,29 @@ export function tagsAfterEach(): string[] {
 }
 
 /**
+ * For a test file whose CLI runs outlive a call (backends, `balance`): the
+ * `start(args)` this returns runs the CLI and keeps it; after every test
+ * (vitest `afterEach`) a run still going is SIGKILLed and no process of any
+ * run may be left. `tags` takes the tags of other runs (`runCliToEnd`) to
+ * check the same way.
+ */
+export function runsAfterEach(): { start: (args: string[]) => CliRun; tags: string[] } {
+  const tags: string[] = [];
+  const running: CliRun[] = [];
+  afterEach(async () => {
+    for (const r of running.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    for (const tag of tags.splice(0)) expect(await waitForNoProcesses(tag)).toEqual([]);
+  });
+  const start = (args: string[]): CliRun => {
+    const r = runCli(args);
+    tags.push(r.tag);
+    running.push(r);
+    return r;
+  };
+  return { start, tags };
+}
+
+/**
  * For a test file that starts loopback servers and CLI runs: push each
  * server to `servers` and each run's tag to `tags`, and after every test the
  * servers are closed and no process of those runs may be left (vitest
