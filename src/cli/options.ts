@@ -17,6 +17,7 @@ import type { LoadInput } from '../scenario/load.js';
 import { DEFAULT_CONCURRENCY, MAX_STREAMS } from '../scenario/load.js';
 import { DEFAULT_CAPACITY, MAX_BACKENDS } from '../scenario/scenario.js';
 import { EVENT_FORMS } from '../scenario/timeline.js';
+import { GSLB_POLICIES, SAME_REGION_RTT_MS } from '../scenario/regions.js';
 import { parseInteger } from '../scenario/values.js';
 import { splitPerBackend } from './parse.js';
 
@@ -24,7 +25,7 @@ import { splitPerBackend } from './parse.js';
 export type ScenarioCommand = 'start' | 'balance' | 'compare' | 'load' | 'export';
 
 /** Where a flag sits in `--help`: each command adds the groups it takes, in its own order. */
-export type OptionGroup = 'algo' | 'duration' | 'mode' | 'scenario' | 'clients' | 'load-model' | 'listen' | 'health' | 'proxy' | 'routes';
+export type OptionGroup = 'algo' | 'duration' | 'mode' | 'scenario' | 'clients' | 'load-model' | 'listen' | 'health' | 'proxy' | 'routes' | 'regions';
 
 /** What one commander value looks like for a flag: text, a list of texts (repeatable) or a switch. */
 type FlagValue = string | string[] | boolean;
@@ -108,6 +109,32 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     repeatable: true,
     group: 'scenario',
     commands: SPAWNING,
+  },
+  regions: {
+    flags: '--region <name=backends>',
+    help: 'a region for global server load balancing, e.g. us=b1,b2: its own pool (algorithm, health checks) behind the GSLB tier; repeatable, every backend in one (see Regions below)',
+    repeatable: true,
+    group: 'regions',
+    commands: ['start'],
+  },
+  gslb: {
+    flags: '--gslb <policy>',
+    help: `how the GSLB tier sends clients to regions: ${GSLB_POLICIES.join(', ')} (default geo: the nearest region with a healthy backend)`,
+    group: 'regions',
+    commands: ['start'],
+  },
+  rtt: {
+    flags: '--rtt <a-b=duration>',
+    help: `round trip between two regions, e.g. us-eu=80ms, that each request pays as simulated network delay (same region ${SAME_REGION_RTT_MS}ms unless us-us=… says); repeatable, one for every two regions`,
+    repeatable: true,
+    group: 'regions',
+    commands: ['start'],
+  },
+  'load.client-regions': {
+    flags: '--client-regions <shares>',
+    help: 'where the virtual clients are, e.g. us=60%,eu=40% (default equal shares; --clients defaults to 20 with regions)',
+    group: 'regions',
+    commands: ['start'],
   },
   'load.clients': {
     flags: '--clients <n>',

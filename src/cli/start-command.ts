@@ -22,7 +22,7 @@ export function registerStartCommand(program: Command): void {
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE')
     .option('--html <file>', 'also write the report as one self-contained HTML page (inline SVG charts) to FILE');
-  for (const group of ['health', 'proxy', 'routes'] as const) addOptionGroup(cmd, group, 'start');
+  for (const group of ['health', 'proxy', 'routes', 'regions'] as const) addOptionGroup(cmd, group, 'start');
   cmd
     .addHelpText(
       'after',
@@ -41,6 +41,7 @@ Examples:
   lblab start --mode tcp --backends 3 --concurrency 2 --duration 5s --headless
   lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
   lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
+  lblab start --backends 4 --region us=b1,b2 --region eu=b3,b4 --rtt us-eu=80ms --client-regions us=60%,eu=40%
 
 ${algorithmsHelp()}
 
@@ -53,6 +54,18 @@ ${ROUTES_HELP}
     lblab start --backends 3 --route "host:static.local=b3" --header "host=static.local"
     lblab start --backends 3 --route "header:x-canary=1=b3" --clients 4 --header "x-canary={client}"
   (the second sends client 1's requests, a quarter, to b3 and the rest to b1,b2).
+
+Regions (--region, global server load balancing): each region is a pool of
+its own backends (the algorithm and health checks as usual) behind a GSLB
+tier that answers each virtual client as DNS-based GSLB with health checks
+does: --gslb geo sends it to the nearest region with a healthy backend (its
+own while it has one), weighted over the healthy regions by their backends'
+weights, failover to the first healthy region listed. --client-regions
+places the clients (default equal shares; 20 clients unless --clients), and
+--rtt a-b=80ms is the round trip each request pays between regions, as a
+delay the load generator adds (simulated distance; the servers are real).
+A kill that leaves a region without a healthy backend moves its clients to
+the next nearest at the next health transition: they pay the RTT.
 
 TLS (--tls): the balancer serves HTTPS with a self-signed certificate made at
 start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP

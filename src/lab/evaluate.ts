@@ -154,6 +154,26 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       const pass = (e.min === undefined || per >= e.min - 1e-9) && (e.max === undefined || per <= e.max + 1e-9);
       return { text, expected: expectedWords(e), measured: `${formatPer(per)} (${tls.handshakes} for ${r.totals.requests} requests)`, pass };
     }
+    case 'client-region': {
+      const g = r.totals.gslb;
+      const c = g?.clientRegions.find((x) => x.name === e.region);
+      if (!g || !c) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no totals.gslb for that region)', pass: false };
+      const within = (v: number) => (e.min === undefined || v >= e.min - 1e-9) && (e.max === undefined || v <= e.max + 1e-9);
+      if (e.of !== 'rtt-paid') {
+        const n = e.of === 'remote-share' ? c.remote : c.errors;
+        const v = c.requests > 0 ? n / c.requests : 0;
+        return { text, expected: expectedWords(e), measured: `${formatPct(v, 2)} (${n} of ${c.requests})`, pass: c.requests > 0 && within(v) };
+      }
+      if (!c.localMs || !c.remoteMs) return { text, expected: expectedWords(e), measured: `not measured (${c.localMs ? 'no request' : 'no request at home'}${c.remoteMs ? '' : ' served away'})`, pass: false };
+      const rtts = Object.entries(g.rttMs).flatMap(([pair, ms]) => {
+        const [a, b] = pair.split('-');
+        return a !== b && (a === e.region || b === e.region) ? [ms] : [];
+      });
+      const rtt = Math.min(...rtts);
+      const paid = c.remoteMs.p50 - c.localMs.p50;
+      const v = rtt > 0 ? paid / rtt : 0;
+      return { text, expected: expectedWords(e), measured: `${v.toFixed(2)} (remote p50 ${formatMs(c.remoteMs.p50)} − local ${formatMs(c.localMs.p50)} = ${formatMs(paid)}, RTT ${formatMs(rtt)})`, pass: rtt > 0 && within(v) };
+    }
     case 'client-rate': {
       const each = r.clients?.each;
       if (!each) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no clients.each)', pass: false };
@@ -261,6 +281,8 @@ function describe(e: Expectation): string {
       return 'clients moved although their backend stayed';
     case 'handshakes':
       return 'TLS handshakes per request';
+    case 'client-region':
+      return e.of === 'remote-share' ? `share of ${e.region} clients' requests served in another region` : e.of === 'error-rate' ? `error rate of ${e.region} clients` : `what ${e.region} clients paid away from home, in round trips`;
     case 'upstream-connections':
       return `${CONNECTION_MEASURE_WORDS[e.of]} to ${e.backend}`;
     case 'client-rate':
@@ -370,6 +392,8 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, (v) => formatPct(v));
     case 'handshakes':
       return bounds(e.min, e.max, formatPer);
+    case 'client-region':
+      return bounds(e.min, e.max, (v) => (e.of === 'rtt-paid' ? `${v.toFixed(2)} RTT` : formatPct(v, 2)));
     case 'upstream-connections':
       return bounds(e.min, e.max, formatCount);
     case 'client-rate':

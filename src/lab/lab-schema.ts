@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
 import { ENGINES } from '../engines/engines.js';
 import { scenarioFileSchema } from '../scenario/input.js';
+import { GSLB_POLICIES } from '../scenario/regions.js';
 
 /**
  * The shape of a lab file (YAML or JSON) as zod checks it: a scenario (see
@@ -14,7 +15,7 @@ import { scenarioFileSchema } from '../scenario/input.js';
 /** A duration with its unit, read later by `parseDuration`. */
 const duration = z.string();
 
-const { backendProfile, health, balancer, load, timelineEntry } = scenarioFileSchema;
+const { backendProfile, health, balancer, load, timelineEntry, regions, rtt } = scenarioFileSchema;
 
 /** What a run may change from the lab's scenario (compare-style labs run several). */
 const runOverrides = {
@@ -24,6 +25,7 @@ const runOverrides = {
   health: health.optional(),
   balancer: balancer.optional(),
   timeline: z.array(timelineEntry).optional(),
+  gslb: z.enum(GSLB_POLICIES).optional(),
 };
 
 /** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */
@@ -40,6 +42,8 @@ export const labFileSchema = z.strictObject({
   title: z.string().min(1),
   teaches: z.string().min(1),
   backends: z.union([z.number().int(), z.array(backendProfile).min(1)]),
+  regions: regions.optional(),
+  rtt: rtt.optional(),
   ...runOverrides,
   load,
   runs: z.array(run).min(2).optional(),
@@ -146,6 +150,14 @@ export const EXPECTATION_SCHEMAS = {
     max: z.number().min(0).optional(),
     run: runName,
   }),
+  /**
+   * What the virtual clients of `region` got (record `totals.gslb`, with
+   * `regions`): `remote-share` of their requests served in another region,
+   * `error-rate`, or `rtt-paid`, how much slower a request served away was
+   * than one at home (remote p50 − local p50) over the round trip to the
+   * nearest other region: 1 = exactly one RTT.
+   */
+  'client-region': z.strictObject({ region: z.string(), of: z.enum(['remote-share', 'error-rate', 'rtt-paid']), min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */
   handshakes: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */

@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import { formatLatency } from '../backend/latency.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
+import { SAME_REGION_RTT_MS, type GslbConfig } from '../scenario/regions.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import { formatDuration, formatPct } from '../report/format.js';
 import { fitTable } from '../report/text-table.js';
@@ -86,7 +87,11 @@ function scenarioLines(config: RunScenario): string[] {
     config.mode === 'tcp' ? 'L4 (tcp mode)' : '',
     config.tls ? 'TLS to clients' : '',
     config.http2 ? 'HTTP/2 to clients, each stream balanced on its own' : '',
-    config.routing ? `routes ${config.routing.routes.length}, pools ${config.routing.pools.map((p) => `${p.name}=${p.backends.join(',')}`).join(' ')}` : '',
+    config.gslb
+      ? `GSLB ${config.gslb.policy} over regions ${config.gslb.regions.map((r, i) => `${r.name}=${r.backends.join(',')} (${formatPct(config.gslb!.clientShares[i]!, 0)} of the clients)`).join(', ')}; RTT ${gslbRtts(config.gslb)}`
+      : config.routing
+        ? `routes ${config.routing.routes.length}, pools ${config.routing.pools.map((p) => `${p.name}=${p.backends.join(',')}`).join(' ')}`
+        : '',
     config.rateLimit ? `rate limit ${formatRateLimit(config.rateLimit)} per client IP` : '',
     config.sticky ? `sticky ${config.sticky.mode}` : '',
     config.backups.length > 0 ? `backup ${config.backups.join(', ')}` : '',
@@ -106,4 +111,16 @@ function eventWords(e: ScheduledEvent): string {
   if (e.action === 'algo') return `${at} algo ${e.algo}`;
   if (e.action === 'weight') return `${at} weight ${e.target}=${e.weight}`;
   return `${at} ${e.action} ${e.target}`;
+}
+
+/** The round trips between regions in words: `us-eu 40ms` (the same-region ones only when not the default). */
+function gslbRtts(g: GslbConfig): string {
+  const out: string[] = [];
+  for (let a = 0; a < g.regions.length; a++) {
+    for (let b = a; b < g.regions.length; b++) {
+      if (a === b && g.rttMs[a]![b] === SAME_REGION_RTT_MS) continue;
+      out.push(`${g.regions[a]!.name}-${g.regions[b]!.name} ${formatDuration(g.rttMs[a]![b]!)}`);
+    }
+  }
+  return out.join(', ');
 }

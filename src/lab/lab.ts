@@ -51,6 +51,7 @@ export type ExpectationOfKind =
   | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
   | { kind: 'handshakes'; run: string; min?: number; max?: number }
+  | { kind: 'client-region'; run: string; region: string; of: 'remote-share' | 'error-rate' | 'rtt-paid'; min?: number; max?: number }
   | { kind: 'upstream-connections'; run: string; backend: string; of: ConnectionMeasure; min?: number; max?: number }
   | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
   | { kind: 'seen-by-backends'; run: string; of: 'present'; header: string; present: boolean }

@@ -109,6 +109,9 @@ class LabReader {
       balancer: { ...lab.balancer, ...run?.balancer },
       load: { ...lab.load, ...run?.load },
       timeline: run?.timeline ?? lab.timeline ?? [],
+      ...(lab.regions ? { regions: lab.regions } : {}),
+      ...(lab.rtt ? { rtt: lab.rtt } : {}),
+      ...((run?.gslb ?? lab.gslb) ? { gslb: run?.gslb ?? lab.gslb } : {}),
     };
     const fromRun = (path: string): boolean => {
       if (!run) return false;
@@ -271,6 +274,21 @@ class LabReader {
         const run = runOf();
         if (!run.config.tls) this.fail(p, `expected a run that serves TLS (balancer: { tls: true }); run ${run.name} does not`);
         return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
+      case 'client-region': {
+        bounds('min', 'max');
+        const run = runOf();
+        const regions = run.config.gslb?.regions.map((r) => r.name);
+        if (!regions) this.fail(p, `expected a run with regions (regions: { us: [b1], eu: [b2] }); run ${run.name} has none`);
+        if (!regions.includes(v.region as string)) this.fail(`${p}.region`, `expected one of the run's regions (${regions.join(', ')}), got ${JSON.stringify(v.region)}`);
+        return {
+          kind,
+          run: run.name,
+          region: v.region as string,
+          of: v.of as 'remote-share' | 'error-rate' | 'rtt-paid',
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+        };
       }
       case 'client-rate': {
         bounds('min', 'max');

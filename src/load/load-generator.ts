@@ -5,6 +5,9 @@ import { LatencyHistogram, type LatencySummary } from '../metrics/latency-histog
 import { BackendTraffic, TrafficStats, type ErrorKind } from '../metrics/traffic-stats.js';
 import { ClientTally, type ClientEpoch } from './client-tally.js';
 import { openClientBudget } from './connection-budget.js';
+import { RegionTally } from './region-tally.js';
+import type { GslbConfig } from '../scenario/regions.js';
+import type { GslbRecord } from '../metrics/run-record.js';
 import { ERROR_KIND_CODES, type FromWorker, type LoadWorkerData, type ToWorker } from './protocol.js';
 import type { HeaderTemplate } from './request-headers.js';
 
@@ -83,6 +86,13 @@ export type LoadConfig = {
    * outnumber connections. Not with `clients` or `keepAlive: false`.
    */
   http2?: { connections: number; streams: number };
+  /**
+   * Global server load balancing: the regions and RTTs, each client's home
+   * region (`homes[i]` for run-wide client i) and the region the GSLB tier
+   * sends it to at the start (`serving`); {@link LoadGenerator.setServing}
+   * changes that. Needs `clients`.
+   */
+  gslb?: { config: GslbConfig; homes: number[]; serving: number[] };
 };
 
 /**
@@ -137,6 +147,9 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   private firstResponses: Array<Array<[number, string]>> = [];
   private workers: Worker[] = [];
   private concurrencyValue: number;
+  /** With regions: the GSLB tier's answers in force (serving region per run-wide client) and what each region's clients got. */
+  private servingNow: number[] | undefined;
+  private readonly regions: RegionTally | undefined;
   private rateValue: number | undefined;
   private sendingFromMs: number | undefined;
   private lastCompletionMs = 0;
@@ -148,6 +161,10 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   constructor(private readonly config: LoadConfig) {
     super();
     this.concurrencyValue = config.concurrency;
+    if (config.gslb) {
+      this.servingNow = [...config.gslb.serving];
+      this.regions = new RegionTally(config.gslb.config, config.gslb.homes);
+    }
     this.rateValue = config.rate;
     const each = config.clients !== undefined && config.clients <= MAX_CLIENTS_EACH ? config.clients : 0;
     this.outcomes = { requests: new Uint32Array(each), rateLimited: new Uint32Array(each), errors: new Uint32Array(each) };
@@ -182,13 +199,26 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
    * (see `buildRunRecord`): the open model's figures, how many backends the
    * virtual clients met (with `clients` only) and the first responses' backends.
    */
-  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[] } {
+  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord } {
     const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
     return {
+      ...(this.regions ? { gslb: this.regions.summary() } : {}),
       ...(this.rateValue !== undefined ? { open: { uncorrected: uncorrected.summary(), lateSends, waitedForSlot, unsent } } : {}),
       ...(this.config.clients !== undefined ? { clients: this.clientsSummary(this.config.clients) } : {}),
       sequence: this.sequence(),
     };
+  }
+
+  /** The GSLB tier's answers now: the serving region of each run-wide client; undefined without regions. */
+  get serving(): readonly number[] | undefined {
+    return this.servingNow;
+  }
+
+  /** Takes the GSLB tier's new answers (`serving[i]`: the region of run-wide client i): each worker's clients follow from their next request. */
+  setServing(serving: readonly number[]): void {
+    if (!this.servingNow) return;
+    this.servingNow = [...serving];
+    for (const w of this.workers) this.post(w, { type: 'gslb', serving: this.servingNow });
   }
 
   /** Open model: the current rate in req/s; undefined for the closed model. */
@@ -222,6 +252,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     const maxInFlight = this.config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const perThreadBound = rate === undefined ? this.config.concurrency : maxInFlight;
     const h2 = this.config.http2;
+    const gslb = this.config.gslb;
     const threads = Math.max(1, Math.min(this.config.threads ?? 1, perThreadBound, clients ?? Infinity, requests ?? Infinity, h2?.connections ?? Infinity));
     this.epochStartMs = this.config.epochStartMs ?? performance.timeOrigin + performance.now();
     // HTTP/2: each thread has its share of the connections, and a worker for every stream they carry.
@@ -272,6 +303,16 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         paths: this.config.paths ?? [],
         ...(this.config.forwardProxy ? { proxy: this.config.forwardProxy } : {}),
         ...(h2 ? { http2: { connections: connectionShares![thread]!, streams: h2.streams } } : {}),
+        ...(gslb && clientCount !== undefined
+          ? {
+              gslb: {
+                regions: gslb.config.regions.map((r) => r.name),
+                homes: gslb.homes.slice(firstClient, firstClient + clientCount),
+                serving: this.servingNow!.slice(firstClient, firstClient + clientCount),
+                rttMs: gslb.config.rttMs,
+              },
+            }
+          : {}),
         thread,
         threads,
       };
@@ -318,6 +359,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
                 atMs,
               );
               const client = m.client[i]!;
+              this.regions?.record(client, b >= 0 ? names[b] : undefined, m.latencyUs[i]!, m.status[i]!);
               if (client < this.outcomes.requests.length) {
                 const status = m.status[i]!;
                 this.outcomes.requests[client]!++;

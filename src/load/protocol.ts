@@ -45,6 +45,14 @@ export type LoadWorkerData = {
   paths: string[];
   /** Send through this forward proxy (its URL) in absolute form, each client's requests taking the `targets` (origins) in turn, for each path. */
   proxy?: { url: string; targets: string[] };
+  /**
+   * Global server load balancing: the region names, this thread's clients'
+   * home regions (`homes[k]` for client `clients.first + k`), the region
+   * the GSLB tier sends each to now (`serving`, the same indexes; updated
+   * by `gslb` messages) and the round trip between regions (ms) each
+   * request waits before it goes out, as simulated network distance.
+   */
+  gslb?: { regions: string[]; homes: number[]; serving: number[]; rttMs: number[][] };
   /** HTTP/2: this thread's connections (h2c on http, h2 by ALPN on https), each carrying up to `streams` concurrent streams. */
   http2?: { connections: number; streams: number };
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
@@ -53,7 +61,15 @@ export type LoadWorkerData = {
 };
 
 /** Main → worker. `go` (open model) starts the shared schedule at `atMs`, ms since the run started. */
-export type ToWorker = { type: 'go'; atMs: number } | { type: 'concurrency'; value: number } | { type: 'rate'; value: number } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'go'; atMs: number }
+  | { type: 'concurrency'; value: number }
+  | { type: 'rate'; value: number }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  /** The GSLB tier's new answers: the serving region of every client of the run (index into the regions). */
+  | { type: 'gslb'; serving: number[] };
 
 /** Transport error kinds, by code in {@link SampleBatch.kind}: 0 none, then refused, reset, timeout, other. */
 export const ERROR_KIND_CODES = ['none', 'refused', 'reset', 'timeout', 'other'] as const;

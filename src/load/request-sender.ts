@@ -1,6 +1,7 @@
 import { finished as streamFinished } from 'node:stream/promises';
 import { classifyError } from '../metrics/error-kind.js';
 import { ERROR_KIND_CODES } from './protocol.js';
+import { REGION_HEADER } from '../scenario/regions.js';
 import type { SampleBatcher } from './sample-batcher.js';
 import type { VirtualClients } from './virtual-clients.js';
 
@@ -52,7 +53,13 @@ export class RequestSender {
     const path = this.clients.nextPath(local);
     const delayUs = this.open ? Math.max(0, (performance.now() - fromMs) * 1000) : 0;
     const jar = this.clients.jarFor(local);
-    const headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
+    let headers = this.clients.headersFor(local, seq, jar?.cookieHeader(path, this.clients.secure));
+    const region = this.clients.regionOf(local);
+    if (region) {
+      // The GSLB tier's answer names the region's pool; the distance to it is waited out, counted in the latency.
+      headers = [...headers, REGION_HEADER, region.name];
+      if (region.rttMs > 0) await new Promise((resolve) => setTimeout(resolve, region.rttMs));
+    }
     // Who sent the headers: a body cut after them is that backend's failure (a reset mid-response), not a backendless one.
     let servedBy: string | undefined;
     try {

@@ -10,7 +10,7 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
-export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2'>>;
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2' | 'gslb'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
@@ -54,6 +54,8 @@ export class VirtualClients {
   private readonly weightSum: number;
   /** False: each request asks for its connection to be closed after it (undici `reset`). */
   readonly keepAlive: boolean;
+  /** Regions: this thread's clients' homes, where the GSLB tier sends them and the RTT matrix (see `LoadWorkerData.gslb`). */
+  private readonly gslb: LoadWorkerData['gslb'];
 
   constructor(options: VirtualClientsOptions) {
     this.target = new URL(options.url);
@@ -68,6 +70,7 @@ export class VirtualClients {
     this.paths = proxy ? paths.flatMap((p) => proxy.targets.map((t) => new URL(t).origin + p)) : paths;
     this.cookies = options.cookies && !proxy;
     this.keepAlive = options.keepAlive ?? true;
+    this.gslb = options.gslb ? { ...options.gslb, serving: [...options.gslb.serving] } : undefined;
     this.weights = options.clients?.weights;
     this.scores = this.weights ? new Float64Array(this.weights.length) : undefined;
     this.weightSum = this.weights ? this.weights.reduce((a, b) => a + b, 0) : 0;
@@ -122,6 +125,25 @@ export class VirtualClients {
   headersFor(local: number, seq: number, cookie: string | undefined): string[] {
     const headers = this.compiledHeaders(this.first + local + 1, seq);
     return cookie === undefined ? headers : withCookie(headers, cookie);
+  }
+
+  /**
+   * With regions: the region client `local` is sent to (its name, for the
+   * `x-lblab-region` header) and the round trip to it from the client's
+   * home (ms), which the request waits before going out. Undefined without.
+   */
+  regionOf(local: number): { name: string; rttMs: number } | undefined {
+    const g = this.gslb;
+    if (!g) return undefined;
+    const serving = g.serving[local]!;
+    return { name: g.regions[serving]!, rttMs: g.rttMs[g.homes[local]!]![serving]! };
+  }
+
+  /** Takes the GSLB tier's new answers: `serving[i]` is the region of run-wide client i. */
+  setServing(serving: readonly number[]): void {
+    const g = this.gslb;
+    if (!g) return;
+    for (let k = 0; k < g.serving.length; k++) g.serving[k] = serving[this.first + k] ?? g.serving[k]!;
   }
 
   /** The cookie jar of client `local`, or undefined with `cookies` off. */

@@ -45,6 +45,7 @@ port.on('message', (m: ToWorker) => {
   else if (m.type === 'resume') model.resume();
   else if (m.type === 'go') model.begin(m.atMs - originOffset);
   else if (m.type === 'stop') model.stop();
+  else if (m.type === 'gslb') clients.setServing(m.serving);
 });
 
 batcher.postEvery(data.batchIntervalMs);

@@ -84,6 +84,26 @@ export const runRecordSchema = z.object({
     rateLimited: z.number().optional(),
     tls: z.object({ handshakes: z.number(), failed: z.number(), handshakeMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }) }).optional(),
     http2: z.object({ connections: z.number(), streams: z.number(), maxConcurrentStreams: z.number() }).optional(),
+    gslb: z
+      .object({
+        policy: z.string(),
+        rttMs: z.record(z.string(), z.number()),
+        regions: z.array(z.object({ name: z.string(), backends: z.array(z.string()), requests: z.number() })),
+        clientRegions: z.array(
+          z.object({
+            name: z.string(),
+            clients: z.number(),
+            requests: z.number(),
+            local: z.number(),
+            remote: z.number(),
+            errors: z.number(),
+            latencyMs: z.object({ p50: z.number(), p99: z.number() }),
+            localMs: z.object({ p50: z.number(), p99: z.number() }).optional(),
+            remoteMs: z.object({ p50: z.number(), p99: z.number() }).optional(),
+          }),
+        ),
+      })
+      .optional(),
     uncorrectedLatencyMs: latency.optional(),
     lateSends: z.number().optional(),
     waitedForSlot: z.number().optional(),

@@ -238,6 +238,31 @@ export type RunConfig = {
 /** One route of {@link RunConfig.routes}. */
 export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
 
+/**
+ * Global server load balancing (`--region`), as the clients saw it: the
+ * GSLB policy, the round trip of each pair of regions (`us-eu`, ms; `us-us`
+ * the same-region one), the requests each region's backends served, and
+ * for each region's clients: how many, their requests, how many a backend
+ * at home served (`local`) or elsewhere (`remote`), errors, and latency
+ * (ms) in all, local and remote (absent when there were none).
+ */
+export type GslbRecord = {
+  policy: string;
+  rttMs: Record<string, number>;
+  regions: Array<{ name: string; backends: string[]; requests: number }>;
+  clientRegions: Array<{
+    name: string;
+    clients: number;
+    requests: number;
+    local: number;
+    remote: number;
+    errors: number;
+    latencyMs: { p50: number; p99: number };
+    localMs?: { p50: number; p99: number };
+    remoteMs?: { p50: number; p99: number };
+  }>;
+};
+
 /** HTTP/2 at the balancer (`--http2`): client connections that spoke it, the streams (requests) they carried, and the most streams open at once on one connection. */
 export type Http2Record = { connections: number; streams: number; maxConcurrentStreams: number };
 
@@ -312,6 +337,8 @@ export type RunRecord = {
     tls?: TlsRecord;
     /** HTTP/2 connections and streams at the balancer, with `--http2`. */
     http2?: Http2Record;
+    /** Regions and where their clients were served, with `--region`. */
+    gslb?: GslbRecord;
     /**
      * Open model only: `latencyMs` counts from each request's scheduled send
      * (corrected for coordinated omission, as wrk2); this is the same from
@@ -413,6 +440,7 @@ export function buildRunRecord(input: {
   periods?: readonly PeriodInfo[];
   tls?: TlsRecord;
   http2?: Http2Record;
+  gslb?: GslbRecord;
   /** Open model: the uncorrected latency and the send counters; see the `totals` fields of the same names. */
   open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number };
   clients?: RunRecord['clients'];
@@ -455,6 +483,7 @@ export function buildRunRecord(input: {
       ...(input.rateLimited !== undefined ? { rateLimited: input.rateLimited } : {}),
       ...(input.tls ? { tls: input.tls } : {}),
       ...(input.http2 ? { http2: input.http2 } : {}),
+      ...(input.gslb ? { gslb: input.gslb } : {}),
       ...(input.open
         ? {
             uncorrectedLatencyMs: roundLatency(input.open.uncorrected),

@@ -3,6 +3,7 @@ import { ALGORITHMS } from '../balancer/algorithms/index.js';
 import { balancerFileSchema, type BalancerInput } from './balancer-settings.js';
 import { healthFileSchema, type HealthInput } from './health.js';
 import { loadFileSchema, type LoadInput } from './load.js';
+import { regionsFileSchema, rttFileSchema, type RegionsInput, type RttInput } from './regions.js';
 
 /**
  * A scenario as the user writes it, before {@link resolveScenario} reads its
@@ -29,6 +30,12 @@ export type ScenarioInput = {
   load?: LoadInput;
   /** Scheduled actions: `"5s kill b2"` or `{ at: 5s, kill: b2 }`. */
   timeline?: ReadonlyArray<TimelineEntryInput>;
+  /** Regions for global server load balancing: `us=b1,b2` each, or a mapping of names to backends (see `resolveRegions`). */
+  regions?: RegionsInput;
+  /** The GSLB tier's policy: `geo` (default), `weighted` or `failover` (see `GSLB_POLICIES`). */
+  gslb?: string;
+  /** Round trips between regions: `us-eu=80ms` each, or a mapping (see `resolveGslb`). */
+  rtt?: RttInput;
 };
 
 /** One backend's behaviour profile as written; absent fields take `start`'s defaults. */
@@ -59,4 +66,6 @@ export const scenarioFileSchema = {
   load: loadFileSchema,
   timelineEntry: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number()]))]),
   algo: z.enum(ALGORITHMS),
+  regions: regionsFileSchema,
+  rtt: rttFileSchema,
 };

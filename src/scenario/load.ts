@@ -4,6 +4,7 @@ import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-header
 import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
 import { parseInteger } from './values.js';
+import { clientRegionsFileSchema, type ClientRegionsInput } from './regions.js';
 
 /** The load as written: closed model (`concurrency`) or open model (`rate`, `max-in-flight`), its length, its virtual clients and what they send. */
 export type LoadInput = {
@@ -28,6 +29,8 @@ export type LoadInput = {
   connections?: number | string;
   /** `protocol: http2`: concurrent streams on each connection (default {@link DEFAULT_CONCURRENCY}). */
   streams?: number | string;
+  /** With `regions`: the share of the virtual clients placed in each, `us=60%,eu=40%` or a mapping (default equal). */
+  'client-regions'?: ClientRegionsInput;
   /** `forward`: the clients send through lblab's forward proxy, each request to the next backend in turn (see {@link ClientOptions.proxy}). */
   proxy?: string;
   /**
@@ -54,6 +57,7 @@ export const loadFileSchema = z.strictObject({
   'keep-alive': z.boolean().optional(),
   proxy: z.enum(['forward']).optional(),
   protocol: z.string().optional(),
+  'client-regions': clientRegionsFileSchema.optional(),
   connections: z.number().optional(),
   streams: z.number().optional(),
 });

@@ -9,6 +9,7 @@ import { resolveHealth } from './health.js';
 import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js';
 import { parseLatency, type LatencyProfile } from './latency-profile.js';
 import { resolveClients, resolveLoadModel } from './load.js';
+import { DEFAULT_GSLB_CLIENTS, regionRouting, resolveGslb, resolveRegions } from './regions.js';
 import { validateLoopback } from './loopback.js';
 import { applyMode } from './mode.js';
 import { poolAlgorithms, resolveRouting } from './routes.js';
@@ -53,11 +54,24 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
   if (late) {
     throw new FieldError(name('timeline'), `to fall within \`${name('load.duration')}\` (${load.duration}), got one at ${late.atMs}ms`, true);
   }
+  const clients = resolveClients(load, name);
+  const regions = resolveRegions(input.regions, names, name);
+  if (!regions) {
+    for (const field of ['gslb', 'rtt', 'load.client-regions'] as const) {
+      const given = field === 'load.client-regions' ? load['client-regions'] : input[field];
+      if (given !== undefined) throw FieldError.worded(name(field), `Expected \`${name(field)}\` only with \`${name('regions')}\`, got it alone`);
+    }
+  }
+  const gslb = regions ? resolveGslb(regions, { gslb: input.gslb, rtt: input.rtt, clientRegions: load['client-regions'] }, name) : undefined;
+  if (gslb && clients.clients === undefined) clients.clients = DEFAULT_GSLB_CLIENTS;
+  if (gslb && clients.clients! < gslb.regions.length) throw new FieldError(name('load.clients'), `with regions to be at least one client a region (${gslb.regions.length}), got ${clients.clients}`);
+  if (gslb && model.http2Clients) throw FieldError.worded(name('load.protocol'), `Expected \`${name('load.protocol')} http2\` not with \`${name('regions')}\` (each region's clients are their own)`);
   return {
     ...upstream,
     backends,
     ...model,
-    ...resolveClients(load, name),
+    ...clients,
+    ...(gslb ? { gslb } : {}),
     durationMs,
     // A run bounded by its count: a default time limit would cut it short.
     headlessDefaultDurationMs: model.requests !== undefined ? 0 : 10_000,
@@ -79,7 +93,13 @@ export function resolveUpstream(input: ScenarioInput, names: readonly string[], 
   const hashKey = input['hash-key'] !== undefined ? parseHashKey(name('hash-key'), input['hash-key']) : undefined;
   const balancer = input.balancer ?? {};
   const { backups, ...proxy } = resolveProxy(balancer, names, name);
-  const routing = resolveRouting(balancer, names, backups, { route: name('balancer.route'), routes: name('balancer.routes'), backup: name('balancer.backup') });
+  const regions = resolveRegions(input.regions, names, name);
+  if (regions && (balancer.route?.length || balancer.routes !== undefined)) {
+    const route = name(balancer.routes !== undefined ? 'balancer.routes' : 'balancer.route');
+    throw FieldError.worded(route, `Expected \`${name('regions')}\` or \`${route}\`, not both: each region is a pool the GSLB tier routes to`);
+  }
+  if (regions && balancer.mode === 'tcp') throw FieldError.worded(name('regions'), `Expected \`${name('regions')}\` only with \`${name('balancer.mode')} http\` (the GSLB answer reaches the region's pool in a request header), got it with \`${name('balancer.mode')} tcp\``);
+  const routing = regions ? regionRouting(regions) : resolveRouting(balancer, names, backups, { route: name('balancer.route'), routes: name('balancer.routes'), backup: name('balancer.backup') });
   const pools = poolAlgorithms(routing);
   requireSlowStartAlgorithm(proxy.slowStartMs, [algo, ...pools], name);
   const switchedTo = [...events.flatMap((e) => (e.action === 'algo' ? [e.algo] : [])), ...pools];

@@ -8,6 +8,7 @@ import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
 import type { ClientOptions, LoadModel } from './load.js';
 import type { ScheduledEvent } from './timeline.js';
+import type { GslbConfig } from './regions.js';
 
 /**
  * Requests a backend serves at once unless its profile says otherwise; the
@@ -61,6 +62,8 @@ export type Scenario = UpstreamScenario &
     /** What headless runs take when `durationMs` is undefined: 10 s, or no limit when `requests` bounds the run. */
     headlessDefaultDurationMs: number;
     events: ScheduledEvent[];
+    /** Global server load balancing (`--region`): regions, the GSLB policy, the RTT matrix and where the clients are; the balancer's routing then has a pool per region. */
+    gslb?: GslbConfig;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

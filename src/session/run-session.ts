@@ -18,6 +18,8 @@ import { PeriodLog } from './periods.js';
 import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
 import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot } from './snapshot-builder.js';
+import { describeGslbChange, gslbAnswers } from '../balancer/gslb.js';
+import { clientHomes } from '../scenario/regions.js';
 import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
 
 /** Why a backend takes no requests: DOWN, draining, ejected, behind an open breaker. */
@@ -82,11 +84,14 @@ export class RunSession implements RunControls {
   private forwardProxy: RunningForwardProxy | undefined;
   /** In tcp mode, each backend's connections when the current period began (connection shares count from there). */
   private connectionBase = new Map<string, number>();
+  /** With regions: each virtual client's home region (index into `config.gslb.regions`). */
+  private readonly homes: number[] | undefined;
 
   constructor(readonly config: RunScenario) {
     this.fleet = new Fleet(config.host);
     this.weights = [...config.weights];
     this.periods = new PeriodLog(config);
+    this.homes = config.gslb ? clientHomes(config.gslb.clientShares, config.clients!) : undefined;
     this.quitPromise = new Promise<void>((resolve) => (this.quitResolve = resolve));
   }
 
@@ -152,6 +157,7 @@ export class RunSession implements RunControls {
       ...(config.rate !== undefined ? { rate: config.rate, maxInFlight: config.maxInFlight } : {}),
       ...(config.requests !== undefined ? { requests: config.requests } : {}),
       ...(config.http2Clients ? { http2: config.http2Clients } : {}),
+      ...(config.gslb ? { gslb: { config: config.gslb, homes: this.homes!, serving: this.gslbAnswers() } } : {}),
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,
@@ -469,6 +475,7 @@ export class RunSession implements RunControls {
     else reasons.delete(c[1]);
     if (reasons.size > 0) this.outOfRotation.set(name, reasons);
     else this.outOfRotation.delete(name);
+    if (wasOut !== reasons.size > 0) this.followGslb(atMs);
     // Never before the period under way began: periods stay in order.
     if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
   }
@@ -514,6 +521,29 @@ export class RunSession implements RunControls {
 
   private balancerPort(): number {
     return this.balancer.listeningPort ?? this.config.port;
+  }
+
+  /** The GSLB tier's answer for every client now: backends in rotation are the healthy ones (see `gslbAnswers`). */
+  private gslbAnswers(): number[] {
+    const idx = new Map(this.config.backends.map((b, i) => [b.name, i]));
+    return gslbAnswers(this.config.gslb!, this.homes!, (b) => !this.outOfRotation.has(b) && !this.removed.has(b), (b) => this.weights[idx.get(b)!] ?? 1);
+  }
+
+  /**
+   * Asks the GSLB tier again after a backend went in or out of rotation (as
+   * DNS-based GSLB answers from its health checks): when an answer changed,
+   * the clients follow from their next request and the event log says
+   * where each region's clients went (`gslb`).
+   */
+  private followGslb(atMs: number): void {
+    const g = this.config.gslb;
+    const before = this.load?.serving;
+    if (!g || !before) return;
+    const after = this.gslbAnswers();
+    const words = describeGslbChange(g, this.homes!, before, after);
+    if (words.length === 0) return;
+    this.load!.setServing(after);
+    for (const detail of words) this.log({ atMs, type: 'gslb', detail });
   }
 
   private log(e: RunEvent): void {

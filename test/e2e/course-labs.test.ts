@@ -24,6 +24,7 @@ const LABS: ReadonlyArray<{ name: string; wrong: [string, string] }> = [
   { name: 'slow-start', wrong: ['{ run: slow-start, backend: b2, is: 0.08, within: 0.08,', '{ run: slow-start, backend: b2, is: 0.333, within: 0.06,'] },
   { name: 'backup-and-panic', wrong: ['{ run: backup, backend: b4, max: 0, after: down b2', '{ run: backup, backend: b4, min: 1, after: down b2'] },
   { name: 'http2-vs-l4', wrong: ['largest-share: { run: l4, min: 0.99 }', 'largest-share: { run: l4, max: 0.5 }'] },
+  { name: 'gslb', wrong: ['client-region: { region: eu, of: remote-share, max: 0 }', 'client-region: { region: eu, of: remote-share, min: 0.5 }'] },
   { name: 'power-of-two-choices', wrong: ['{ metric: share, backend: b6, run: p2c, below: random, by: 2 }', '{ metric: share, backend: b6, run: p2c, above: random }'] },
 ];
 

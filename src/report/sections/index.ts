@@ -8,6 +8,7 @@ import { eventLogSection } from './event-log.js';
 import { failuresSection } from './failures.js';
 import { healthTimelineSection } from './health-timeline.js';
 import { latencyHistogramSection } from './latency-histogram.js';
+import { regionsSection } from './regions.js';
 import { requestsPerSecondSection } from './requests-per-second.js';
 import { summarySection } from './summary.js';
 import { triesAndChecksSection } from './tries-and-checks.js';
@@ -29,6 +30,7 @@ export type SectionBuilder = (record: RunRecord) => Section | undefined;
 export const SECTIONS: readonly SectionBuilder[] = [
   summarySection,
   backendsSection,
+  regionsSection,
   connectionsSection,
   upstreamConnectionsSection,
   webSocketsSection,
