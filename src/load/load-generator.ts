@@ -209,6 +209,11 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     };
   }
 
+  /** With regions: what each region's clients got so far (the record's `totals.gslb`); undefined without. */
+  regionSummary(): GslbRecord | undefined {
+    return this.regions?.summary();
+  }
+
   /** The GSLB tier's answers now: the serving region of each run-wide client; undefined without regions. */
   get serving(): readonly number[] | undefined {
     return this.servingNow;

@@ -17,7 +17,7 @@ import { connectionTotals } from './connection-snapshot.js';
 import { PeriodLog } from './periods.js';
 import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
 import { requestPaths } from '../scenario/routes.js';
-import { buildSnapshot } from './snapshot-builder.js';
+import { buildSnapshot, type SnapshotSources } from './snapshot-builder.js';
 import { describeGslbChange, gslbAnswers } from '../balancer/gslb.js';
 import { clientHomes } from '../scenario/regions.js';
 import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
@@ -392,7 +392,28 @@ export class RunSession implements RunControls {
       load: { concurrency: this.load.concurrency, rate: this.load.rate, paused: this.load.paused },
       events: this.events,
       counters: () => this.balancer.counters(),
+      ...(this.config.gslb ? { regions: this.regionsNow() } : {}),
     });
+  }
+
+  /** With regions: what each region's clients got so far, and where the GSLB tier sends them now (most first). */
+  private regionsNow(): SnapshotSources['regions'] {
+    const g = this.config.gslb!;
+    const record = this.load.regionSummary();
+    const serving = this.load.serving;
+    if (!record || !serving) return undefined;
+    const names = g.regions.map((r) => r.name);
+    return {
+      record,
+      servedIn: (home) => {
+        const h = names.indexOf(home);
+        const counts = new Map<string, number>();
+        this.homes!.forEach((x, i) => {
+          if (x === h) counts.set(names[serving[i]!]!, (counts.get(names[serving[i]!]!) ?? 0) + 1);
+        });
+        return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([n]) => n);
+      },
+    };
   }
 
   /**

@@ -9,6 +9,7 @@ import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { connectionSnapshots } from './connection-snapshot.js';
 import type { Period } from './periods.js';
+import type { GslbRecord } from '../metrics/run-record.js';
 import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
 
 /** What a snapshot is made of: the run's state at `nowMs` (ms since it started), read by the session, copied by {@link buildSnapshot}. */
@@ -33,6 +34,8 @@ export type SnapshotSources = {
   events: readonly RunEvent[];
   /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
   counters: () => LayerCounters;
+  /** With regions: what each region's clients got so far, and where the GSLB tier sends each client now (region names by client). */
+  regions?: { record: GslbRecord; servedIn: (home: string) => string[] };
 };
 
 /**
@@ -106,6 +109,21 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
     events: s.events.slice(-20),
     ...layerSnapshot(scenario, s.counters),
+    ...(s.regions
+      ? {
+          regions: {
+            policy: s.regions.record.policy,
+            clientRegions: s.regions.record.clientRegions.map((c) => ({
+              name: c.name,
+              servedIn: s.regions!.servedIn(c.name),
+              requests: c.requests,
+              remoteShare: c.requests > 0 ? c.remote / c.requests : 0,
+              ...(c.localMs ? { localP50: c.localMs.p50 } : {}),
+              ...(c.remoteMs ? { remoteP50: c.remoteMs.p50 } : {}),
+            })),
+          },
+        }
+      : {}),
   };
 }
 

@@ -85,6 +85,13 @@ export type RunSnapshot = {
   sticky?: { config: StickyConfig; entries: number; cookiesSet: number };
   /** The per-client-IP rate limit, when on, and the requests it refused with 429 so far. */
   rateLimit?: { config: RateLimitConfig; limited: number };
+  /**
+   * With regions: the GSLB policy and, per client region, where the GSLB
+   * tier sends its clients now (region names, most first) and what they got
+   * so far: requests, the share served in another region, p50 at home and
+   * away (ms; absent before any).
+   */
+  regions?: { policy: string; clientRegions: Array<{ name: string; servedIn: string[]; requests: number; remoteShare: number; localP50?: number; remoteP50?: number }> };
 };
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */

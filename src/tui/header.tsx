@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
-import { formatDuration, formatPct, formatRate } from '../report/format.js';
+import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 import { formatBytes } from '../report/format-bytes.js';
 
@@ -24,7 +24,10 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * is paused), error rate over the last second and the total of requests (in
  * tcp mode also connections open and bytes relayed each way); then, when
  * on, the sticky mode with the stick table's entries (ip) or the cookies set
- * (cookie), and the rate limit with the requests it refused.
+ * (cookie), and the rate limit with the requests it refused; with regions,
+ * the GSLB policy and for each region's clients where they are sent now
+ * (yellow when away from home), the share served away so far and p50 at
+ * home and away.
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -89,6 +92,23 @@ export function Header({ snapshot: s }: HeaderProps) {
               <Text dimColor>429s</Text> <Text color={s.rateLimit.limited > 0 ? 'yellow' : undefined}>{s.rateLimit.limited}</Text>
             </>
           ) : null}
+        </Text>
+      ) : null}
+      {s.regions ? (
+        <Text wrap="truncate">
+          <Text dimColor>gslb</Text> <Text bold>{s.regions.policy}</Text>
+          {s.regions.clientRegions.map((c) => (
+            <Text key={c.name}>
+              {'  '}
+              {c.name} clients → <Text color={c.servedIn.some((r) => r !== c.name) ? 'yellow' : undefined}>{c.servedIn.join('+')}</Text>
+              <Text dimColor>
+                {' '}
+                ({formatPct(c.remoteShare)} served away
+                {c.localP50 !== undefined || c.remoteP50 !== undefined ? '; p50 ' : ''}
+                {[c.localP50 !== undefined ? `home ${formatMs(c.localP50)}` : '', c.remoteP50 !== undefined ? `away ${formatMs(c.remoteP50)}` : ''].filter(Boolean).join(', ')})
+              </Text>
+            </Text>
+          ))}
         </Text>
       ) : null}
     </Box>
