@@ -105,7 +105,12 @@ async function exportLab(target: Target, o: ExportFlags, command: Command): Prom
   const scenario: Scenario = { ...run.config, ...listen };
   const source = `lblab export ${target} --lab ${lab.name}${lab.runs.length > 1 ? ` (run ${run.name} of ${lab.runs.map((r) => r.name).join(', ')})` : ''}`;
   // The k6 script's target may be any balancer: the expectations that hold on some engines only are left out.
-  if (target === 'k6') return k6Text(scenario, source, lab.expectations.filter((e) => e.run === run.name && e.engines === undefined));
+  if (target === 'k6') {
+    // What k6 cannot play is refused rather than written wrong: a script that sends nothing the lesson needs.
+    if (scenario.gslb) throw new UsageError(`Expected a lab k6 can play with \`lblab export k6\`, got ${lab.name}: its clients are placed in regions and sent by lblab's GSLB tier (the x-lblab-region header, the RTT waited before each request), which a k6 script has no form of; export haproxy or nginx and run the lab with --engine`);
+    if (scenario.http2Clients && !scenario.tls) throw new UsageError(`Expected a lab k6 can play with \`lblab export k6\`, got ${lab.name}${lab.runs.length > 1 ? ` (run ${run.name})` : ''}: its clients speak h2c (HTTP/2 without TLS), and k6 speaks HTTP/2 only over TLS by ALPN`);
+    return k6Text(scenario, source, lab.expectations.filter((e) => e.run === run.name && e.engines === undefined));
+  }
   // The lab's own words for a field (`algo`, `balancer.sticky`), the engine named.
   checkEngineSupport(target, { ...scenario, engine: target }, (path) => path, scenario.events, `lblab export ${target} --lab ${lab.name}`);
   const note = scenario.events.length > 0 ? `\n# The lab's timeline (${scenario.events.length} events: kills, faults) is lblab's to play; it is not part of a balancer's config.\n` : '';

@@ -135,6 +135,8 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--backends', '4', '--region', 'us=b1,b2', '--region', 'eu=b3,b4', '--rtt', 'us-eu=80ms', '--client-regions', 'us=60%,eu=30%'], /`--client-regions` to have shares that sum to 100%, got 90%/],
   [['start', '--backends', '4', '--region', 'us=b1,b2', '--region', 'eu=b3,b4', '--rtt', 'us-ap=80ms'], /`--rtt` to name a pair of regions \(us, eu\) as A-B, got "us-ap"/],
   [['start', '--backends', '2', '--rtt', 'us-eu=80ms'], /`--rtt` only with `--region`, got it alone/],
+  [['export', 'k6', '--lab', 'gslb'], /a lab k6 can play .*got gslb: its clients are placed in regions and sent by lblab's GSLB tier/],
+  [['export', 'k6', '--lab', 'http2-vs-l4'], /a lab k6 can play .*got http2-vs-l4 \(run l7-http2\): its clients speak h2c/],
   [['start', '--mode', 'tcp', '--algo', 'weighted-least-conn'], /`--algo` with `--mode tcp` to be one of round-robin, least-conn, random, ip-hash, consistent-hash, got "weighted-least-conn"/],
   [['balance', '--backend', 'http://127.0.0.1:1', '--mode', 'tcp', '--algo', 'p2c'], /`--algo` with `--mode tcp` to be one of .*got "p2c"/],
   [['start', '--mode', 'tcp', '--algo', 'consistent-hash', '--hash-key', 'header:x-user'], /`--hash-key` with `--mode tcp` to be ip .*got header/],
