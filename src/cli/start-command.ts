@@ -41,6 +41,7 @@ Examples:
   lblab start --mode tcp --backends 3 --concurrency 2 --duration 5s --headless
   lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
   lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
+  lblab start --backends 3 --algo least-conn --protocol ws --clients 30 --message-rate 5 --event "5s kill b2"
 
 ${algorithmsHelp()}
 

@@ -6,7 +6,7 @@ import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
-import type { ClientOptions, LoadModel } from './load.js';
+import type { ClientOptions, LoadModel, WebSocketLoadModel } from './load.js';
 import type { ScheduledEvent } from './timeline.js';
 
 /**
@@ -59,6 +59,8 @@ export type Scenario = UpstreamScenario &
     /** What headless runs take when `durationMs` is undefined: 10 s, or no limit when `requests` bounds the run. */
     headlessDefaultDurationMs: number;
     events: ScheduledEvent[];
+    /** `load.protocol: ws`: the clients hold WebSockets instead of sending requests (the load model and client options above are then unused); absent: HTTP. */
+    webSocket?: WebSocketLoadModel;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

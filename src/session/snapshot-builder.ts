@@ -8,6 +8,7 @@ import type { RunEvent } from '../metrics/run-record.js';
 import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { connectionSnapshots } from './connection-snapshot.js';
+import type { BackendWebSocketSnapshot, WebSocketRunSnapshot } from './websocket-snapshot.js';
 import type { Period } from './periods.js';
 import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
 
@@ -30,6 +31,8 @@ export type SnapshotSources = {
   /** In tcp mode, each backend's connections when the period began. */
   connectionBase: ReadonlyMap<string, number>;
   load: { concurrency: number; rate: number | undefined; paused: boolean };
+  /** With `--protocol ws`: the clients' WebSockets, the run's and each backend's in order (see `webSocketSnapshots`). */
+  webSockets?: { run: WebSocketRunSnapshot; backends: readonly BackendWebSocketSnapshot[] };
   events: readonly RunEvent[];
   /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
   counters: () => LayerCounters;
@@ -79,6 +82,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
       p99Ms: t ? t.latency.percentileMs(99) : 0,
       errors: t?.errors ?? 0,
       ...(connections[i] ? { connections: connections[i] } : {}),
+      ...(s.webSockets ? { webSockets: s.webSockets.backends[i]! } : {}),
       ...(b.pool ? { pool: b.pool.name } : {}),
     };
   });
@@ -98,6 +102,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     concurrency: s.load.concurrency,
     ...(s.load.rate !== undefined ? { rate: s.load.rate } : {}),
     paused: s.load.paused,
+    ...(s.webSockets ? { webSockets: s.webSockets.run } : {}),
     requests: stats.requests,
     errors: stats.errors,
     errorRate: rps > 0 ? errorRps / rps : 0,

@@ -76,6 +76,24 @@ describe('lblab load ws:// through lblab balance', () => {
   });
 });
 
+describe('lblab start --protocol ws', () => {
+  it('bad input: --protocol ws without --message-rate, with --rate or --concurrency, --message-rate without it: exit 2 naming the flag, nothing started', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--protocol', 'ws'], 'lblab: Expected `--message-rate` (messages a second each WebSocket client sends, e.g. 5) with `--protocol ws`, got none\n'],
+      [['--protocol', 'ws', '--message-rate', '5', '--rate', '10'], 'lblab: Expected `--rate` only with `--protocol http`; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration\n'],
+      [['--mode', 'tcp', '--protocol', 'ws', '--message-rate', '5', '--concurrency', '4'], 'lblab: Expected `--concurrency` only with `--protocol http`; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration\n'],
+      [['--message-rate', '5'], 'lblab: Expected `--message-rate` only with `--protocol ws`, got it with HTTP clients\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await runCliToEnd(['start', '--headless', '--duration', '2s', ...args]);
+      tags.push(r.tag);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(stderr);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
+
 describe('WebSockets through the real engines (balance --engine)', () => {
   for (const engine of ['nginx', 'haproxy'] as const) {
     it(`${engine}: 6 WebSocket clients 2/2/2 under round robin, every message echoed (nginx needs the Upgrade/Connection lines lblab writes)`, async () => {
