@@ -3,7 +3,7 @@ import type { LayerCounters } from '../balancer/upstream.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
 import { faultWords } from '../backend/faults.js';
 import type { FleetMember } from '../backend/fleet.js';
-import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
+import { LATENCY_BUCKET_EDGES_MS, type LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { RunEvent } from '../metrics/run-record.js';
 import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
@@ -32,7 +32,7 @@ export type SnapshotSources = {
   connectionBase: ReadonlyMap<string, number>;
   load: { concurrency: number; rate: number | undefined; paused: boolean };
   /** With `--protocol ws`: the clients' WebSockets, the run's and each backend's in order (see `webSocketSnapshots`). */
-  webSockets?: { run: WebSocketRunSnapshot; backends: readonly BackendWebSocketSnapshot[] };
+  webSockets?: { run: WebSocketRunSnapshot; backends: readonly BackendWebSocketSnapshot[]; echo: LatencyHistogram };
   events: readonly RunEvent[];
   /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
   counters: () => LayerCounters;
@@ -107,11 +107,17 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     errors: stats.errors,
     errorRate: rps > 0 ? errorRps / rps : 0,
     backends,
-    history: history(stats, scenario.backends.map((b) => b.name), now),
-    latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
+    // WebSocket clients send no requests: no req/s to chart, and the histogram is their echo round trip.
+    ...(s.webSockets ? {} : { history: history(stats, scenario.backends.map((b) => b.name), now) }),
+    latency: latencyView(s.webSockets?.echo ?? stats.latency),
     events: s.events.slice(-20),
     ...layerSnapshot(scenario, s.counters),
   };
+}
+
+/** A histogram (µs) as the live views draw it: bucket counts over {@link LATENCY_BUCKET_EDGES_MS} and percentiles in ms. */
+function latencyView(h: LatencyHistogram): RunSnapshot['latency'] {
+  return { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: h.bucketCounts(), ...h.summary() };
 }
 
 /** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */

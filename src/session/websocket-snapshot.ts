@@ -1,4 +1,5 @@
 import type { WebSocketLive } from '../load/websocket-load.js';
+import type { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { lastSecondRate } from '../metrics/traffic-stats.js';
 
 /**
@@ -35,14 +36,14 @@ export type WebSocketRunSnapshot = {
 /**
  * The run's and each backend's WebSocket view from the load's live state;
  * `atMs` is ms since the load started (its per-second counts' time 0),
- * `names` the backends in order.
+ * `names` the backends in order; `echo` is the load's live echo histogram (µs).
  */
 export function webSocketSnapshots(
   live: WebSocketLive,
   config: { clients: number; messageRate: number },
   names: readonly string[],
   atMs: number,
-): { run: WebSocketRunSnapshot; backends: BackendWebSocketSnapshot[] } {
+): { run: WebSocketRunSnapshot; backends: BackendWebSocketSnapshot[]; echo: LatencyHistogram } {
   let open = 0;
   for (const b of live.backends.values()) open += b.open;
   const backends = names.map((name): BackendWebSocketSnapshot => {
@@ -75,6 +76,7 @@ export function webSocketSnapshots(
       p99Ms: live.echo.percentileMs(99),
     },
     backends,
+    echo: live.echo,
   };
 }
 

@@ -173,7 +173,7 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
         </Box>
       ) : null}
       <Box marginTop={1}>
-        <LatencyChart latency={snapshot.latency} folded={fit.latencyFolded} />
+        <LatencyChart latency={snapshot.latency} folded={fit.latencyFolded} of={snapshot.webSockets ? 'echoes' : 'responses'} />
       </Box>
       <Box marginTop={1}>
         <EventLog events={snapshot.events} limit={fit.events} />

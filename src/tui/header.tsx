@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
-import { formatDuration, formatPct, formatRate } from '../report/format.js';
+import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 import { formatBytes } from '../report/format-bytes.js';
 
@@ -24,7 +24,8 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * is paused), error rate over the last second and the total of requests (in
  * tcp mode also connections open and bytes relayed each way); then, when
  * on, the sticky mode with the stick table's entries (ip) or the cookies set
- * (cookie), and the rate limit with the requests it refused.
+ * (cookie), and the rate limit with the requests it refused. With
+ * `--protocol ws` the load line is the WebSocket clients' (see {@link WebSocketTotals}).
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -43,6 +44,9 @@ export function Header({ snapshot: s }: HeaderProps) {
         {'  '}
         <Text dimColor>elapsed</Text> {elapsed}
       </Text>
+      {s.webSockets ? (
+        <WebSocketTotals ws={s.webSockets} />
+      ) : (
       <Text wrap="truncate">
         <Text bold>{formatRate(s.rps)}</Text> req/s{'  '}
         {s.rate !== undefined ? (
@@ -65,6 +69,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text dimColor>requests</Text> {s.requests}
         {s.mode === 'tcp' ? <Text>{'  '}{tcpTotals(s)}</Text> : null}
       </Text>
+      )}
       {s.sticky || s.rateLimit ? (
         <Text wrap="truncate">
           {s.sticky ? (
@@ -92,6 +97,25 @@ export function Header({ snapshot: s }: HeaderProps) {
         </Text>
       ) : null}
     </Box>
+  );
+}
+
+/**
+ * The load line of a `--protocol ws` run: WebSockets open of the clients,
+ * the message rate, connects/s, drops and reconnects, the echo round trip
+ * p50/p99, and messages sent, echoed and unanswered (on a dropped connection).
+ */
+function WebSocketTotals({ ws }: { ws: NonNullable<RunSnapshot['webSockets']> }) {
+  return (
+    <Text wrap="truncate">
+      <Text dimColor>WebSockets</Text> <Text bold>{ws.open}</Text>/{ws.clients} open{'  '}
+      <Text dimColor>msg/s each</Text> {formatRate(ws.messageRate)}{'  '}
+      <Text dimColor>connects/s</Text> {formatRate(ws.rate)}{'  '}
+      <Text dimColor>drops</Text> <Text color={ws.drops > 0 ? 'yellow' : undefined}>{ws.drops}</Text>{'  '}
+      <Text dimColor>reconnects</Text> {ws.reconnects}{'  '}
+      <Text dimColor>rtt p50</Text> {formatMs(ws.p50Ms)} <Text dimColor>p99</Text> {formatMs(ws.p99Ms)}{'  '}
+      <Text dimColor>msgs</Text> {ws.sent} sent · {ws.echoed} echoed · <Text color={ws.unanswered > 0 ? 'yellow' : undefined}>{ws.unanswered} unanswered</Text>
+    </Text>
   );
 }
 
