@@ -83,6 +83,8 @@ export type WebSocketLoadResult = {
   sent: number;
   echoed: number;
   unanswered: number;
+  /** Of `unanswered`, those on a connection the other side dropped (in flight at a kill, say); the rest were still unanswered 1 s into a lifetime's close. */
+  unansweredAtDrop: number;
   pendingAtEnd: number;
   pushes: number;
   echo: LatencySummary & { count: number };
@@ -134,7 +136,7 @@ export function startWebSocketLoad(config: Omit<WebSocketLoadConfig, 'durationMs
     return b;
   };
   const movedAfterDrop: Record<string, Record<string, number>> = {};
-  const r = { connects: 0, reconnects: 0, expired: 0, drops: 0, failedConnects: 0, sent: 0, echoed: 0, unanswered: 0, pendingAtEnd: 0, pushes: 0 };
+  const r = { connects: 0, reconnects: 0, expired: 0, drops: 0, failedConnects: 0, sent: 0, echoed: 0, unanswered: 0, unansweredAtDrop: 0, pendingAtEnd: 0, pushes: 0 };
   const reconnectDelayMs = config.reconnectDelayMs ?? 100;
   const intervalMs = 1000 / config.messageRate;
   let stopping = false;
@@ -249,6 +251,7 @@ export function startWebSocketLoad(config: Omit<WebSocketLoadConfig, 'durationMs
       if (opened) {
         r.drops++;
         r.unanswered += pending.size;
+        r.unansweredAtDrop += pending.size;
         if (backend !== undefined) {
           tally(backend).drops++;
           liveOf(backend).drops++;

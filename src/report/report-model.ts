@@ -36,6 +36,7 @@ function titleLine(r: RunRecord): string {
   if (r.config.routes) parts.push(`${new Set(r.config.routes.map((x) => x.pool)).size} pools`);
   if (r.config.tls) parts.push('TLS');
   if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
+  if (r.config.webSocket) parts.push(`${r.config.webSocket.clients} WebSocket clients, ${formatRate(r.config.webSocket.messageRate)} msg/s each`);
   if (r.config.rate) parts.push(`rate ${formatRate(r.config.rate)} req/s`);
   parts.push(formatDuration(r.durationMs));
   return parts.join(' · ');

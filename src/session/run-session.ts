@@ -515,7 +515,9 @@ export class RunSession implements RunControls {
       ...(report.tls ? { tls: report.tls } : {}),
       periods: this.periods.infos(durationMs),
       ...this.load?.recordInputs(),
-      ...(this.webSocketResult && { webSocketClients: this.webSocketResult }),
+      ...(this.webSocketResult && {
+        webSocketClients: { result: this.webSocketResult, expectedShares: this.periods.current ? this.periods.expectedShares(this.periods.current) : [] },
+      }),
     });
   }
 
