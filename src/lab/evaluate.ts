@@ -27,8 +27,9 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
   const text = describe(e);
   if (!result) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} did not run)`, pass: false };
   const r = result.record;
-  // Only the time to detect is measured without traffic: every other measure of an empty run would pass by default.
-  if (e.kind !== 'detected' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
+  // Only the time to detect is measured without traffic (WebSocket clients send no requests, their measures need echoes): every other measure of an empty run would pass by default.
+  if (e.kind === 'websockets' && (r.webSocketClients?.echoed ?? 0) === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no echo)`, pass: false };
+  if (e.kind !== 'detected' && e.kind !== 'websockets' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
   switch (e.kind) {
     case 'share': {
       let share: number;
