@@ -29,7 +29,7 @@ export function webSocketsSection(r: RunRecord): Section | undefined {
     ];
   });
   const blocks: Block[] = [
-    { kind: 'table', head: ['backend', 'upgrades', 'share/exp', 'open', 'refused', 'failed'], align: ['left', 'right', 'right', 'right', 'right', 'right'], rows },
+    { kind: 'table', ...(clients.length > 0 ? { caption: [{ text: 'at the balancer' }] } : {}), head: ['backend', 'upgrades', 'share/exp', 'open', 'refused', 'failed'], align: ['left', 'right', 'right', 'right', 'right', 'right'], rows },
     {
       kind: 'note',
       text: 'upgrades: answered 101 and joined · open: still open at the end · refused: answered otherwise, relayed · failed: no answer (refused, reset, timed out; retried elsewhere when the policy allows)',
@@ -79,6 +79,7 @@ function webSocketClientsBlocks(c: NonNullable<RunRecord['webSocketClients']>): 
     },
     {
       kind: 'table',
+      caption: [{ text: 'at the clients' }],
       head: ['backend', 'connects', 'drops', 'open at end', 'open share/exp'],
       align: ['left', 'right', 'right', 'right', 'right'],
       rows,
