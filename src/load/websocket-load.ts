@@ -41,11 +41,14 @@ export type WebSocketBackendLive = { open: number; connects: number; drops: numb
  */
 export type WebSocketLive = {
   open: number;
-  counts: Omit<WebSocketLoadResult, 'url' | 'clients' | 'messageRate' | 'durationMs' | 'echo' | 'backends'>;
+  counts: WebSocketCounts;
   echo: LatencyHistogram;
   backends: ReadonlyMap<string, WebSocketBackendLive>;
   movedAfterDrop: Readonly<Record<string, Readonly<Record<string, number>>>>;
 };
+
+/** The counts of a run (see {@link WebSocketLoadResult}): everything but its settings, its echo histogram and its backends. */
+export type WebSocketCounts = Omit<WebSocketLoadResult, 'url' | 'clients' | 'messageRate' | 'durationMs' | 'echo' | 'backends'>;
 
 /** A WebSocket load under way (see {@link startWebSocketLoad}). */
 export type RunningWebSocketLoad = {

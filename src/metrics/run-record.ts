@@ -4,7 +4,7 @@ import type { HealthState } from '../balancer/health/rise-fall.js';
 import type { HealthTransition, UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
 import { LATENCY_BUCKET_EDGES_MS, type LatencySummary } from './latency-histogram.js';
 import type { TrafficStats } from './traffic-stats.js';
-import type { WebSocketLoadResult } from '../load/websocket-load.js';
+import type { WebSocketCounts, WebSocketLoadResult } from '../load/websocket-load.js';
 
 /** Version of the run record's shape; bumped on incompatible changes. */
 export const RUN_RECORD_SCHEMA_VERSION = 1;
@@ -243,21 +243,12 @@ export type RunConfig = {
  * their share of the open ones (0..1) against `expectedShare`, the
  * algorithm's share at the end (in the last period).
  */
-export type WebSocketClientsRecord = {
-  connects: number;
-  reconnects: number;
-  expired: number;
-  drops: number;
-  failedConnects: number;
-  sent: number;
-  echoed: number;
-  unanswered: number;
-  unansweredAtDrop: number;
-  pendingAtEnd: number;
-  pushes: number;
+export type WebSocketClientsRecord = WebSocketCounts & {
   echoMs: RecordLatency;
   backends: Record<string, { connects: number; drops: number; openAtEnd: number; openShare: number; expectedShare: number }>;
 };
+
+
 
 /** One route of {@link RunConfig.routes}. */
 export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
@@ -529,8 +520,8 @@ function webSocketClientsRecord(r: WebSocketLoadResult, infos: readonly BackendI
     const b = r.backends[name] ?? { connects: 0, drops: 0, openAtEnd: 0 };
     backends[name] = { ...b, openShare: open > 0 ? round(b.openAtEnd / open, 4) : 0, expectedShare: round(expectedShares[i] ?? 0, 4) };
   });
-  const { connects, reconnects, expired, drops, failedConnects, sent, echoed, unanswered, unansweredAtDrop, pendingAtEnd, pushes } = r;
-  return { connects, reconnects, expired, drops, failedConnects, sent, echoed, unanswered, unansweredAtDrop, pendingAtEnd, pushes, echoMs: roundLatency(r.echo), backends };
+  const { url: _url, clients: _clients, messageRate: _rate, durationMs: _ms, echo, backends: _backends, ...counts } = r;
+  return { ...counts, echoMs: roundLatency(echo), backends };
 }
 
 /**
