@@ -124,20 +124,18 @@ export const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', '
  * above 0 up to {@link MAX_MESSAGE_RATE}, `clients` or `ws-lifetime` out of range.
  */
 export function resolveWebSocketLoad(o: LoadInput, name: FieldNamer, opts: { httpWords: string; rateRequired: boolean; defaultRate?: number }): WebSocketLoadModel {
-  const [clients_, rate_, lifetime_, duration_] = ['clients', 'message-rate', 'ws-lifetime', 'duration'].map((f) => name(`load.${f}`));
-  const takes = `WebSocket clients take ${clients_}, ${rate_}, ${lifetime_} and ${duration_}`;
+  const [clientsFlag, rateFlag, lifetimeFlag, durationFlag] = ['clients', 'message-rate', 'ws-lifetime', 'duration'].map((f) => name(`load.${f}`));
+  const takes = `WebSocket clients take ${clientsFlag}, ${rateFlag}, ${lifetimeFlag} and ${durationFlag}`;
   const given = [...NOT_FOR_WS.filter((f) => o[f] !== undefined), ...(o.cookies === false ? ['cookies'] : []), ...(o['keep-alive'] === false ? ['keep-alive'] : [])];
   if (given.length > 0) {
     const field = name(`load.${given[0]}`);
     throw FieldError.worded(field, `Expected \`${field}\` only with ${opts.httpWords}; ${takes}`);
   }
-  const rateRequired = opts.rateRequired;
-  const defaultRate = opts.defaultRate ?? 1;
   const rateField = name('load.message-rate');
-  if (o['message-rate'] === undefined && rateRequired) {
+  if (o['message-rate'] === undefined && opts.rateRequired) {
     throw FieldError.worded(rateField, `Expected \`${rateField}\` (messages a second each WebSocket client sends, e.g. 5) with \`${name('load.protocol')} ws\`, got none`);
   }
-  const messageRate = o['message-rate'] === undefined ? defaultRate : Number(o['message-rate']);
+  const messageRate = o['message-rate'] === undefined ? (opts.defaultRate ?? 1) : Number(o['message-rate']);
   if (!(messageRate > 0 && messageRate <= MAX_MESSAGE_RATE)) {
     throw new FieldError(rateField, `to be a number of messages a second, above 0 and at most ${MAX_MESSAGE_RATE}, got ${JSON.stringify(o['message-rate'])}`);
   }

@@ -101,21 +101,25 @@ export function Header({ snapshot: s }: HeaderProps) {
 }
 
 /**
- * The load line of a `--protocol ws` run: WebSockets open of the clients,
- * the message rate, connects/s, drops and reconnects, the echo round trip
- * p50/p99, and messages sent, echoed and unanswered (on a dropped connection).
+ * The two load lines of a `--protocol ws` run: WebSockets open of the
+ * clients, the message rate, connects/s, drops and reconnects; then the echo
+ * round trip p50/p99 and messages sent, echoed and unanswered.
  */
 function WebSocketTotals({ ws }: { ws: NonNullable<RunSnapshot['webSockets']> }) {
   return (
-    <Text wrap="truncate">
-      <Text dimColor>WebSockets</Text> <Text bold>{ws.open}</Text>/{ws.clients} open{'  '}
-      <Text dimColor>msg/s each</Text> {formatRate(ws.messageRate)}{'  '}
-      <Text dimColor>connects/s</Text> {formatRate(ws.rate)}{'  '}
-      <Text dimColor>drops</Text> <Text color={ws.drops > 0 ? 'yellow' : undefined}>{ws.drops}</Text>{'  '}
-      <Text dimColor>reconnects</Text> {ws.reconnects}{'  '}
-      <Text dimColor>rtt p50</Text> {formatMs(ws.p50Ms)} <Text dimColor>p99</Text> {formatMs(ws.p99Ms)}{'  '}
-      <Text dimColor>msgs</Text> {ws.sent} sent · {ws.echoed} echoed · <Text color={ws.unanswered > 0 ? 'yellow' : undefined}>{ws.unanswered} unanswered</Text>
-    </Text>
+    <>
+      <Text wrap="truncate">
+        <Text dimColor>WebSockets</Text> <Text bold>{ws.open}</Text>/{ws.clients} open{'  '}
+        <Text dimColor>msg/s each</Text> {formatRate(ws.messageRate)}{'  '}
+        <Text dimColor>connects/s</Text> {formatRate(ws.rate)}{'  '}
+        <Text dimColor>drops</Text> <Text color={ws.drops > 0 ? 'yellow' : undefined}>{ws.drops}</Text>{'  '}
+        <Text dimColor>reconnects</Text> {ws.reconnects}
+      </Text>
+      <Text wrap="truncate">
+        <Text dimColor>echo rtt p50</Text> {formatMs(ws.p50Ms)} <Text dimColor>p99</Text> {formatMs(ws.p99Ms)}{'  '}
+        <Text dimColor>messages</Text> {ws.sent} sent · {ws.echoed} echoed · <Text color={ws.unanswered > 0 ? 'yellow' : undefined}>{ws.unanswered} unanswered</Text>
+      </Text>
+    </>
   );
 }
 
