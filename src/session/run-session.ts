@@ -50,7 +50,7 @@ function isFaultEvent(ev: ScheduledEvent): ev is FaultEvent {
  * One run of `lblab start`: a fleet of real backend processes, the
  * in-process balancer in front of them (in a worker thread of its own, so
  * the dashboard and the metrics kept here never delay a request), and the load generator firing at the
- * balancer, plus the event log. Time 0 of every time in the run (events,
+ * balancer (or, with `--protocol ws`, WebSocket clients holding connections to it), plus the event log. Time 0 of every time in the run (events,
  * transitions, time line) is the moment the balancer starts. It is also the
  * {@link RunControls} the dashboard drives.
  */
@@ -157,8 +157,9 @@ export class RunSession implements RunControls {
       this.forwardProxy = await startForwardProxy({ port: 0, allow: [] });
     }
     if (config.webSocket) this.startWebSockets(url);
-    else this.startLoad(url, backends);
+    else this.createLoad(url, backends);
     this.newPeriod(0);
+    this.load?.start();
     for (const ev of config.events) {
       // +1 ms: a Node timer may fire up to a millisecond early, and an event
       // due at 2 s must not land in second 1 of the time line.
@@ -183,16 +184,17 @@ export class RunSession implements RunControls {
   /** Starts the WebSocket clients of `--protocol ws` at the balancer's `url` (http:// → ws://); a run whose every handshake failed ends, and fails. */
   private startWebSockets(url: string): void {
     const ws = this.config.webSocket!;
+    const wsUrl = url.replace(/^http:/, 'ws:');
     this.webSocketsFromMs = this.nowMs();
-    this.webSockets = startWebSocketLoad({ url: url.replace(/^http:/, 'ws:'), clients: ws.clients, messageRate: ws.messageRate, ...(ws.lifetimeMs !== undefined && { lifetimeMs: ws.lifetimeMs }) });
+    this.webSockets = startWebSocketLoad({ url: wsUrl, clients: ws.clients, messageRate: ws.messageRate, ...(ws.lifetimeMs !== undefined && { lifetimeMs: ws.lifetimeMs }) });
     void this.webSockets.gaveUp.then(() => {
-      this.log({ atMs: this.nowMs(), type: 'error', detail: `no WebSocket handshake with ${url} succeeded` });
+      this.log({ atMs: this.nowMs(), type: 'error', detail: `no WebSocket handshake with ${wsUrl} succeeded` });
       this.quit();
     });
   }
 
-  /** Starts the HTTP load generator at the balancer's `url`. */
-  private startLoad(url: string, backends: ReadonlyArray<{ url: string }>): void {
+  /** Makes the HTTP load generator for the balancer's `url` (started once the first period is open). */
+  private createLoad(url: string, backends: ReadonlyArray<{ url: string }>): void {
     const { config } = this;
     this.load = new LoadGenerator({
       url,
@@ -221,7 +223,6 @@ export class RunSession implements RunControls {
         this.quit();
       });
     }
-    this.load.start();
   }
 
   /** Resolves when the run should end: duration over, `quit()` called (key, signal). */
