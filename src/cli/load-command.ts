@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { requireLoopbackUrl } from '../scenario/loopback.js';
-import { resolveClients, resolveLoadModel } from '../scenario/load.js';
+import { DEFAULT_WS_CLIENTS, resolveClients, resolveLoadModel, resolveWebSocketLoad } from '../scenario/load.js';
 import { parseDuration, parseFraction, parseInteger } from '../scenario/values.js';
 import { CLIENTS_HELP } from './help-sections.js';
 import { addOptionGroup, flagOf, inputFromFlags } from './options.js';
@@ -12,10 +12,8 @@ import { parseHttpUrl } from './parse.js';
 const DEFAULT_DURATION_MS = 10_000;
 
 /** The `load` flags that are not scenario fields. */
-type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string; messageRate?: string; wsLifetime?: string };
+type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string };
 
-/** WebSocket clients `lblab load ws://…` holds when `--clients` is not given. */
-const DEFAULT_WS_CLIENTS = 10;
 /** Messages a second each WebSocket client sends when `--message-rate` is not given. */
 const DEFAULT_MESSAGE_RATE = 1;
 
@@ -30,9 +28,7 @@ export function registerLoadCommand(program: Command): void {
     .option('--threads <n>', 'worker threads to spread the load over', '1')
     .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
-    .option('--out <file>', 'also write the run record to FILE')
-    .option('--message-rate <n>', `ws:// only: messages a second each WebSocket client sends (default ${DEFAULT_MESSAGE_RATE})`)
-    .option('--ws-lifetime <duration>', 'ws:// only: each client closes its WebSocket after this long and connects again (default: the whole run)');
+    .option('--out <file>', 'also write the run record to FILE');
   addOptionGroup(cmd, 'clients', 'load')
     .addHelpText('after', CLIENTS_HELP)
     .addHelpText(
@@ -70,11 +66,12 @@ error rate is above it. The report, --json and --out come first either way.`,
     )
     .action(async (rawUrl: string, o: LoadFlags, command: Command) => {
       if (/^wss?:/i.test(rawUrl)) return loadWebSockets(rawUrl, o, command);
-      for (const [flag, given] of [['--message-rate', o.messageRate], ['--ws-lifetime', o.wsLifetime]] as const) {
-        if (given !== undefined) throw new UsageError(`Expected \`${flag}\` only with a ws:// URL, got ${JSON.stringify(rawUrl)}`);
+      const load = inputFromFlags(command, 'load').load ?? {};
+      if (load.protocol === 'ws') throw new UsageError(`Expected a ws:// URL for WebSocket clients (\`lblab load ws://…\`), got \`--protocol ws\` with ${JSON.stringify(rawUrl)}`);
+      for (const field of ['message-rate', 'ws-lifetime'] as const) {
+        if (load[field] !== undefined) throw new UsageError(`Expected \`${flagOf(`load.${field}`)}\` only with a ws:// URL, got ${JSON.stringify(rawUrl)}`);
       }
       const url = requireLoopbackUrl('<url>', parseHttpUrl('<url>', rawUrl, true));
-      const load = inputFromFlags(command, 'load').load ?? {};
       const clients = resolveClients(load, flagOf);
       if (clients.clients !== undefined && !/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) {
         // Client source addresses are IPv4 loopback; localhost may resolve to ::1.
@@ -101,9 +98,6 @@ error rate is above it. The report, --json and --out come first either way.`,
     });
 }
 
-/** Load fields that mean nothing to WebSocket clients: refused with a ws:// URL. */
-const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', 'spread-clients', 'client-weights', 'headers', 'path', 'proxy', 'protocol', 'connections', 'streams'] as const;
-
 /**
  * `lblab load ws://…`: WebSocket clients (see `runWebSocketLoad`), a
  * progress line every second on stderr, then the report (or JSON).
@@ -119,19 +113,12 @@ async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): P
   if (url.protocol !== 'ws:') throw new UsageError(`Expected \`<url>\` to be a ws:// URL (wss:// is not supported), got ${JSON.stringify(rawUrl)}`);
   requireLoopbackUrl('<url>', url);
   const load = inputFromFlags(command, 'load').load ?? {};
-  for (const field of NOT_FOR_WS) {
-    if (load[field] !== undefined) throw new UsageError(`Expected \`${flagOf(`load.${field}`)}\` only with an http(s):// URL; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration`);
-  }
+  if (load.protocol !== undefined) throw new UsageError(`Expected \`--protocol\` only with an http(s):// URL (a ws:// URL makes WebSocket clients), got --protocol ${load.protocol} with ${JSON.stringify(rawUrl)}`);
+  const { clients, messageRate, lifetimeMs } = resolveWebSocketLoad(load, flagOf, { httpWords: 'an http(s):// URL', rateRequired: false, defaultRate: DEFAULT_MESSAGE_RATE });
   for (const [flag, given] of [['--threads', o.threads !== '1'], ['--insecure', o.insecure], ['--out', o.out !== undefined]] as const) {
     if (given) throw new UsageError(`Expected \`${flag}\` only with an http(s):// URL, got it with ${JSON.stringify(rawUrl)}`);
   }
-  const clients = load.clients === undefined ? DEFAULT_WS_CLIENTS : parseInteger(flagOf('load.clients'), String(load.clients), 1, 10_000);
-  const messageRate = o.messageRate === undefined ? DEFAULT_MESSAGE_RATE : Number(o.messageRate);
-  if (!(messageRate > 0 && messageRate <= 1000)) {
-    throw new UsageError(`Expected \`--message-rate\` to be a number of messages a second, above 0 and at most 1000, got ${JSON.stringify(o.messageRate)}`);
-  }
   const durationMs = load.duration !== undefined ? parseDuration('--duration', load.duration) : DEFAULT_DURATION_MS;
-  const lifetimeMs = o.wsLifetime === undefined ? undefined : parseDuration('--ws-lifetime', o.wsLifetime);
   const { runWebSocketLoad } = await import('../load/websocket-load.js');
   const { formatWebSocketLoad } = await import('../report/websocket-load-text.js');
   const { onSignal } = await import('./output.js');

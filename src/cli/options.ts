@@ -185,17 +185,33 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'load-model',
     commands: ['start', 'load', 'export'],
   },
+  'load.protocol': {
+    flags: '--protocol <name>',
+    help: {
+      start:
+        'what the clients speak: http (HTTP/1.1 requests, the default), http2 (--connections each carrying --streams; h2c, or h2 with --tls) or ws (each of --clients holds one WebSocket, sends --message-rate a second and reconnects when dropped; not with --rate, --concurrency, --requests)',
+      load: 'what the clients speak: http (HTTP/1.1, the default) or http2 (h2c on http://, h2 by ALPN on https://: --connections each carrying --streams); a ws:// URL makes WebSocket clients',
+    },
+    group: 'load-model',
+    commands: ['start', 'load'],
+  },
+  'load.message-rate': {
+    flags: '--message-rate <n>',
+    help: { start: 'with --protocol ws: messages a second each WebSocket client sends (required)', load: 'ws:// only: messages a second each WebSocket client sends (default 1)' },
+    group: 'load-model',
+    commands: ['start', 'load'],
+  },
+  'load.ws-lifetime': {
+    flags: '--ws-lifetime <duration>',
+    help: { start: 'with --protocol ws: each client closes its WebSocket after this long and connects again (default: the whole run)', load: 'ws:// only: each client closes its WebSocket after this long and connects again (default: the whole run)' },
+    group: 'load-model',
+    commands: ['start', 'load'],
+  },
   'load.max-in-flight': {
     flags: '--max-in-flight <n>',
     help: `open model: most requests outstanding at once (default ${DEFAULT_MAX_IN_FLIGHT}); a request due at the cap waits for a slot and is counted`,
     group: 'load-model',
     commands: ['start', 'load', 'export'],
-  },
-  'load.protocol': {
-    flags: '--protocol <name>',
-    help: 'what the clients speak: http (HTTP/1.1, the default) or http2 (h2c on http://, h2 by ALPN on https://: --connections each carrying --streams)',
-    group: 'load-model',
-    commands: ['start', 'load'],
   },
   'load.connections': {
     flags: '--connections <n>',

@@ -42,6 +42,8 @@ Examples:
   lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
   lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
   lblab start --backends 4 --region us=b1,b2 --region eu=b3,b4 --rtt us-eu=80ms --client-regions us=60%,eu=40%
+  lblab start --backends 3 --algo least-conn --protocol ws --clients 30 --message-rate 5 --event "5s kill b2"
+  lblab start --backends 3 --http2 --protocol http2 --connections 1 --streams 64
 
 ${algorithmsHelp()}
 

@@ -63,9 +63,15 @@ export async function driveSession(session: RunSession, opts: DriveOptions): Pro
 
   if (headless) {
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
-    const load = config.rate !== undefined ? `rate ${config.rate} req/s` : `concurrency ${config.concurrency}`;
+    const ws = config.webSocket;
+    const lifetime = ws?.lifetimeMs !== undefined ? `, each reconnecting after ${ws.lifetimeMs / 1000}s` : '';
+    const load = ws
+      ? `${ws.clients} WebSocket clients, ${ws.messageRate} msg/s each${lifetime}`
+      : config.rate !== undefined
+        ? `rate ${config.rate} req/s`
+        : `concurrency ${config.concurrency}`;
     const count = config.requests !== undefined ? `, ${config.requests} requests` : '';
-    const paths = config.paths ?? requestPaths(config.routing);
+    const paths = ws ? ['/'] : (config.paths ?? requestPaths(config.routing));
     const to = paths.length > 1 || paths[0] !== '/' ? `, paths ${paths.join(' ')} in turn` : '';
     process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}${to}\n`);
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);

@@ -1,4 +1,4 @@
-import type { ExpectationVerdict, RunRecord } from '../metrics/run-record.js';
+import type { ExpectationVerdict, RunRecord, WebSocketClientsRecord } from '../metrics/run-record.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
 import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, WindowStart } from './lab.js';
@@ -27,8 +27,9 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
   const text = describe(e);
   if (!result) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} did not run)`, pass: false };
   const r = result.record;
-  // Only the time to detect is measured without traffic: every other measure of an empty run would pass by default.
-  if (e.kind !== 'detected' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
+  // Only the time to detect is measured without traffic (WebSocket clients send no requests, their measures need echoes): every other measure of an empty run would pass by default.
+  if (e.kind === 'websockets' && (r.webSocketClients?.echoed ?? 0) === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no echo)`, pass: false };
+  if (e.kind !== 'detected' && e.kind !== 'websockets' && r.totals.requests === 0) return { text, expected: expectedWords(e), measured: `not measured (run ${e.run} got no responses)`, pass: false };
   switch (e.kind) {
     case 'share': {
       let share: number;
@@ -146,6 +147,13 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       const v = connectionMeasure(e.of, c, b.tries?.served ?? b.requests);
       const pass = (e.min === undefined || v >= e.min - 1e-9) && (e.max === undefined || v <= e.max + 1e-9);
       return { text, expected: expectedWords(e), measured: formatCount(v), pass };
+    }
+    case 'websockets': {
+      const c = r.webSocketClients;
+      if (!c) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no webSocketClients)', pass: false };
+      const m = webSocketMeasure(e, c);
+      const pass = (e.min === undefined || m.value >= e.min - 1e-9) && (e.max === undefined || m.value <= e.max + 1e-9);
+      return { text, expected: expectedWords(e), measured: m.words, pass };
     }
     case 'handshakes': {
       const tls = r.totals.tls;
@@ -283,6 +291,9 @@ function describe(e: Expectation): string {
       return 'TLS handshakes per request';
     case 'client-region':
       return e.of === 'remote-share' ? `share of ${e.region} clients' requests served in another region` : e.of === 'error-rate' ? `error rate of ${e.region} clients` : `what ${e.region} clients paid away from home, in round trips`;
+    case 'websockets':
+      if (e.of === 'open-share') return `${e.backend}'s share of the WebSockets open at the end`;
+      return e.of === 'lost' ? 'WebSocket messages lost (not echoed, not in flight at a drop)' : `WebSockets dropped${e.backend ? ` by ${e.backend}` : ''}`;
     case 'upstream-connections':
       return `${CONNECTION_MEASURE_WORDS[e.of]} to ${e.backend}`;
     case 'client-rate':
@@ -308,6 +319,26 @@ const CONNECTION_MEASURE_WORDS: Record<ConnectionMeasure, string> = {
 };
 
 /** A backend's keep-alive connection measure; `served` is the tries it served, for requests per connection. */
+/**
+ * A `websockets` measure of the clients' record, with the words the verdict
+ * shows: the open share with its count and the expected share, lost
+ * messages with what the others were, drops.
+ */
+function webSocketMeasure(e: Extract<Expectation, { kind: 'websockets' }>, c: WebSocketClientsRecord): { value: number; words: string } {
+  if (e.of === 'open-share') {
+    const b = c.backends[e.backend!];
+    const open = Object.values(c.backends).reduce((n, x) => n + x.openAtEnd, 0);
+    const share = b?.openShare ?? 0;
+    return { value: share, words: `${formatPct(share)} (${b?.openAtEnd ?? 0} of ${open} open; expected share ${formatPct(b?.expectedShare ?? 0)})` };
+  }
+  if (e.of === 'lost') {
+    const lost = c.sent - c.echoed - c.unansweredAtDrop - c.pendingAtEnd;
+    return { value: lost, words: `${lost} of ${c.sent} sent (${c.echoed} echoed, ${c.unansweredAtDrop} in flight at a drop, ${c.pendingAtEnd} pending at the end)` };
+  }
+  const drops = e.backend ? (c.backends[e.backend]?.drops ?? 0) : c.drops;
+  return { value: drops, words: String(drops) };
+}
+
 function connectionMeasure(of: ConnectionMeasure, c: UpstreamConnectionsRecord, served: number): number {
   switch (of) {
     case 'opened':
@@ -394,6 +425,8 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, formatPer);
     case 'client-region':
       return bounds(e.min, e.max, (v) => (e.of === 'rtt-paid' ? `${v.toFixed(2)} RTT` : formatPct(v, 2)));
+    case 'websockets':
+      return bounds(e.min, e.max, e.of === 'open-share' ? (v) => formatPct(v) : String);
     case 'upstream-connections':
       return bounds(e.min, e.max, formatCount);
     case 'client-rate':

@@ -158,6 +158,20 @@ export const EXPECTATION_SCHEMAS = {
    * nearest other region: 1 = exactly one RTT.
    */
   'client-region': z.strictObject({ region: z.string(), of: z.enum(['remote-share', 'error-rate', 'rtt-paid']), min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
+  /**
+   * What the WebSocket clients of a `load.protocol: ws` run saw (record
+   * `webSocketClients`): `open-share`, `backend`'s share (0..1) of the
+   * WebSockets open at the end; `lost`, messages neither echoed, nor in
+   * flight on a connection that dropped, nor pending at the end; `drops`,
+   * connections dropped (of `backend` when given).
+   */
+  websockets: z.strictObject({
+    of: z.enum(['open-share', 'lost', 'drops']),
+    backend: backend.optional(),
+    min: z.number().min(0).optional(),
+    max: z.number().min(0).optional(),
+    run: runName,
+  }),
   /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */
   handshakes: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */

@@ -74,9 +74,13 @@ function teachingLines(text: string, width: number): string[] {
 function scenarioLines(config: RunScenario): string[] {
   const weighted = config.weights.some((w) => w !== 1);
   const lines = [`${config.algo}${weighted ? ` with weights ${config.weights.join(':')}` : ''}, ${config.backends.length} backends: ${config.backends.map((b) => `${b.name} ${formatLatency(b.latency)} cap ${b.capacity}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}`).join(', ')}`];
+  const ws = config.webSocket;
   const h2 = config.http2Clients;
   const workers = h2 ? `HTTP/2: ${h2.connections} ${h2.connections === 1 ? 'connection' : 'connections'} × ${h2.streams} concurrent streams` : `${config.concurrency} concurrent ${config.concurrency === 1 ? 'worker' : 'workers'}`;
-  lines.push(`load: ${config.rate !== undefined ? `${config.rate} req/s on a schedule (open model)` : workers}${config.requests !== undefined ? `, ${config.requests} requests at most` : ''} for ${formatDuration(config.durationMs)}${config.clients ? `, ${config.clients} virtual clients${config.spreadClients ? ' (one /24 each)' : ''}` : ''}`);
+  if (ws) {
+    const lifetime = ws.lifetimeMs !== undefined ? `, each reconnecting after ${formatDuration(ws.lifetimeMs)}` : ', each held the whole run';
+    lines.push(`load: ${ws.clients} WebSocket clients, ${ws.messageRate} messages a second each${lifetime}, for ${formatDuration(config.durationMs)}`);
+  } else lines.push(`load: ${config.rate !== undefined ? `${config.rate} req/s on a schedule (open model)` : workers}${config.requests !== undefined ? `, ${config.requests} requests at most` : ''} for ${formatDuration(config.durationMs)}${config.clients ? `, ${config.clients} virtual clients${config.spreadClients ? ' (one /24 each)' : ''}` : ''}`);
   if (config.clientWeights) lines.push(`client weights ${config.clientWeights.join(':')}: client 1 sends ${formatPct(config.clientWeights[0]! / config.clientWeights.reduce((a, b) => a + b, 0))} of the requests`);
   if (!config.keepAlive) lines.push('no keep-alive: a new connection for every request');
   if (config.headers.length > 0) lines.push(`headers sent: ${config.headers.map((x) => `${x.name}: ${x.value}`).join(', ')}`);

@@ -21,6 +21,9 @@ export type LatencyMetric = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
 /** What `upstream-connections` reads of a backend's keep-alive connections (see `UpstreamConnectionsRecord`). */
 export type ConnectionMeasure = 'opened' | 'closed' | 'open' | 'idle' | 'peak-open' | 'mean-open' | 'mean-busy' | 'mean-idle' | 'requests-per-connection';
 
+/** What `websockets` reads of the WebSocket clients' record (see `WebSocketClientsRecord`). */
+export type WebSocketMeasure = 'open-share' | 'lost' | 'drops';
+
 /** What `client-rate` counts of a virtual client's requests: answered (not 429, not failed), 429s, failures, or all. */
 export type ClientMeasure = 'served' | 'rate-limited' | 'errors' | 'requests';
 
@@ -52,6 +55,7 @@ export type ExpectationOfKind =
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
   | { kind: 'handshakes'; run: string; min?: number; max?: number }
   | { kind: 'client-region'; run: string; region: string; of: 'remote-share' | 'error-rate' | 'rtt-paid'; min?: number; max?: number }
+  | { kind: 'websockets'; run: string; of: WebSocketMeasure; backend?: string; min?: number; max?: number }
   | { kind: 'upstream-connections'; run: string; backend: string; of: ConnectionMeasure; min?: number; max?: number }
   | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
   | { kind: 'seen-by-backends'; run: string; of: 'present'; header: string; present: boolean }

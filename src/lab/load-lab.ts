@@ -10,7 +10,7 @@ import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
 import { ENGINES } from '../engines/engines.js';
-import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, WebSocketMeasure, WindowStart } from './lab.js';
 import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
@@ -265,6 +265,21 @@ class LabReader {
           run: run.name,
           backend: backend('backend'),
           of: v.of as ConnectionMeasure,
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+        };
+      }
+      case 'websockets': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (!run.config.webSocket) this.fail(p, `expected a run with WebSocket clients (load: { protocol: ws }); run ${run.name} sends HTTP requests`);
+        if (v.of === 'open-share' && v.backend === undefined) this.fail(`${p}.backend`, 'expected the backend whose share of the open WebSockets is judged, got none');
+        if (v.of === 'lost' && v.backend !== undefined) this.fail(`${p}.backend`, 'expected no backend: lost messages are counted over the run');
+        return {
+          kind,
+          run: run.name,
+          of: v.of as WebSocketMeasure,
+          ...(v.backend !== undefined ? { backend: backend('backend') } : {}),
           ...(v.min !== undefined ? { min: v.min as number } : {}),
           ...(v.max !== undefined ? { max: v.max as number } : {}),
         };

@@ -25,6 +25,7 @@ export const runRecordSchema = z.object({
     protocol: z.enum(['http2']).optional(),
     connections: z.number().optional(),
     streams: z.number().optional(),
+    webSocket: z.object({ clients: z.number(), messageRate: z.number(), lifetimeMs: z.number().optional() }).optional(),
     target: z.string().optional(),
     health: z
       .object({
@@ -184,6 +185,23 @@ export const runRecordSchema = z.object({
     })
     .optional(),
   sequence: z.array(z.string()).optional(),
+  webSocketClients: z
+    .object({
+      connects: z.number(),
+      reconnects: z.number(),
+      expired: z.number(),
+      drops: z.number(),
+      failedConnects: z.number(),
+      sent: z.number(),
+      echoed: z.number(),
+      unanswered: z.number(),
+      unansweredAtDrop: z.number(),
+      pendingAtEnd: z.number(),
+      pushes: z.number(),
+      echoMs: latency,
+      backends: z.record(z.string(), z.object({ connects: z.number(), drops: z.number(), openAtEnd: z.number(), openShare: z.number(), expectedShare: z.number() })),
+    })
+    .optional(),
   lab: z
     .object({
       name: z.string(),

@@ -4,6 +4,7 @@ import type { HealthState } from '../balancer/health/rise-fall.js';
 import type { HealthTransition, UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
 import { LATENCY_BUCKET_EDGES_MS, type LatencySummary } from './latency-histogram.js';
 import type { TrafficStats } from './traffic-stats.js';
+import type { WebSocketCounts, WebSocketLoadResult } from '../load/websocket-load.js';
 
 /** Version of the run record's shape; bumped on incompatible changes. */
 export const RUN_RECORD_SCHEMA_VERSION = 1;
@@ -233,7 +234,27 @@ export type RunConfig = {
   clientsVia?: 'forward-proxy';
   /** The real balancer that did the balancing (`--engine`); absent: lblab's own. */
   engine?: 'haproxy' | 'nginx';
+  /** `--protocol ws`: the WebSocket clients, their message rate (per second each) and lifetime (ms, absent: the whole run); `concurrency` is then absent. */
+  webSocket?: { clients: number; messageRate: number; lifetimeMs?: number };
 };
+
+/**
+ * What the WebSocket clients of a `--protocol ws` run measured (see
+ * `WebSocketLoadResult`): connects (first ones and reconnects), expired
+ * (closed by the client at the end of their lifetime), drops (closed by the
+ * other side), failed handshakes, messages sent, echoed, unanswered (of
+ * them `unansweredAtDrop` on a dropped connection), still pending at the
+ * end, and the backends' pushes; the echo round trip in ms. Per backend (by
+ * its hello message) its connects, drops, WebSockets open at the end and
+ * their share of the open ones (0..1) against `expectedShare`, the
+ * algorithm's share at the end (in the last period).
+ */
+export type WebSocketClientsRecord = WebSocketCounts & {
+  echoMs: RecordLatency;
+  backends: Record<string, { connects: number; drops: number; openAtEnd: number; openShare: number; expectedShare: number }>;
+};
+
+
 
 /** One route of {@link RunConfig.routes}. */
 export type RouteRecord = { match: string; pool: string; backends: string[]; algo?: string };
@@ -371,6 +392,8 @@ export type RunRecord = {
   sequence?: string[];
   /** The verdict of the lab this run belongs to (`lblab lab run`). */
   lab?: LabVerdict;
+  /** `--protocol ws`: what the WebSocket clients measured; absent for HTTP clients. */
+  webSocketClients?: WebSocketClientsRecord;
 };
 
 /** One expectation of a lab, judged against the run: ✓ when `pass`. `expected`/`measured` are human-readable, units included. */
@@ -445,6 +468,8 @@ export function buildRunRecord(input: {
   open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number };
   clients?: RunRecord['clients'];
   sequence?: string[];
+  /** `--protocol ws`: the clients' result and each backend's expected share at the end (one per backend in `backends` order). */
+  webSocketClients?: { result: WebSocketLoadResult; expectedShares: readonly number[] };
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -524,7 +549,21 @@ export function buildRunRecord(input: {
     timeline,
     ...(input.clients ? { clients: input.clients } : {}),
     ...(input.sequence ? { sequence: [...input.sequence] } : {}),
+    ...(input.webSocketClients ? { webSocketClients: webSocketClientsRecord(input.webSocketClients.result, infos, input.webSocketClients.expectedShares) } : {}),
   };
+}
+
+/** See {@link WebSocketClientsRecord}: the result's counts, and per backend (configured ones first, in order, then any other its hello named) what the clients saw of it. */
+function webSocketClientsRecord(r: WebSocketLoadResult, infos: readonly BackendInfo[], expectedShares: readonly number[]): WebSocketClientsRecord {
+  const names = [...infos.map((i) => i.name), ...Object.keys(r.backends).filter((n) => !infos.some((i) => i.name === n))];
+  const open = Object.values(r.backends).reduce((n, b) => n + b.openAtEnd, 0);
+  const backends: WebSocketClientsRecord['backends'] = {};
+  names.forEach((name, i) => {
+    const b = r.backends[name] ?? { connects: 0, drops: 0, openAtEnd: 0 };
+    backends[name] = { ...b, openShare: open > 0 ? round(b.openAtEnd / open, 4) : 0, expectedShare: round(expectedShares[i] ?? 0, 4) };
+  });
+  const { url: _url, clients: _clients, messageRate: _rate, durationMs: _ms, echo, backends: _backends, ...counts } = r;
+  return { ...counts, echoMs: roundLatency(echo), backends };
 }
 
 /**

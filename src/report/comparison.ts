@@ -103,7 +103,9 @@ export function buildComparisonModel(written: Comparison): ComparisonModel {
     .map((b) => `${b.name} ${formatLatency(b.latency)}${b.capacity !== null ? ` cap ${b.capacity}` : ''}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}${b.weight !== 1 ? ` w${b.weight}` : ''}`)
     .join(', ');
   const what = results.some((r) => r.engine || r.name !== undefined) ? 'run' : 'algorithm';
-  const title = `lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`;
+  const ws = results[0]?.record.config.webSocket;
+  const load = ws ? `${ws.clients} WebSocket clients, ${formatRate(ws.messageRate)} msg/s each` : `concurrency ${s.concurrency}${s.clients ? ` · ${s.clients} clients` : ''}`;
+  const title = `lblab compare · ${results.length} ${what}${results.length === 1 ? '' : 's'} · ${formatDuration(s.durationMs)} each · ${load}`;
   const scenario = `backends: ${profile}${s.remove ? ` · ${s.remove} removed at ${formatDuration(s.durationMs / 2)}` : ''}`;
   const model: ComparisonModel = { title, scenario, partial: cmp.partial, notes: [] };
   if (results.length === 0) return model;
@@ -117,24 +119,9 @@ export function buildComparisonModel(written: Comparison): ComparisonModel {
     return [plain(label), ...values.map((v): Span => (differ && v === min ? { text: fmt(v), tone: 'strong' } : plain(fmt(v))))];
   };
   const row = (label: string, cells: Array<string | Span>): Span[] => [plain(label), ...cells.map((x) => (typeof x === 'string' ? plain(x) : x))];
-  rows.push(row('req/s', results.map((r) => formatRate(r.rps))));
-  rows.push(lowestBest('p50', results.map((r) => r.latencyMs.p50), formatMs));
-  rows.push(lowestBest('p90', results.map((r) => r.latencyMs.p90), formatMs));
-  rows.push(lowestBest('p99', results.map((r) => r.latencyMs.p99), formatMs));
-  rows.push(lowestBest('max', results.map((r) => r.latencyMs.max), formatMs));
-  rows.push(row('errors', results.map((r) => (r.errors > 0 ? { text: `${r.errors} (${formatPct(r.errorRate, 2)})`, tone: 'bad' as const } : '0'))));
-  for (const b of s.backends) {
-    rows.push(row(`${b.name} share/exp`, results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)));
-  }
-  rows.push(row('max share dev', results.map((r) => formatPct(r.maxShareDeviation))));
-  if (results.some((r) => r.clients)) {
-    rows.push(row('clients on 1 backend', results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))));
-  }
-  if (results.some((r) => r.keysMoved)) {
-    rows.push(lowestBest('keys moved', results.map((r) => r.keysMoved?.movedFraction ?? Number.NaN), (v) => (Number.isNaN(v) ? '-' : formatPct(v))));
-    rows.push(row(`  ${s.remove ?? 'removed'}'s own clients`, results.map((r) => (r.keysMoved ? `${r.keysMoved.ownClients}/${r.keysMoved.clients}` : '-'))));
-    rows.push(row('  from kept backends', results.map((r) => (r.keysMoved ? `${r.keysMoved.movedFromKept}/${r.keysMoved.clients}` : '-'))));
-  }
+  if (results.every((r) => r.record.webSocketClients)) {
+    rows.push(...webSocketRows(results.map((r) => r.record.webSocketClients!), s.backends.map((b) => b.name), row, lowestBest));
+  } else rows.push(...httpRows());
   model.table = {
     kind: 'table',
     head: ['', ...results.map((r) => (cutShort(r, s.durationMs) ? `${column(r, results)}*` : column(r, results)))],
@@ -143,6 +130,55 @@ export function buildComparisonModel(written: Comparison): ComparisonModel {
   };
   model.notes = comparisonNotes(cmp);
   return model;
+
+  /** The rows of runs of HTTP clients: req/s, latency, errors, shares of the responses, clients, keys moved. */
+  function httpRows(): Span[][] {
+    const rows: Span[][] = [];
+    rows.push(row('req/s', results.map((r) => formatRate(r.rps))));
+    rows.push(lowestBest('p50', results.map((r) => r.latencyMs.p50), formatMs));
+    rows.push(lowestBest('p90', results.map((r) => r.latencyMs.p90), formatMs));
+    rows.push(lowestBest('p99', results.map((r) => r.latencyMs.p99), formatMs));
+    rows.push(lowestBest('max', results.map((r) => r.latencyMs.max), formatMs));
+    rows.push(row('errors', results.map((r) => (r.errors > 0 ? { text: `${r.errors} (${formatPct(r.errorRate, 2)})`, tone: 'bad' as const } : '0'))));
+    for (const b of s.backends) {
+      rows.push(row(`${b.name} share/exp`, results.map((r) => `${formatPct(r.shares[b.name] ?? 0)}/${formatPct(r.expectedShares[b.name] ?? 0)}`)));
+    }
+    rows.push(row('max share dev', results.map((r) => formatPct(r.maxShareDeviation))));
+    if (results.some((r) => r.clients)) {
+      rows.push(row('clients on 1 backend', results.map((r) => (r.clients ? `${r.clients.singleBackend}/${r.clients.seen}` : '-'))));
+    }
+    if (results.some((r) => r.keysMoved)) {
+      rows.push(lowestBest('keys moved', results.map((r) => r.keysMoved?.movedFraction ?? Number.NaN), (v) => (Number.isNaN(v) ? '-' : formatPct(v))));
+      rows.push(row(`  ${s.remove ?? 'removed'}'s own clients`, results.map((r) => (r.keysMoved ? `${r.keysMoved.ownClients}/${r.keysMoved.clients}` : '-'))));
+      rows.push(row('  from kept backends', results.map((r) => (r.keysMoved ? `${r.keysMoved.movedFromKept}/${r.keysMoved.clients}` : '-'))));
+    }
+    return rows;
+  }
+}
+
+/**
+ * The rows of runs of WebSocket clients (`--protocol ws`, no requests): each
+ * backend's WebSockets open at the end with their share against the
+ * algorithm's, connects, drops, messages lost (neither echoed, nor in
+ * flight at a drop, nor pending at the end) and the echo round trip p99.
+ */
+function webSocketRows(
+  runs: ReadonlyArray<NonNullable<RunRecord['webSocketClients']>>,
+  names: readonly string[],
+  row: (label: string, cells: string[]) => Span[],
+  lowestBest: (label: string, values: number[], fmt: (v: number) => string) => Span[],
+): Span[][] {
+  const rows: Span[][] = names.map((name) =>
+    row(`${name} open share/exp`, runs.map((c) => {
+      const b = c.backends[name];
+      return b ? `${b.openAtEnd} ${formatPct(b.openShare)}/${formatPct(b.expectedShare)}` : '-';
+    })),
+  );
+  rows.push(row('connects', runs.map((c) => String(c.connects))));
+  rows.push(row('drops', runs.map((c) => String(c.drops))));
+  rows.push(row('messages lost', runs.map((c) => String(c.sent - c.echoed - c.unansweredAtDrop - c.pendingAtEnd))));
+  rows.push(lowestBest('echo p99', runs.map((c) => c.echoMs.p99), formatMs));
+  return rows;
 }
 
 /**
@@ -183,6 +219,10 @@ function cutShort(r: CompareResult, plannedMs: number): boolean {
 function comparisonNotes(cmp: Comparison): string[] {
   const notes: string[] = [];
   const { results, scenario: s } = cmp;
+  // WebSocket clients send no requests: the notes on latency and response shares say nothing of them.
+  if (results.length > 0 && results.every((r) => r.record.webSocketClients)) {
+    return ['open share: of the WebSockets open at the end, by the backend that greeted each client · exp: the algorithm\'s share at the end · lost: neither echoed, nor in flight at a drop, nor pending at the end'];
+  }
   if (results.length > 1) {
     const best = results.reduce((a, b) => (b.latencyMs.p99 < a.latencyMs.p99 ? b : a));
     const worst = results.reduce((a, b) => (b.latencyMs.p99 > a.latencyMs.p99 ? b : a));

@@ -39,6 +39,7 @@ function titleLine(r: RunRecord): string {
   if (r.config.http2) parts.push('HTTP/2');
   if (r.config.protocol === 'http2') parts.push(`HTTP/2 clients: ${r.config.connections} connection${r.config.connections === 1 ? '' : 's'} × ${r.config.streams} streams`);
   if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
+  if (r.config.webSocket) parts.push(`${r.config.webSocket.clients} WebSocket clients, ${formatRate(r.config.webSocket.messageRate)} msg/s each`);
   if (r.config.rate) parts.push(`rate ${formatRate(r.config.rate)} req/s`);
   parts.push(formatDuration(r.durationMs));
   return parts.join(' · ');

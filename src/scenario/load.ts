@@ -3,7 +3,7 @@ import { DEFAULT_MAX_IN_FLIGHT } from '../load/load-generator.js';
 import { HEADER_PLACEHOLDERS, type HeaderTemplate } from '../load/request-headers.js';
 import { z } from 'zod';
 import { FieldError, type FieldNamer } from './field-error.js';
-import { parseInteger } from './values.js';
+import { parseDuration, parseInteger } from './values.js';
 import { clientRegionsFileSchema, type ClientRegionsInput } from './regions.js';
 
 /** The load as written: closed model (`concurrency`) or open model (`rate`, `max-in-flight`), its length, its virtual clients and what they send. */
@@ -23,7 +23,11 @@ export type LoadInput = {
   'client-weights'?: string | readonly number[];
   /** False: a new connection for every request (`Connection: close`), as a client without keep-alive. */
   'keep-alive'?: boolean;
-  /** `http` (default: HTTP/1.1, h1 over TLS for https) or `http2`: `connections` connections each carrying `streams` concurrent streams. */
+  /**
+   * What the clients speak: `http` (requests over HTTP/1.1, the default),
+   * `http2` (`connections` connections each carrying `streams` concurrent
+   * streams) or `ws` (each virtual client holds one WebSocket).
+   */
   protocol?: string;
   /** `protocol: http2`: connections in all (default 1). */
   connections?: number | string;
@@ -39,6 +43,10 @@ export type LoadInput = {
    * with; above it the command exits 3, as a k6 threshold `rate<…` fails.
    */
   'fail-on-errors'?: number | string;
+  /** `protocol: ws`: messages a second each WebSocket client sends. */
+  'message-rate'?: number | string;
+  /** `protocol: ws`: how long a client keeps one WebSocket before it closes it and connects again (a duration); default the whole run. */
+  'ws-lifetime'?: string;
 };
 
 /** The load fields as a file gives them (zod): the duration is required, a string with its unit; unknown fields refused. */
@@ -56,10 +64,12 @@ export const loadFileSchema = z.strictObject({
   'client-weights': z.array(z.number()).optional(),
   'keep-alive': z.boolean().optional(),
   proxy: z.enum(['forward']).optional(),
-  protocol: z.string().optional(),
+  protocol: z.enum(['http', 'http2', 'ws']).optional(),
   'client-regions': clientRegionsFileSchema.optional(),
   connections: z.number().optional(),
   streams: z.number().optional(),
+  'message-rate': z.number().optional(),
+  'ws-lifetime': z.string().optional(),
 });
 
 /** Closed-model workers when neither `concurrency` nor `rate` is given. */
@@ -83,8 +93,6 @@ export type LoadModel = {
   http2Clients?: { connections: number; streams: number };
 };
 
-/** The load protocols `protocol` takes. */
-export const LOAD_PROTOCOLS = ['http', 'http2'] as const;
 
 /** Most concurrent streams on one HTTP/2 connection (`streams`): nginx's default `http2_max_concurrent_streams` and lblab's balancer allow 128. */
 export const MAX_STREAMS = 128;
@@ -112,6 +120,72 @@ export type ClientOptions = {
    */
   proxy?: 'forward';
 };
+
+/** What the clients of a run speak: `http` requests (HTTP/1.1), `http2` streams on a few connections, or `ws`, WebSockets held open (see `runWebSocketLoad`). */
+export const LOAD_PROTOCOLS = ['http', 'http2', 'ws'] as const;
+
+/** WebSocket clients a `ws` load holds when `clients` is not given. */
+export const DEFAULT_WS_CLIENTS = 10;
+/** Most messages a second one WebSocket client may send. */
+export const MAX_MESSAGE_RATE = 1000;
+
+/**
+ * A `ws` load resolved: `clients` virtual clients each hold one WebSocket and
+ * send `messageRate` messages a second; with `lifetimeMs` each closes its
+ * WebSocket after that long (ms) and connects again.
+ */
+export type WebSocketLoadModel = { clients: number; messageRate: number; lifetimeMs?: number };
+
+/** Load fields that mean nothing to WebSocket clients (they hold connections, they send no requests): refused with a `ws` load. */
+export const NOT_FOR_WS = ['concurrency', 'rate', 'requests', 'max-in-flight', 'spread-clients', 'client-weights', 'headers', 'path', 'proxy', 'connections', 'streams', 'client-regions'] as const;
+
+/**
+ * Reads `clients`, `message-rate` and `ws-lifetime` of a WebSocket load and
+ * checks the load fields besides them are ones WebSocket clients take.
+ * `httpWords` says what those fields need (`an http(s):// URL`, `` `--protocol http` ``),
+ * `defaultRate` is the message rate when none is given and none is required.
+ * @throws {FieldError} naming the field: a field of {@link NOT_FOR_WS} given
+ * (or `cookies` off), `message-rate` missing when `rateRequired`, not a number
+ * above 0 up to {@link MAX_MESSAGE_RATE}, `clients` or `ws-lifetime` out of range.
+ */
+export function resolveWebSocketLoad(o: LoadInput, name: FieldNamer, opts: { httpWords: string; rateRequired: boolean; defaultRate?: number }): WebSocketLoadModel {
+  const [clientsFlag, rateFlag, lifetimeFlag, durationFlag] = ['clients', 'message-rate', 'ws-lifetime', 'duration'].map((f) => name(`load.${f}`));
+  const takes = `WebSocket clients take ${clientsFlag}, ${rateFlag}, ${lifetimeFlag} and ${durationFlag}`;
+  const given = [...NOT_FOR_WS.filter((f) => o[f] !== undefined), ...(o.cookies === false ? ['cookies'] : []), ...(o['keep-alive'] === false ? ['keep-alive'] : [])];
+  if (given.length > 0) {
+    const field = name(`load.${given[0]}`);
+    throw FieldError.worded(field, `Expected \`${field}\` only with ${opts.httpWords}; ${takes}`);
+  }
+  const rateField = name('load.message-rate');
+  if (o['message-rate'] === undefined && opts.rateRequired) {
+    throw FieldError.worded(rateField, `Expected \`${rateField}\` (messages a second each WebSocket client sends, e.g. 5) with \`${name('load.protocol')} ws\`, got none`);
+  }
+  const messageRate = o['message-rate'] === undefined ? (opts.defaultRate ?? 1) : Number(o['message-rate']);
+  if (!(messageRate > 0 && messageRate <= MAX_MESSAGE_RATE)) {
+    throw new FieldError(rateField, `to be a number of messages a second, above 0 and at most ${MAX_MESSAGE_RATE}, got ${JSON.stringify(o['message-rate'])}`);
+  }
+  const clients = o.clients === undefined ? DEFAULT_WS_CLIENTS : parseInteger(name('load.clients'), String(o.clients), 1, MAX_CLIENTS);
+  const lifetimeMs = o['ws-lifetime'] === undefined ? undefined : parseDuration(name('load.ws-lifetime'), o['ws-lifetime']);
+  return { clients, messageRate, ...(lifetimeMs !== undefined && { lifetimeMs }) };
+}
+
+/**
+ * Reads `load.protocol` (default http): for `ws`, the WebSocket load (see
+ * {@link resolveWebSocketLoad}, `message-rate` required); for http, checks
+ * no WebSocket field was given.
+ * @throws {FieldError} naming the field: an unknown protocol, a WebSocket
+ * field with http, or what {@link resolveWebSocketLoad} refuses.
+ */
+export function resolveProtocol(o: LoadInput, name: FieldNamer): WebSocketLoadModel | undefined {
+  const field = name('load.protocol');
+  const protocol = o.protocol ?? 'http';
+  if (!(LOAD_PROTOCOLS as readonly string[]).includes(protocol)) throw new FieldError(field, `to be one of ${LOAD_PROTOCOLS.join(', ')}, got ${JSON.stringify(protocol)}`);
+  if (protocol === 'ws') return resolveWebSocketLoad(o, name, { httpWords: `\`${field} http\``, rateRequired: true });
+  for (const ws of ['message-rate', 'ws-lifetime'] as const) {
+    if (o[ws] !== undefined) throw FieldError.worded(name(`load.${ws}`), `Expected \`${name(`load.${ws}`)}\` only with \`${field} ws\`, got it with HTTP clients`);
+  }
+  return undefined;
+}
 
 /** Largest weight of one virtual client (`--client-weights`). */
 export const MAX_CLIENT_WEIGHT = 1000;

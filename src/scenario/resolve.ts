@@ -8,7 +8,7 @@ import { FieldError, pathNamer, type FieldNamer } from './field-error.js';
 import { resolveHealth } from './health.js';
 import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js';
 import { parseLatency, type LatencyProfile } from './latency-profile.js';
-import { resolveClients, resolveLoadModel } from './load.js';
+import { resolveClients, resolveLoadModel, resolveProtocol } from './load.js';
 import { DEFAULT_GSLB_CLIENTS, regionRouting, resolveGslb, resolveRegions } from './regions.js';
 import { validateLoopback } from './loopback.js';
 import { applyMode } from './mode.js';
@@ -48,8 +48,12 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
   const events = (input.timeline ?? []).map((entry, i) => parseEvent(name(`timeline[${i}]`), timelineText(entry, i, name), names, ALGORITHMS));
   const load = input.load ?? {};
   const model = resolveLoadModel(load, name);
+  const webSocket = resolveProtocol(load, name);
   const durationMs = load.duration !== undefined ? parseDuration(name('load.duration'), load.duration) : undefined;
   const upstream = resolveUpstream(input, names, { ...opts, name }, events);
+  if (webSocket && upstream.tls) {
+    throw FieldError.worded(name('balancer.tls'), `Expected \`${name('balancer.tls')}\` only with \`${name('load.protocol')} http\` (the WebSocket clients speak ws://, not wss://)`);
+  }
   const late = durationMs !== undefined ? events.find((e) => e.atMs >= durationMs) : undefined;
   if (late) {
     throw new FieldError(name('timeline'), `to fall within \`${name('load.duration')}\` (${load.duration}), got one at ${late.atMs}ms`, true);
@@ -65,7 +69,7 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
   const gslb = regions ? resolveGslb(regions, { gslb: input.gslb, rtt: input.rtt, clientRegions: load['client-regions'] }, name) : undefined;
   if (gslb && clients.clients === undefined) clients.clients = DEFAULT_GSLB_CLIENTS;
   if (gslb && clients.clients! < gslb.regions.length) throw new FieldError(name('load.clients'), `with regions to be at least one client a region (${gslb.regions.length}), got ${clients.clients}`);
-  if (gslb && model.http2Clients) throw FieldError.worded(name('load.protocol'), `Expected \`${name('load.protocol')} http2\` not with \`${name('regions')}\` (each region's clients are their own)`);
+  if (gslb && (model.http2Clients || webSocket)) throw FieldError.worded(name('load.protocol'), `Expected \`${name('load.protocol')} ${webSocket ? 'ws' : 'http2'}\` not with \`${name('regions')}\` (the GSLB tier places HTTP/1.1 clients)`);
   return {
     ...upstream,
     backends,
@@ -76,6 +80,7 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
     // A run bounded by its count: a default time limit would cut it short.
     headlessDefaultDurationMs: model.requests !== undefined ? 0 : 10_000,
     events,
+    ...(webSocket && { webSocket }),
   };
 }
 

@@ -6,7 +6,7 @@ import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
 import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
-import type { ClientOptions, LoadModel } from './load.js';
+import type { ClientOptions, LoadModel, WebSocketLoadModel } from './load.js';
 import type { ScheduledEvent } from './timeline.js';
 import type { GslbConfig } from './regions.js';
 
@@ -64,6 +64,8 @@ export type Scenario = UpstreamScenario &
     events: ScheduledEvent[];
     /** Global server load balancing (`--region`): regions, the GSLB policy, the RTT matrix and where the clients are; the balancer's routing then has a pool per region. */
     gslb?: GslbConfig;
+    /** `load.protocol: ws`: the clients hold WebSockets instead of sending requests (the load model and client options above are then unused); absent: HTTP. */
+    webSocket?: WebSocketLoadModel;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

@@ -73,10 +73,11 @@ export class RunSeries {
       if (!record) break;
       const countDone = run.scenario.requests !== undefined && record.totals.requests >= run.scenario.requests;
       if (record.durationMs < run.scenario.durationMs && !countDone) this.interrupted = true;
-      const tally = session.load.clientTally;
+      // WebSocket clients send no requests: no client tally.
+      const tally = session.load?.clientTally;
       const names = run.scenario.backends.map((b) => b.name);
-      const keysMoved = run.removal ? countKeysMoved(tally, run.removal.target, names, run.scenario.weights) : undefined;
-      results.push({ name: run.name, scenario: run.scenario, record, backendsPerClient: tally.backendsPerClient(0), ...(run.removal ? { keysMoved } : {}) });
+      const keysMoved = run.removal && tally ? countKeysMoved(tally, run.removal.target, names, run.scenario.weights) : undefined;
+      results.push({ name: run.name, scenario: run.scenario, record, backendsPerClient: tally?.backendsPerClient(0) ?? { clients: 0, singleBackend: 0, maxBackends: 0 }, ...(keysMoved ? { keysMoved } : {}) });
       if (session.failure) {
         failure = session.failure;
         break;
@@ -98,7 +99,7 @@ export class RunSeries {
  */
 export function watchRemoval(session: RunSession, removedAtMs: number): () => void {
   const timers = [removedAtMs, removedAtMs + REMOVE_SETTLE_MS].map((at) =>
-    setTimeout(() => session.load.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150),
+    setTimeout(() => session.load?.startClientEpoch(at), Math.max(0, at - session.nowMs()) + 150),
   );
   return () => timers.forEach((t) => clearTimeout(t));
 }

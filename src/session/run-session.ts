@@ -11,6 +11,8 @@ import type { ScheduledEvent } from '../scenario/timeline.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
+import { startWebSocketLoad, type RunningWebSocketLoad, type WebSocketLoadResult } from '../load/websocket-load.js';
+import { TrafficStats } from '../metrics/traffic-stats.js';
 import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import type { RunControls, RunSnapshot } from './snapshot.js';
 import { connectionTotals } from './connection-snapshot.js';
@@ -20,6 +22,7 @@ import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot, type SnapshotSources } from './snapshot-builder.js';
 import { describeGslbChange, gslbAnswers } from '../balancer/gslb.js';
 import { clientHomes } from '../scenario/regions.js';
+import { dropMark, dropsSince, webSocketSnapshots } from './websocket-snapshot.js';
 import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
 
 /** Why a backend takes no requests: DOWN, draining, ejected, behind an open breaker. */
@@ -49,14 +52,23 @@ function isFaultEvent(ev: ScheduledEvent): ev is FaultEvent {
  * One run of `lblab start`: a fleet of real backend processes, the
  * in-process balancer in front of them (in a worker thread of its own, so
  * the dashboard and the metrics kept here never delay a request), and the load generator firing at the
- * balancer, plus the event log. Time 0 of every time in the run (events,
+ * balancer (or, with `--protocol ws`, WebSocket clients holding connections to it), plus the event log. Time 0 of every time in the run (events,
  * transitions, time line) is the moment the balancer starts. It is also the
  * {@link RunControls} the dashboard drives.
  */
 export class RunSession implements RunControls {
   readonly fleet: Fleet;
   balancer!: RunBalancer;
-  load!: LoadGenerator;
+  /** The HTTP load generator; undefined with `--protocol ws` (see {@link webSockets}). */
+  load: LoadGenerator | undefined;
+  /** With `--protocol ws`: the WebSocket clients, in place of {@link load}. */
+  webSockets: RunningWebSocketLoad | undefined;
+  /** With `--protocol ws`: what the clients measured, once they stopped. */
+  webSocketResult: WebSocketLoadResult | undefined;
+  /** When the WebSocket clients started, ms since the run started (their per-second counts' time 0). */
+  private webSocketsFromMs = 0;
+  /** The client-side traffic when no HTTP load runs (`--protocol ws`): no requests. */
+  private readonly noRequests = new TrafficStats();
   readonly events: RunEvent[] = [];
   private t0 = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -149,6 +161,46 @@ export class RunSession implements RunControls {
       const { startForwardProxy } = await import('../proxy/forward-proxy.js');
       this.forwardProxy = await startForwardProxy({ port: 0, allow: [] });
     }
+    if (config.webSocket) this.startWebSockets(url);
+    else this.createLoad(url, backends);
+    this.newPeriod(0);
+    this.load?.start();
+    for (const ev of config.events) {
+      // +1 ms: a Node timer may fire up to a millisecond early, and an event
+      // due at 2 s must not land in second 1 of the time line.
+      this.timers.push(setTimeout(() => this.runEvent(ev), Math.max(0, ev.atMs - this.nowMs()) + 1));
+    }
+    if (config.durationMs > 0) {
+      this.timers.push(
+        setTimeout(() => {
+          // The run lasted what was asked, however late the timer fired.
+          this.endedAtMs ??= config.durationMs;
+          this.quit();
+        }, Math.max(0, config.durationMs - this.nowMs())),
+      );
+    }
+  }
+
+  /** The client-side traffic of the run: the HTTP load's, or none with `--protocol ws`. */
+  private get stats(): TrafficStats {
+    return this.load?.stats ?? this.noRequests;
+  }
+
+  /** Starts the WebSocket clients of `--protocol ws` at the balancer's `url` (http:// → ws://); a run whose every handshake failed ends, and fails. */
+  private startWebSockets(url: string): void {
+    const ws = this.config.webSocket!;
+    const wsUrl = url.replace(/^http:/, 'ws:');
+    this.webSocketsFromMs = this.nowMs();
+    this.webSockets = startWebSocketLoad({ url: wsUrl, clients: ws.clients, messageRate: ws.messageRate, ...(ws.lifetimeMs !== undefined && { lifetimeMs: ws.lifetimeMs }) });
+    void this.webSockets.gaveUp.then(() => {
+      this.log({ atMs: this.nowMs(), type: 'error', detail: `no WebSocket handshake with ${wsUrl} succeeded` });
+      this.quit();
+    });
+  }
+
+  /** Makes the HTTP load generator for the balancer's `url` (started once the first period is open). */
+  private createLoad(url: string, backends: ReadonlyArray<{ url: string }>): void {
+    const { config } = this;
     this.load = new LoadGenerator({
       url,
       concurrency: config.concurrency,
@@ -169,29 +221,14 @@ export class RunSession implements RunControls {
       insecure: url.startsWith('https:'),
       ...(this.forwardProxy ? { forwardProxy: { url: this.forwardProxy.url, targets: backends.map((b) => b.url) } } : {}),
     });
-    this.newPeriod(0);
     this.load.on('workerError', (err) => this.log({ atMs: this.nowMs(), type: 'error', detail: `load worker failed: ${err.message}` }));
     if (config.requests !== undefined) {
-      this.load.once('done', () => {
+      const load = this.load;
+      load.once('done', () => {
         // The run lasted until its last response, not until the threads were torn down.
-        this.endedAtMs ??= this.load.lastCompletionAtMs > 0 ? Math.min(this.load.lastCompletionAtMs, this.nowMs()) : this.nowMs();
+        this.endedAtMs ??= load.lastCompletionAtMs > 0 ? Math.min(load.lastCompletionAtMs, this.nowMs()) : this.nowMs();
         this.quit();
       });
-    }
-    this.load.start();
-    for (const ev of config.events) {
-      // +1 ms: a Node timer may fire up to a millisecond early, and an event
-      // due at 2 s must not land in second 1 of the time line.
-      this.timers.push(setTimeout(() => this.runEvent(ev), Math.max(0, ev.atMs - this.nowMs()) + 1));
-    }
-    if (config.durationMs > 0) {
-      this.timers.push(
-        setTimeout(() => {
-          // The run lasted what was asked, however late the timer fired.
-          this.endedAtMs ??= config.durationMs;
-          this.quit();
-        }, Math.max(0, config.durationMs - this.nowMs())),
-      );
     }
   }
 
@@ -211,7 +248,29 @@ export class RunSession implements RunControls {
     const member = this.fleet.get(name);
     if (!member || member.process !== 'running') return;
     this.log({ atMs: this.nowMs(), type: 'kill', target: name, detail: `SIGKILL pid ${member.pid} (${source})` });
+    if (this.webSockets) this.followDrops(name, this.webSockets);
     void this.fleet.kill(name);
+  }
+
+  /**
+   * After a kill of backend `name` under WebSocket load: logs (type
+   * `ws-drops`) how many of its WebSockets dropped and where those clients
+   * reconnected, once every dropped one is back or 5 s have passed
+   * (checked every 100 ms, from 200 ms after the kill).
+   */
+  private followDrops(name: string, ws: RunningWebSocketLoad): void {
+    const before = dropMark(ws.live(), name);
+    const from = performance.now();
+    const check = (): void => {
+      const d = dropsSince(before, dropMark(ws.live(), name));
+      const back = d.reconnected.reduce((n, [, k]) => n + k, 0);
+      if ((d.dropped > 0 && back >= d.dropped) || performance.now() - from >= 5000) {
+        this.log({ atMs: this.nowMs(), type: 'ws-drops', target: name, detail: d.words });
+        return;
+      }
+      this.timers.push(setTimeout(check, 100));
+    };
+    this.timers.push(setTimeout(check, 200));
   }
 
   /** Restarts backend `name` on its port, logging it; ignored while it is already starting. */
@@ -354,7 +413,7 @@ export class RunSession implements RunControls {
 
   /** Open model: sets the rate (req/s, 0.1…1 000 000) and logs the change; the schedule restarts from now. Ignored for the closed model. */
   setRate(value: number): void {
-    if (this.load.rate === undefined) return;
+    if (this.load?.rate === undefined) return;
     const v = Math.max(0.1, Math.min(1_000_000, value));
     if (v === this.load.rate) return;
     this.load.setRate(v);
@@ -364,13 +423,15 @@ export class RunSession implements RunControls {
   /** Sets the closed-model workers, clamped to 1…4096, and logs the change. */
   setConcurrency(value: number): void {
     const v = Math.max(1, Math.min(4096, Math.floor(value)));
-    if (v === this.load.concurrency) return;
+    if (!this.load || v === this.load.concurrency) return;
     this.load.setConcurrency(v);
     this.log({ atMs: this.nowMs(), type: 'concurrency', detail: `${v} workers` });
   }
 
   /** Pauses or resumes the load and logs it. */
   togglePause(): void {
+    // WebSocket clients hold their connections: there is nothing to pause.
+    if (!this.load) return;
     this.load.setPaused(!this.load.paused);
     this.log({ atMs: this.nowMs(), type: this.load.paused ? 'pause' : 'resume', detail: this.load.paused ? 'load paused' : 'load resumed' });
   }
@@ -383,13 +444,16 @@ export class RunSession implements RunControls {
       scenario: this.config,
       algo: this.balancer.algo,
       listen: this.listenUrl ?? `http://${this.config.host}:${this.balancerPort()}/`,
-      stats: this.load.stats,
+      stats: this.stats,
       upstream: this.balancer.states(),
       member: (name) => this.fleet.get(name)!,
       period,
       expectedShares: period ? this.periods.expectedShares(period) : undefined,
       connectionBase: this.connectionBase,
-      load: { concurrency: this.load.concurrency, rate: this.load.rate, paused: this.load.paused },
+      load: this.load ? { concurrency: this.load.concurrency, rate: this.load.rate, paused: this.load.paused } : { concurrency: 0, rate: undefined, paused: false },
+      ...(this.webSockets && {
+        webSockets: webSocketSnapshots(this.webSockets.live(), this.config.webSocket!, this.config.backends.map((b) => b.name), this.nowMs() - this.webSocketsFromMs),
+      }),
       events: this.events,
       counters: () => this.balancer.counters(),
       ...(this.config.gslb ? { regions: this.regionsNow() } : {}),
@@ -399,8 +463,8 @@ export class RunSession implements RunControls {
   /** With regions: what each region's clients got so far, and where the GSLB tier sends them now (most first). */
   private regionsNow(): SnapshotSources['regions'] {
     const g = this.config.gslb!;
-    const record = this.load.regionSummary();
-    const serving = this.load.serving;
+    const record = this.load?.regionSummary();
+    const serving = this.load?.serving;
     if (!record || !serving) return undefined;
     const names = g.regions.map((r) => r.name);
     return {
@@ -425,7 +489,7 @@ export class RunSession implements RunControls {
     this.finishing ??= (async () => {
       this.quit();
       for (const t of this.timers) clearTimeout(t);
-      await this.load.stop();
+      await this.stopLoad();
       const record = await this.record(this.endedAtMs ?? this.nowMs());
       await this.forwardProxy?.close();
       await this.balancer.close();
@@ -438,10 +502,24 @@ export class RunSession implements RunControls {
   /** Ends processes and sockets without building a record (after a failed start). */
   async abort(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
-    await this.load?.stop();
+    await this.stopLoad();
     await this.forwardProxy?.close();
     await this.balancer?.close();
     await this.fleet.stopAll();
+  }
+
+  /**
+   * Stops the load: the HTTP requests in flight finish, or the WebSocket
+   * clients close theirs (their result kept in {@link webSocketResult}; when
+   * no handshake ever succeeded, {@link failure} says so instead).
+   */
+  private async stopLoad(): Promise<void> {
+    await this.load?.stop();
+    if (!this.webSockets) return;
+    this.webSocketResult = await this.webSockets.stop().catch((err: RuntimeError) => {
+      this.failure ??= err;
+      return undefined;
+    });
   }
 
   private async record(durationMs: number): Promise<RunRecord> {
@@ -452,9 +530,9 @@ export class RunSession implements RunControls {
     });
     const views = await this.fleet.views();
     return buildRunRecord({
-      config: scenarioRecord(this.config, this.load.maxInFlight),
+      config: scenarioRecord(this.config, this.load?.maxInFlight),
       durationMs,
-      stats: this.load.stats,
+      stats: this.stats,
       backends: report.backends.map((b) => {
         const seen = views.get(b.name);
         return seen ? { ...b, seen } : b;
@@ -466,7 +544,10 @@ export class RunSession implements RunControls {
       ...(report.tls ? { tls: report.tls } : {}),
       ...(report.http2 ? { http2: report.http2 } : {}),
       periods: this.periods.infos(durationMs),
-      ...this.load.recordInputs(),
+      ...this.load?.recordInputs(),
+      ...(this.webSocketResult && {
+        webSocketClients: { result: this.webSocketResult, expectedShares: this.periods.current ? this.periods.expectedShares(this.periods.current) : [] },
+      }),
     });
   }
 
@@ -498,7 +579,7 @@ export class RunSession implements RunControls {
     else this.outOfRotation.delete(name);
     if (wasOut !== reasons.size > 0) this.followGslb(atMs);
     // Never before the period under way began: periods stay in order.
-    if (wasOut !== reasons.size > 0 && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
+    if (wasOut !== reasons.size > 0 && this.periods.current) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
   }
 
   /**
@@ -513,7 +594,7 @@ export class RunSession implements RunControls {
     const had = this.panicking.has(pool);
     if (type === 'panic') this.panicking.add(pool);
     else this.panicking.delete(pool);
-    if (had !== this.panicking.has(pool) && this.load) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
+    if (had !== this.panicking.has(pool) && this.periods.current) this.newPeriod(Math.max(this.periods.current?.startMs ?? 0, Math.min(atMs, this.nowMs())));
   }
 
   /** The backends that may not take requests now: out of rotation, unless their pool is in panic and only health keeps them out. */
@@ -535,7 +616,7 @@ export class RunSession implements RunControls {
 
   /** Starts a new algorithm period at `atMs` with the upstream as it is now. */
   private newPeriod(atMs: number): void {
-    const stats = this.load.stats.startPeriod(atMs);
+    const stats = this.stats.startPeriod(atMs);
     this.connectionBase = connectionTotals(this.balancer.states());
     this.periods.open({ startMs: atMs, algo: this.balancer.algo, weights: [...this.weights], removed: new Set(this.removed), out: this.outNow(), stats });
   }

@@ -9,7 +9,8 @@ import type { RunScenario } from '../scenario/scenario.js';
 /**
  * The `config` part of a `start` run's record: what the scenario asked of
  * the balancer and the load. `maxInFlight` is the load generator's cap as
- * it ran (open model).
+ * it ran (open model). WebSocket clients (`--protocol ws`) are recorded as
+ * `webSocket` instead of a load model.
  */
 export function scenarioRecord(scenario: RunScenario, maxInFlight: number | undefined): RunRecord['config'] {
   return {
@@ -17,7 +18,11 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     mode: scenario.mode,
     algo: scenario.algo,
     weights: [...scenario.weights],
-    ...(scenario.rate !== undefined ? { rate: scenario.rate, maxInFlight } : { concurrency: scenario.concurrency }),
+    ...(scenario.webSocket
+      ? { webSocket: { ...scenario.webSocket } }
+      : scenario.rate !== undefined
+        ? { rate: scenario.rate, maxInFlight }
+        : { concurrency: scenario.concurrency }),
     ...(scenario.requests !== undefined && { requests: scenario.requests }),
     ...(scenario.clients !== undefined && { clients: scenario.clients }),
     ...(scenario.http2Clients && { protocol: 'http2' as const, ...scenario.http2Clients }),

@@ -3,11 +3,12 @@ import type { LayerCounters } from '../balancer/upstream.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
 import { faultWords } from '../backend/faults.js';
 import type { FleetMember } from '../backend/fleet.js';
-import { LATENCY_BUCKET_EDGES_MS } from '../metrics/latency-histogram.js';
+import { LATENCY_BUCKET_EDGES_MS, type LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { RunEvent } from '../metrics/run-record.js';
 import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { connectionSnapshots } from './connection-snapshot.js';
+import type { BackendWebSocketSnapshot, WebSocketRunSnapshot } from './websocket-snapshot.js';
 import type { Period } from './periods.js';
 import type { GslbRecord } from '../metrics/run-record.js';
 import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
@@ -31,6 +32,8 @@ export type SnapshotSources = {
   /** In tcp mode, each backend's connections when the period began. */
   connectionBase: ReadonlyMap<string, number>;
   load: { concurrency: number; rate: number | undefined; paused: boolean };
+  /** With `--protocol ws`: the clients' WebSockets, the run's and each backend's in order (see `webSocketSnapshots`). */
+  webSockets?: { run: WebSocketRunSnapshot; backends: readonly BackendWebSocketSnapshot[]; echo: LatencyHistogram };
   events: readonly RunEvent[];
   /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
   counters: () => LayerCounters;
@@ -82,6 +85,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
       p99Ms: t ? t.latency.percentileMs(99) : 0,
       errors: t?.errors ?? 0,
       ...(connections[i] ? { connections: connections[i] } : {}),
+      ...(s.webSockets ? { webSockets: s.webSockets.backends[i]! } : {}),
       ...(b.pool ? { pool: b.pool.name } : {}),
     };
   });
@@ -101,12 +105,14 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     concurrency: s.load.concurrency,
     ...(s.load.rate !== undefined ? { rate: s.load.rate } : {}),
     paused: s.load.paused,
+    ...(s.webSockets ? { webSockets: s.webSockets.run } : {}),
     requests: stats.requests,
     errors: stats.errors,
     errorRate: rps > 0 ? errorRps / rps : 0,
     backends,
-    history: history(stats, scenario.backends.map((b) => b.name), now),
-    latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
+    // WebSocket clients send no requests: no req/s to chart, and the histogram is their echo round trip.
+    ...(s.webSockets ? {} : { history: history(stats, scenario.backends.map((b) => b.name), now) }),
+    latency: latencyView(s.webSockets?.echo ?? stats.latency),
     events: s.events.slice(-20),
     ...layerSnapshot(scenario, s.counters),
     ...(s.regions
@@ -125,6 +131,11 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
         }
       : {}),
   };
+}
+
+/** A histogram (µs) as the live views draw it: bucket counts over {@link LATENCY_BUCKET_EDGES_MS} and percentiles in ms. */
+function latencyView(h: LatencyHistogram): RunSnapshot['latency'] {
+  return { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: h.bucketCounts(), ...h.summary() };
 }
 
 /** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */

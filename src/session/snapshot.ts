@@ -4,6 +4,7 @@ import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { RunEvent } from '../metrics/run-record.js';
 import type { ConnectionSnapshot } from './connection-snapshot.js';
+import type { BackendWebSocketSnapshot, WebSocketRunSnapshot } from './websocket-snapshot.js';
 
 /** The fields of the balancer's view of a backend (`UpstreamState`) that the live views show as they come. */
 type ShownUpstreamField = 'name' | 'weight' | 'state' | 'unchecked' | 'removed' | 'draining' | 'backup' | 'effectiveWeight' | 'ejectedForMs' | 'breaker' | 'reportedLoad' | 'checkCounter' | 'lastCheck' | 'inFlight';
@@ -35,6 +36,8 @@ export type BackendSnapshot = Pick<UpstreamState, ShownUpstreamField> & {
   errors: number;
   /** In tcp mode, the connections the L4 balancer gave it; `share` then is still the share of responses. */
   connections?: ConnectionSnapshot;
+  /** With `--protocol ws`, the clients' WebSockets on it (open now, their share against `expectedShare`, connects/s, drops, echo round trip); `share` then stays the share of responses (none). */
+  webSockets?: BackendWebSocketSnapshot;
   /** Its pool, when routes are configured. */
   pool?: string;
 };
@@ -62,6 +65,8 @@ export type RunSnapshot = {
   /** Open model (`--rate`): the rate in req/s; absent for the closed model, whose load is `concurrency`. */
   rate?: number;
   paused: boolean;
+  /** With `--protocol ws`: the WebSocket clients (there are no requests: `rps`, `requests` and `latency` stay 0). */
+  webSockets?: WebSocketRunSnapshot;
   requests: number;
   errors: number;
   /** errors ÷ requests over the last second, 0..1. */

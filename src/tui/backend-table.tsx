@@ -70,6 +70,11 @@ function shortPool(name: string): string {
   return name.length > POOL_WIDTH ? `${name.slice(0, POOL_WIDTH - 1)}…` : name;
 }
 
+/** The share the bar draws: of the WebSockets open now, of the connections (tcp mode), else of the responses. */
+function shownShare(b: BackendSnapshot): number {
+  return b.webSockets ? b.webSockets.share : b.connections ? b.connections.share : b.share;
+}
+
 function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
   const extra = stateExtra(b);
   return {
@@ -82,14 +87,15 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
     state: b.removed ? 'REMOVED' : b.unchecked ? `passive${extra ? ` ${extra}` : ''}` : `${b.state === 'up' ? 'UP' : 'DOWN'} ${b.checkCounter}${extra ? ` ${extra}` : ''}`,
     check: (b.lastCheck === '' ? '-' : b.lastCheck) + (showLoad && b.reportedLoad !== null ? ` load ${formatPct(b.reportedLoad, 0)}` : ''),
     // In tcp mode the balancer sees connections: open ones, opened per second, and their share.
-    inFlight: String(b.connections ? b.connections.active : b.inFlight),
-    rps: formatRate(b.connections ? b.connections.rate : b.rps),
-    share: formatPct(b.connections ? b.connections.share : b.share),
-    reqShare: b.connections ? formatPct(b.share) : '',
+    // With WebSocket clients: their WebSockets open on it, connects per second, share of the open ones, echo round trip and drops.
+    inFlight: String(b.webSockets ? b.webSockets.open : b.connections ? b.connections.active : b.inFlight),
+    rps: formatRate(b.webSockets ? b.webSockets.rate : b.connections ? b.connections.rate : b.rps),
+    share: formatPct(shownShare(b)),
+    reqShare: b.connections && !b.webSockets ? formatPct(b.share) : '',
     expected: formatPct(b.expectedShare),
-    p50: formatMs(b.p50Ms),
-    p99: formatMs(b.p99Ms),
-    errors: String(b.errors),
+    p50: formatMs(b.webSockets ? b.webSockets.p50Ms : b.p50Ms),
+    p99: formatMs(b.webSockets ? b.webSockets.p99Ms : b.p99Ms),
+    errors: String(b.webSockets ? b.webSockets.drops : b.errors),
   };
 }
 
@@ -106,7 +112,10 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  * In tcp mode (backends carry `connections`) the balancer's columns count
  * connections instead: open ones, opened per second, the connection share
  * against the expected share, and a `req%` column with the share of
- * responses beside it (keep-alive makes the two differ).
+ * responses beside it (keep-alive makes the two differ). With WebSocket
+ * clients (backends carry `webSockets`) they count the clients' WebSockets:
+ * open on it now (`ws`), connects per second, the share of the open ones
+ * against the expected share, the echo round trip p50/p99 and the drops.
  * Column widths fit the widest value; in a terminal narrower than the whole
  * table (`width`) port and pid go, the share bar narrows, then check, p50,
  * in-flight and weight go, so that name, state, share, req/s, p99 and
@@ -114,7 +123,12 @@ function cellsOf(b: BackendSnapshot, showLoad: boolean): Cells {
  */
 export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad = false, width = Infinity }: BackendTableProps) {
   const rows = backends.map((b) => cellsOf(b, showLoad));
-  const tcp = backends.some((b) => b.connections !== undefined);
+  const ws = backends.some((b) => b.webSockets !== undefined);
+  // The req% column beside the connection share is tcp mode's with HTTP clients only.
+  const tcp = !ws && backends.some((b) => b.connections !== undefined);
+  const labels = ws
+    ? { inFlight: 'ws', rps: 'conn/s', share: 'open ', p50: 'rtt50', p99: 'rtt99', errors: 'drops' }
+    : { inFlight: tcp ? 'conn' : 'infl', rps: tcp ? 'conn/s' : 'req/s', share: tcp ? 'conn ' : '', p50: 'p50', p99: 'p99', errors: 'err' };
   const pooled = backends.some((b) => b.pool !== undefined);
   const col = (key: keyof Cells, header: string, min = 0) => widest([header, ...rows.map((r) => r[key])], min);
   const w = {
@@ -125,16 +139,16 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
     weight: col('weight', 'w'),
     state: col('state', 'state', 6),
     check: col('check', 'check'),
-    inFlight: col('inFlight', tcp ? 'conn' : 'infl'),
-    rps: col('rps', tcp ? 'conn/s' : 'req/s'),
+    inFlight: col('inFlight', labels.inFlight),
+    rps: col('rps', labels.rps),
     reqShare: col('reqShare', tcp ? 'req%' : ''),
     share: col('share', ''),
     expected: col('expected', ''),
-    p50: col('p50', 'p50', 6),
-    p99: col('p99', 'p99', 6),
-    errors: col('errors', 'err'),
+    p50: col('p50', labels.p50, 6),
+    p99: col('p99', labels.p99, 6),
+    errors: col('errors', labels.errors),
   };
-  const shareTitle = `${tcp ? 'conn ' : ''}${sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected'}`;
+  const shareTitle = `${labels.share}${sharesSinceMs > 0 ? `share/exp since ${formatAt(sharesSinceMs)}` : 'share / expected'}`;
   // What fits: every column with the full bar if it can, else the bar narrowed, then the optional columns dropped in turn.
   const rowWidth = (shown: ReadonlySet<OptionalColumn>, bar: number): number => {
     const cells = [1, w.name, ...(pooled ? [w.pool] : []), w.rps, Math.max(bar + 1 + w.share + 3 + w.expected, shareTitle.length), w.state, w.p99, w.errors];
@@ -163,13 +177,13 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
     ...(has('weight') ? [pad('w', w.weight, 'right')] : []),
     pad('state', w.state),
     ...(has('check') ? [pad('check', w.check)] : []),
-    ...(has('inFlight') ? [pad(tcp ? 'conn' : 'infl', w.inFlight, 'right')] : []),
-    pad(tcp ? 'conn/s' : 'req/s', w.rps, 'right'),
+    ...(has('inFlight') ? [pad(labels.inFlight, w.inFlight, 'right')] : []),
+    pad(labels.rps, w.rps, 'right'),
     pad(shareTitle, shareWidth),
     ...(tcp ? [pad('req%', w.reqShare, 'right')] : []),
-    ...(has('p50') ? [pad('p50', w.p50, 'right')] : []),
-    pad('p99', w.p99, 'right'),
-    pad('err', w.errors, 'right'),
+    ...(has('p50') ? [pad(labels.p50, w.p50, 'right')] : []),
+    pad(labels.p99, w.p99, 'right'),
+    pad(labels.errors, w.errors, 'right'),
   ].join(' ');
   return (
     <Box flexDirection="column">
@@ -227,12 +241,12 @@ export function BackendTable({ backends, selected, sharesSinceMs = 0, showLoad =
               ) : null}
               {has('inFlight') ? `${pad(r.inFlight, w.inFlight, 'right')} ` : ''}
               {pad(r.rps, w.rps, 'right')}{' '}
-              <Text color="cyan">{shareBar(b.connections ? b.connections.share : b.share, b.expectedShare, bar)}</Text> {pad(r.share, w.share, 'right')}
+              <Text color="cyan">{shareBar(shownShare(b), b.expectedShare, bar)}</Text> {pad(r.share, w.share, 'right')}
               <Text dimColor> / {pad(r.expected, w.expected, 'right')}</Text>
               {' '.repeat(shareWidth - (bar + 1 + w.share + 3 + w.expected))} {tcp ? `${pad(r.reqShare, w.reqShare, 'right')} ` : ''}
               {has('p50') ? `${pad(r.p50, w.p50, 'right')} ` : ''}
               {pad(r.p99, w.p99, 'right')}{' '}
-              <Text color={b.errors > 0 ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
+              <Text color={r.errors !== '0' ? 'red' : undefined}>{pad(r.errors, w.errors, 'right')}</Text>
             </Text>
             {b.faults.length > 0 ? (
               <Text color={FAULT_TONE_COLOUR.warn} wrap="truncate">

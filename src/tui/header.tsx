@@ -27,7 +27,8 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * (cookie), and the rate limit with the requests it refused; with regions,
  * the GSLB policy and for each region's clients where they are sent now
  * (yellow when away from home), the share served away so far and p50 at
- * home and away.
+ * home and away. With `--protocol ws` the load line is the WebSocket
+ * clients' (see {@link WebSocketTotals}).
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -46,6 +47,9 @@ export function Header({ snapshot: s }: HeaderProps) {
         {'  '}
         <Text dimColor>elapsed</Text> {elapsed}
       </Text>
+      {s.webSockets ? (
+        <WebSocketTotals ws={s.webSockets} />
+      ) : (
       <Text wrap="truncate">
         <Text bold>{formatRate(s.rps)}</Text> req/s{'  '}
         {s.rate !== undefined ? (
@@ -68,6 +72,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text dimColor>requests</Text> {s.requests}
         {s.mode === 'tcp' ? <Text>{'  '}{tcpTotals(s)}</Text> : null}
       </Text>
+      )}
       {s.sticky || s.rateLimit ? (
         <Text wrap="truncate">
           {s.sticky ? (
@@ -112,6 +117,29 @@ export function Header({ snapshot: s }: HeaderProps) {
         </Text>
       ) : null}
     </Box>
+  );
+}
+
+/**
+ * The two load lines of a `--protocol ws` run: WebSockets open of the
+ * clients, the message rate, connects/s, drops and reconnects; then the echo
+ * round trip p50/p99 and messages sent, echoed and unanswered.
+ */
+function WebSocketTotals({ ws }: { ws: NonNullable<RunSnapshot['webSockets']> }) {
+  return (
+    <>
+      <Text wrap="truncate">
+        <Text dimColor>WebSockets</Text> <Text bold>{ws.open}</Text>/{ws.clients} open{'  '}
+        <Text dimColor>msg/s each</Text> {formatRate(ws.messageRate)}{'  '}
+        <Text dimColor>connects/s</Text> {formatRate(ws.rate)}{'  '}
+        <Text dimColor>drops</Text> <Text color={ws.drops > 0 ? 'yellow' : undefined}>{ws.drops}</Text>{'  '}
+        <Text dimColor>reconnects</Text> {ws.reconnects}
+      </Text>
+      <Text wrap="truncate">
+        <Text dimColor>echo rtt p50</Text> {formatMs(ws.p50Ms)} <Text dimColor>p99</Text> {formatMs(ws.p99Ms)}{'  '}
+        <Text dimColor>messages</Text> {ws.sent} sent · {ws.echoed} echoed · <Text color={ws.unanswered > 0 ? 'yellow' : undefined}>{ws.unanswered} unanswered</Text>
+      </Text>
+    </>
   );
 }
 

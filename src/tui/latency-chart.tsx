@@ -7,7 +7,12 @@ import { pad, widest } from './pad.js';
 const MAX_BAR = 30;
 
 /** Props of {@link LatencyChart}: the snapshot's latency histogram and percentiles (ms); `folded` shows the percentile line alone (a small terminal). */
-export type LatencyChartProps = { latency: RunSnapshot['latency']; folded?: boolean };
+export type LatencyChartProps = {
+  latency: RunSnapshot['latency'];
+  folded?: boolean;
+  /** What the histogram times: `responses` (default), or `echoes` of WebSocket messages (the echo round trip). */
+  of?: 'responses' | 'echoes';
+};
 
 /** The lines {@link LatencyChart} takes unfolded: one per bucket from the first to the last non-empty one, and the percentile line. */
 export function latencyChartRows(latency: RunSnapshot['latency']): number {
@@ -27,9 +32,10 @@ function bucketLabel(edgesMs: readonly number[], i: number): string {
  * The latency histogram: one line per bucket (`counts[i]` responses at most
  * `edgesMs[i]` ms, the last bucket open), a bar scaled to the fullest bucket
  * (at most 30 cells) and the count; empty buckets before the first and after
- * the last non-empty one are left out. Ends with a p50/p90/p99/max line.
+ * the last non-empty one are left out. Ends with a p50/p90/p99/max line
+ * (`rtt p50 …` for echoes).
  */
-export function LatencyChart({ latency, folded = false }: LatencyChartProps) {
+export function LatencyChart({ latency, folded = false, of = 'responses' }: LatencyChartProps) {
   const { edgesMs, counts } = latency;
   const first = folded ? -1 : counts.findIndex((c) => c > 0);
   const last = counts.findLastIndex((c) => c > 0);
@@ -38,7 +44,7 @@ export function LatencyChart({ latency, folded = false }: LatencyChartProps) {
   const labelWidth = widest(shown.map((b) => b.label));
   return (
     <Box flexDirection="column">
-      {shown.length === 0 && !folded ? <Text dimColor>latency: no responses yet</Text> : null}
+      {shown.length === 0 && !folded ? <Text dimColor>{of === 'echoes' ? 'echo round trip: no echoes yet' : 'latency: no responses yet'}</Text> : null}
       {shown.map((b) => {
         const cells = b.count > 0 ? Math.max(1, Math.round((b.count / max) * MAX_BAR)) : 0;
         return (
@@ -48,6 +54,7 @@ export function LatencyChart({ latency, folded = false }: LatencyChartProps) {
         );
       })}
       <Text wrap="truncate">
+        {of === 'echoes' ? <Text dimColor>echo round trip  </Text> : null}
         <Text dimColor>p50</Text> {formatMs(latency.p50)}
         {'  '}
         <Text dimColor>p90</Text> {formatMs(latency.p90)}

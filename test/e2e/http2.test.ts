@@ -118,7 +118,7 @@ describe('lblab balance --http2 with curl', () => {
   it('bad input: --protocol and its flags exit 2 in one line naming the flag', async () => {
     const url = 'http://127.0.0.1:8001/';
     const cases: Array<[string[], RegExp]> = [
-      [['load', url, '--protocol', 'http3'], /`--protocol` to be one of http, http2, got "http3"/],
+      [['load', url, '--protocol', 'http3'], /`--protocol` to be one of http, http2, ws, got "http3"/],
       [['load', url, '--streams', '8'], /`--streams` only with `--protocol http2`/],
       [['load', url, '--protocol', 'http2', '--concurrency', '8'], /`--concurrency` not with `--protocol http2` \(the streams are the workers/],
       [['load', url, '--protocol', 'http2', '--clients', '4'], /`--clients` not with `--protocol http2`/],

@@ -76,6 +76,46 @@ describe('lblab load ws:// through lblab balance', () => {
   });
 });
 
+describe('lblab start --protocol ws', () => {
+  it('9 WebSocket clients 3/3/3 under round robin; a kill drops b2\'s 3, the event log says where they reconnected, the record has the clients\' side', async () => {
+    const r = await runCliToEnd(['start', '--protocol', 'ws', '--clients', '9', '--message-rate', '5', '--headless', '--duration', '4s', '--event', '2s kill b2', '--json']);
+    tags.push(r.tag);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^lblab: 3 backends, round-robin, balancer on http:\/\/127\.0\.0\.1:\d+\/, 9 WebSocket clients, 5 msg\/s each$/m);
+    // Before the kill each backend holds a third of the open WebSockets.
+    expect(r.stderr).toMatch(/ws {3}9 open .* b1 UP 3 ws 33\.3%  b2 UP 3 ws 33\.3%  b3 UP 3 ws 33\.3%$/m);
+    const drops = /ws-drops b2  dropped 3 WebSockets; reconnected: (b[13]) (\d+)(?:, (b[13]) (\d+))?$/m.exec(r.stderr);
+    expect(drops, r.stderr).not.toBeNull();
+    expect(Number(drops![2]) + Number(drops![4] ?? 0)).toBe(3);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.config.webSocket).toEqual({ clients: 9, messageRate: 5 });
+    expect(record.config.concurrency).toBeUndefined();
+    const c = record.webSocketClients!;
+    expect(c.backends.b2).toMatchObject({ connects: 3, drops: 3, openAtEnd: 0, openShare: 0 });
+    expect(c.backends.b1!.openAtEnd + c.backends.b3!.openAtEnd).toBe(9);
+    expect(c).toMatchObject({ connects: 12, reconnects: 3, drops: 3, failedConnects: 0 });
+    // Every message echoed, in flight at the drop, or pending at the end: none lost.
+    expect(c.sent - c.echoed - c.unansweredAtDrop - c.pendingAtEnd).toBe(0);
+    expect(c.echoed).toBeGreaterThan(100);
+  }, 30_000);
+
+  it('bad input: --protocol ws without --message-rate, with --rate or --concurrency, --message-rate without it: exit 2 naming the flag, nothing started', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--protocol', 'ws'], 'lblab: Expected `--message-rate` (messages a second each WebSocket client sends, e.g. 5) with `--protocol ws`, got none\n'],
+      [['--protocol', 'ws', '--message-rate', '5', '--rate', '10'], 'lblab: Expected `--rate` only with `--protocol http`; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration\n'],
+      [['--mode', 'tcp', '--protocol', 'ws', '--message-rate', '5', '--concurrency', '4'], 'lblab: Expected `--concurrency` only with `--protocol http`; WebSocket clients take --clients, --message-rate, --ws-lifetime and --duration\n'],
+      [['--message-rate', '5'], 'lblab: Expected `--message-rate` only with `--protocol ws`, got it with HTTP clients\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await runCliToEnd(['start', '--headless', '--duration', '2s', ...args]);
+      tags.push(r.tag);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(stderr);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
+
 describe('WebSockets through the real engines (balance --engine)', () => {
   for (const engine of ['nginx', 'haproxy'] as const) {
     it(`${engine}: 6 WebSocket clients 2/2/2 under round robin, every message echoed (nginx needs the Upgrade/Connection lines lblab writes)`, async () => {

@@ -171,6 +171,25 @@ describe('Dashboard', () => {
     for (const line of frame.split('\n')) expect(line.replace(/\u001B\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(100);
   });
 
+  it('with WebSocket clients, counts open WebSockets per backend against the expected share, their drops and echo round trip, within 100 columns', async () => {
+    const snap = fakeSnapshot();
+    const ws = { rate: 0, connects: 40, p50Ms: 0.9, p99Ms: 9.5 };
+    snap.webSockets = { clients: 30, messageRate: 5, open: 30, reconnects: 10, expired: 0, drops: 10, sent: 800, echoed: 799, unanswered: 1, ...ws };
+    snap.backends = snap.backends.map((b, i) => ({ ...b, expectedShare: i === 1 ? 0 : 0.5, webSockets: { ...ws, open: i === 1 ? 0 : 15, share: i === 1 ? 0 : 0.5, connects: i === 1 ? 10 : 15, drops: i === 1 ? 10 : 0 } }));
+    delete snap.history;
+    const { lastFrame } = render(<Dashboard controls={fakeControls(snap)} />);
+    await tick();
+    const frame = (lastFrame() ?? '').replace(/\u001B\[[0-9;]*m/g, '');
+    expect(frame).toMatch(/^WebSockets 30\/30 open {2}msg\/s each 5\.0 {2}connects\/s 0\.0 {2}drops 10 {2}reconnects 10$/m);
+    expect(frame).toMatch(/^echo rtt p50 0\.90ms p99 9\.5ms {2}messages 800 sent · 799 echoed · 1 unanswered$/m);
+    expect(frame).toMatch(/ ws conn\/s open share .* rtt50 +rtt99 drops$/m);
+    expect(frame).toMatch(/b1 .* 15 +0\.0 .* 50\.0% \/ 50\.0% +0\.90ms +9\.5ms +0$/m);
+    expect(frame).toMatch(/b2 .* 0 +0\.0 .* 0\.0% \/ +0\.0% +0\.90ms +9\.5ms +10$/m);
+    expect(frame).toContain('echo round trip  p50');
+    expect(frame).not.toContain('req/s');
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+  });
+
   it('kills the backend selected by its digit', async () => {
     const controls = fakeControls();
     const { stdin } = render(<Dashboard controls={controls} />);

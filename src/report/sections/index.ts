@@ -29,17 +29,22 @@ export type SectionBuilder = (record: RunRecord) => Section | undefined;
  */
 export const SECTIONS: readonly SectionBuilder[] = [
   summarySection,
-  backendsSection,
+  aboutRequests(backendsSection),
   regionsSection,
   connectionsSection,
-  upstreamConnectionsSection,
+  aboutRequests(upstreamConnectionsSection),
   webSocketsSection,
   triesAndChecksSection,
   algorithmPeriodsSection,
-  latencyHistogramSection,
-  requestsPerSecondSection,
+  aboutRequests(latencyHistogramSection),
+  aboutRequests(requestsPerSecondSection),
   healthTimelineSection,
   failuresSection,
-  aroundFaultsSection,
+  aboutRequests(aroundFaultsSection),
   eventLogSection,
 ];
+
+/** A section about HTTP requests, left out of a run of WebSocket clients (`webSocketClients`), which sent none: its tables would be all zeros. */
+function aboutRequests(section: SectionBuilder): SectionBuilder {
+  return (r) => (r.webSocketClients ? undefined : section(r));
+}

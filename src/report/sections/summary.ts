@@ -8,18 +8,26 @@ import { formatDuration, formatMs, formatPct, formatRate } from '../format.js';
 export function summarySection(r: RunRecord): Section {
   const t = r.totals;
   const errRate = t.requests > 0 ? t.errors / t.requests : 0;
-  const first: FactsBlock['lines'][number] = [
-    { label: 'Requests', value: plain(String(t.requests)) },
-    { label: 'req/s', value: plain(formatRate(t.rps)) },
-    { label: 'errors', value: { text: `${t.errors} (${formatPct(errRate, 2)})`, tone: t.errors > 0 ? 'bad' : 'good' } },
-  ];
+  const ws = r.webSocketClients;
+  // WebSocket clients send no requests: their line says what they held instead (the WebSockets section has the rest).
+  const first: FactsBlock['lines'][number] = ws
+    ? [
+        { label: 'WebSockets', value: plain(`${ws.connects} connects`) },
+        { label: 'drops', value: { text: String(ws.drops), tone: ws.drops > 0 ? 'warn' : 'good' } },
+        { label: 'echo p99', value: plain(formatMs(ws.echoMs.p99)) },
+      ]
+    : [
+        { label: 'Requests', value: plain(String(t.requests)) },
+        { label: 'req/s', value: plain(formatRate(t.rps)) },
+        { label: 'errors', value: { text: `${t.errors} (${formatPct(errRate, 2)})`, tone: t.errors > 0 ? 'bad' : 'good' } },
+      ];
   if (t.retries?.total) first.push({ label: 'retries', value: plain(`${t.retries.total} (${t.retries.succeeded} answered)`) });
   if (t.clientAborts) first.push({ label: 'client aborts', value: plain(String(t.clientAborts)) });
   if (t.rateLimited !== undefined) first.push({ label: 'rate-limited', value: plain(`${t.rateLimited} (429)`) });
   const scheduled = t.uncorrectedLatencyMs ? '  (from the scheduled send)' : '';
   const lines: FactsBlock['lines'] = [
     first,
-    [{ label: 'Latency', value: plain(`p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}${scheduled}`) }],
+    ...(ws ? [] : [[{ label: 'Latency', value: plain(`p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}${scheduled}`) }]]),
   ];
   const u = t.uncorrectedLatencyMs;
   if (u) {
