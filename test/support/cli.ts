@@ -40,7 +40,22 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRun
   child.stdout!.setEncoding('utf8').on('data', (d: string) => ((out += d), wake()));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => ((err += d), wake()));
   const exit = new Promise<number>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2)));
+    child.on('exit', (code, signal) => {
+      const status = code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2);
+      // 'exit' may come before the last of stdout and stderr is read (a loaded machine shows it):
+      // wait for both to end, at most 2 s (a process it started may hold them open).
+      let open = 2;
+      const timer = setTimeout(() => resolve(status), 2000);
+      const ended = (): void => {
+        if (--open > 0) return;
+        clearTimeout(timer);
+        resolve(status);
+      };
+      for (const stream of [child.stdout!, child.stderr!]) {
+        if (stream.readableEnded) ended();
+        else stream.once('end', ended);
+      }
+    });
   });
   const waitFor = (pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
