@@ -153,9 +153,10 @@ export const EXPECTATION_SCHEMAS = {
   /**
    * What the virtual clients of `region` got (record `totals.gslb`, with
    * `regions`): `remote-share` of their requests served in another region,
-   * `error-rate`, or `rtt-paid`, how much slower a request served away was
-   * than one at home (remote p50 − local p50) over the round trip to the
-   * nearest other region: 1 = exactly one RTT.
+   * `error-rate`, or `rtt-paid`, how much slower its requests served in the
+   * nearest other region were than that region's own clients' (remote p50 −
+   * their local p50: the same backends, only the distance differs) over the
+   * round trip between the two: 1 = exactly one RTT.
    */
   'client-region': z.strictObject({ region: z.string(), of: z.enum(['remote-share', 'error-rate', 'rtt-paid']), min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /**
