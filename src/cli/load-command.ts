@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { requireLoopbackUrl } from '../scenario/loopback.js';
@@ -12,7 +13,16 @@ import { parseHttpUrl } from './parse.js';
 const DEFAULT_DURATION_MS = 10_000;
 
 /** The `load` flags that are not scenario fields. */
-type LoadFlags = { threads: string; insecure?: boolean; json?: boolean; out?: string };
+type LoadFlags = { threads?: string; insecure?: boolean; json?: boolean; out?: string };
+
+/**
+ * Load worker threads when `--threads` is not given: the cores this process
+ * may run on (its CPU affinity: one under `taskset -c 1`) less one for the
+ * main thread's own work (batches, the report), at least one.
+ */
+export function defaultLoadThreads(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
 
 /** Messages a second each WebSocket client sends when `--message-rate` is not given. */
 const DEFAULT_MESSAGE_RATE = 1;
@@ -25,7 +35,7 @@ export function registerLoadCommand(program: Command): void {
     .argument('<url>', 'target, e.g. http://127.0.0.1:8080/ (https:// too; ws:// for WebSocket clients)');
   for (const group of ['scenario', 'load-model', 'duration'] as const) addOptionGroup(cmd, group, 'load');
   cmd
-    .option('--threads <n>', 'worker threads to spread the load over', '1')
+    .option('--threads <n>', `worker threads to spread the load over (default: the cores it may use less one, at least 1; here ${defaultLoadThreads()})`)
     .option('--insecure', 'https: accept any server certificate (a self-signed one, as the balancer --tls serves)')
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE');
@@ -87,7 +97,7 @@ error rate is above it. The report, --json and --out come first either way.`,
         ...model,
         durationMs,
         ...(model.http2Clients ? { http2: model.http2Clients } : {}),
-        threads: parseInteger('--threads', o.threads, 1, 16),
+        threads: o.threads === undefined ? defaultLoadThreads() : parseInteger('--threads', o.threads, 1, 16),
         insecure: o.insecure ?? false,
         ...clients,
       };
@@ -115,7 +125,7 @@ async function loadWebSockets(rawUrl: string, o: LoadFlags, command: Command): P
   const load = inputFromFlags(command, 'load').load ?? {};
   if (load.protocol !== undefined) throw new UsageError(`Expected \`--protocol\` only with an http(s):// URL (a ws:// URL makes WebSocket clients), got --protocol ${load.protocol} with ${JSON.stringify(rawUrl)}`);
   const { clients, messageRate, lifetimeMs } = resolveWebSocketLoad(load, flagOf, { httpWords: 'an http(s):// URL', rateRequired: false, defaultRate: DEFAULT_MESSAGE_RATE });
-  for (const [flag, given] of [['--threads', o.threads !== '1'], ['--insecure', o.insecure], ['--out', o.out !== undefined]] as const) {
+  for (const [flag, given] of [['--threads', o.threads !== undefined], ['--insecure', o.insecure], ['--out', o.out !== undefined]] as const) {
     if (given) throw new UsageError(`Expected \`${flag}\` only with an http(s):// URL, got it with ${JSON.stringify(rawUrl)}`);
   }
   const durationMs = load.duration !== undefined ? parseDuration('--duration', load.duration) : DEFAULT_DURATION_MS;

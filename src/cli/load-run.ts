@@ -46,6 +46,7 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
       ...(config.requests !== undefined && { requests: config.requests }),
       ...(config.clients !== undefined && { clients: config.clients }),
       ...(config.http2 && { protocol: 'http2' as const, ...config.http2 }),
+      threads: load.threads,
     },
     durationMs: config.durationMs > 0 ? Math.min(elapsed, config.durationMs) : elapsed,
     stats: load.stats,

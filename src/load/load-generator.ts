@@ -209,6 +209,11 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     };
   }
 
+  /** Worker threads running the load: `threads` asked for, fewer when the concurrency, clients, requests or HTTP/2 connections are fewer; 0 before {@link start}. */
+  get threads(): number {
+    return this.workers.length;
+  }
+
   /** With regions: what each region's clients got so far (the record's `totals.gslb`); undefined without. */
   regionSummary(): GslbRecord | undefined {
     return this.regions?.summary();

@@ -23,6 +23,7 @@ export const runRecordSchema = z.object({
     requests: z.number().optional(),
     clients: z.number().optional(),
     protocol: z.enum(['http2']).optional(),
+    threads: z.number().optional(),
     connections: z.number().optional(),
     streams: z.number().optional(),
     webSocket: z.object({ clients: z.number(), messageRate: z.number(), lifetimeMs: z.number().optional() }).optional(),

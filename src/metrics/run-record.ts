@@ -210,6 +210,8 @@ export type RunConfig = {
   requests?: number;
   /** Virtual clients (`--clients`), when asked for. */
   clients?: number;
+  /** `lblab load`: the worker threads the load ran on (each sends from its own event loop). */
+  threads?: number;
   /** `http2` when the clients spoke HTTP/2 (`--protocol http2`), with its `connections` and the concurrent `streams` on each; absent: HTTP/1.1. */
   protocol?: 'http2';
   connections?: number;

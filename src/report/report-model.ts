@@ -41,6 +41,7 @@ function titleLine(r: RunRecord): string {
   if (r.config.concurrency) parts.push(`concurrency ${r.config.concurrency}`);
   if (r.config.webSocket) parts.push(`${r.config.webSocket.clients} WebSocket clients, ${formatRate(r.config.webSocket.messageRate)} msg/s each`);
   if (r.config.rate) parts.push(`rate ${formatRate(r.config.rate)} req/s`);
+  if (r.config.threads !== undefined) parts.push(`${r.config.threads} ${r.config.threads === 1 ? 'thread' : 'threads'}`);
   parts.push(formatDuration(r.durationMs));
   return parts.join(' · ');
 }
