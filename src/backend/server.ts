@@ -8,6 +8,8 @@ import { NO_FAULTS } from './faults.js';
 import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
 import { RequestView, type BackendView } from './request-view.js';
+import { openSessions } from './session-stores.js';
+import { SESSION_HEADER, type SessionConfig, type SessionVisit } from './sessions.js';
 
 /** How one backend behaves. Latency in ms; `errorRate` a fraction 0..1. */
 export type BackendConfig = {
@@ -21,6 +23,8 @@ export type BackendConfig = {
   capacity: number;
   /** With a WebSocket open, push a text message every this many ms (`--ws-push`); 0 or absent = never. */
   wsPushMs?: number;
+  /** Keep user sessions (`--sessions`): in memory, in a shared store, or in signed tokens; absent = none. */
+  sessions?: SessionConfig;
 };
 
 /** What `GET /health` answers (JSON). `load` = in-flight ÷ capacity (0 when capacity is unlimited). */
@@ -72,7 +76,12 @@ export type RunningBackend = {
  * upgrade gets no answer until the fault is cleared, and open WebSockets
  * neither echo nor push (what arrives meanwhile is dropped, never echoed).
  * A kill of the process drops them all; `close` terminates them.
- * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors.
+ *
+ * Sessions (`config.sessions`, see `SessionStore`): every request but
+ * `/health` and upgrades reads its `lblab_session` cookie when it arrives —
+ * none logs the user in (`Set-Cookie`), a known one counts a visit — and
+ * its response says `x-lblab-session: new|found|lost`.
+ * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors, or when the shared session store cannot be reached.
  */
 export async function startBackendServer(config: BackendConfig): Promise<RunningBackend> {
   const startedAt = Date.now();
@@ -88,6 +97,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   const seen = new RequestView();
   const wss = new WebSocketServer({ noServer: true });
   const hello = JSON.stringify({ backend: config.name });
+  const sessions = config.sessions ? await openSessions(config.sessions) : undefined;
 
   const health = (): BackendHealth => ({
     name: config.name,
@@ -135,8 +145,21 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     res.end(payload);
   };
 
-  const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    if (faults.hang) return hold(res, () => answer(req, res));
+  /** The response headers of the user's session: what became of it, and its cookie when one is set. */
+  const sessionHeaders = (visit: SessionVisit | undefined): http.OutgoingHttpHeaders =>
+    visit ? { [SESSION_HEADER]: visit.outcome, ...(visit.setCookie ? { 'set-cookie': visit.setCookie } : {}) } : {};
+
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, session: Promise<SessionVisit> | undefined): void => {
+    if (faults.hang) return hold(res, () => answer(req, res, session));
+    if (res.destroyed) return;
+    if (session) {
+      void session.then((visit) => respond(req, res, visit));
+      return;
+    }
+    respond(req, res, undefined);
+  };
+
+  const respond = (req: http.IncomingMessage, res: http.ServerResponse, visit: SessionVisit | undefined): void => {
     if (res.destroyed) return;
     if (faults.reset) {
       // Headers and half the body reach the client, then an RST: a
@@ -145,6 +168,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
         'content-type': 'text/plain; charset=utf-8',
         'content-length': body.length,
         'x-lblab-backend': config.name,
+        ...sessionHeaders(visit),
       });
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.resetAndDestroy());
       return;
@@ -156,11 +180,12 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       'content-type': 'text/plain; charset=utf-8',
       'content-length': failed ? 0 : body.length,
       'x-lblab-backend': config.name,
+      ...sessionHeaders(visit),
     });
     res.end(failed || req.method === 'HEAD' ? undefined : body);
   };
 
-  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, session: Promise<SessionVisit> | undefined): void => {
     inFlight++;
     const delay = sampleLatencyMs(config.latency) * faults.slowFactor + faults.slowAddMs + degradationMs();
     const finish = (): void => {
@@ -168,24 +193,26 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       served++;
       const next = queue.shift();
       if (next) next();
-      answer(req, res);
+      answer(req, res, session);
     };
     if (delay > 0) setTimeout(finish, delay);
     else setImmediate(finish);
   };
 
-  const admit = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    if (inFlight < config.capacity) serve(req, res);
-    else queue.push(() => serve(req, res));
+  const admit = (req: http.IncomingMessage, res: http.ServerResponse, session: Promise<SessionVisit> | undefined): void => {
+    if (inFlight < config.capacity) serve(req, res, session);
+    else queue.push(() => serve(req, res, session));
   };
 
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.url === '/health' || req.url?.startsWith('/health?')) return answerHealth(res);
     seen.record(req);
+    // Read as the request arrives: the store's round trip overlaps the service time.
+    const session = sessions?.visit(req.headers.cookie);
     // A hung backend reads the request and does nothing more: no slot taken.
-    if (faults.hang) return hold(res, () => admit(req, res));
-    admit(req, res);
+    if (faults.hang) return hold(res, () => admit(req, res, session));
+    admit(req, res, session);
   });
   server.keepAliveTimeout = 60_000;
 
@@ -238,6 +265,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
+      void sessions?.close();
       if (err.code === 'EADDRINUSE') {
         reject(new UsageError(`Expected \`--port\` to be a free port, but ${config.host}:${config.port} is already in use`));
       } else reject(new RuntimeError(`backend ${config.name} could not listen on ${config.host}:${config.port}: ${err.message}`));
@@ -264,7 +292,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();
         wss.close();
-        server.close(() => resolve());
+        server.close(() => void (sessions ? sessions.close() : Promise.resolve()).then(resolve));
         server.closeAllConnections();
       }),
   };

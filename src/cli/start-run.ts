@@ -62,12 +62,14 @@ export async function driveSession(session: RunSession, opts: DriveOptions): Pro
   opts.onStarted?.(session);
 
   if (headless) {
-    session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
     const load = config.rate !== undefined ? `rate ${config.rate} req/s` : `concurrency ${config.concurrency}`;
     const count = config.requests !== undefined ? `, ${config.requests} requests` : '';
     const paths = config.paths ?? requestPaths(config.routing);
     const to = paths.length > 1 || paths[0] !== '/' ? `, paths ${paths.join(' ')} in turn` : '';
     process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}${to}\n`);
+    // What was logged while the run started (where the sessions live).
+    for (const e of session.events) process.stderr.write(formatEventLine(e) + '\n');
+    session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

@@ -14,7 +14,7 @@ import { scenarioFileSchema } from '../scenario/input.js';
 /** A duration with its unit, read later by `parseDuration`. */
 const duration = z.string();
 
-const { backendProfile, health, balancer, load, timelineEntry } = scenarioFileSchema;
+const { backendProfile, health, balancer, load, timelineEntry, sessions } = scenarioFileSchema;
 
 /** What a run may change from the lab's scenario (compare-style labs run several). */
 const runOverrides = {
@@ -24,6 +24,8 @@ const runOverrides = {
   health: health.optional(),
   balancer: balancer.optional(),
   timeline: z.array(timelineEntry).optional(),
+  /** Where the backends keep user sessions: memory, shared or token (`--sessions`). */
+  sessions: sessions.optional(),
 };
 
 /** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */

@@ -109,6 +109,7 @@ class LabReader {
       balancer: { ...lab.balancer, ...run?.balancer },
       load: { ...lab.load, ...run?.load },
       timeline: run?.timeline ?? lab.timeline ?? [],
+      sessions: run?.sessions ?? lab.sessions,
     };
     const fromRun = (path: string): boolean => {
       if (!run) return false;

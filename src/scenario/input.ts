@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { SESSION_MODES } from '../backend/sessions.js';
 import { balancerFileSchema, type BalancerInput } from './balancer-settings.js';
 import { healthFileSchema, type HealthInput } from './health.js';
 import { loadFileSchema, type LoadInput } from './load.js';
@@ -29,6 +30,8 @@ export type ScenarioInput = {
   load?: LoadInput;
   /** Scheduled actions: `"5s kill b2"` or `{ at: 5s, kill: b2 }`. */
   timeline?: ReadonlyArray<TimelineEntryInput>;
+  /** Where the backends keep user sessions: `memory`, `shared` or `token` (see `SESSION_MODES`); absent: none. */
+  sessions?: string;
 };
 
 /** One backend's behaviour profile as written; absent fields take `start`'s defaults. */
@@ -59,4 +62,5 @@ export const scenarioFileSchema = {
   load: loadFileSchema,
   timelineEntry: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.number()]))]),
   algo: z.enum(ALGORITHMS),
+  sessions: z.enum(SESSION_MODES),
 };

@@ -9,6 +9,7 @@ import { resolveHealth } from './health.js';
 import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js';
 import { parseLatency, type LatencyProfile } from './latency-profile.js';
 import { resolveClients, resolveLoadModel } from './load.js';
+import { parseSessionMode } from './sessions.js';
 import { validateLoopback } from './loopback.js';
 import { applyMode } from './mode.js';
 import { poolAlgorithms, resolveRouting } from './routes.js';
@@ -62,6 +63,7 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
     // A run bounded by its count: a default time limit would cut it short.
     headlessDefaultDurationMs: model.requests !== undefined ? 0 : 10_000,
     events,
+    ...(input.sessions !== undefined ? { sessions: parseSessionMode(name('sessions'), input.sessions) } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import type { HealthCheckConfig } from '../balancer/health/active-health-check.j
 import type { RoutingConfig } from '../balancer/routes.js';
 import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
+import type { SessionMode } from '../backend/sessions.js';
 import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
 import type { ClientOptions, LoadModel } from './load.js';
@@ -59,6 +60,8 @@ export type Scenario = UpstreamScenario &
     /** What headless runs take when `durationMs` is undefined: 10 s, or no limit when `requests` bounds the run. */
     headlessDefaultDurationMs: number;
     events: ScheduledEvent[];
+    /** Where the backends keep user sessions (`--sessions`); absent: they keep none. `shared` starts a redis-server for the run. */
+    sessions?: SessionMode;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

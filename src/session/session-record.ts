@@ -33,6 +33,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     ...(scenario.tls ? { tls: true } : {}),
     ...(scenario.proxy === 'forward' ? { clientsVia: 'forward-proxy' as const } : {}),
     ...(scenario.engine !== 'lblab' ? { engine: scenario.engine } : {}),
+    ...(scenario.sessions ? { sessions: scenario.sessions } : {}),
   };
 }
 
