@@ -13,6 +13,13 @@ export const SESSION_MODES = ['memory', 'shared', 'token'] as const;
 /** One of {@link SESSION_MODES}. */
 export type SessionMode = (typeof SESSION_MODES)[number];
 
+/** Each mode in words, for the lab's run lines and the report's Sessions section: `memory: each backend its own map`. */
+export const SESSION_MODE_WORDS: Record<SessionMode, string> = {
+  memory: 'memory: each backend its own map',
+  shared: 'shared: one redis-server for all backends',
+  token: 'token: a signed JWT the client carries, nothing stored',
+};
+
 /** Whether `value` is one of {@link SESSION_MODES}. */
 export function isSessionMode(value: string): value is SessionMode {
   return (SESSION_MODES as readonly string[]).includes(value);

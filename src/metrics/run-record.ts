@@ -543,12 +543,16 @@ function sessionsOfSecond(perSecond: readonly SessionCounts[], s: number, second
   const last = s < seconds - 1 ? s : perSecond.length - 1;
   for (let i = s; i <= last; i++) {
     const c = perSecond[i];
-    if (!c) continue;
-    out.created += c.created;
-    out.found += c.found;
-    out.lost += c.lost;
+    if (c) addSessions(out, c);
   }
   return out;
+}
+
+/** Adds `c` to `into`, field by field. */
+export function addSessions(into: SessionCounts, c: SessionCounts): void {
+  into.created += c.created;
+  into.found += c.found;
+  into.lost += c.lost;
 }
 
 /**

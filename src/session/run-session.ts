@@ -430,6 +430,7 @@ export class RunSession implements RunControls {
       load: { concurrency: this.load.concurrency, rate: this.load.rate, paused: this.load.paused },
       events: this.events,
       counters: () => this.balancer.counters(),
+      sessions: this.load.sessions,
     });
   }
 

@@ -9,6 +9,7 @@ import { lastSecondRate, type TrafficStats } from '../metrics/traffic-stats.js';
 import type { RunScenario } from '../scenario/scenario.js';
 import { connectionSnapshots } from './connection-snapshot.js';
 import type { Period } from './periods.js';
+import type { SessionTally } from '../load/session-tally.js';
 import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
 
 /** What a snapshot is made of: the run's state at `nowMs` (ms since it started), read by the session, copied by {@link buildSnapshot}. */
@@ -33,6 +34,8 @@ export type SnapshotSources = {
   events: readonly RunEvent[];
   /** The balancer's sticky and rate-limit counters; read only when one of them is on. */
   counters: () => LayerCounters;
+  /** The users' sessions as the clients saw them, when the backends keep sessions. */
+  sessions?: SessionTally;
 };
 
 /**
@@ -106,7 +109,14 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
     latency: { edgesMs: [...LATENCY_BUCKET_EDGES_MS], counts: stats.latency.bucketCounts(), ...stats.latency.summary() },
     events: s.events.slice(-20),
     ...layerSnapshot(scenario, s.counters),
+    ...(scenario.sessions && s.sessions ? { sessions: sessionsSnapshot(scenario.sessions, s.sessions) } : {}),
   };
+}
+
+/** The sessions line of the header: a copy of the tally's figures. */
+function sessionsSnapshot(mode: NonNullable<RunScenario['sessions']>, tally: SessionTally): NonNullable<RunSnapshot['sessions']> {
+  const lastLoss = tally.lastLoss();
+  return { mode, users: tally.users, totals: { ...tally.totals }, ...(lastLoss ? { lastLoss } : {}) };
 }
 
 /** Sticky mode and rate limit, with the balancer's counters, for the header; nothing when both are off. */

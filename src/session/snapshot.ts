@@ -2,7 +2,8 @@ import type { FaultName } from '../backend/faults.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
-import type { RunEvent } from '../metrics/run-record.js';
+import type { SessionMode } from '../backend/sessions.js';
+import type { RunEvent, SessionCounts, SessionLoss } from '../metrics/run-record.js';
 import type { ConnectionSnapshot } from './connection-snapshot.js';
 
 /** The fields of the balancer's view of a backend (`UpstreamState`) that the live views show as they come. */
@@ -85,6 +86,12 @@ export type RunSnapshot = {
   sticky?: { config: StickyConfig; entries: number; cookiesSet: number };
   /** The per-client-IP rate limit, when on, and the requests it refused with 429 so far. */
   rateLimit?: { config: RateLimitConfig; limited: number };
+  /**
+   * User sessions, when the backends keep them (`--sessions`): where, how
+   * many virtual clients have one, the sessions created, found and lost so
+   * far, and the latest fault's losses (see `SessionLoss`).
+   */
+  sessions?: { mode: SessionMode; users: number; totals: SessionCounts; lastLoss?: SessionLoss };
 };
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */

@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
-import { formatDuration, formatPct, formatRate } from '../report/format.js';
+import { formatCount, formatDuration, formatPct, formatRate, formatSessionLoss } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 import { formatBytes } from '../report/format-bytes.js';
 
@@ -24,7 +24,9 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * is paused), error rate over the last second and the total of requests (in
  * tcp mode also connections open and bytes relayed each way); then, when
  * on, the sticky mode with the stick table's entries (ip) or the cookies set
- * (cookie), and the rate limit with the requests it refused.
+ * (cookie), the rate limit with the requests it refused, and where the
+ * sessions live with the users, the sessions created, found and lost, and
+ * what the latest fault cost (`kill b2 → 13 of 40 users logged out`).
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -65,7 +67,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         <Text dimColor>requests</Text> {s.requests}
         {s.mode === 'tcp' ? <Text>{'  '}{tcpTotals(s)}</Text> : null}
       </Text>
-      {s.sticky || s.rateLimit ? (
+      {s.sticky || s.rateLimit || s.sessions ? (
         <Text wrap="truncate">
           {s.sticky ? (
             <>
@@ -80,15 +82,17 @@ export function Header({ snapshot: s }: HeaderProps) {
                   <Text dimColor>cookies set</Text> {s.sticky.cookiesSet}
                 </>
               )}
-              {s.rateLimit ? '  ' : ''}
+              {s.rateLimit || s.sessions ? '  ' : ''}
             </>
           ) : null}
           {s.rateLimit ? (
             <>
               <Text dimColor>rate limit</Text> <Text bold>{formatRateLimit(s.rateLimit.config)}</Text> per IP{'  '}
               <Text dimColor>429s</Text> <Text color={s.rateLimit.limited > 0 ? 'yellow' : undefined}>{s.rateLimit.limited}</Text>
+              {s.sessions ? '  ' : ''}
             </>
           ) : null}
+          {s.sessions ? <SessionsLine sessions={s.sessions} /> : null}
         </Text>
       ) : null}
     </Box>
@@ -106,4 +110,20 @@ function tcpTotals(s: RunSnapshot): string {
     bytesOut += b.connections?.bytesOut ?? 0;
   }
   return `conns ${open} open · in ${formatBytes(bytesIn)} · out ${formatBytes(bytesOut)}`;
+}
+
+/** The header's sessions part: `sessions memory  users 40  new 40 · found 2 949 · lost 13  kill b2 → 13 of 40 logged out`. */
+function SessionsLine({ sessions: x }: { sessions: NonNullable<RunSnapshot['sessions']> }) {
+  const loss = x.lastLoss;
+  return (
+    <>
+      <Text dimColor>sessions</Text> <Text bold>{x.mode}</Text>
+      {'  '}
+      <Text dimColor>users</Text> {x.users}
+      {'  '}
+      <Text dimColor>new</Text> {formatCount(x.totals.created)} · <Text dimColor>found</Text> {formatCount(x.totals.found)} · <Text dimColor>lost</Text>{' '}
+      <Text color={x.totals.lost > 0 ? 'red' : undefined}>{formatCount(x.totals.lost)}</Text>
+      {loss ? <Text color={loss.loggedOut > 0 ? 'red' : 'green'}>{'  '}{formatSessionLoss(loss, true)}</Text> : null}
+    </>
+  );
 }

@@ -9,6 +9,7 @@ import { failuresSection } from './failures.js';
 import { healthTimelineSection } from './health-timeline.js';
 import { latencyHistogramSection } from './latency-histogram.js';
 import { requestsPerSecondSection } from './requests-per-second.js';
+import { sessionsSection } from './sessions.js';
 import { summarySection } from './summary.js';
 import { triesAndChecksSection } from './tries-and-checks.js';
 import { upstreamConnectionsSection } from './upstream-connections.js';
@@ -32,6 +33,7 @@ export const SECTIONS: readonly SectionBuilder[] = [
   connectionsSection,
   upstreamConnectionsSection,
   webSocketsSection,
+  sessionsSection,
   triesAndChecksSection,
   algorithmPeriodsSection,
   latencyHistogramSection,
