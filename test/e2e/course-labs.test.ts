@@ -23,6 +23,7 @@ const LABS: ReadonlyArray<{ name: string; wrong: [string, string] }> = [
   { name: 'connections', wrong: ['{ backend: b2, of: closed, min: 2 }', '{ backend: b2, of: closed, max: 0 }'] },
   { name: 'slow-start', wrong: ['{ run: slow-start, backend: b2, is: 0.08, within: 0.08,', '{ run: slow-start, backend: b2, is: 0.333, within: 0.06,'] },
   { name: 'backup-and-panic', wrong: ['{ run: backup, backend: b4, max: 0, after: down b2', '{ run: backup, backend: b4, min: 1, after: down b2'] },
+  { name: 'where-sessions-live', wrong: ['{ run: shared, of: logged-out, max: 0, after: kill b2 }', '{ run: shared, of: logged-out, min: 1, after: kill b2 }'] },
   { name: 'power-of-two-choices', wrong: ['{ metric: share, backend: b6, run: p2c, below: random, by: 2 }', '{ metric: share, backend: b6, run: p2c, above: random }'] },
 ];
 
