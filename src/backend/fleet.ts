@@ -8,6 +8,7 @@ import { formatLatency } from './latency.js';
 import { FAULT_REGISTRY } from './faults.js';
 import { isChildMessage, mergeFaults, type BackendFaults, type ParentMessage } from './ipc.js';
 import type { BackendView } from './request-view.js';
+import type { SessionMode } from './sessions.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -20,6 +21,8 @@ export type BackendSpec = {
   capacity: number;
   /** Push a WebSocket message every this many ms on each open WebSocket (`lblab backend --ws-push`); absent or 0 = never. */
   wsPushMs?: number;
+  /** Where it keeps user sessions (`lblab backend --sessions`); absent = it keeps none. */
+  sessions?: SessionMode;
 };
 
 /** A fleet member as the dashboard and report see it. `pid` is null while the process is not running. */
@@ -56,6 +59,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private readonly restarting = new Map<string, Promise<FleetMember>>();
   private stopped = false;
   private readonly unregister: () => void;
+  /** Environment every backend gets besides lblab's own (the session store's URL, the token key), restarts included. */
+  private env: Record<string, string> = {};
 
   constructor(private readonly host = '127.0.0.1') {
     super();
@@ -63,10 +68,14 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   /**
-   * Starts one backend per spec, all at once, each on a free port.
+   * Starts one backend per spec, all at once, each on a free port. `env` is
+   * added to each backend's environment, now and at every restart: what
+   * must not be on a command line (`LBLAB_SESSION_STORE` with its password,
+   * `LBLAB_SESSION_KEY`).
    * @throws {RuntimeError} if a backend does not listen within 10 s.
    */
-  async start(specs: readonly BackendSpec[]): Promise<FleetMember[]> {
+  async start(specs: readonly BackendSpec[], env: Record<string, string> = {}): Promise<FleetMember[]> {
+    this.env = { ...env };
     for (const spec of specs) {
       this.members.push({ name: spec.name, spec, port: 0, pid: null, process: 'starting', faults: {}, degradingSince: null });
     }
@@ -214,10 +223,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     ];
     if (Number.isFinite(spec.capacity)) args.push('--capacity', String(spec.capacity));
     if ((spec.wsPushMs ?? 0) > 0) args.push('--ws-push', `${spec.wsPushMs}ms`);
+    if (spec.sessions) args.push('--sessions', spec.sessions);
     member.process = 'starting';
     // detached: a new process group, so the terminal's Ctrl-C reaches lblab
     // alone; backends still end with lblab, through the IPC channel.
-    const child = fork(CLI_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = fork(CLI_ENTRY, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true, env: { ...process.env, ...this.env, FORCE_COLOR: '0' } });
     child.on('error', () => {
       // A send or kill on a process that is already gone; its exit event tells the rest.
     });

@@ -10,6 +10,8 @@ import { mergeFaults, type BackendFaults } from './ipc.js';
 import { sampleLatencyMs } from './latency.js';
 import { RequestView, type BackendView } from './request-view.js';
 import { MAX_CONCURRENT_STREAMS, acceptH2cToo, responseGone, trackSessions, type ClientRequest, type ClientResponse } from '../balancer/front-end.js';
+import { openSessions } from './session-stores.js';
+import { SESSION_HEADER, type SessionConfig, type SessionVisit } from './sessions.js';
 
 /** How one backend behaves. Latency in ms; `errorRate` a fraction 0..1. */
 export type BackendConfig = {
@@ -23,6 +25,8 @@ export type BackendConfig = {
   capacity: number;
   /** With a WebSocket open, push a text message every this many ms (`--ws-push`); 0 or absent = never. */
   wsPushMs?: number;
+  /** Keep user sessions (`--sessions`): in memory, in a shared store, or in signed tokens; absent = none. */
+  sessions?: SessionConfig;
 };
 
 /** What `GET /health` answers (JSON). `load` = in-flight ÷ capacity (0 when capacity is unlimited). */
@@ -74,7 +78,12 @@ export type RunningBackend = {
  * upgrade gets no answer until the fault is cleared, and open WebSockets
  * neither echo nor push (what arrives meanwhile is dropped, never echoed).
  * A kill of the process drops them all; `close` terminates them.
- * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors.
+ *
+ * Sessions (`config.sessions`, see `SessionStore`): every request but
+ * `/health` and upgrades reads its `lblab_session` cookie when it arrives —
+ * none logs the user in (`Set-Cookie`), a known one counts a visit — and
+ * its response says `x-lblab-session: new|found|lost`.
+ * @throws {UsageError} when the port is in use; {@link RuntimeError} on other listen errors, or when the shared session store cannot be reached.
  */
 export async function startBackendServer(config: BackendConfig): Promise<RunningBackend> {
   const startedAt = Date.now();
@@ -90,6 +99,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
   const seen = new RequestView();
   const wss = new WebSocketServer({ noServer: true });
   const hello = JSON.stringify({ backend: config.name });
+  const sessions = config.sessions ? await openSessions(config.sessions) : undefined;
 
   const health = (): BackendHealth => ({
     name: config.name,
@@ -137,8 +147,21 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
     res.end(payload);
   };
 
-  const answer = (req: ClientRequest, res: ClientResponse): void => {
-    if (faults.hang) return hold(res, () => answer(req, res));
+  /** The response headers of the user's session: what became of it, and its cookie when one is set. */
+  const sessionHeaders = (visit: SessionVisit | undefined): http.OutgoingHttpHeaders =>
+    visit ? { [SESSION_HEADER]: visit.outcome, ...(visit.setCookie ? { 'set-cookie': visit.setCookie } : {}) } : {};
+
+  const answer = (req: ClientRequest, res: ClientResponse, session: Promise<SessionVisit> | undefined): void => {
+    if (faults.hang) return hold(res, () => answer(req, res, session));
+    if (responseGone(res)) return;
+    if (session) {
+      void session.then((visit) => respond(req, res, visit));
+      return;
+    }
+    respond(req, res, undefined);
+  };
+
+  const respond = (req: ClientRequest, res: ClientResponse, visit: SessionVisit | undefined): void => {
     if (responseGone(res)) return;
     if (faults.reset) {
       // Headers and half the body reach the client, then an RST: a
@@ -147,6 +170,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
         'content-type': 'text/plain; charset=utf-8',
         'content-length': body.length,
         'x-lblab-backend': config.name,
+        ...sessionHeaders(visit),
       });
       // Over HTTP/2 the reset is the stream's (RST_STREAM INTERNAL_ERROR); the connection's other streams go on.
       const cut = (): void => {
@@ -163,12 +187,13 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       'content-type': 'text/plain; charset=utf-8',
       'content-length': failed ? 0 : body.length,
       'x-lblab-backend': config.name,
+      ...sessionHeaders(visit),
     });
     if (failed || req.method === 'HEAD') res.end();
     else res.end(body);
   };
 
-  const serve = (req: ClientRequest, res: ClientResponse): void => {
+  const serve = (req: ClientRequest, res: ClientResponse, session: Promise<SessionVisit> | undefined): void => {
     inFlight++;
     const delay = sampleLatencyMs(config.latency) * faults.slowFactor + faults.slowAddMs + degradationMs();
     const finish = (): void => {
@@ -176,31 +201,33 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       served++;
       const next = queue.shift();
       if (next) next();
-      answer(req, res);
+      answer(req, res, session);
     };
     if (delay > 0) setTimeout(finish, delay);
     else setImmediate(finish);
   };
 
-  const admit = (req: ClientRequest, res: ClientResponse): void => {
-    if (inFlight < config.capacity) serve(req, res);
-    else queue.push(() => serve(req, res));
+  const admit = (req: ClientRequest, res: ClientResponse, session: Promise<SessionVisit> | undefined): void => {
+    if (inFlight < config.capacity) serve(req, res, session);
+    else queue.push(() => serve(req, res, session));
   };
 
   const onRequest = (req: ClientRequest, res: ClientResponse): void => {
     req.resume();
     if (req.url === '/health' || req.url?.startsWith('/health?')) return answerHealth(res);
     seen.record(req);
+    // Read as the request arrives: the store's round trip overlaps the service time.
+    const session = sessions?.visit(req.headers.cookie);
     // A hung backend reads the request and does nothing more: no slot taken.
-    if (faults.hang) return hold(res, () => admit(req, res));
-    admit(req, res);
+    if (faults.hang) return hold(res, () => admit(req, res, session));
+    admit(req, res, session);
   };
   const server = http.createServer(onRequest);
   server.keepAliveTimeout = 60_000;
   // h2c with prior knowledge on the same port: what an L4 balancer passes through from an HTTP/2 client.
   const h2c = http2.createServer({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, onRequest);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  trackSessions(h2c, sessions);
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  trackSessions(h2c, h2Sessions);
   acceptH2cToo(server, h2c, 10_000);
 
   /** Greets, echoes and pushes on one accepted WebSocket; nothing of it while the hang fault is on. */
@@ -252,6 +279,7 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
+      void sessions?.close();
       if (err.code === 'EADDRINUSE') {
         reject(new UsageError(`Expected \`--port\` to be a free port, but ${config.host}:${config.port} is already in use`));
       } else reject(new RuntimeError(`backend ${config.name} could not listen on ${config.host}:${config.port}: ${err.message}`));
@@ -278,8 +306,8 @@ export async function startBackendServer(config: BackendConfig): Promise<Running
       new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();
         wss.close();
-        for (const s of sessions) s.destroy();
-        server.close(() => resolve());
+        for (const s of h2Sessions) s.destroy();
+        server.close(() => void (sessions ? sessions.close() : Promise.resolve()).then(resolve));
         server.closeAllConnections();
       }),
   };

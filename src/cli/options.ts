@@ -136,6 +136,12 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     group: 'regions',
     commands: ['start'],
   },
+  sessions: {
+    flags: '--sessions <mode>',
+    help: 'backends keep user sessions (login cookie lblab_session, x-lblab-session: new|found|lost): memory (each its own), shared (one redis-server for all, started for the run) or token (signed JWTs, nothing stored); default none',
+    group: 'scenario',
+    commands: ['start'],
+  },
   'load.clients': {
     flags: '--clients <n>',
     help: `virtual clients (1-${MAX_CLIENTS}), each with its own source address 127.0.x.y and keep-alive connections; requests take them in turn`,

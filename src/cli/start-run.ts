@@ -74,6 +74,9 @@ export async function driveSession(session: RunSession, opts: DriveOptions): Pro
     const paths = ws ? ['/'] : (config.paths ?? requestPaths(config.routing));
     const to = paths.length > 1 || paths[0] !== '/' ? `, paths ${paths.join(' ')} in turn` : '';
     process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}${to}\n`);
+    // What was logged while the run started (where the sessions live).
+    for (const e of session.events) process.stderr.write(formatEventLine(e) + '\n');
+    session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');
     const ticker = setInterval(() => process.stderr.write(formatProgressLine(session.snapshot()) + '\n'), 1000);
     await session.untilQuit();
     clearInterval(ticker);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import type { ExternalEngine } from './engines.js';
+import type { KeptProgram } from './engines.js';
 
 const KEEPER_ENTRY = fileURLToPath(new URL('./keeper.js', import.meta.url));
 
@@ -17,12 +17,15 @@ const READY_TIMEOUT_MS = 10_000;
 /** The files of an engine run, in its temporary directory (mode 0700, removed at stop). */
 export type EngineFiles = { dir: string; config: string; statsSocket: string; certificate: string; certificateKey: string; accessLog: string };
 
-/** Makes the temporary directory of an engine run and names its files in it. */
-export async function engineFiles(engine: ExternalEngine): Promise<EngineFiles> {
+/** The name of each kept program's config file in its temporary directory. */
+const CONFIG_FILES: Record<KeptProgram, string> = { haproxy: 'haproxy.cfg', nginx: 'nginx.conf', 'redis-server': 'redis.conf' };
+
+/** Makes the temporary directory of an engine run (or of another kept program) and names its files in it. */
+export async function engineFiles(engine: KeptProgram): Promise<EngineFiles> {
   const dir = await mkdtemp(join(tmpdir(), `lblab-${engine}-`));
   return {
     dir,
-    config: join(dir, engine === 'haproxy' ? 'haproxy.cfg' : 'nginx.conf'),
+    config: join(dir, CONFIG_FILES[engine]),
     statsSocket: join(dir, 'admin.sock'),
     certificate: join(dir, engine === 'haproxy' ? 'lblab.pem' : 'lblab.crt'),
     certificateKey: join(dir, 'lblab.key'),
@@ -39,7 +42,8 @@ export async function writePrivate(file: string, text: string): Promise<void> {
 type ProcessEvents = { exit: [code: number | null, signal: string | null]; line: [text: string] };
 
 /**
- * A real `haproxy` or `nginx` process, in the foreground, from a config in
+ * A real `haproxy` or `nginx` process (or the `redis-server` of `--sessions
+ * shared`), in the foreground, from a config in
  * its own temporary directory, kept by a small Node process
  * (`keeper.ts`) that ends it when lblab ends — on quit, a signal, an
  * uncaught error, or a SIGKILL of lblab (the IPC channel closes). Emits
@@ -55,7 +59,7 @@ export class EngineProcess extends EventEmitter<ProcessEvents> {
   pid: number | undefined;
 
   private constructor(
-    readonly engine: ExternalEngine,
+    readonly engine: KeptProgram,
     private readonly keeper: ChildProcess,
     readonly files: EngineFiles,
   ) {
@@ -91,7 +95,7 @@ export class EngineProcess extends EventEmitter<ProcessEvents> {
    * engine exits first (with its own words, e.g. HAProxy's `[ALERT]` lines)
    * or is not listening within 10 s. Nothing is left running either way.
    */
-  static async start(engine: ExternalEngine, program: string, args: readonly string[], files: EngineFiles, listen: { host: string; port: number }): Promise<EngineProcess> {
+  static async start(engine: KeptProgram, program: string, args: readonly string[], files: EngineFiles, listen: { host: string; port: number }): Promise<EngineProcess> {
     // detached: its own process group, so the terminal's Ctrl-C reaches lblab alone, which ends it.
     const keeper = fork(KEEPER_ENTRY, [files.dir, program, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     const p = new EngineProcess(engine, keeper, files);

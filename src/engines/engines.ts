@@ -25,6 +25,13 @@ export function isEngineName(value: string): value is EngineName {
 const PACKAGES: Record<ExternalEngine, string> = { haproxy: 'haproxy', nginx: 'nginx' };
 
 /**
+ * A program lblab runs as a child through its keeper (`keeper.ts`), which
+ * ends it when lblab ends: an external engine, or the `redis-server` of
+ * `--sessions shared`.
+ */
+export type KeptProgram = ExternalEngine | 'redis-server';
+
+/**
  * The absolute path of `engine`'s program: the first executable `haproxy`
  * or `nginx` in a folder of `path` (default `PATH`; Debian puts them in
  * `/usr/sbin`).
@@ -33,8 +40,19 @@ const PACKAGES: Record<ExternalEngine, string> = { haproxy: 'haproxy', nginx: 'n
  * PATH: apt-get install haproxy".
  */
 export function findEngineProgram(engine: ExternalEngine, flag = '--engine', path = process.env.PATH ?? ''): string {
+  return findProgram(engine, `${flag} ${engine}`, PACKAGES[engine], path);
+}
+
+/**
+ * The absolute path of `program`: the first executable of that name in a
+ * folder of `path` (default `PATH`). `asked` is what the user typed that
+ * needs it (`--sessions shared`), `pkg` the Debian package that has it.
+ * @throws {UsageError} (exit 2) when there is none, in one line:
+ * "`--sessions shared` needs the redis-server program, not found on PATH: apt-get install redis-server".
+ */
+export function findProgram(program: string, asked: string, pkg: string, path = process.env.PATH ?? ''): string {
   for (const dir of path.split(delimiter).filter((d) => d !== '')) {
-    const file = join(dir, engine);
+    const file = join(dir, program);
     try {
       accessSync(file, constants.X_OK);
       return file;
@@ -42,7 +60,7 @@ export function findEngineProgram(engine: ExternalEngine, flag = '--engine', pat
       // not here
     }
   }
-  throw new UsageError(`\`${flag} ${engine}\` needs the ${engine} program, not found on PATH: apt-get install ${PACKAGES[engine]}`);
+  throw new UsageError(`\`${asked}\` needs the ${program} program, not found on PATH: apt-get install ${pkg}`);
 }
 
 /** Where Debian's nginx keeps its dynamic modules (`nginx -V`: `--modules-path`). */

@@ -1,7 +1,8 @@
-import type { ExpectationVerdict, RunRecord, WebSocketClientsRecord } from '../metrics/run-record.js';
+import { addSessions, noSessions, type ExpectationVerdict, type RunRecord, type SessionCounts, type WebSocketClientsRecord } from '../metrics/run-record.js';
+import { formatSessionLoss } from '../report/format.js';
 import type { KeysMoved } from '../metrics/keys-moved.js';
 import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
-import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, SessionMeasure, WindowStart } from './lab.js';
 import type { UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
 
 /** What one run of a lab measured: its record, and the keys moved when it removed a backend. */
@@ -213,6 +214,32 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
         pass: outside.length === 0,
       };
     }
+    case 'sessions': {
+      if (!r.totals.sessions) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no totals.sessions)', pass: false };
+      const within = (v: number): boolean => (e.min === undefined || v >= e.min - 1e-9) && (e.max === undefined || v <= e.max + 1e-9);
+      if (e.of === 'logged-out' || e.of === 'logged-out-elsewhere') {
+        const from = e.from as Extract<WindowStart, { kind: 'event' }>;
+        const type = LOGGED_AS[from.type] ?? from.type;
+        const loss = r.sessionLosses?.find((l) => l.type === type && (from.target === undefined || l.target === from.target));
+        if (!loss) return { text, expected: expectedWords(e), measured: `not measured (no ${from.type}${from.target ? ` ${from.target}` : ''} among the record's sessionLosses)`, pass: false };
+        const words = formatSessionLoss(loss, false, false).replace(/^→ /, '');
+        if (e.of === 'logged-out') return { text, expected: expectedWords(e), measured: words, pass: within(loss.loggedOut) };
+        if (!loss.clients) return { text, expected: expectedWords(e), measured: 'not measured (the record names no clients: more than 1000)', pass: false };
+        const own = new Set(loss.clients.target);
+        const elsewhere = loss.clients.loggedOut.filter((c) => !own.has(c));
+        return { text, expected: expectedWords(e), measured: `${elsewhere.length}${elsewhere.length > 0 ? ` (e.g. client ${elsewhere[0]})` : ''}; ${words}`, pass: within(elsewhere.length) };
+      }
+      const w = windowOf(r, e.from);
+      if ('missing' in w) return { text, expected: expectedWords(e), measured: w.missing, pass: false };
+      const c = w.sessions;
+      const all = c.created + c.found + c.lost;
+      if (e.of === 'lost-share') {
+        if (all === 0) return { text, expected: expectedWords(e), measured: 'not measured (no responses with a session in that window)', pass: false };
+        return { text, expected: expectedWords(e), measured: `${formatPct(c.lost / all)} (${c.lost} of ${all})`, pass: within(c.lost / all) };
+      }
+      const n = e.of === 'created' ? c.created : e.of === 'found' ? c.found : c.lost;
+      return { text, expected: expectedWords(e), measured: `${n} of ${all} responses with a session`, pass: within(n) };
+    }
     case 'seen-by-backends': {
       const views = r.backends.flatMap((b) => (b.seen ? [b.seen] : []));
       const seenRequests = views.reduce((sum, s) => sum + s.requests, 0);
@@ -301,6 +328,10 @@ function describe(e: Expectation): string {
       return `${CONNECTION_MEASURE_WORDS[e.of]} to ${e.backend}`;
     case 'client-rate':
       return `${CLIENT_MEASURE_WORDS[e.of]} per second of ${e.client !== undefined ? `client ${e.client}` : `each client but ${e.except}`}`;
+    case 'sessions':
+      if (e.of === 'logged-out') return `users logged out by ${windowWords(e.from!).replace(/^from /, '')}`;
+      if (e.of === 'logged-out-elsewhere') return `users logged out by ${windowWords(e.from!).replace(/^from /, '')} whom ${e.from!.kind === 'event' && e.from!.target ? e.from!.target : 'its target'} did not serve`;
+      return `${SESSION_MEASURE_WORDS[e.of]}${e.from ? ` ${windowWords(e.from)}` : ''}`;
     case 'seen-by-backends':
       if (e.of === 'present') return `requests reaching the backends with ${e.header}`;
       return e.of === 'peers' ? 'peer addresses the backends saw' : `distinct ${e.header} values the backends saw`;
@@ -375,6 +406,15 @@ function formatPer(v: number): string {
   return v.toFixed(3);
 }
 
+const SESSION_MEASURE_WORDS: Record<SessionMeasure, string> = {
+  created: 'sessions created (logins)',
+  found: 'sessions found',
+  lost: 'sessions lost',
+  'lost-share': 'share of responses whose session was lost',
+  'logged-out': 'users logged out',
+  'logged-out-elsewhere': 'users logged out whom the target did not serve',
+};
+
 const CLIENT_MEASURE_WORDS: Record<ClientMeasure, string> = {
   served: 'requests served',
   'rate-limited': '429s (rate-limited)',
@@ -434,6 +474,8 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, formatCount);
     case 'client-rate':
       return bounds(e.min, e.max, (v) => `${formatRate(v)} req/s`);
+    case 'sessions':
+      return bounds(e.min, e.max, e.of === 'lost-share' ? (v) => formatPct(v) : String);
     case 'seen-by-backends':
       if (e.of === 'present') return e.present ? 'every one' : 'none';
       return bounds(e.min, e.max, String);
@@ -463,20 +505,22 @@ const LOGGED_AS: Record<string, string> = { drain: 'draining' };
  * Sums the time line from `from` to the end of the run (or for `from.forMs`):
  * every one-second point that ends after the start (so the second an event
  * fell in counts; a grace of 1 s skips it) and starts before the end.
- * `served` is the responses some backend gave (the sum over backends).
+ * `served` is the responses some backend gave (the sum over backends),
+ * `sessions` what became of the sessions of its responses.
  * Without `from`, the whole run's totals.
  */
 function windowOf(
   r: RunRecord,
   from: WindowStart | undefined,
   backend?: string,
-): { requests: number; errors: number; backendRequests: number; served: number } | { missing: string } {
+): { requests: number; errors: number; backendRequests: number; served: number; sessions: SessionCounts } | { missing: string } {
   if (!from) {
     return {
       requests: r.totals.requests,
       errors: r.totals.errors,
       backendRequests: r.backends.find((b) => b.name === backend)?.requests ?? 0,
       served: r.backends.reduce((sum, b) => sum + b.requests, 0),
+      sessions: { ...(r.totals.sessions ?? noSessions()) },
     };
   }
   let startMs: number;
@@ -492,14 +536,16 @@ function windowOf(
   let errors = 0;
   let backendRequests = 0;
   let served = 0;
+  const sessions = noSessions();
   for (const p of r.timeline) {
     if (p.atMs <= startMs || p.atMs - TIMELINE_STEP_MS >= endMs) continue;
     requests += p.rps;
     errors += p.errors;
     if (backend) backendRequests += p.perBackend[backend] ?? 0;
     for (const n of Object.values(p.perBackend)) served += n;
+    if (p.sessions) addSessions(sessions, p.sessions);
   }
-  return { requests, errors, backendRequests, served };
+  return { requests, errors, backendRequests, served, sessions };
 }
 
 function metricOf(result: LabRunResult, metric: CompareMetric, backend?: string): number | undefined {

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { findEngineProgram, type EngineName } from '../engines/engines.js';
 import { checkEngineSupport } from '../engines/support.js';
 import type { Lab } from './lab.js';
+import { findSessionStoreProgram } from '../backend/session-store.js';
 
 /**
  * Lab `lab` as it runs on `engine` (`lblab lab run NAME --engine haproxy`):
@@ -10,7 +11,8 @@ import type { Lab } from './lab.js';
  * @throws {UsageError} (exit 2) when the lab is not valid for the engine (its
  * `engines:`), when the engine cannot do what a run asks (the field named
  * as the lab file writes it, the closest setting given), or when the
- * engine's program is missing.
+ * engine's program is missing, or `redis-server` when a run keeps its
+ * sessions in a shared store: said before the first run starts.
  */
 export function labOnEngine(lab: Lab, engine: EngineName): Lab {
   if (!lab.engines.includes(engine)) {
@@ -23,6 +25,7 @@ export function labOnEngine(lab: Lab, engine: EngineName): Lab {
     }
     findEngineProgram(engine);
   }
+  if (lab.runs.some((r) => r.config.sessions === 'shared')) findSessionStoreProgram();
   return {
     ...lab,
     runs: lab.runs.map((r) => ({ ...r, config: { ...r.config, engine } })),

@@ -15,7 +15,7 @@ import { GSLB_POLICIES } from '../scenario/regions.js';
 /** A duration with its unit, read later by `parseDuration`. */
 const duration = z.string();
 
-const { backendProfile, health, balancer, load, timelineEntry, regions, rtt } = scenarioFileSchema;
+const { backendProfile, health, balancer, load, timelineEntry, regions, rtt, sessions } = scenarioFileSchema;
 
 /** What a run may change from the lab's scenario (compare-style labs run several). */
 const runOverrides = {
@@ -26,6 +26,8 @@ const runOverrides = {
   balancer: balancer.optional(),
   timeline: z.array(timelineEntry).optional(),
   gslb: z.enum(GSLB_POLICIES).optional(),
+  /** Where the backends keep user sessions: memory, shared or token (`--sessions`). */
+  sessions: sessions.optional(),
 };
 
 /** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */
@@ -171,6 +173,26 @@ export const EXPECTATION_SCHEMAS = {
     backend: backend.optional(),
     min: z.number().min(0).optional(),
     max: z.number().min(0).optional(),
+    run: runName,
+  }),
+  /**
+   * The users' sessions (`sessions: memory|shared|token`), from the
+   * `x-lblab-session` header of every response the clients read (record
+   * `totals.sessions`, per second `timeline[].sessions`): `created`
+   * (logins), `found`, `lost` (a session the backend could not find or
+   * verify: the user was logged out) as counts, or `lost-share` (lost ÷
+   * every response with a session, 0..1), over the run or in a window
+   * (`after`, `grace`, `for`); or `logged-out`, the virtual clients the
+   * fault named in `after` (`kill b2`) logged out until the next fault
+   * (record `sessionLosses`), or `logged-out-elsewhere`, those of them its
+   * target did not serve last (0: the fault cost only its own users their
+   * sessions; needs at most 1000 clients). Within `min` … `max`.
+   */
+  sessions: z.strictObject({
+    of: z.enum(['created', 'found', 'lost', 'lost-share', 'logged-out', 'logged-out-elsewhere']),
+    min: z.number().min(0).optional(),
+    max: z.number().min(0).optional(),
+    ...window,
     run: runName,
   }),
   /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */

@@ -2,6 +2,7 @@ import { Chalk } from 'chalk';
 import { formatLatency } from '../backend/latency.js';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { SAME_REGION_RTT_MS, type GslbConfig } from '../scenario/regions.js';
+import { SESSION_MODE_WORDS } from '../backend/sessions.js';
 import type { ScheduledEvent } from '../scenario/timeline.js';
 import { formatDuration, formatPct } from '../report/format.js';
 import { fitTable } from '../report/text-table.js';
@@ -70,7 +71,7 @@ function teachingLines(text: string, width: number): string[] {
   });
 }
 
-/** What one run does, in a few lines: algorithm and weights, backends, load, health checks, timeline. */
+/** What one run does, in a few lines: algorithm and weights, backends, load, where sessions live, health checks, timeline. */
 function scenarioLines(config: RunScenario): string[] {
   const weighted = config.weights.some((w) => w !== 1);
   const lines = [`${config.algo}${weighted ? ` with weights ${config.weights.join(':')}` : ''}, ${config.backends.length} backends: ${config.backends.map((b) => `${b.name} ${formatLatency(b.latency)} cap ${b.capacity}${b.errorRate > 0 ? ` err ${formatPct(b.errorRate)}` : ''}`).join(', ')}`];
@@ -85,6 +86,7 @@ function scenarioLines(config: RunScenario): string[] {
   if (!config.keepAlive) lines.push('no keep-alive: a new connection for every request');
   if (config.headers.length > 0) lines.push(`headers sent: ${config.headers.map((x) => `${x.name}: ${x.value}`).join(', ')}`);
   if (config.proxy === 'forward') lines.push("through lblab's forward proxy, straight to the backends: the clients choose, each request to the next backend (the balancer takes none)");
+  if (config.sessions) lines.push(`sessions ${SESSION_MODE_WORDS[config.sessions]}`);
   const h = config.health;
   lines.push(`health checks: ${h.mode} every ${formatDuration(h.intervalMs)}, rise ${h.rise}, fall ${h.fall}${h.fastinterMs !== h.intervalMs ? `, fastinter ${formatDuration(h.fastinterMs)}` : ''}`);
   const balancer = [

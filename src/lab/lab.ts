@@ -27,6 +27,14 @@ export type WebSocketMeasure = 'open-share' | 'lost' | 'drops';
 /** What `client-rate` counts of a virtual client's requests: answered (not 429, not failed), 429s, failures, or all. */
 export type ClientMeasure = 'served' | 'rate-limited' | 'errors' | 'requests';
 
+/**
+ * What `sessions` reads of the users' sessions (record `totals.sessions`,
+ * `timeline[].sessions`, `sessionLosses`): sessions created, found or lost,
+ * lost ÷ all responses with a session, the users the fault named in
+ * `after` logged out, or of those the ones its target did not serve last.
+ */
+export type SessionMeasure = 'created' | 'found' | 'lost' | 'lost-share' | 'logged-out' | 'logged-out-elsewhere';
+
 /** A measure `compare` can put two runs side by side on. */
 export type CompareMetric = LatencyMetric | 'rps' | 'error-rate' | 'share' | 'keys-moved';
 
@@ -58,6 +66,7 @@ export type ExpectationOfKind =
   | { kind: 'websockets'; run: string; of: WebSocketMeasure; backend?: string; min?: number; max?: number }
   | { kind: 'upstream-connections'; run: string; backend: string; of: ConnectionMeasure; min?: number; max?: number }
   | { kind: 'client-rate'; run: string; client?: number; except?: number; of: ClientMeasure; min?: number; max?: number }
+  | { kind: 'sessions'; run: string; of: SessionMeasure; min?: number; max?: number; from?: WindowStart }
   | { kind: 'seen-by-backends'; run: string; of: 'present'; header: string; present: boolean }
   | { kind: 'seen-by-backends'; run: string; of: 'distinct'; header: string; min?: number; max?: number }
   | { kind: 'seen-by-backends'; run: string; of: 'peers'; min?: number; max?: number }

@@ -10,7 +10,7 @@ import type { RunScenario } from '../scenario/scenario.js';
 import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
 import { ENGINES } from '../engines/engines.js';
-import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, WebSocketMeasure, WindowStart } from './lab.js';
+import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, SessionMeasure, WebSocketMeasure, WindowStart } from './lab.js';
 import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
@@ -112,6 +112,7 @@ class LabReader {
       ...(lab.regions ? { regions: lab.regions } : {}),
       ...(lab.rtt ? { rtt: lab.rtt } : {}),
       ...((run?.gslb ?? lab.gslb) ? { gslb: run?.gslb ?? lab.gslb } : {}),
+      sessions: run?.sessions ?? lab.sessions,
     };
     const fromRun = (path: string): boolean => {
       if (!run) return false;
@@ -321,6 +322,25 @@ class LabReader {
           of: v.of as ClientMeasure,
           ...(v.min !== undefined ? { min: v.min as number } : {}),
           ...(v.max !== undefined ? { max: v.max as number } : {}),
+        };
+      }
+      case 'sessions': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (!run.config.sessions) this.fail(p, `expected a run whose backends keep sessions (sessions: memory, shared or token); run ${run.name} keeps none`);
+        const of = v.of as SessionMeasure;
+        const start = from();
+        const perFault = of === 'logged-out' || of === 'logged-out-elsewhere';
+        if (perFault && start?.kind !== 'event') this.fail(`${p}.after`, `expected the fault whose logged-out users to count, like "kill b2", with of: ${of}`);
+        if (perFault && (start!.graceMs > 0 || start!.forMs !== undefined)) this.fail(p, `expected no grace or for with of: ${of} (it counts until the next fault)`);
+        if (of === 'lost-share' && v.max !== undefined && (v.max as number) > 1) this.fail(`${p}.max`, `expected a share ≤ 1, got ${v.max as number}`);
+        return {
+          kind,
+          run: run.name,
+          of,
+          ...(v.min !== undefined ? { min: v.min as number } : {}),
+          ...(v.max !== undefined ? { max: v.max as number } : {}),
+          ...(start ? { from: start } : {}),
         };
       }
       case 'seen-by-backends': {

@@ -2,8 +2,11 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { registerCleanup } from '../cleanup.js';
 import { LatencyHistogram, type LatencySummary } from '../metrics/latency-histogram.js';
+import type { SessionsSummary } from '../metrics/run-record.js';
 import { BackendTraffic, TrafficStats, type ErrorKind } from '../metrics/traffic-stats.js';
 import { ClientTally, type ClientEpoch } from './client-tally.js';
+import { SessionTally } from './session-tally.js';
+import { SESSION_OUTCOME_CODES, type SessionOutcome } from '../backend/sessions.js';
 import { openClientBudget } from './connection-budget.js';
 import { RegionTally } from './region-tally.js';
 import type { GslbConfig } from '../scenario/regions.js';
@@ -139,6 +142,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   readonly stats = new TrafficStats();
   /** Per virtual client (index 0 without clients), how many responses each backend served it, by epoch. */
   readonly clientTally = new ClientTally();
+  /** What the responses' `x-lblab-session` said of the users' sessions (backends with `--sessions`). */
+  readonly sessions = new SessionTally();
   /** Per virtual client (by run-wide index): completed requests, 429s and failures; empty without `clients` or past {@link MAX_CLIENTS_EACH}. */
   private readonly outcomes: { requests: Uint32Array; rateLimited: Uint32Array; errors: Uint32Array };
   /** Open model only: see {@link OpenModelStats}. */
@@ -197,12 +202,15 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   /**
    * What the run record takes from the load side besides {@link stats}
    * (see `buildRunRecord`): the open model's figures, how many backends the
-   * virtual clients met (with `clients` only) and the first responses' backends.
+   * virtual clients met (with `clients` only), the first responses' backends,
+   * and the sessions when responses said what became of them.
    */
-  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord } {
+  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord; sessions?: SessionsSummary } {
     const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
+    const t = this.sessions.totals;
     return {
       ...(this.regions ? { gslb: this.regions.summary() } : {}),
+      ...(t.created + t.found + t.lost > 0 ? { sessions: this.sessions.summary(MAX_CLIENTS_EACH) } : {}),
       ...(this.rateValue !== undefined ? { open: { uncorrected: uncorrected.summary(), lateSends, waitedForSlot, unsent } } : {}),
       ...(this.config.clients !== undefined ? { clients: this.clientsSummary(this.config.clients) } : {}),
       sequence: this.sequence(),
@@ -379,6 +387,8 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               // Who served whom is told by when the request was sent (the mapping in force then) and whether it was in flight across a change.
               if (b >= 0) this.clientTally.record(atMs - m.latencyUs[i]! / 1000, m.client[i]!, names[b]!, atMs);
               if (b >= 0 && first.length < SEQUENCE_LENGTH) first.push([atMs, names[b]!]);
+              const session = m.session[i]!;
+              if (session > 0) this.sessions.record(atMs, client, b >= 0 ? names[b] : undefined, SESSION_OUTCOME_CODES[session] as SessionOutcome);
               if (rate !== undefined) {
                 const delayUs = m.sendDelayUs[i]!;
                 if (delayUs >= LATE_SEND_MS * 1000) this.open.lateSends++;

@@ -83,7 +83,9 @@ export const ERROR_KIND_CODES = ['none', 'refused', 'reset', 'timeout', 'other']
  * and how late it was sent (µs after its scheduled time; open model only,
  * 0 in the closed model). In the open model the latency is counted from the
  * scheduled time (corrected for coordinated omission, as wrk2), so the
- * latency from the real send is `latencyUs − sendDelayUs`.
+ * latency from the real send is `latencyUs − sendDelayUs`. `session` is
+ * what the response's `x-lblab-session` said, by code in
+ * `SESSION_OUTCOME_CODES` (0: no such header).
  * `newNames` extends the worker's name table, in order. `waitedForSlot`
  * counts the sends of this batch's interval that were due while the
  * in-flight cap was reached and waited for a response to free a slot.
@@ -99,6 +101,7 @@ export type SampleBatch = {
   atMs: Float64Array<ArrayBuffer>;
   client: Uint16Array<ArrayBuffer>;
   sendDelayUs: Float64Array<ArrayBuffer>;
+  session: Uint8Array<ArrayBuffer>;
   waitedForSlot: number;
 };
 

@@ -1,4 +1,5 @@
 import { finished as streamFinished } from 'node:stream/promises';
+import { SESSION_HEADER, SESSION_OUTCOME_CODES } from '../backend/sessions.js';
 import { classifyError } from '../metrics/error-kind.js';
 import { ERROR_KIND_CODES } from './protocol.js';
 import { REGION_HEADER } from '../scenario/regions.js';
@@ -71,7 +72,7 @@ export class RequestSender {
       // Read the body to its end: a body cut short must throw, not count as a success.
       res.body.resume();
       await streamFinished(res.body);
-      this.batcher.record((performance.now() - fromMs) * 1000, servedBy, res.statusCode, 0, client, delayUs);
+      this.batcher.record((performance.now() - fromMs) * 1000, servedBy, res.statusCode, 0, client, delayUs, sessionCode(res.headers[SESSION_HEADER]));
     } catch (err) {
       // Cut at the end of the run after the grace period: it timed out.
       const kind = this.abandoning ? 'timeout' : classifyError(err);
@@ -90,4 +91,11 @@ export class RequestSender {
       void this.clients.destroy();
     }, STOP_GRACE_MS).unref();
   }
+}
+
+/** The code (`SESSION_OUTCOME_CODES`) of an `x-lblab-session` value: 0 when absent or not one of new, found, lost. */
+function sessionCode(value: string | string[] | undefined): number {
+  if (typeof value !== 'string') return 0;
+  const i = (SESSION_OUTCOME_CODES as readonly string[]).indexOf(value);
+  return i > 0 ? i : 0;
 }

@@ -15,6 +15,7 @@ function allocate(): Arrays {
     atMs: new Float64Array(CAPACITY),
     client: new Uint16Array(CAPACITY),
     sendDelayUs: new Float64Array(CAPACITY),
+    session: new Uint8Array(CAPACITY),
   };
 }
 
@@ -54,10 +55,11 @@ export class SampleBatcher {
    * Records one completed request: latency in µs, the `x-lblab-backend`
    * that answered (undefined when none did), HTTP status (0 for a transport
    * error), error kind code (`ERROR_KIND_CODES`), the run-wide virtual client
-   * index and how late the send was (µs behind schedule; 0 in the closed
-   * model). The completion time is taken now.
+   * index, how late the send was (µs behind schedule; 0 in the closed
+   * model) and the session's outcome code (`SESSION_OUTCOME_CODES`, 0 =
+   * none). The completion time is taken now.
    */
-  record(latencyUs: number, backendName: string | undefined, status: number, kind: number, client: number, sendDelayUs: number): void {
+  record(latencyUs: number, backendName: string | undefined, status: number, kind: number, client: number, sendDelayUs: number, session = 0): void {
     let idx = -1;
     if (backendName !== undefined) {
       const known = this.names.get(backendName);
@@ -76,6 +78,7 @@ export class SampleBatcher {
     batch.atMs[count] = this.originOffsetMs + performance.now();
     batch.client[count] = client;
     batch.sendDelayUs[count] = sendDelayUs;
+    batch.session[count] = session;
     this.count = count + 1;
     if (this.count === CAPACITY) this.flush();
   }
@@ -98,9 +101,10 @@ export class SampleBatcher {
       atMs: batch.atMs.slice(0, count),
       client: batch.client.slice(0, count),
       sendDelayUs: batch.sendDelayUs.slice(0, count),
+      session: batch.session.slice(0, count),
     };
     const message: FromWorker = { type: 'batch', newNames: this.newNames, count, waitedForSlot: this.waitedForSlot, ...out };
-    this.port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer, out.client.buffer, out.sendDelayUs.buffer]);
+    this.port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer, out.client.buffer, out.sendDelayUs.buffer, out.session.buffer]);
     this.count = 0;
     this.newNames = [];
     this.waitedForSlot = 0;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { SESSION_MODES } from '../backend/sessions.js';
 import type { RunRecord } from './run-record.js';
 
 const latency = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number() });
+const sessions = z.object({ created: z.number(), found: z.number(), lost: z.number() });
 const transition = z.object({ atMs: z.number(), from: z.enum(['up', 'down']), to: z.enum(['up', 'down']), reason: z.string() });
 
 /**
@@ -71,6 +73,7 @@ export const runRecordSchema = z.object({
     tls: z.boolean().optional(),
     http2: z.boolean().optional(),
     engine: z.enum(['haproxy', 'nginx']).optional(),
+    sessions: z.enum(SESSION_MODES).optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({
@@ -110,6 +113,7 @@ export const runRecordSchema = z.object({
     lateSends: z.number().optional(),
     waitedForSlot: z.number().optional(),
     unsent: z.number().optional(),
+    sessions: sessions.optional(),
   }),
   backends: z.array(
     z.object({
@@ -155,6 +159,7 @@ export const runRecordSchema = z.object({
         })
         .optional(),
       webSockets: z.object({ switched: z.number(), open: z.number(), refused: z.number(), failed: z.number() }).optional(),
+      sessions: sessions.optional(),
       latencyMs: latency,
       health: z.object({ state: z.enum(['up', 'down']), downMs: z.number(), transitions: z.array(transition) }),
     }),
@@ -176,7 +181,7 @@ export const runRecordSchema = z.object({
     )
     .optional(),
   events: z.array(z.object({ atMs: z.number(), type: z.string(), target: z.string().optional(), detail: z.string().optional() })),
-  timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()) })),
+  timeline: z.array(z.object({ atMs: z.number(), rps: z.number(), errors: z.number(), perBackend: z.record(z.string(), z.number()), sessions: sessions.optional() })),
   clients: z
     .object({
       total: z.number(),
@@ -202,6 +207,19 @@ export const runRecordSchema = z.object({
       echoMs: latency,
       backends: z.record(z.string(), z.object({ connects: z.number(), drops: z.number(), openAtEnd: z.number(), openShare: z.number(), expectedShare: z.number() })),
     })
+    .optional(),
+  sessionLosses: z
+    .array(
+      z.object({
+        atMs: z.number(),
+        type: z.string(),
+        target: z.string(),
+        users: z.number(),
+        targetUsers: z.number(),
+        loggedOut: z.number(),
+        clients: z.object({ target: z.array(z.number()), loggedOut: z.array(z.number()) }).optional(),
+      }),
+    )
     .optional(),
   lab: z
     .object({

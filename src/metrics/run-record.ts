@@ -1,4 +1,5 @@
 import type { BackendView } from '../backend/request-view.js';
+import type { SessionMode } from '../backend/sessions.js';
 import { FAULTS } from '../backend/faults.js';
 import type { HealthState } from '../balancer/health/rise-fall.js';
 import type { HealthTransition, UpstreamConnectionsRecord } from '../balancer/upstream-backend.js';
@@ -60,6 +61,8 @@ export type BackendRecord = {
   webSockets?: WebSocketRecord;
   /** What the backend itself saw of the requests that reached it: peer addresses, header names, proxy header values (`start` and labs; absent for `load`). */
   seen?: BackendView;
+  /** The sessions its responses created, found and lost (`x-lblab-session`, as the clients read it); present when the run had sessions. */
+  sessions?: SessionCounts;
   latencyMs: RecordLatency;
   health: { state: HealthState; downMs: number; transitions: HealthTransition[] };
 };
@@ -164,11 +167,42 @@ export function byTime(a: { atMs: number }, b: { atMs: number }): number {
   return a.atMs - b.atMs;
 }
 
+/** Sessions by what became of them: `created` (`x-lblab-session: new`), `found`, `lost` (see `SessionOutcome`). */
+export type SessionCounts = { created: number; found: number; lost: number };
+
+/**
+ * One fault and the sessions it cost, as the load generator saw them:
+ * `users` — virtual clients that had a session when it happened;
+ * `targetUsers` — of them, those whose last response came from the
+ * fault's target (with `memory` sessions and a sticky cookie: the users
+ * whose session it held); `loggedOut` — clients that lost a session from
+ * the fault until the next one (or the end of the run). With at most
+ * `listed` clients (see `SessionTally.summary`) `clients` names them,
+ * 1-based. `atMs` in ms since the run started.
+ */
+export type SessionLoss = {
+  atMs: number;
+  type: string;
+  target: string;
+  users: number;
+  targetUsers: number;
+  loggedOut: number;
+  clients?: { target: number[]; loggedOut: number[] };
+};
+
+/** What {@link SessionTally.summary} gives the run record: totals, per backend (by `x-lblab-backend`), per second of the run (element i is second [i, i+1)) and the losses around each fault. */
+export type SessionsSummary = { totals: SessionCounts; backends: Record<string, SessionCounts>; perSecond: SessionCounts[]; losses: SessionLoss[] };
+
+/** A zeroed {@link SessionCounts}. */
+export function noSessions(): SessionCounts {
+  return { created: 0, found: 0, lost: 0 };
+}
+
 /** A user, lab or process event on the run's time line. `atMs` is ms since the run started. */
 export type RunEvent = { atMs: number; type: string; target?: string; detail?: string };
 
-/** One second of the run: completed requests per second, overall and per backend. */
-export type TimelinePoint = { atMs: number; rps: number; errors: number; perBackend: Record<string, number> };
+/** One second of the run: completed requests per second, overall and per backend, and the sessions of its responses when the run had sessions. */
+export type TimelinePoint = { atMs: number; rps: number; errors: number; perBackend: Record<string, number>; sessions?: SessionCounts };
 
 /**
  * One stretch of a run under one algorithm, one set of weights and one set
@@ -238,6 +272,8 @@ export type RunConfig = {
   engine?: 'haproxy' | 'nginx';
   /** `--protocol ws`: the WebSocket clients, their message rate (per second each) and lifetime (ms, absent: the whole run); `concurrency` is then absent. */
   webSocket?: { clients: number; messageRate: number; lifetimeMs?: number };
+  /** Where the backends kept user sessions (`--sessions`); absent: none. */
+  sessions?: SessionMode;
 };
 
 /**
@@ -374,6 +410,13 @@ export type RunRecord = {
     waitedForSlot?: number;
     /** Open model only: requests due before the run ended (or a pause) that were never sent, held back by the in-flight cap. */
     unsent?: number;
+    /**
+     * User sessions, when the backends kept them (`--sessions`): responses
+     * that logged a user in (`created`), found the user's session, or lost
+     * it (a session the backend could not find or verify), from each
+     * response's `x-lblab-session` as the load generator read it.
+     */
+    sessions?: SessionCounts;
   };
   backends: BackendRecord[];
   /** The run's algorithm periods, oldest first (`start` only; one when nothing was switched). */
@@ -392,6 +435,8 @@ export type RunRecord = {
   clients?: { total: number; touched: Record<string, number>; stickiness: number; each?: Array<{ requests: number; rateLimited: number; errors: number }> };
   /** The backends of the first responses (at most 100), in the order they completed; with concurrency 1 this is the pick order. */
   sequence?: string[];
+  /** With sessions: each fault (kill, exit, a fault switched on, remove, drain) and the users it logged out, in time order (see {@link SessionLoss}). */
+  sessionLosses?: SessionLoss[];
   /** The verdict of the lab this run belongs to (`lblab lab run`). */
   lab?: LabVerdict;
   /** `--protocol ws`: what the WebSocket clients measured; absent for HTTP clients. */
@@ -472,6 +517,7 @@ export function buildRunRecord(input: {
   sequence?: string[];
   /** `--protocol ws`: the clients' result and each backend's expected share at the end (one per backend in `backends` order). */
   webSocketClients?: { result: WebSocketLoadResult; expectedShares: readonly number[] };
+  sessions?: SessionsSummary;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -487,8 +533,11 @@ export function buildRunRecord(input: {
   for (let s = 0; s < seconds; s++) {
     const perBackend: Record<string, number> = {};
     for (const info of infos) perBackend[info.name] = secondOf(stats.backends.get(info.name)?.perSecond, s, seconds);
-    timeline.push({ atMs: (s + 1) * 1000, rps: secondOf(stats.perSecond, s, seconds), errors: secondOf(stats.errorsPerSecond, s, seconds), perBackend });
+    const point: TimelinePoint = { atMs: (s + 1) * 1000, rps: secondOf(stats.perSecond, s, seconds), errors: secondOf(stats.errorsPerSecond, s, seconds), perBackend };
+    if (input.sessions) point.sessions = sessionsOfSecond(input.sessions.perSecond, s, seconds);
+    timeline.push(point);
   }
+  const sessions = input.sessions;
   const durationS = input.durationMs / 1000;
   const events = input.events.filter((e) => e.atMs <= input.durationMs);
   const transitionsIn = (info: BackendInfo): HealthTransition[] => (info.health?.transitions ?? []).filter((t) => t.atMs <= input.durationMs);
@@ -519,6 +568,7 @@ export function buildRunRecord(input: {
             unsent: input.open.unsent,
           }
         : {}),
+      ...(sessions ? { sessions: { ...sessions.totals } } : {}),
     },
     backends: infos.map((info) => {
       const t = stats.backends.get(info.name);
@@ -541,6 +591,7 @@ export function buildRunRecord(input: {
         ...(info.upstreamConnections ? { upstreamConnections: { ...info.upstreamConnections } } : {}),
         ...(info.webSockets ? { webSockets: { ...info.webSockets } } : {}),
         ...(info.seen ? { seen: info.seen } : {}),
+        ...(sessions ? { sessions: { ...(sessions.backends[info.name] ?? noSessions()) } } : {}),
         detections: deriveDetections(info.name, events, transitionsIn(info)),
         latencyMs: t ? roundLatency(t.latency.summary()) : { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
         health: info.health ? { ...info.health, transitions: transitionsIn(info) } : { state: 'up', downMs: 0, transitions: [] },
@@ -552,7 +603,26 @@ export function buildRunRecord(input: {
     ...(input.clients ? { clients: input.clients } : {}),
     ...(input.sequence ? { sequence: [...input.sequence] } : {}),
     ...(input.webSocketClients ? { webSocketClients: webSocketClientsRecord(input.webSocketClients.result, infos, input.webSocketClients.expectedShares) } : {}),
+    ...(sessions ? { sessionLosses: sessions.losses.filter((l) => l.atMs <= input.durationMs) } : {}),
   };
+}
+
+/** The sessions of second `s`; the last second also takes every later one, as {@link secondOf}. */
+function sessionsOfSecond(perSecond: readonly SessionCounts[], s: number, seconds: number): SessionCounts {
+  const out = noSessions();
+  const last = s < seconds - 1 ? s : perSecond.length - 1;
+  for (let i = s; i <= last; i++) {
+    const c = perSecond[i];
+    if (c) addSessions(out, c);
+  }
+  return out;
+}
+
+/** Adds `c` to `into`, field by field. */
+export function addSessions(into: SessionCounts, c: SessionCounts): void {
+  into.created += c.created;
+  into.found += c.found;
+  into.lost += c.lost;
 }
 
 /** See {@link WebSocketClientsRecord}: the result's counts, and per backend (configured ones first, in order, then any other its hello named) what the clients saw of it. */

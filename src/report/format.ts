@@ -51,3 +51,13 @@ export function shareBar(share: number, expected: number, width: number): string
   }
   return out;
 }
+
+/**
+ * A fault and the sessions it cost, in a line: `kill b2 → 13 of 40 users
+ * logged out (b2 served 13 last)`; `short` is `kill b2 → 13 of 40 logged out` (the
+ * dashboard), `withEvent` false the `kill b2` (a caption that names it). See `SessionLoss`.
+ */
+export function formatSessionLoss(l: { type: string; target: string; users: number; targetUsers: number; loggedOut: number }, short = false, withEvent = true): string {
+  const words = short ? `→ ${l.loggedOut} of ${l.users} logged out` : `→ ${l.loggedOut} of ${l.users} users logged out (${l.target} served ${l.targetUsers} last)`;
+  return withEvent ? `${l.type} ${l.target} ${words}` : words;
+}

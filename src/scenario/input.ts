@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALGORITHMS } from '../balancer/algorithms/index.js';
+import { SESSION_MODES } from '../backend/sessions.js';
 import { balancerFileSchema, type BalancerInput } from './balancer-settings.js';
 import { healthFileSchema, type HealthInput } from './health.js';
 import { loadFileSchema, type LoadInput } from './load.js';
@@ -36,6 +37,8 @@ export type ScenarioInput = {
   gslb?: string;
   /** Round trips between regions: `us-eu=80ms` each, or a mapping (see `resolveGslb`). */
   rtt?: RttInput;
+  /** Where the backends keep user sessions: `memory`, `shared` or `token` (see `SESSION_MODES`); absent: none. */
+  sessions?: string;
 };
 
 /** One backend's behaviour profile as written; absent fields take `start`'s defaults. */
@@ -68,4 +71,5 @@ export const scenarioFileSchema = {
   algo: z.enum(ALGORITHMS),
   regions: regionsFileSchema,
   rtt: rttFileSchema,
+  sessions: z.enum(SESSION_MODES),
 };

@@ -10,6 +10,7 @@ import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js
 import { parseLatency, type LatencyProfile } from './latency-profile.js';
 import { resolveClients, resolveLoadModel, resolveProtocol } from './load.js';
 import { DEFAULT_GSLB_CLIENTS, regionRouting, resolveGslb, resolveRegions } from './regions.js';
+import { parseSessionMode } from './sessions.js';
 import { validateLoopback } from './loopback.js';
 import { applyMode } from './mode.js';
 import { poolAlgorithms, resolveRouting } from './routes.js';
@@ -81,6 +82,7 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
     headlessDefaultDurationMs: model.requests !== undefined ? 0 : 10_000,
     events,
     ...(webSocket && { webSocket }),
+    ...(input.sessions !== undefined ? { sessions: parseSessionMode(name('sessions'), input.sessions) } : {}),
   };
 }
 

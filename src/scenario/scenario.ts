@@ -4,6 +4,7 @@ import type { HealthCheckConfig } from '../balancer/health/active-health-check.j
 import type { RoutingConfig } from '../balancer/routes.js';
 import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
+import type { SessionMode } from '../backend/sessions.js';
 import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
 import type { ClientOptions, LoadModel, WebSocketLoadModel } from './load.js';
@@ -66,6 +67,8 @@ export type Scenario = UpstreamScenario &
     gslb?: GslbConfig;
     /** `load.protocol: ws`: the clients hold WebSockets instead of sending requests (the load model and client options above are then unused); absent: HTTP. */
     webSocket?: WebSocketLoadModel;
+    /** Where the backends keep user sessions (`--sessions`); absent: they keep none. `shared` starts a redis-server for the run. */
+    sessions?: SessionMode;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

@@ -4,8 +4,8 @@ import type { RunSnapshot } from './snapshot.js';
 
 /**
  * The headless view's line, printed once a second on stderr: elapsed, req/s,
- * error rate, p99, the stick table's entries and the 429s of the rate limit
- * when those are on, then per backend its state and share, e.g.
+ * error rate, p99, the stick table's entries, the 429s of the rate limit and
+ * the sessions lost when those are on, then per backend its state and share, e.g.
  * `+3.0s  1520 req/s  err 0.00%  p99 14.2ms  b1 UP 50.2%  b2 DOWN 0.0%  b3 UP 16.6%`;
  * in tcp mode each backend also shows its open connections (`b1 UP 50.2% 1 conn`).
  * With `--protocol ws` the line is the WebSockets': open now, connects/s,
@@ -23,6 +23,7 @@ export function formatProgressLine(s: RunSnapshot): string {
   if (s.paused) parts.push('PAUSED');
   if (s.sticky?.config.mode === 'ip') parts.push(`stick ${s.sticky.entries}`);
   if (s.rateLimit) parts.push(`429s ${s.rateLimit.limited}`);
+  if (s.sessions) parts.push(`sessions lost ${s.sessions.totals.lost}`);
   for (const b of s.backends) parts.push(`${b.name} ${stateWord(b)} ${formatPct(b.share)}${b.connections ? ` ${b.connections.active} conn` : ''}`);
   return parts.join('  ');
 }

@@ -24,6 +24,9 @@ import { describeGslbChange, gslbAnswers } from '../balancer/gslb.js';
 import { clientHomes } from '../scenario/regions.js';
 import { dropMark, dropsSince, webSocketSnapshots } from './websocket-snapshot.js';
 import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
+import { newSessionKey, SESSION_KEY_ENV, SESSION_STORE_ENV } from '../backend/sessions.js';
+import type { SessionStoreProcess } from '../backend/session-store.js';
+import { FAULT_EVENT_TYPES } from '../metrics/run-record.js';
 
 /** Why a backend takes no requests: DOWN, draining, ejected, behind an open breaker. */
 type OutReason = 'down' | 'drain' | 'ejected' | 'breaker';
@@ -39,6 +42,9 @@ const ROTATION_CHANGES: Readonly<Record<string, readonly ['add' | 'delete', OutR
   'breaker-open': ['add', 'breaker'],
   'breaker-closed': ['delete', 'breaker'],
 };
+
+/** Events after which the users' sessions are watched (`SessionTally.mark`): a backend killed, ended, faulty, removed or drained. */
+const SESSION_LOSS_EVENTS: ReadonlySet<string> = new Set([...FAULT_EVENT_TYPES, 'remove', 'draining']);
 
 /** A `--event` that switches a fault on. */
 type FaultEvent = Extract<ScheduledEvent, { action: FaultName }>;
@@ -98,6 +104,8 @@ export class RunSession implements RunControls {
   private connectionBase = new Map<string, number>();
   /** With regions: each virtual client's home region (index into `config.gslb.regions`). */
   private readonly homes: number[] | undefined;
+  /** The redis-server every backend keeps its sessions in (`sessions: shared`), while it runs. */
+  private sessionStore: SessionStoreProcess | undefined;
 
   constructor(readonly config: RunScenario) {
     this.fleet = new Fleet(config.host);
@@ -121,8 +129,12 @@ export class RunSession implements RunControls {
     const { config } = this;
     // A missing haproxy or nginx is a usage error, said before any process starts.
     if (config.engine !== 'lblab') findEngineProgram(config.engine);
-    const members = await this.fleet.start(config.backends);
+    const members = await this.fleet.start(
+      config.sessions ? config.backends.map((b) => ({ ...b, sessions: config.sessions })) : config.backends,
+      await this.sessionEnv(),
+    );
     this.t0 = performance.timeOrigin + performance.now();
+    this.logSessions();
     // The scenario's balancer settings go over as they are (the balancer
     // reads what it knows), so a new balancer field needs no edit here.
     const backends = members.map((m, i) => ({
@@ -230,6 +242,39 @@ export class RunSession implements RunControls {
         this.quit();
       });
     }
+  }
+
+  /**
+   * What the backends need to share sessions: with `shared`, starts the
+   * run's redis-server (a usage error when it is not installed, before any
+   * process starts) and hands over its URL; with `token`, draws the key
+   * every backend signs and verifies with. In the environment, not argv.
+   */
+  private async sessionEnv(): Promise<Record<string, string>> {
+    const { sessions, host } = this.config;
+    if (sessions === 'token') return { [SESSION_KEY_ENV]: newSessionKey() };
+    if (sessions !== 'shared') return {};
+    const { SessionStoreProcess } = await import('../backend/session-store.js');
+    const store = await SessionStoreProcess.start(host);
+    this.sessionStore = store;
+    store.on('exit', (code, signal) => {
+      this.log({ atMs: this.nowMs(), type: 'error', detail: `the session store (redis-server) ended from outside (${signal ?? `code ${code}`}): sessions are lost until the run ends` });
+    });
+    return { [SESSION_STORE_ENV]: store.url };
+  }
+
+  /** Logs at 0 where the sessions live (the store's pid and address with `shared`). */
+  private logSessions(): void {
+    const { sessions } = this.config;
+    if (!sessions) return;
+    const store = this.sessionStore;
+    const where =
+      sessions === 'memory'
+        ? 'each backend keeps its own, in memory'
+        : sessions === 'token'
+          ? 'in signed tokens (JWT HS256) the clients carry; nothing stored'
+          : `one store for all: redis-server pid ${store?.pid ?? '?'} on ${store?.host}:${store?.port} (no persistence)`;
+    this.log({ atMs: 0, type: 'sessions', detail: `${sessions}: ${where}` });
   }
 
   /** Resolves when the run should end: duration over, `quit()` called (key, signal). */
@@ -457,6 +502,7 @@ export class RunSession implements RunControls {
       events: this.events,
       counters: () => this.balancer.counters(),
       ...(this.config.gslb ? { regions: this.regionsNow() } : {}),
+      sessions: this.load?.sessions,
     });
   }
 
@@ -494,6 +540,7 @@ export class RunSession implements RunControls {
       await this.forwardProxy?.close();
       await this.balancer.close();
       await this.fleet.stopAll();
+      await this.sessionStore?.stop();
       return record;
     })();
     return this.finishing;
@@ -506,6 +553,7 @@ export class RunSession implements RunControls {
     await this.forwardProxy?.close();
     await this.balancer?.close();
     await this.fleet.stopAll();
+    await this.sessionStore?.stop();
   }
 
   /**
@@ -649,6 +697,7 @@ export class RunSession implements RunControls {
   }
 
   private log(e: RunEvent): void {
+    if (e.target && this.load && this.config.sessions && SESSION_LOSS_EVENTS.has(e.type)) this.load.sessions.mark(e.atMs, e.type, e.target);
     this.events.push(e);
     this.onEvent?.(e);
   }

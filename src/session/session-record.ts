@@ -40,6 +40,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     ...(scenario.http2 ? { http2: true } : {}),
     ...(scenario.proxy === 'forward' ? { clientsVia: 'forward-proxy' as const } : {}),
     ...(scenario.engine !== 'lblab' ? { engine: scenario.engine } : {}),
+    ...(scenario.sessions ? { sessions: scenario.sessions } : {}),
   };
 }
 

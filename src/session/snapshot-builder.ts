@@ -11,6 +11,7 @@ import { connectionSnapshots } from './connection-snapshot.js';
 import type { BackendWebSocketSnapshot, WebSocketRunSnapshot } from './websocket-snapshot.js';
 import type { Period } from './periods.js';
 import type { GslbRecord } from '../metrics/run-record.js';
+import type { SessionTally } from '../load/session-tally.js';
 import { HISTORY_SECONDS, type BackendSnapshot, type RunSnapshot } from './snapshot.js';
 
 /** What a snapshot is made of: the run's state at `nowMs` (ms since it started), read by the session, copied by {@link buildSnapshot}. */
@@ -39,6 +40,8 @@ export type SnapshotSources = {
   counters: () => LayerCounters;
   /** With regions: what each region's clients got so far, and where the GSLB tier sends each client now (region names by client). */
   regions?: { record: GslbRecord; servedIn: (home: string) => string[] };
+  /** The users' sessions as the clients saw them, when the backends keep sessions. */
+  sessions?: SessionTally;
 };
 
 /**
@@ -130,7 +133,14 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
           },
         }
       : {}),
+    ...(scenario.sessions && s.sessions ? { sessions: sessionsSnapshot(scenario.sessions, s.sessions) } : {}),
   };
+}
+
+/** The sessions line of the header: a copy of the tally's figures. */
+function sessionsSnapshot(mode: NonNullable<RunScenario['sessions']>, tally: SessionTally): NonNullable<RunSnapshot['sessions']> {
+  const lastLoss = tally.lastLoss();
+  return { mode, users: tally.users, totals: { ...tally.totals }, ...(lastLoss ? { lastLoss } : {}) };
 }
 
 /** A histogram (µs) as the live views draw it: bucket counts over {@link LATENCY_BUCKET_EDGES_MS} and percentiles in ms. */

@@ -2,7 +2,8 @@ import type { FaultName } from '../backend/faults.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
-import type { RunEvent } from '../metrics/run-record.js';
+import type { SessionMode } from '../backend/sessions.js';
+import type { RunEvent, SessionCounts, SessionLoss } from '../metrics/run-record.js';
 import type { ConnectionSnapshot } from './connection-snapshot.js';
 import type { BackendWebSocketSnapshot, WebSocketRunSnapshot } from './websocket-snapshot.js';
 
@@ -97,6 +98,12 @@ export type RunSnapshot = {
    * away (ms; absent before any).
    */
   regions?: { policy: string; clientRegions: Array<{ name: string; servedIn: string[]; requests: number; remoteShare: number; localP50?: number; remoteP50?: number }> };
+  /**
+   * User sessions, when the backends keep them (`--sessions`): where, how
+   * many virtual clients have one, the sessions created, found and lost so
+   * far, and the latest fault's losses (see `SessionLoss`).
+   */
+  sessions?: { mode: SessionMode; users: number; totals: SessionCounts; lastLoss?: SessionLoss };
 };
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */

@@ -211,7 +211,7 @@ export type ChartWish = 'auto' | 'on' | 'off';
  * once its output reaches the terminal's height).
  */
 export function fitPanels(s: RunSnapshot, size: { columns: number; rows: number }, chart: ChartWish = 'auto'): { chart: boolean; latencyFolded: boolean; events: number } {
-  const header = 2 + (s.sticky || s.rateLimit ? 1 : 0) + (s.regions ? 1 : 0) + (s.webSockets ? 1 : 0);
+  const header = 2 + (s.sticky || s.rateLimit || s.sessions ? 1 : 0) + (s.regions ? 1 : 0) + (s.webSockets ? 1 : 0);
   const table = 1 + s.backends.length + s.backends.filter((b) => b.faults.length > 0).length;
   const fixed = header + 1 + table + 1 + 1 + 1 + keyLineRows(size.columns);
   let room = size.rows - 1 - fixed;

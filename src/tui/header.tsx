@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import { formatRateLimit } from '../balancer/rate-limit.js';
 import { formatSticky } from '../balancer/sticky/sticky-sessions.js';
-import { formatDuration, formatMs, formatPct, formatRate } from '../report/format.js';
+import { formatCount, formatDuration, formatMs, formatPct, formatRate, formatSessionLoss } from '../report/format.js';
 import type { RunSnapshot } from '../session/snapshot.js';
 import { formatBytes } from '../report/format-bytes.js';
 
@@ -24,11 +24,13 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * is paused), error rate over the last second and the total of requests (in
  * tcp mode also connections open and bytes relayed each way); then, when
  * on, the sticky mode with the stick table's entries (ip) or the cookies set
- * (cookie), and the rate limit with the requests it refused; with regions,
- * the GSLB policy and for each region's clients where they are sent now
- * (yellow when away from home), the share served away so far and p50 at
- * home and away. With `--protocol ws` the load line is the WebSocket
- * clients' (see {@link WebSocketTotals}).
+ * (cookie), the rate limit with the requests it refused, and where the
+ * sessions live with the users, the sessions created, found and lost, and
+ * what the latest fault cost (`kill b2 → 13 of 40 users logged out`); with
+ * regions, the GSLB policy and for each region's clients where they are
+ * sent now (yellow when away from home), the share served away so far and
+ * p50 at home and away. With `--protocol ws` the load line is the
+ * WebSocket clients' (see {@link WebSocketTotals}).
  */
 export function Header({ snapshot: s }: HeaderProps) {
   const elapsed = formatDuration(s.elapsedMs) + (s.durationMs > 0 ? ` / ${formatDuration(s.durationMs)}` : '');
@@ -73,7 +75,7 @@ export function Header({ snapshot: s }: HeaderProps) {
         {s.mode === 'tcp' ? <Text>{'  '}{tcpTotals(s)}</Text> : null}
       </Text>
       )}
-      {s.sticky || s.rateLimit ? (
+      {s.sticky || s.rateLimit || s.sessions ? (
         <Text wrap="truncate">
           {s.sticky ? (
             <>
@@ -88,15 +90,17 @@ export function Header({ snapshot: s }: HeaderProps) {
                   <Text dimColor>cookies set</Text> {s.sticky.cookiesSet}
                 </>
               )}
-              {s.rateLimit ? '  ' : ''}
+              {s.rateLimit || s.sessions ? '  ' : ''}
             </>
           ) : null}
           {s.rateLimit ? (
             <>
               <Text dimColor>rate limit</Text> <Text bold>{formatRateLimit(s.rateLimit.config)}</Text> per IP{'  '}
               <Text dimColor>429s</Text> <Text color={s.rateLimit.limited > 0 ? 'yellow' : undefined}>{s.rateLimit.limited}</Text>
+              {s.sessions ? '  ' : ''}
             </>
           ) : null}
+          {s.sessions ? <SessionsLine sessions={s.sessions} /> : null}
         </Text>
       ) : null}
       {s.regions ? (
@@ -154,4 +158,20 @@ function tcpTotals(s: RunSnapshot): string {
     bytesOut += b.connections?.bytesOut ?? 0;
   }
   return `conns ${open} open · in ${formatBytes(bytesIn)} · out ${formatBytes(bytesOut)}`;
+}
+
+/** The header's sessions part: `sessions memory  users 40  new 40 · found 2 949 · lost 13  kill b2 → 13 of 40 logged out`. */
+function SessionsLine({ sessions: x }: { sessions: NonNullable<RunSnapshot['sessions']> }) {
+  const loss = x.lastLoss;
+  return (
+    <>
+      <Text dimColor>sessions</Text> <Text bold>{x.mode}</Text>
+      {'  '}
+      <Text dimColor>users</Text> {x.users}
+      {'  '}
+      <Text dimColor>new</Text> {formatCount(x.totals.created)} · <Text dimColor>found</Text> {formatCount(x.totals.found)} · <Text dimColor>lost</Text>{' '}
+      <Text color={x.totals.lost > 0 ? 'red' : undefined}>{formatCount(x.totals.lost)}</Text>
+      {loss ? <Text color={loss.loggedOut > 0 ? 'red' : 'green'}>{'  '}{formatSessionLoss(loss, true)}</Text> : null}
+    </>
+  );
 }

@@ -27,6 +27,7 @@ const LABS: ReadonlyArray<{ name: string; wrong: [string, string] }> = [
   { name: 'http2-vs-l4', wrong: ['largest-share: { run: l4, min: 0.99 }', 'largest-share: { run: l4, max: 0.5 }'] },
   { name: 'gslb', wrong: ['client-region: { region: eu, of: remote-share, max: 0 }', 'client-region: { region: eu, of: remote-share, min: 0.5 }'] },
   { name: 'websockets', wrong: ['{ run: least-conn, of: open-share, backend: b2, min: 0.3 }', '{ run: round-robin, of: open-share, backend: b2, min: 0.3 }'] },
+  { name: 'where-sessions-live', wrong: ['{ run: shared, of: logged-out, max: 0, after: kill b2 }', '{ run: shared, of: logged-out, min: 1, after: kill b2 }'] },
   { name: 'power-of-two-choices', wrong: ['{ metric: share, backend: b6, run: p2c, below: random, by: 2 }', '{ metric: share, backend: b6, run: p2c, above: random }'] },
 ];
 

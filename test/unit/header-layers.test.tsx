@@ -48,3 +48,23 @@ describe('dashboard header: sticky sessions and rate limit', () => {
     expect(lastFrame()!.split('\n')[2]).toBe('sticky ip 30m  stick table 42/100000 entries');
   });
 });
+
+describe('dashboard header: user sessions', () => {
+  it('shows where the sessions live, the users, created/found/lost and what the latest fault cost', () => {
+    const { lastFrame } = render(
+      <Header
+        snapshot={snapshot({
+          sessions: {
+            mode: 'memory',
+            users: 40,
+            totals: { created: 40, found: 2907, lost: 13 },
+            lastLoss: { atMs: 4000, type: 'kill', target: 'b2', users: 40, targetUsers: 13, loggedOut: 13 },
+          },
+        })}
+      />,
+    );
+    const lines = lastFrame()!.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^sessions memory {2}users 40 {2}new 40 · found 2[ ,]?907 · lost 13 {2}kill b2 → 13 of 40 logged out$/);
+  });
+});

@@ -10,6 +10,7 @@ import { healthTimelineSection } from './health-timeline.js';
 import { latencyHistogramSection } from './latency-histogram.js';
 import { regionsSection } from './regions.js';
 import { requestsPerSecondSection } from './requests-per-second.js';
+import { sessionsSection } from './sessions.js';
 import { summarySection } from './summary.js';
 import { triesAndChecksSection } from './tries-and-checks.js';
 import { upstreamConnectionsSection } from './upstream-connections.js';
@@ -34,6 +35,7 @@ export const SECTIONS: readonly SectionBuilder[] = [
   connectionsSection,
   aboutRequests(upstreamConnectionsSection),
   webSocketsSection,
+  sessionsSection,
   triesAndChecksSection,
   algorithmPeriodsSection,
   aboutRequests(latencyHistogramSection),
