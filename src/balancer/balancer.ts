@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { FrontEnd, isHttp2, requestHasBody, responseGone, type ClientRequest, type ClientResponse, type Http2Stats } from './front-end.js';
+import { FrontEnd, requestHasBody, responseGone, type ClientRequest, type ClientResponse, type Http2Stats } from './front-end.js';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError } from '../errors.js';

@@ -53,6 +53,15 @@ export function gslbAnswers(config: GslbConfig, homes: readonly number[], health
   }
 }
 
+/** Where `answers` send the clients whose home is region `home`: `[region, clients]` pairs (indexes into the regions), most clients first. */
+export function whereSent(homes: readonly number[], answers: readonly number[], home: number): Array<[region: number, clients: number]> {
+  const counts = new Map<number, number>();
+  homes.forEach((h, i) => {
+    if (h === home) counts.set(answers[i]!, (counts.get(answers[i]!) ?? 0) + 1);
+  });
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
 /**
  * How the answers changed for each home region, in words for the event
  * log: `us clients → eu (us has no healthy backend)`, `us clients back
@@ -65,9 +74,7 @@ export function describeGslbChange(config: GslbConfig, homes: readonly number[],
   for (let h = 0; h < names.length; h++) {
     const mine = homes.flatMap((home, i) => (home === h ? [i] : []));
     if (mine.length === 0 || mine.every((i) => before[i] === after[i])) continue;
-    const counts = new Map<number, number>();
-    for (const i of mine) counts.set(after[i]!, (counts.get(after[i]!) ?? 0) + 1);
-    const to = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+    const to = whereSent(homes, after, h);
     if (to.length === 1) {
       const r = to[0]![0];
       const from = before[mine[0]!]!;

@@ -20,7 +20,7 @@ import { PeriodLog } from './periods.js';
 import { reportWithoutBalancer, scenarioRecord } from './session-record.js';
 import { requestPaths } from '../scenario/routes.js';
 import { buildSnapshot, type SnapshotSources } from './snapshot-builder.js';
-import { describeGslbChange, gslbAnswers } from '../balancer/gslb.js';
+import { describeGslbChange, gslbAnswers, whereSent } from '../balancer/gslb.js';
 import { clientHomes } from '../scenario/regions.js';
 import { dropMark, dropsSince, webSocketSnapshots } from './websocket-snapshot.js';
 import type { RunningForwardProxy } from '../proxy/forward-proxy.js';
@@ -515,14 +515,7 @@ export class RunSession implements RunControls {
     const names = g.regions.map((r) => r.name);
     return {
       record,
-      servedIn: (home) => {
-        const h = names.indexOf(home);
-        const counts = new Map<string, number>();
-        this.homes!.forEach((x, i) => {
-          if (x === h) counts.set(names[serving[i]!]!, (counts.get(names[serving[i]!]!) ?? 0) + 1);
-        });
-        return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([n]) => n);
-      },
+      servedIn: (home) => whereSent(this.homes!, serving, names.indexOf(home)).map(([r]) => names[r]!),
     };
   }
 
