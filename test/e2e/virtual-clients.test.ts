@@ -22,13 +22,15 @@ describe('virtual clients from the command line', () => {
   });
 
   it('lblab start --clients 4 --spread-clients --header … runs through the balancer', async () => {
-    const r = await runCliToEnd(['start', '--backends', '2', '--clients', '4', '--spread-clients', '--header', 'x-req={seq}', '--duration', '1s', '--concurrency', '4', '--json']);
+    const r = await runCliToEnd(['start', '--backends', '2', '--clients', '4', '--spread-clients', '--header', 'x-req={seq}', '--requests', '40', '--concurrency', '4', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(record.config).toMatchObject({ command: 'start', clients: 4 });
-    expect(record.totals.requests).toBeGreaterThan(20);
+    expect(record.totals.requests).toBe(40);
     expect(record.totals.errors).toBe(0);
+    // Four clients sharing four workers take turns: each sends its quarter.
+    expect(record.clients?.each.map((c) => c.requests)).toEqual([10, 10, 10, 10]);
   });
 
   it('without --clients the record says nothing about clients', async () => {
