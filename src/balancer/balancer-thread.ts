@@ -1,3 +1,4 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { registerCleanup } from '../cleanup.js';
@@ -10,7 +11,10 @@ import type { HealthState } from './health/rise-fall.js';
 import type { BalancerMode } from './tcp/tcp-mode.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 import type { TlsStats } from './tls.js';
-import type { Http2Stats } from './front-end.js';
+import type { ClientActivity, Http2Stats } from './front-end.js';
+import type { HaRole, HaState } from './ha-role.js';
+import type { HaTakeover } from '../metrics/run-record.js';
+
 
 const WORKER_ENTRY = new URL('./balancer-worker.js', import.meta.url);
 
@@ -56,6 +60,8 @@ export type BalancerThreadData = {
   /** The run's time 0 as `performance.timeOrigin + performance.now()` of the main thread. */
   epochStartMs: number;
   stateIntervalMs: number;
+  /** Its part of a balancer pair (`--balancers 2`, a process of its own); absent for lblab's one balancer. */
+  ha?: HaRole;
 };
 
 /** What the balancer thread reports at the end. */
@@ -76,16 +82,39 @@ export type ToBalancer = { type: 'listen' } | { type: 'report' } | { type: 'clos
 export type FromBalancer =
   | { type: 'listening'; host: string; port: number; url: string; states: UpstreamState[] }
   | { type: 'listen-error'; message: string; usage: boolean; coded: boolean }
-  | { type: 'state'; states: UpstreamState[]; counters?: LayerCounters }
+  | { type: 'state'; states: UpstreamState[]; counters?: LayerCounters; ha?: { state: HaState; activity: ClientActivity } }
+  | { type: 'ha-takeover'; takeover: HaTakeover }
+  | { type: 'ha-error'; message: string }
   | { type: 'transition'; transition: TransitionEvent }
   | { type: 'change-error'; message: string }
   | { type: 'backend-event'; event: BackendEvent }
   | ({ type: 'report' } & BalancerReport)
   | { type: 'closed' };
 
-/** What a run's balancer tells the session: health transitions, its own failure, a change it refused, backend events (ejections, slow start, …). */
-export type RunBalancerEvents = { transition: [TransitionEvent]; failed: [Error]; changeRejected: [message: string]; backend: [BackendEvent] };
+/**
+ * What a run's balancer tells the session: health transitions, its own
+ * failure, a change it refused, backend events (ejections, slow start, …);
+ * and, from a member of a balancer pair only, that it took the virtual
+ * address over (`haTakeover`) or could not (`haError`), and that its thread
+ * or process ended (`ended`: exit code or signal; a pair names the member,
+ * and tells only of an end lblab did not cause).
+ */
+export type RunBalancerEvents = {
+  transition: [TransitionEvent];
+  failed: [Error];
+  changeRejected: [message: string];
+  backend: [BackendEvent];
+  haTakeover: [HaTakeover];
+  haError: [message: string];
+  ended: [code: number | null, signal: NodeJS.Signals | null, member?: string];
+};
 type ThreadEvents = RunBalancerEvents;
+
+/** Where a balancer runs: a worker thread of lblab's process (one balancer), or a process of its own (each of a pair: a SIGKILL of it is real). */
+export type BalancerHost = 'thread' | 'process';
+
+/** The messages of a balancer thread or process, whichever it is. */
+type BalancerChannel = { post: (m: ToBalancer) => void; end: () => Promise<void>; pid: number | undefined };
 
 /**
  * The balancer of a run as the session drives it: lblab's own in a thread
@@ -122,7 +151,7 @@ export interface RunBalancer {
  */
 export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBalancer {
   private algoName: AlgorithmName;
-  private readonly worker: Worker;
+  private readonly channel: BalancerChannel;
   private latest: UpstreamState[] = [];
   private latestCounters: LayerCounters = { stickEntries: 0, cookiesSet: 0, rateLimited: 0 };
   private port: number | undefined;
@@ -131,27 +160,89 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
   private closed: Promise<void> | undefined;
   private exited = false;
 
-  constructor(config: BalancerThreadData['config'], epochStartMs: number, stateIntervalMs = 100) {
+  /** With `ha`: its part of the pair and its clients, as last reported. */
+  private latestHa: { state: HaState; activity: ClientActivity } | undefined;
+
+  /**
+   * Starts the balancer in a worker thread (`host: 'thread'`, lblab's one
+   * balancer) or in a process of its own (`'process'`, each of a pair, with
+   * `ha` its part): forked detached with an IPC channel, so the terminal's
+   * Ctrl-C reaches lblab alone and the process ends when lblab does.
+   */
+  constructor(config: BalancerThreadData['config'], epochStartMs: number, stateIntervalMs = 100, host: BalancerHost = 'thread', ha?: HaRole) {
     super();
     this.algoName = config.algo;
-    const data: BalancerThreadData = { config, epochStartMs, stateIntervalMs };
-    this.worker = new Worker(WORKER_ENTRY, { workerData: data });
-    this.worker.on('message', (m: FromBalancer) => {
+    const data: BalancerThreadData = { config, epochStartMs, stateIntervalMs, ...(ha ? { ha } : {}) };
+    const onMessage = (m: FromBalancer): void => {
       if (m.type === 'state') {
         this.latest = m.states;
         if (m.counters) this.latestCounters = m.counters;
+        if (m.ha) this.latestHa = m.ha;
       }
       else if (m.type === 'transition') this.emit('transition', m.transition);
       else if (m.type === 'change-error') this.emit('changeRejected', m.message);
       else if (m.type === 'backend-event') this.emit('backend', m.event);
+      else if (m.type === 'ha-takeover') this.emit('haTakeover', m.takeover);
+      else if (m.type === 'ha-error') this.emit('haError', m.message);
       const waiters = this.waiting.get(m.type);
       if (waiters?.length) waiters.shift()!(m);
-    });
-    this.worker.on('error', (err) => this.emit('failed', err));
-    this.worker.on('exit', () => {
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null = null): void => {
       this.exited = true;
-    });
-    this.unregister = registerCleanup('balancer thread', () => this.close());
+      this.emit('ended', code, signal);
+    };
+    if (host === 'thread') {
+      const worker = new Worker(WORKER_ENTRY, { workerData: data });
+      worker.on('message', onMessage);
+      worker.on('error', (err) => this.emit('failed', err));
+      worker.on('exit', (code) => onExit(code));
+      this.channel = { post: (m) => worker.postMessage(m), end: async () => void (await worker.terminate()), pid: undefined };
+    } else {
+      const child: ChildProcess = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true, serialization: 'advanced' });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
+      child.on('message', onMessage);
+      // A send to a process that is already gone; its exit tells the rest.
+      child.on('error', () => undefined);
+      child.once('exit', (code, signal) => {
+        if (!this.closed) this.emit('failed', new RuntimeError(`balancer process ${ha?.name ?? ''} (pid ${child.pid}) ended (${signal ?? `code ${code}`})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`));
+        onExit(code, signal);
+      });
+      child.send({ type: 'init', data });
+      this.channel = {
+        post: (m) => {
+          if (child.connected) child.send(m);
+        },
+        end: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+        pid: child.pid,
+      };
+    }
+    this.unregister = registerCleanup(host === 'thread' ? 'balancer thread' : `balancer process ${ha?.name ?? ''}`, () => this.close());
+  }
+
+  /** The balancer process's pid (`host: 'process'`); undefined for a thread. */
+  get pid(): number | undefined {
+    return this.channel.pid;
+  }
+
+  /** Whether its thread or process has ended. */
+  get ended(): boolean {
+    return this.exited;
+  }
+
+  /** With `ha`: active or passive, and its clients (connections, requests), as last reported. */
+  haView(): { state: HaState; activity: ClientActivity } | undefined {
+    return this.latestHa;
   }
 
   /** The algorithm in use (as last changed by {@link change}). */
@@ -179,7 +270,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
               : { ...b, removed: true, inFlight: 0 },
       );
     }
-    if (!this.exited) this.worker.postMessage({ type: 'change', change } satisfies ToBalancer);
+    if (!this.exited) this.channel.post({ type: 'change', change } satisfies ToBalancer);
   }
 
   /** The port it listens on, once listening. */
@@ -235,7 +326,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
       this.unregister();
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 3000).unref());
       await Promise.race([this.ask({ type: 'close' }, ['closed'], 3000).catch(() => undefined), timeout]);
-      await this.worker.terminate();
+      await this.channel.end();
     })();
     return this.closed;
   }
@@ -255,7 +346,7 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
           if (list && i >= 0) list.splice(i, 1);
         }
         this.off('failed', onFailed);
-        this.worker.off('exit', onExit);
+        this.off('ended', onExit);
         clearTimeout(timer);
       };
       const fail = (err: RuntimeError): void => {
@@ -274,8 +365,8 @@ export class BalancerThread extends EventEmitter<ThreadEvents> implements RunBal
         this.waiting.get(r)!.push(settle);
       }
       this.once('failed', onFailed);
-      this.worker.once('exit', onExit);
-      this.worker.postMessage(message);
+      this.once('ended', onExit);
+      this.channel.post(message);
     });
   }
 }

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { FrontEnd, requestHasBody, responseGone, type ClientRequest, type ClientResponse, type Http2Stats } from './front-end.js';
+import { FrontEnd, requestHasBody, responseGone, type ClientRequest, type ClientResponse, type Http2Stats, type ClientActivity } from './front-end.js';
 import { listenOn } from './listen.js';
 import { registerCleanup } from '../cleanup.js';
 import { RuntimeError } from '../errors.js';
@@ -166,6 +166,11 @@ export class Balancer extends Upstream<UpstreamBackend> {
   /** Stick-table entries, cookies set and requests refused by the rate limit so far. */
   override layerCounters(): LayerCounters {
     return { stickEntries: this.sticky?.entries() ?? 0, cookiesSet: this.sticky?.cookiesSet ?? 0, rateLimited: this.rateLimited };
+  }
+
+  /** Its clients so far: connections open and accepted, requests received (each HTTP/2 stream and upgrade one). */
+  clientActivity(): ClientActivity {
+    return this.front.clientActivity();
   }
 
   /** HTTP/2 client connections and the streams they carried so far, undefined without `http2`. */

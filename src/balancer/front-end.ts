@@ -32,6 +32,9 @@ export type FrontEndConfig = {
   onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 };
 
+/** A front end's clients so far: connections open now, connections accepted, requests received (HTTP/2 streams each one; at L4 a connection is one). */
+export type ClientActivity = { connections: number; accepted: number; requests: number };
+
 /** HTTP/2 at the balancer so far: client connections (sessions) that spoke it, the streams (requests) they carried, and the most streams open at once on one connection. */
 export type Http2Stats = { connections: number; streams: number; maxConcurrentStreams: number };
 
@@ -66,10 +69,16 @@ export class FrontEnd {
   private readonly h2c: http2.Http2Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h2 = { connections: 0, streams: 0, maxConcurrentStreams: 0 };
+  /** Client connections open and accepted, requests received (each HTTP/2 stream one). */
+  private readonly activity: ClientActivity = { connections: 0, accepted: 0, requests: 0 };
 
   constructor(private readonly config: FrontEndConfig) {
     const { clientTimeoutMs } = config;
-    const onRequest = config.onRequest;
+    const activity = this.activity;
+    const onRequest = (req: ClientRequest, res: ClientResponse): void => {
+      activity.requests++;
+      config.onRequest(req, res);
+    };
     const onH2Request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
       // RFC 9113 §8.3.1: `:authority` is what Host is in HTTP/1.1; routes, hash keys and the backend read Host.
       const authority = req.headers[':authority'];
@@ -98,8 +107,22 @@ export class FrontEnd {
     // Node looks for timed-out requests only this often (30 s by default): a few times per timeout.
     (h1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(clientTimeoutMs / 4)));
     h1.keepAliveTimeout = 60_000;
-    server.on('upgrade', config.onUpgrade);
+    server.on('upgrade', (req, socket, head) => {
+      activity.requests++;
+      config.onUpgrade(req, socket, head);
+    });
+    // Every client connection reaches the listening server first, h2c ones before the sniff hands them on.
+    server.on('connection', (socket: net.Socket) => {
+      activity.connections++;
+      activity.accepted++;
+      socket.once('close', () => activity.connections--);
+    });
     this.server = server;
+  }
+
+  /** Its clients so far: connections open now and accepted, requests received. */
+  clientActivity(): ClientActivity {
+    return { ...this.activity };
   }
 
   /** The TLS server, with `tls` (for the handshake meter). */

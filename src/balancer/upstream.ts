@@ -13,7 +13,7 @@ import { pooledExpectedShares, type Router, type RoutingConfig } from './routes.
 import { SlowStart } from './slow-start.js';
 import type { ConnectionState } from './tcp/tcp-upstream-backend.js';
 import type { TlsStats } from './tls.js';
-import type { Http2Stats } from './front-end.js';
+import type { ClientActivity, Http2Stats } from './front-end.js';
 import type { HealthTransition, UpstreamBackend, UpstreamConnectionConfig, UpstreamConnections, UpstreamConnectionsRecord } from './upstream-backend.js';
 
 /** A backend as configured: a name (b1…), an origin URL, a weight ≥ 1, and whether it is a backup. */
@@ -436,4 +436,6 @@ export interface UpstreamFrontEnd
     | 'close'
   > {
   on<K extends keyof UpstreamEvents>(event: K, listener: (...args: UpstreamEvents[K]) => void): unknown;
+  /** Its clients so far (what a balancer pair's view shows per balancer). */
+  clientActivity(): ClientActivity;
 }

@@ -17,6 +17,7 @@ import type { LoadInput } from '../scenario/load.js';
 import { DEFAULT_CONCURRENCY, MAX_STREAMS } from '../scenario/load.js';
 import { DEFAULT_CAPACITY, MAX_BACKENDS } from '../scenario/scenario.js';
 import { EVENT_FORMS } from '../scenario/timeline.js';
+import { DEFAULT_HA_INTERVAL_MS, HA_FALL, HA_MODES, HA_VIRTUAL_ADDRESS } from '../scenario/ha.js';
 import { GSLB_POLICIES, SAME_REGION_RTT_MS } from '../scenario/regions.js';
 import { parseInteger } from '../scenario/values.js';
 import { splitPerBackend } from './parse.js';
@@ -25,7 +26,7 @@ import { splitPerBackend } from './parse.js';
 export type ScenarioCommand = 'start' | 'balance' | 'compare' | 'load' | 'export';
 
 /** Where a flag sits in `--help`: each command adds the groups it takes, in its own order. */
-export type OptionGroup = 'algo' | 'duration' | 'mode' | 'scenario' | 'clients' | 'load-model' | 'listen' | 'health' | 'proxy' | 'routes' | 'regions';
+export type OptionGroup = 'algo' | 'duration' | 'mode' | 'scenario' | 'clients' | 'load-model' | 'listen' | 'health' | 'proxy' | 'routes' | 'regions' | 'ha';
 
 /** What one commander value looks like for a flag: text, a list of texts (repeatable) or a switch. */
 type FlagValue = string | string[] | boolean;
@@ -134,6 +135,24 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
     flags: '--client-regions <shares>',
     help: 'where the virtual clients are, e.g. us=60%,eu=40% (default equal shares; --clients defaults to 20 with regions)',
     group: 'regions',
+    commands: ['start'],
+  },
+  balancers: {
+    flags: '--balancers <n>',
+    help: 'balancers: 1 (default, in a thread of lblab) or 2, each a process of its own on its own loopback address, standing in for each other as --ha says',
+    group: 'ha',
+    commands: ['start'],
+  },
+  ha: {
+    flags: '--ha <mode>',
+    help: `with --balancers 2: ${HA_MODES.join(' or ')} (default active-passive: lb1 holds ${HA_VIRTUAL_ADDRESS}, lb2 checks it and takes the address over; dns-rr: clients get both addresses and try the other when a connect fails)`,
+    group: 'ha',
+    commands: ['start'],
+  },
+  'ha-interval': {
+    flags: '--ha-interval <duration>',
+    help: `with --ha active-passive: how often the passive balancer checks the active one (keepalived's advert_int; default ${DEFAULT_HA_INTERVAL_MS / 1000}s); it takes over after ${HA_FALL} failed checks in a row`,
+    group: 'ha',
     commands: ['start'],
   },
   sessions: {

@@ -22,7 +22,7 @@ export function registerStartCommand(program: Command): void {
     .option('--json', 'print the run record as JSON instead of the report')
     .option('--out <file>', 'also write the run record to FILE')
     .option('--html <file>', 'also write the report as one self-contained HTML page (inline SVG charts) to FILE');
-  for (const group of ['health', 'proxy', 'routes', 'regions'] as const) addOptionGroup(cmd, group, 'start');
+  for (const group of ['health', 'proxy', 'routes', 'regions', 'ha'] as const) addOptionGroup(cmd, group, 'start');
   cmd
     .addHelpText(
       'after',
@@ -38,6 +38,7 @@ Examples:
   lblab start --backends 3 --sticky cookie --clients 20 --event "5s kill b2"
   lblab start --backends 3 --sticky ip:30s --clients 50 --spread-clients
   lblab start --backends 2 --rate-limit 100/s:20 --clients 4 --headless --duration 10s
+  lblab start --backends 3 --balancers 2 --ha active-passive --ha-interval 200ms --event "5s kill lb1"
   lblab start --mode tcp --backends 3 --concurrency 2 --duration 5s --headless
   lblab start --backends 4 --route "/api=b1,b2:least-conn" --route "/static=b3"   (b4: the default pool)
   lblab start --backends 2 --tls --headless --duration 5s       (HTTPS to the balancer; the report counts handshakes)
@@ -68,6 +69,18 @@ places the clients (default equal shares; 20 clients unless --clients), and
 delay the load generator adds (simulated distance; the servers are real).
 A kill that leaves a region without a healthy backend moves its clients to
 the next nearest at the next health transition: they pay the RTT.
+
+Two balancers (--balancers 2, --ha): each is a process of its own in front of
+the same backends, with its own health checks. active-passive: lb1 holds the
+virtual address 127.0.0.10, lb2 checks lb1 at 127.0.0.11 every --ha-interval
+and binds 127.0.0.10 itself after 3 failed checks in a row (keepalived's
+VRRP). A client's connect to the address while nobody holds it is a lost SYN
+on a real network: the clients retransmit it after 1 s, 2 s, 4 s, as TCP
+does. dns-rr: lb1 on 127.0.0.11 and lb2 on 127.0.0.12 both serve; each new
+connection goes to the next address of the two, and to the other one when
+it is refused. "5s kill lb1" (or the dashboard's L key) is a SIGKILL of the
+balancer; "8s restart lb1" brings it back (as the passive one). The report
+gives the takeover time and the client errors it cost.
 
 TLS (--tls): the balancer serves HTTPS with a self-signed certificate made at
 start (selfsigned, EC P-256, one day, for 127.0.0.1) and forwards plain HTTP

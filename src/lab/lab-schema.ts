@@ -15,7 +15,7 @@ import { GSLB_POLICIES } from '../scenario/regions.js';
 /** A duration with its unit, read later by `parseDuration`. */
 const duration = z.string();
 
-const { backendProfile, health, balancer, load, timelineEntry, regions, rtt, sessions } = scenarioFileSchema;
+const { backendProfile, health, balancer, load, timelineEntry, regions, rtt, sessions, balancers, ha, haInterval } = scenarioFileSchema;
 
 /** What a run may change from the lab's scenario (compare-style labs run several). */
 const runOverrides = {
@@ -28,6 +28,10 @@ const runOverrides = {
   gslb: z.enum(GSLB_POLICIES).optional(),
   /** Where the backends keep user sessions: memory, shared or token (`--sessions`). */
   sessions: sessions.optional(),
+  /** Two balancers (`--balancers 2`) and how they stand in for each other (`--ha`, `--ha-interval`). */
+  balancers: balancers.optional(),
+  ha: ha.optional(),
+  'ha-interval': haInterval.optional(),
 };
 
 /** One run of a lab with several: its name (used by `run:` in expectations) and what it changes. */

@@ -113,6 +113,9 @@ class LabReader {
       ...(lab.rtt ? { rtt: lab.rtt } : {}),
       ...((run?.gslb ?? lab.gslb) ? { gslb: run?.gslb ?? lab.gslb } : {}),
       sessions: run?.sessions ?? lab.sessions,
+      balancers: run?.balancers ?? lab.balancers,
+      ha: run?.ha ?? lab.ha,
+      'ha-interval': run?.['ha-interval'] ?? lab['ha-interval'],
     };
     const fromRun = (path: string): boolean => {
       if (!run) return false;

@@ -13,6 +13,8 @@ import type { GslbConfig } from '../scenario/regions.js';
 import type { GslbRecord } from '../metrics/run-record.js';
 import { ERROR_KIND_CODES, type FromWorker, type LoadWorkerData, type ToWorker } from './protocol.js';
 import type { HeaderTemplate } from './request-headers.js';
+import type { ConnectTally, HaClientTarget } from './ha-connector.js';
+import { FailoverTally } from './failover-tally.js';
 
 const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
 
@@ -96,6 +98,8 @@ export type LoadConfig = {
    * changes that. Needs `clients`.
    */
   gslb?: { config: GslbConfig; homes: number[]; serving: number[] };
+  /** Clients of a balancer pair: the address(es) they connect to (the URL's host is replaced) and how (see `haConnector`). */
+  ha?: HaClientTarget;
 };
 
 /**
@@ -171,6 +175,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
       this.regions = new RegionTally(config.gslb.config, config.gslb.homes);
     }
     this.rateValue = config.rate;
+    this.failovers = config.ha ? new FailoverTally() : undefined;
     const each = config.clients !== undefined && config.clients <= MAX_CLIENTS_EACH ? config.clients : 0;
     this.outcomes = { requests: new Uint32Array(each), rateLimited: new Uint32Array(each), errors: new Uint32Array(each) };
   }
@@ -205,6 +210,36 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
    * virtual clients met (with `clients` only), the first responses' backends,
    * and the sessions when responses said what became of them.
    */
+  /** With a balancer pair: what the clients saw after each kill of a balancer (the session marks the kills). */
+  readonly failovers: FailoverTally | undefined;
+  /** With a balancer pair: each thread's connect tally as last posted. */
+  private readonly connectTotals = new Map<number, ConnectTally>();
+  /** With a balancer pair: what changed in the tallies, and when it was heard (ms since time 0), oldest first. */
+  private readonly connectLog: Array<{ atMs: number } & ConnectTally> = [];
+
+  private countConnects(thread: number, now: ConnectTally): void {
+    const before = this.connectTotals.get(thread) ?? { opened: 0, retried: 0, retransmitted: 0 };
+    this.connectTotals.set(thread, now);
+    this.connectLog.push({ atMs: this.nowMs(), opened: now.opened - before.opened, retried: now.retried - before.retried, retransmitted: now.retransmitted - before.retransmitted });
+  }
+
+  /**
+   * With a balancer pair: the clients' new connections heard of from
+   * `fromMs` (ms since time 0, to about a batch interval) on — opened,
+   * refused first and opened on the other address (dns-rr), SYNs
+   * retransmitted (active-passive). All 0 without one.
+   */
+  connects(fromMs = 0): ConnectTally {
+    const out = { opened: 0, retried: 0, retransmitted: 0 };
+    for (const e of this.connectLog) {
+      if (e.atMs < fromMs) continue;
+      out.opened += e.opened;
+      out.retried += e.retried;
+      out.retransmitted += e.retransmitted;
+    }
+    return out;
+  }
+
   recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord; sessions?: SessionsSummary } {
     const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
     const t = this.sessions.totals;
@@ -331,6 +366,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               },
             }
           : {}),
+        ...(this.config.ha ? { ha: this.config.ha } : {}),
         thread,
         threads,
       };
@@ -360,6 +396,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               return;
             }
             this.open.waitedForSlot += m.waitedForSlot;
+            if (m.connects) this.countConnects(thread, m.connects);
             for (const name of m.newNames) {
               table.push(this.stats.backend(name));
               names.push(name);
@@ -377,6 +414,10 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
                 atMs,
               );
               const client = m.client[i]!;
+              if (this.failovers) {
+                const status = m.status[i]!;
+                this.failovers.record(atMs - m.latencyUs[i]! / 1000, atMs, status === 0 || status >= 500);
+              }
               this.regions?.record(client, b >= 0 ? names[b] : undefined, m.latencyUs[i]!, m.status[i]!);
               if (client < this.outcomes.requests.length) {
                 const status = m.status[i]!;

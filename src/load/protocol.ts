@@ -1,3 +1,4 @@
+import type { ConnectTally, HaClientTarget } from './ha-connector.js';
 import type { HeaderTemplate } from './request-headers.js';
 
 /**
@@ -55,6 +56,8 @@ export type LoadWorkerData = {
   gslb?: { regions: string[]; homes: number[]; serving: number[]; rttMs: number[][] };
   /** HTTP/2: this thread's connections (h2c on http, h2 by ALPN on https), each carrying up to `streams` concurrent streams. */
   http2?: { connections: number; streams: number };
+  /** Clients of a balancer pair: the address(es) they connect to and how (see `haConnector`). */
+  ha?: HaClientTarget;
   /** This thread's position among `threads`: it numbers its requests (`{seq}`) thread+1, thread+1+threads, … so they are unique in the run. */
   thread: number;
   threads: number;
@@ -103,6 +106,8 @@ export type SampleBatch = {
   sendDelayUs: Float64Array<ArrayBuffer>;
   session: Uint8Array<ArrayBuffer>;
   waitedForSlot: number;
+  /** With `ha`: this thread's new connections so far (totals, not this batch's), see {@link ConnectTally}. */
+  connects?: ConnectTally;
 };
 
 /**

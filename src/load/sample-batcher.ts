@@ -1,10 +1,11 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { ConnectTally } from './ha-connector.js';
 import type { FromWorker, SampleBatch } from './protocol.js';
 
 /** Samples a batch holds before it is posted early, whatever the interval. */
 const CAPACITY = 4096;
 
-type Arrays = Omit<SampleBatch, 'type' | 'newNames' | 'count' | 'waitedForSlot'>;
+type Arrays = Omit<SampleBatch, 'type' | 'newNames' | 'count' | 'waitedForSlot' | 'connects'>;
 
 function allocate(): Arrays {
   return {
@@ -41,9 +42,14 @@ export class SampleBatcher {
    * the run started: `performance.timeOrigin − epochStartMs` (see
    * `LoadWorkerData.epochStartMs`).
    */
+  /** What `connects` said last time it was posted (a change posts a batch). */
+  private connectsPosted = 0;
+
+  /** `connects`: the thread's connect tally with a balancer pair, posted in every batch it changed in. */
   constructor(
     private readonly port: MessagePort,
     private readonly originOffsetMs: number,
+    private readonly connects?: ConnectTally,
   ) {}
 
   /** Posts a batch every `intervalMs` (ms) until {@link close}. */
@@ -91,7 +97,10 @@ export class SampleBatcher {
   /** Posts the samples gathered so far, if any: copies of just the filled part, transferred. */
   flush(): void {
     const count = this.count;
-    if (count === 0 && this.newNames.length === 0 && this.waitedForSlot === 0) return;
+    const c = this.connects;
+    const connectsNow = c ? c.opened + c.retried + c.retransmitted : 0;
+    if (count === 0 && this.newNames.length === 0 && this.waitedForSlot === 0 && connectsNow === this.connectsPosted) return;
+    this.connectsPosted = connectsNow;
     const batch = this.batch;
     const out: Arrays = {
       latencyUs: batch.latencyUs.slice(0, count),
@@ -103,7 +112,7 @@ export class SampleBatcher {
       sendDelayUs: batch.sendDelayUs.slice(0, count),
       session: batch.session.slice(0, count),
     };
-    const message: FromWorker = { type: 'batch', newNames: this.newNames, count, waitedForSlot: this.waitedForSlot, ...out };
+    const message: FromWorker = { type: 'batch', newNames: this.newNames, count, waitedForSlot: this.waitedForSlot, ...out, ...(c ? { connects: { ...c } } : {}) };
     this.port.postMessage(message, [out.latencyUs.buffer, out.backend.buffer, out.status.buffer, out.kind.buffer, out.atMs.buffer, out.client.buffer, out.sendDelayUs.buffer, out.session.buffer]);
     this.count = 0;
     this.newNames = [];

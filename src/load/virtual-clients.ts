@@ -1,5 +1,6 @@
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { clientAddress } from './client-addresses.js';
+import { haConnector, type ConnectTally } from './ha-connector.js';
 import { CookieJar } from './cookie-jar.js';
 import type { LoadWorkerData } from './protocol.js';
 import { compileHeaders } from './request-headers.js';
@@ -10,7 +11,7 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
-export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2' | 'gslb'>>;
+export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2' | 'gslb' | 'ha' | 'thread'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
@@ -36,7 +37,7 @@ export class VirtualClients {
   private readonly cookies: boolean;
   private readonly paths: string[];
   private readonly compiledHeaders: (client: number, seq: number) => string[];
-  private readonly dispatcherOptions: Pool.Options;
+  private dispatcherOptions: Pool.Options;
   /** One dispatcher per client, opened on its first request; in order of last use, least recent first. */
   private readonly dispatchers = new Map<number, Pool>();
   /** Dispatchers closed to stay within `clients.maxOpen`, finishing what they had in flight. */
@@ -56,6 +57,9 @@ export class VirtualClients {
   readonly keepAlive: boolean;
   /** Regions: this thread's clients' homes, where the GSLB tier sends them and the RTT matrix (see `LoadWorkerData.gslb`). */
   private readonly gslb: LoadWorkerData['gslb'];
+
+  /** With a balancer pair (`options.ha`): the new connections of this thread's clients so far. */
+  readonly connects: ConnectTally | undefined;
 
   constructor(options: VirtualClientsOptions) {
     this.target = new URL(options.url);
@@ -84,6 +88,13 @@ export class VirtualClients {
       ...(this.secure && options.insecure ? { connect: { rejectUnauthorized: false } } : {}),
       ...(options.http2 ? http2PoolOptions(options.http2, this.secure, options.insecure) : {}),
     };
+    if (options.ha) {
+      // A function replaces undici's connector whole: it gets the options undici would have built it with.
+      this.connects = { opened: 0, retried: 0, retransmitted: 0 };
+      const { connect, allowH2 } = this.dispatcherOptions;
+      const base = buildConnector({ ...(typeof connect === 'object' ? connect : {}), ...(allowH2 ? { allowH2 } : {}) } as buildConnector.BuildOptions);
+      this.dispatcherOptions = { ...this.dispatcherOptions, connect: haConnector(base, options.ha, options.thread ?? 0, this.connects) };
+    }
     this.evicting = options.clients !== undefined && options.clients.count > options.clients.maxOpen;
     this.sentBy = new Uint32Array(this.count);
   }

@@ -21,7 +21,7 @@ const clients = new VirtualClients(data);
 const limit = data.requests ?? Infinity;
 const startedAt = performance.now();
 const originOffset = performance.timeOrigin - data.epochStartMs;
-const batcher = new SampleBatcher(port, originOffset);
+const batcher = new SampleBatcher(port, originOffset, clients.connects);
 const sender = new RequestSender(clients, batcher, data.thread, data.threads, data.open !== undefined);
 const model = data.open
   ? new OpenModel(sender, batcher, { ...data.open, thread: data.thread, threads: data.threads, limit, durationMs: data.durationMs }, () => void finish())

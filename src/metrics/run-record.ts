@@ -1,3 +1,4 @@
+import type { ConnectTally } from '../load/ha-connector.js';
 import type { BackendView } from '../backend/request-view.js';
 import type { SessionMode } from '../backend/sessions.js';
 import { FAULTS } from '../backend/faults.js';
@@ -274,6 +275,8 @@ export type RunConfig = {
   webSocket?: { clients: number; messageRate: number; lifetimeMs?: number };
   /** Where the backends kept user sessions (`--sessions`); absent: none. */
   sessions?: SessionMode;
+  /** Two balancers (`--balancers 2`): how they stood in for each other (`--ha`); absent: one. */
+  ha?: { balancers: 2; mode: 'active-passive' | 'dns-rr'; intervalMs: number };
 };
 
 /**
@@ -441,6 +444,58 @@ export type RunRecord = {
   lab?: LabVerdict;
   /** `--protocol ws`: what the WebSocket clients measured; absent for HTTP clients. */
   webSocketClients?: WebSocketClientsRecord;
+  /** Two balancers (`--balancers 2`): each one's requests, the kills, the takeovers, and what each kill cost the clients. */
+  ha?: HaRecord;
+};
+
+/** A pair member's takeover: when (ms since the run's time 0), what it took and why (the failed checks). */
+export type HaTakeover = { atMs: number; balancer: string; address: string; failedChecks: number; lastError: string; firstFailedAtMs: number };
+
+/** A kill of a pair member: when (ms since time 0), what it was, and what it held then. */
+export type PairKill = { atMs: number; balancer: string; pid: number; wasActive: boolean; inFlight: number; connections: number };
+
+/** A pair member's state: `active` serves, `passive` watches its peer, `down` its process is gone, `starting` after a restart until it answers. */
+export type PairMemberState = 'active' | 'passive' | 'down' | 'starting';
+
+/** What the run record keeps of a pair (see `RunRecord.ha`, which adds the clients' side). */
+export type PairReport = {
+  mode: 'active-passive' | 'dns-rr';
+  /** The address the clients were given: the virtual one (active-passive), or both own addresses (dns-rr). */
+  addresses: string[];
+  port: number;
+  intervalMs: number;
+  fall: number;
+  balancers: Array<{ name: string; address: string; requests: number; state: PairMemberState }>;
+  kills: PairKill[];
+  takeovers: HaTakeover[];
+};
+
+/**
+ * A balancer pair's run (`--balancers 2`): the mode, the address(es) the
+ * clients were given and the port, the passive member's check interval
+ * (ms) and fall, the takeover budget (`interval × fall + timeout`, ms),
+ * each member's requests and state at the end, the kills and takeovers as
+ * they happened, and per kill (`failovers`): what the killed member held
+ * (in flight, connections), the takeover time (ms from the kill to the
+ * other member serving the virtual address; null when none followed: the
+ * passive one was killed, or dns-rr), the clients' errors from the kill to
+ * the next one, ms until the first good response to a request sent after
+ * it, and the clients' new connections since (opened; refused first and
+ * opened on the other address, dns-rr; SYNs retransmitted, active-passive).
+ */
+export type HaRecord = PairReport & {
+  budgetMs: number;
+  failovers: Array<{
+    atMs: number;
+    balancer: string;
+    wasActive: boolean;
+    inFlight: number;
+    connections: number;
+    takeoverMs: number | null;
+    clientErrors: number;
+    firstResponseMs: number | null;
+    connects: ConnectTally;
+  }>;
 };
 
 /** One expectation of a lab, judged against the run: ✓ when `pass`. `expected`/`measured` are human-readable, units included. */
@@ -518,6 +573,7 @@ export function buildRunRecord(input: {
   /** `--protocol ws`: the clients' result and each backend's expected share at the end (one per backend in `backends` order). */
   webSocketClients?: { result: WebSocketLoadResult; expectedShares: readonly number[] };
   sessions?: SessionsSummary;
+  ha?: HaRecord;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -604,6 +660,7 @@ export function buildRunRecord(input: {
     ...(input.sequence ? { sequence: [...input.sequence] } : {}),
     ...(input.webSocketClients ? { webSocketClients: webSocketClientsRecord(input.webSocketClients.result, infos, input.webSocketClients.expectedShares) } : {}),
     ...(sessions ? { sessionLosses: sessions.losses.filter((l) => l.atMs <= input.durationMs) } : {}),
+    ...(input.ha ? { ha: input.ha } : {}),
   };
 }
 

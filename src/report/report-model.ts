@@ -35,6 +35,7 @@ function titleLine(r: RunRecord): string {
   if (r.config.target) parts.push(r.config.target);
   if (r.config.routes) parts.push(`${new Set(r.config.routes.map((x) => x.pool)).size} pools`);
   if (r.totals.gslb) parts.push(`GSLB ${r.totals.gslb.policy} over ${r.totals.gslb.regions.length} regions`);
+  if (r.config.ha) parts.push(`2 balancers, ${r.config.ha.mode}`);
   if (r.config.tls) parts.push('TLS');
   if (r.config.http2) parts.push('HTTP/2');
   if (r.config.protocol === 'http2') parts.push(`HTTP/2 clients: ${r.config.connections} connection${r.config.connections === 1 ? '' : 's'} × ${r.config.streams} streams`);

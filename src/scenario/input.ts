@@ -4,6 +4,7 @@ import { SESSION_MODES } from '../backend/sessions.js';
 import { balancerFileSchema, type BalancerInput } from './balancer-settings.js';
 import { healthFileSchema, type HealthInput } from './health.js';
 import { loadFileSchema, type LoadInput } from './load.js';
+import { HA_MODES } from './ha.js';
 import { regionsFileSchema, rttFileSchema, type RegionsInput, type RttInput } from './regions.js';
 
 /**
@@ -39,6 +40,12 @@ export type ScenarioInput = {
   rtt?: RttInput;
   /** Where the backends keep user sessions: `memory`, `shared` or `token` (see `SESSION_MODES`); absent: none. */
   sessions?: string;
+  /** How many balancers: 1 (default) or 2, standing in for each other as `ha` says. */
+  balancers?: number | string;
+  /** With two balancers: `active-passive` (default) or `dns-rr` (see `HA_MODES`). */
+  ha?: string;
+  /** With `ha: active-passive`: how often the passive balancer checks the active one, e.g. `200ms`. */
+  'ha-interval'?: string;
 };
 
 /** One backend's behaviour profile as written; absent fields take `start`'s defaults. */
@@ -72,4 +79,7 @@ export const scenarioFileSchema = {
   regions: regionsFileSchema,
   rtt: rttFileSchema,
   sessions: z.enum(SESSION_MODES),
+  balancers: z.number().int(),
+  ha: z.enum(HA_MODES),
+  haInterval: z.string(),
 };

@@ -9,6 +9,7 @@ import { resolveHealth } from './health.js';
 import type { BackendInput, ScenarioInput, TimelineEntryInput } from './input.js';
 import { parseLatency, type LatencyProfile } from './latency-profile.js';
 import { resolveClients, resolveLoadModel, resolveProtocol } from './load.js';
+import { resolveHa } from './ha.js';
 import { DEFAULT_GSLB_CLIENTS, regionRouting, resolveGslb, resolveRegions } from './regions.js';
 import { parseSessionMode } from './sessions.js';
 import { validateLoopback } from './loopback.js';
@@ -46,7 +47,9 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
   const profiles = backendProfiles(input.backends, name);
   const backends = profiles.map((p, i) => resolveBackend(`b${i + 1}`, p, i, name));
   const names = backends.map((b) => b.name);
-  const events = (input.timeline ?? []).map((entry, i) => parseEvent(name(`timeline[${i}]`), timelineText(entry, i, name), names, ALGORITHMS));
+  const ha = resolveHa(input, name);
+  const balancerNames = ha ? ha.balancers.map((b) => b.name) : [];
+  const events = (input.timeline ?? []).map((entry, i) => parseEvent(name(`timeline[${i}]`), timelineText(entry, i, name), names, ALGORITHMS, balancerNames));
   const load = input.load ?? {};
   const model = resolveLoadModel(load, name);
   const webSocket = resolveProtocol(load, name);
@@ -71,6 +74,7 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
   if (gslb && clients.clients === undefined) clients.clients = DEFAULT_GSLB_CLIENTS;
   if (gslb && clients.clients! < gslb.regions.length) throw new FieldError(name('load.clients'), `with regions to be at least one client a region (${gslb.regions.length}), got ${clients.clients}`);
   if (gslb && (model.http2Clients || webSocket)) throw FieldError.worded(name('load.protocol'), `Expected \`${name('load.protocol')} ${webSocket ? 'ws' : 'http2'}\` not with \`${name('regions')}\` (the GSLB tier places HTTP/1.1 clients)`);
+  if (ha) checkHaSupport(upstream, { gslb: gslb !== undefined, webSocket: webSocket !== undefined, forwardProxy: clients.proxy === 'forward' }, name);
   return {
     ...upstream,
     backends,
@@ -83,7 +87,24 @@ export function resolveScenario(input: ScenarioInput, opts: ResolveOptions = {})
     events,
     ...(webSocket && { webSocket }),
     ...(input.sessions !== undefined ? { sessions: parseSessionMode(name('sessions'), input.sessions) } : {}),
+    ...(ha ? { ha } : {}),
   };
+}
+
+/**
+ * What two balancers cannot be paired with, refused rather than ignored:
+ * a real engine (lblab starts its own balancer twice; a keepalived pair of
+ * HAProxies is not built), regions (the GSLB tier is one place), WebSocket
+ * clients and a forward proxy (neither takes the address list nor retries a
+ * lost SYN).
+ * @throws {FieldError} naming the field that clashes.
+ */
+function checkHaSupport(upstream: UpstreamScenario, with_: { gslb: boolean; webSocket: boolean; forwardProxy: boolean }, name: FieldNamer): void {
+  const two = `\`${name('balancers')} 2\``;
+  if (upstream.engine !== 'lblab') throw FieldError.worded(name('engine'), `Expected \`${name('engine')} lblab\` with ${two} (lblab runs its own balancer twice; two ${upstream.engine} processes with keepalived are not built), got ${upstream.engine}`);
+  if (with_.gslb) throw FieldError.worded(name('regions'), `Expected \`${name('regions')}\` or ${two}, not both (the GSLB tier sends clients to one balancer)`);
+  if (with_.webSocket) throw FieldError.worded(name('load.protocol'), `Expected \`${name('load.protocol')} http\` or \`http2\` with ${two} (the WebSocket clients do not retry a lost SYN or take two addresses)`);
+  if (with_.forwardProxy) throw FieldError.worded(name('load.proxy'), `Expected no \`${name('load.proxy')}\` with ${two} (through a forward proxy the clients do not reach the balancers)`);
 }
 
 /**

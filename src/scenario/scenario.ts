@@ -4,6 +4,7 @@ import type { HealthCheckConfig } from '../balancer/health/active-health-check.j
 import type { RoutingConfig } from '../balancer/routes.js';
 import type { BalancerMode } from '../balancer/tcp/tcp-mode.js';
 import type { BackendSpec } from '../backend/fleet.js';
+import type { HaConfig } from './ha.js';
 import type { SessionMode } from '../backend/sessions.js';
 import type { EngineName } from '../engines/engines.js';
 import type { ProxySettings } from './balancer-settings.js';
@@ -69,6 +70,8 @@ export type Scenario = UpstreamScenario &
     webSocket?: WebSocketLoadModel;
     /** Where the backends keep user sessions (`--sessions`); absent: they keep none. `shared` starts a redis-server for the run. */
     sessions?: SessionMode;
+    /** Two balancers (`--balancers 2`), each a process of its own, and how they stand in for each other; absent: one, in a thread of lblab's. */
+    ha?: HaConfig;
   };
 
 /** A scenario whose length is decided (0 = until quit), as a run takes it. */

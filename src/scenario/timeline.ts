@@ -29,10 +29,11 @@ export const EVENT_FORMS =
 /**
  * Parses `--event "10s kill b2"`, `"10s hang b2"`, `"12s recover b2"`,
  * `"10s weight b1=5"` or `"10s algo p2c"`; `backends` and `algorithms` are
- * the known names.
+ * the known names. With two balancers (`balancers`: lb1, lb2), `kill` and
+ * `restart` may name one: `"5s kill lb1"` is a SIGKILL of that balancer's process.
  * @throws {FieldError} on a bad time, an unknown action, backend or algorithm, or a weight outside 1..1000.
  */
-export function parseEvent(flag: string, value: string, backends: readonly string[], algorithms: readonly string[]): ScheduledEvent {
+export function parseEvent(flag: string, value: string, backends: readonly string[], algorithms: readonly string[], balancers: readonly string[] = []): ScheduledEvent {
   const parts = value.trim().split(/\s+/);
   if (parts.length !== 3) {
     throw new FieldError(flag, `to read ${EVENT_FORMS} like "10s kill b2", got ${JSON.stringify(value)}`);
@@ -48,6 +49,11 @@ export function parseEvent(flag: string, value: string, backends: readonly strin
   switch (action) {
     case 'kill':
     case 'restart':
+      if (balancers.includes(arg)) return { atMs, action, target: arg };
+      if (balancers.length > 0 && !backends.includes(arg)) {
+        throw new FieldError(flag, `backend or balancer to be one of ${[...backends, ...balancers].join(', ')}, got ${JSON.stringify(arg)}`);
+      }
+      return { atMs, action, target: backend(arg) };
     case 'remove':
     case 'drain':
     case 'recover':

@@ -2,6 +2,8 @@ import { ALGORITHMS, usesWeights, type AlgorithmName } from '../balancer/algorit
 import type { UpstreamChange } from '../balancer/balancer.js';
 import { BalancerThread, type BalancerReport, type RunBalancer } from '../balancer/balancer-thread.js';
 import { EngineBalancer } from '../engines/engine-balancer.js';
+import { HaPair } from '../balancer/ha-pair.js';
+import { takeoverBudgetMs } from '../scenario/ha.js';
 import { findEngineProgram } from '../engines/engines.js';
 import { TCP_ALGORITHMS } from '../balancer/tcp/tcp-mode.js';
 import { Fleet } from '../backend/fleet.js';
@@ -13,7 +15,7 @@ import { RuntimeError } from '../errors.js';
 import { LoadGenerator } from '../load/load-generator.js';
 import { startWebSocketLoad, type RunningWebSocketLoad, type WebSocketLoadResult } from '../load/websocket-load.js';
 import { TrafficStats } from '../metrics/traffic-stats.js';
-import { buildRunRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
+import { buildRunRecord, type HaRecord, type RunEvent, type RunRecord } from '../metrics/run-record.js';
 import type { RunControls, RunSnapshot } from './snapshot.js';
 import { connectionTotals } from './connection-snapshot.js';
 import { PeriodLog } from './periods.js';
@@ -65,6 +67,8 @@ function isFaultEvent(ev: ScheduledEvent): ev is FaultEvent {
 export class RunSession implements RunControls {
   readonly fleet: Fleet;
   balancer!: RunBalancer;
+  /** With `--balancers 2`: the pair, which is also {@link balancer}. */
+  pair: HaPair | undefined;
   /** The HTTP load generator; undefined with `--protocol ws` (see {@link webSockets}). */
   load: LoadGenerator | undefined;
   /** With `--protocol ws`: the WebSocket clients, in place of {@link load}. */
@@ -143,8 +147,13 @@ export class RunSession implements RunControls {
       weight: config.weights[i]!,
       ...(config.backups.includes(m.name) ? { backup: true } : {}),
     }));
-    // A real HAProxy or nginx balances when the scenario says so; the rest of the run is the same.
-    this.balancer = config.engine === 'lblab' ? new BalancerThread({ ...config, backends }, this.t0) : new EngineBalancer({ ...config, engine: config.engine, backends }, this.t0);
+    // A real HAProxy or nginx balances when the scenario says so, or two of lblab's own; the rest of the run is the same.
+    this.balancer = config.ha
+      ? (this.pair = new HaPair({ ...config, backends }, this.t0, config.ha))
+      : config.engine === 'lblab'
+        ? new BalancerThread({ ...config, backends }, this.t0)
+        : new EngineBalancer({ ...config, engine: config.engine, backends }, this.t0);
+    if (this.pair) this.followPair(this.pair);
     this.balancer.on('failed', (err) => {
       // Without its balancer the run measures nothing: end it, and fail.
       this.failure ??= new RuntimeError(`the balancer thread failed: ${err.message}`);
@@ -193,6 +202,61 @@ export class RunSession implements RunControls {
     }
   }
 
+  /**
+   * Logs what a balancer pair does: a takeover (type `takeover`, with the
+   * time since the active member's kill when lblab killed it), a takeover
+   * that failed, a member's process ending (type `exit`, when not by lblab).
+   */
+  private followPair(pair: HaPair): void {
+    pair.on('haTakeover', (t) => {
+      const kill = [...pair.pairReport().kills].reverse().find((k) => k.wasActive && k.atMs <= t.atMs);
+      const after = kill ? `, ${Math.round(t.atMs - kill.atMs)}ms after the kill of ${kill.balancer}` : '';
+      this.log({ atMs: t.atMs, type: 'takeover', target: t.balancer, detail: `took over ${t.address} after ${t.failedChecks} failed checks of its peer (${t.lastError})${after}` });
+    });
+    pair.on('haError', (message) => this.log({ atMs: this.nowMs(), type: 'error', detail: message }));
+    pair.on('ended', (code, signal, member) => {
+      this.log({ atMs: this.nowMs(), type: 'exit', ...(member ? { target: member } : {}), detail: `balancer process ended from outside (${signal ?? `code ${code}`})` });
+    });
+  }
+
+  /**
+   * SIGKILLs balancer `name` of the pair (`--balancers 2`) and logs what it
+   * held: active or passive, requests in flight, client connections. A
+   * name of no running balancer is logged as an error.
+   */
+  killBalancer(name: string, source = 'key'): void {
+    if (!this.pair) return;
+    try {
+      const k = this.pair.kill(name);
+      this.load?.failovers?.mark(k.atMs);
+      const what = k.wasActive ? `active: ${k.inFlight} in flight, ${k.connections} client connections` : 'passive';
+      const next = this.pair.ha.mode === 'dns-rr' ? '; clients connecting to it are refused and try the other address' : k.wasActive ? '; the virtual address is free until the passive balancer takes it over' : '';
+      this.log({ atMs: k.atMs, type: 'kill', target: name, detail: `SIGKILL pid ${k.pid} (${what}; ${source})${next}` });
+    } catch (err) {
+      this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: (err as Error).message });
+    }
+  }
+
+  /** Kills the balancer serving now (the active one; dns-rr: the first alive): the dashboard's key. */
+  killActiveBalancer(): void {
+    const active = this.pair?.memberViews().find((v) => v.state === 'active');
+    if (active) this.killBalancer(active.name);
+  }
+
+  /** Starts balancer `name` of the pair again (passive in active-passive) and logs it. */
+  restartBalancer(name: string, source = 'key'): void {
+    const pair = this.pair;
+    if (!pair) return;
+    this.log({ atMs: this.nowMs(), type: 'restart', target: name, detail: `(${source})` });
+    pair.restart(name).then(
+      () => {
+        const v = pair.memberViews().find((m) => m.name === name);
+        this.log({ atMs: this.nowMs(), type: 'started', target: name, detail: `pid ${v?.pid} ${v?.state ?? ''} on ${v?.address}:${pair.listeningPort}` });
+      },
+      (err: Error) => this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: err.message }),
+    );
+  }
+
   /** The client-side traffic of the run: the HTTP load's, or none with `--protocol ws`. */
   private get stats(): TrafficStats {
     return this.load?.stats ?? this.noRequests;
@@ -222,6 +286,7 @@ export class RunSession implements RunControls {
       ...(config.requests !== undefined ? { requests: config.requests } : {}),
       ...(config.http2Clients ? { http2: config.http2Clients } : {}),
       ...(config.gslb ? { gslb: { config: config.gslb, homes: this.homes!, serving: this.gslbAnswers() } } : {}),
+      ...(this.pair ? { ha: { mode: this.pair.ha.mode, addresses: this.pair.clientAddresses() } } : {}),
       clients: config.clients,
       spreadClients: config.spreadClients,
       headers: config.headers,
@@ -290,6 +355,7 @@ export class RunSession implements RunControls {
 
   /** SIGKILLs backend `name` if it runs, logging who asked (`source`: key or event). */
   kill(name: string, source = 'key'): void {
+    if (this.isBalancer(name)) return this.killBalancer(name, source);
     const member = this.fleet.get(name);
     if (!member || member.process !== 'running') return;
     this.log({ atMs: this.nowMs(), type: 'kill', target: name, detail: `SIGKILL pid ${member.pid} (${source})` });
@@ -320,6 +386,7 @@ export class RunSession implements RunControls {
 
   /** Restarts backend `name` on its port, logging it; ignored while it is already starting. */
   restart(name: string, source = 'key'): void {
+    if (this.isBalancer(name)) return this.restartBalancer(name, source);
     const member = this.fleet.get(name);
     if (!member || member.process === 'starting' || this.fleet.isRestarting(name)) return;
     this.log({ atMs: this.nowMs(), type: 'restart', target: name, detail: `on port ${member.port} (${source})` });
@@ -503,6 +570,7 @@ export class RunSession implements RunControls {
       counters: () => this.balancer.counters(),
       ...(this.config.gslb ? { regions: this.regionsNow() } : {}),
       sessions: this.load?.sessions,
+      ...(this.pair ? { balancers: { mode: this.pair.ha.mode, members: this.pair.memberViews() } } : {}),
     });
   }
 
@@ -589,7 +657,45 @@ export class RunSession implements RunControls {
       ...(this.webSocketResult && {
         webSocketClients: { result: this.webSocketResult, expectedShares: this.periods.current ? this.periods.expectedShares(this.periods.current) : [] },
       }),
+      ...(this.pair ? { ha: this.haRecord(this.pair, durationMs) } : {}),
     });
+  }
+
+  /**
+   * The pair's part of the record: the members and events, and per kill
+   * within the run what it cost the clients (see `HaRecord`): the takeover
+   * that followed it, the errors and the first good response the load saw,
+   * and the new connections between it and the next kill.
+   */
+  private haRecord(pair: HaPair, durationMs: number): HaRecord {
+    const p = pair.pairReport();
+    const kills = p.kills.filter((k) => k.atMs <= durationMs);
+    const seen = this.load?.failovers?.summary() ?? [];
+    const failovers = kills.map((k, i) => {
+      const next = kills[i + 1]?.atMs ?? Infinity;
+      const takeover = k.wasActive ? p.takeovers.find((t) => t.atMs >= k.atMs && t.atMs < next && t.balancer !== k.balancer) : undefined;
+      const client = seen[i];
+      const from = this.load?.connects(k.atMs) ?? { opened: 0, retried: 0, retransmitted: 0 };
+      const after = Number.isFinite(next) ? (this.load?.connects(next) ?? from) : { opened: 0, retried: 0, retransmitted: 0 };
+      return {
+        atMs: Math.round(k.atMs),
+        balancer: k.balancer,
+        wasActive: k.wasActive,
+        inFlight: k.inFlight,
+        connections: k.connections,
+        takeoverMs: takeover ? Math.round(takeover.atMs - k.atMs) : null,
+        clientErrors: client?.clientErrors ?? 0,
+        firstResponseMs: client?.firstResponseMs ?? null,
+        connects: { opened: from.opened - after.opened, retried: from.retried - after.retried, retransmitted: from.retransmitted - after.retransmitted },
+      };
+    });
+    return {
+      ...p,
+      kills: kills.map((k) => ({ ...k, atMs: Math.round(k.atMs) })),
+      takeovers: p.takeovers.filter((t) => t.atMs <= durationMs).map((t) => ({ ...t, atMs: Math.round(t.atMs), firstFailedAtMs: Math.round(t.firstFailedAtMs) })),
+      budgetMs: takeoverBudgetMs(this.pair!.ha),
+      failovers,
+    };
   }
 
   /** Whether the balancer cannot make `change` at all (an engine without the API for it); if so the log says why, and nothing changes. */
@@ -687,6 +793,11 @@ export class RunSession implements RunControls {
     if (words.length === 0) return;
     this.load!.setServing(after);
     for (const detail of words) this.log({ atMs, type: 'gslb', detail });
+  }
+
+  /** Whether `name` is a balancer of the pair (lb1, lb2), not a backend. */
+  private isBalancer(name: string): boolean {
+    return this.config.ha?.balancers.some((b) => b.name === name) ?? false;
   }
 
   private log(e: RunEvent): void {

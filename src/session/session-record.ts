@@ -41,6 +41,7 @@ export function scenarioRecord(scenario: RunScenario, maxInFlight: number | unde
     ...(scenario.proxy === 'forward' ? { clientsVia: 'forward-proxy' as const } : {}),
     ...(scenario.engine !== 'lblab' ? { engine: scenario.engine } : {}),
     ...(scenario.sessions ? { sessions: scenario.sessions } : {}),
+    ...(scenario.ha ? { ha: { balancers: 2 as const, mode: scenario.ha.mode, intervalMs: scenario.ha.intervalMs } } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export type SnapshotSources = {
   regions?: { record: GslbRecord; servedIn: (home: string) => string[] };
   /** The users' sessions as the clients saw them, when the backends keep sessions. */
   sessions?: SessionTally;
+  /** With two balancers: the mode and each one now (passed on as it is). */
+  balancers?: RunSnapshot['balancers'];
 };
 
 /**
@@ -134,6 +136,7 @@ export function buildSnapshot(s: SnapshotSources): RunSnapshot {
         }
       : {}),
     ...(scenario.sessions && s.sessions ? { sessions: sessionsSnapshot(scenario.sessions, s.sessions) } : {}),
+    ...(s.balancers ? { balancers: s.balancers } : {}),
   };
 }
 

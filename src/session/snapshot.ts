@@ -1,5 +1,7 @@
 import type { FaultName } from '../backend/faults.js';
 import type { UpstreamState } from '../balancer/balancer-thread.js';
+import type { PairMemberView } from '../balancer/ha-pair.js';
+import type { HaMode } from '../scenario/ha.js';
 import type { RateLimitConfig } from '../balancer/rate-limit.js';
 import type { StickyConfig } from '../balancer/sticky/sticky-sessions.js';
 import type { SessionMode } from '../backend/sessions.js';
@@ -104,6 +106,8 @@ export type RunSnapshot = {
    * far, and the latest fault's losses (see `SessionLoss`).
    */
   sessions?: { mode: SessionMode; users: number; totals: SessionCounts; lastLoss?: SessionLoss };
+  /** With two balancers (`--balancers 2`): the mode and each one's state, pid, connections open, requests and req/s over the last second. */
+  balancers?: { mode: HaMode; members: PairMemberView[] };
 };
 
 /** What the dashboard may ask of a running session. Every call returns at once; effects show in later snapshots. */
@@ -114,6 +118,8 @@ export interface RunControls {
   kill(backend: string): void;
   /** Starts the backend's process again on its port; a restart under way is not doubled. */
   restart(backend: string): void;
+  /** With two balancers: SIGKILLs the one serving now (the active one; dns-rr: the first alive), the `L` key. */
+  killActiveBalancer?(): void;
   /**
    * Toggles `fault` on a backend: on when it is off, off when it is on. What
    * each fault does is in its `FAULT_REGISTRY` entry, e.g. hang: the backend

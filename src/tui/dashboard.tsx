@@ -74,6 +74,7 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
     if (!binding) return;
     if (binding.action === 'quit') return controls.quit();
     const snap = snapshotRef.current;
+    if (binding.pairOnly && !snap.balancers) return;
     const count = snap.backends.length;
     const current = clampIndex(selectedRef.current, count);
     const name = snap.backends[current]?.name;
@@ -90,6 +91,9 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
       }
       case 'kill':
         if (name !== undefined) controls.kill(name);
+        return;
+      case 'kill-active-balancer':
+        controls.killActiveBalancer?.();
         return;
       case 'restart':
         if (name !== undefined) controls.restart(name);
@@ -185,7 +189,7 @@ export function Dashboard({ controls, refreshMs = 200 }: DashboardProps) {
             <Text dimColor> 1-1000, Enter sets, Esc cancels</Text>
           </Text>
         ) : (
-          <KeyLine width={size.columns} />
+          <KeyLine width={size.columns} pair={snapshot.balancers !== undefined} />
         )}
       </Box>
     </Box>
@@ -211,9 +215,9 @@ export type ChartWish = 'auto' | 'on' | 'off';
  * once its output reaches the terminal's height).
  */
 export function fitPanels(s: RunSnapshot, size: { columns: number; rows: number }, chart: ChartWish = 'auto'): { chart: boolean; latencyFolded: boolean; events: number } {
-  const header = 2 + (s.sticky || s.rateLimit || s.sessions ? 1 : 0) + (s.regions ? 1 : 0) + (s.webSockets ? 1 : 0);
+  const header = 2 + (s.sticky || s.rateLimit || s.sessions ? 1 : 0) + (s.regions ? 1 : 0) + (s.webSockets ? 1 : 0) + (s.balancers ? 1 : 0);
   const table = 1 + s.backends.length + s.backends.filter((b) => b.faults.length > 0).length;
-  const fixed = header + 1 + table + 1 + 1 + 1 + keyLineRows(size.columns);
+  const fixed = header + 1 + table + 1 + 1 + 1 + keyLineRows(size.columns, s.balancers !== undefined);
   let room = size.rows - 1 - fixed;
   const histogram = latencyChartRows(s.latency);
   const chartRows = 1 + rpsChartRows(s.backends.length);

@@ -29,7 +29,8 @@ export type HeaderProps = { snapshot: RunSnapshot };
  * what the latest fault cost (`kill b2 → 13 of 40 users logged out`); with
  * regions, the GSLB policy and for each region's clients where they are
  * sent now (yellow when away from home), the share served away so far and
- * p50 at home and away. With `--protocol ws` the load line is the
+ * p50 at home and away; with two balancers, each one's state, connections
+ * and req/s (see {@link BalancersLine}). With `--protocol ws` the load line is the
  * WebSocket clients' (see {@link WebSocketTotals}).
  */
 export function Header({ snapshot: s }: HeaderProps) {
@@ -103,6 +104,7 @@ export function Header({ snapshot: s }: HeaderProps) {
           {s.sessions ? <SessionsLine sessions={s.sessions} /> : null}
         </Text>
       ) : null}
+      {s.balancers ? <BalancersLine balancers={s.balancers} /> : null}
       {s.regions ? (
         <Text wrap="truncate">
           <Text dimColor>gslb</Text> <Text bold>{s.regions.policy}</Text>
@@ -121,6 +123,31 @@ export function Header({ snapshot: s }: HeaderProps) {
         </Text>
       ) : null}
     </Box>
+  );
+}
+
+/** The colour of a pair member's state: green serving, yellow watching, red gone. */
+const MEMBER_COLOUR = { active: 'green', passive: 'yellow', down: 'red', starting: 'yellow' } as const;
+
+/**
+ * The balancers line of a run with two (`--balancers 2`): the mode, then per
+ * balancer its state (green active, yellow passive, red down), its own
+ * address, client connections open, req/s over the last second and
+ * requests so far.
+ */
+function BalancersLine({ balancers }: { balancers: NonNullable<RunSnapshot['balancers']> }) {
+  return (
+    <Text wrap="truncate">
+      <Text dimColor>balancers</Text> <Text bold>{balancers.mode}</Text>
+      {balancers.members.map((m) => (
+        <Text key={m.name}>
+          {'  '}
+          <Text bold>{m.name}</Text> <Text color={MEMBER_COLOUR[m.state]}>{m.state.toUpperCase()}</Text>
+          <Text dimColor> {m.address}</Text> {m.connections} conn {formatRate(m.rps)} req/s
+          <Text dimColor> ({formatCount(m.requests)} requests)</Text>
+        </Text>
+      ))}
+    </Text>
   );
 }
 

@@ -52,19 +52,19 @@ function KeyRow({ label, keys, width }: { label?: string; keys: readonly KeyLabe
 
 /**
  * The key bindings at the foot of the dashboard, from the keymap: the
- * controls, then the faults of the selected backend, each packed into lines
+ * controls (with `pair`, the keys of two balancers too), then the faults of the selected backend, each packed into lines
  * of at most `width` cells (the terminal's width), a binding never split.
  */
-export const KeyLine = memo(function KeyLine({ width = 100 }: { width?: number }) {
+export const KeyLine = memo(function KeyLine({ width = 100, pair = false }: { width?: number; pair?: boolean }) {
   return (
     <Box flexDirection="column">
-      <KeyRow keys={keyLabels('controls')} width={width} />
+      <KeyRow keys={keyLabels('controls', pair)} width={width} />
       <KeyRow label="faults:" keys={keyLabels('faults')} width={width} />
     </Box>
   );
 });
 
 /** How many lines {@link KeyLine} takes at `width`. */
-export function keyLineRows(width: number): number {
-  return packKeys(keyLabels('controls'), width).length + packKeys(keyLabels('faults'), width, 'faults:').length;
+export function keyLineRows(width: number, pair = false): number {
+  return packKeys(keyLabels('controls', pair), width).length + packKeys(keyLabels('faults'), width, 'faults:').length;
 }

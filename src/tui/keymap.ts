@@ -22,7 +22,8 @@ export type ControlAction =
   | 'pause'
   | 'toggle-chart'
   | 'quit'
-  | 'recover';
+  | 'recover'
+  | 'kill-active-balancer';
 
 /** The key line's label of a binding: the keys as shown ("+/-") and one word for what they do. */
 export type KeyLabel = { keys: string; action: string };
@@ -35,7 +36,13 @@ export type KeyLabel = { keys: string; action: string };
  * that hand-wrapped text has always broken its line, so its output stays as
  * it was.
  */
-export type KeyBinding = { readonly keys: readonly string[]; readonly label?: KeyLabel; readonly help?: readonly string[] } & (
+export type KeyBinding = {
+  readonly keys: readonly string[];
+  readonly label?: KeyLabel;
+  readonly help?: readonly string[];
+  /** Only in a run with two balancers (`--balancers 2`): its label shows, and the key acts, only there. */
+  readonly pairOnly?: true;
+} & (
   | { readonly action: ControlAction }
   | { readonly action: 'toggle-fault'; readonly fault: FaultName }
 );
@@ -57,6 +64,7 @@ const CONTROL_BINDINGS: readonly KeyBinding[] = [
   { keys: ['+', '='], action: 'more-load', label: { keys: '+/-', action: 'load' }, help: ['+/- concurrency'] },
   { keys: ['-'], action: 'less-load' },
   { keys: ['p'], action: 'pause', label: { keys: 'p', action: 'pause' }, help: ['p pause load'] },
+  { keys: ['L'], action: 'kill-active-balancer', label: { keys: 'L', action: 'kill lb' }, help: ['L (--balancers 2) kill the\nactive balancer'], pairOnly: true },
   { keys: ['t'], action: 'toggle-chart', label: { keys: 't', action: 'chart' }, help: ['t the req/s chart\n(shown or hidden)'] },
   { keys: ['q', 'ctrl+c'], action: 'quit', label: { keys: 'q', action: 'quit' }, help: ['q quit and print the report'] },
 ];
@@ -80,8 +88,8 @@ export function bindingOf(key: string): KeyBinding | undefined {
 }
 
 /** The key line's entries of a group, in table order: bindings without a label are left out. */
-export function keyLabels(group: KeyGroup): KeyLabel[] {
-  return KEYMAP[group].flatMap((b) => (b.label ? [b.label] : []));
+export function keyLabels(group: KeyGroup, pair = false): KeyLabel[] {
+  return KEYMAP[group].flatMap((b) => (b.label && (pair || !b.pairOnly) ? [b.label] : []));
 }
 
 /**

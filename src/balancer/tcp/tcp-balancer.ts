@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { ClientActivity } from '../front-end.js';
 import { listenOn } from '../listen.js';
 import { registerCleanup } from '../../cleanup.js';
 import { RuntimeError, UsageError } from '../../errors.js';
@@ -64,6 +65,8 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
   private readonly pool: Pool<TcpUpstreamBackend>;
   private readonly server: net.Server;
   private readonly clients = new Set<net.Socket>();
+  /** Client connections accepted so far. */
+  private accepted = 0;
   private unregister: (() => void) | undefined;
 
   /** @throws {UsageError} for an algorithm that needs HTTP (see {@link TCP_ALGORITHMS}). */
@@ -95,6 +98,11 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
   /** The backend's connections and bytes relayed, for the run record and the dashboard. */
   override connectionState(backend: TcpUpstreamBackend, nowMs: number): ConnectionState {
     return backend.connectionState(nowMs);
+  }
+
+  /** Its clients so far: connections open and accepted; at L4 each connection is one request. */
+  clientActivity(): ClientActivity {
+    return { connections: this.clients.size, accepted: this.accepted, requests: this.accepted };
   }
 
   /** Every backend's connection counters now, in configured order. */
@@ -158,6 +166,7 @@ export class TcpBalancer extends Upstream<TcpUpstreamBackend> {
     const remote = socket.remoteAddress ?? '';
     const conn: ClientConnection = { socket, clientIp: remote.startsWith('::ffff:') ? remote.slice(7) : remote, gone: false };
     this.clients.add(socket);
+    this.accepted++;
     // Errors end the socket; what it means for the upstream is decided on 'close'.
     socket.on('error', () => undefined);
     socket.once('close', () => {

@@ -3,6 +3,7 @@ import type { Section } from '../blocks.js';
 import { algorithmPeriodsSection } from './algorithm-periods.js';
 import { aroundFaultsSection } from './around-faults.js';
 import { backendsSection } from './backends.js';
+import { balancersSection } from './balancers.js';
 import { connectionsSection } from './connections.js';
 import { eventLogSection } from './event-log.js';
 import { failuresSection } from './failures.js';
@@ -31,6 +32,7 @@ export type SectionBuilder = (record: RunRecord) => Section | undefined;
 export const SECTIONS: readonly SectionBuilder[] = [
   summarySection,
   aboutRequests(backendsSection),
+  balancersSection,
   regionsSection,
   connectionsSection,
   aboutRequests(upstreamConnectionsSection),
