@@ -274,7 +274,7 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
       port: this.port ?? 0,
       intervalMs: this.ha.intervalMs,
       fall: this.ha.fall,
-      balancers: this.memberViews().map((v) => ({ name: v.name, address: v.address, requests: v.requests, state: v.state })),
+      balancers: this.memberViews().map((v, i) => ({ name: v.name, address: v.address, requests: v.requests, state: v.state, pid: this.members[i]!.thread.pid ?? 0 })),
       kills: [...this.kills],
       takeovers: [...this.takeovers],
     };

@@ -73,7 +73,7 @@ export async function driveSession(session: RunSession, opts: DriveOptions): Pro
     const count = config.requests !== undefined ? `, ${config.requests} requests` : '';
     const paths = ws ? ['/'] : (config.paths ?? requestPaths(config.routing));
     const to = paths.length > 1 || paths[0] !== '/' ? `, paths ${paths.join(' ')} in turn` : '';
-    process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, balancer on ${session.snapshot().listen}, ${load}${count}${to}\n`);
+    process.stderr.write(`${opts.label ?? 'lblab'}: ${config.backends.length} backends, ${config.algo}${config.mode === 'tcp' ? ' over TCP connections (L4)' : ''}, ${config.ha ? `2 balancers (${config.ha.mode}${config.ha.mode === 'dns-rr' ? ', clients take 127.0.0.11 and 127.0.0.12' : ', lb1 active'})` : 'balancer'} on ${session.snapshot().listen}, ${load}${count}${to}\n`);
     // What was logged while the run started (where the sessions live).
     for (const e of session.events) process.stderr.write(formatEventLine(e) + '\n');
     session.onEvent = (e) => process.stderr.write(formatEventLine(e) + '\n');

@@ -163,6 +163,25 @@ function judge(e: Expectation, results: readonly LabRunResult[]): ExpectationVer
       const pass = (e.min === undefined || per >= e.min - 1e-9) && (e.max === undefined || per <= e.max + 1e-9);
       return { text, expected: expectedWords(e), measured: `${formatPer(per)} (${tls.handshakes} for ${r.totals.requests} requests)`, pass };
     }
+    case 'failover': {
+      const f = r.ha?.failovers[0];
+      if (!r.ha || !f) return { text, expected: expectedWords(e), measured: 'not measured (the run record has no ha.failovers: no balancer was killed)', pass: false };
+      const within = (v: number) => (e.min === undefined || v >= e.min - 1e-9) && (e.max === undefined || v <= e.max + 1e-9);
+      if (e.of === 'takeover-budget') {
+        if (f.takeoverMs === null) return { text, expected: expectedWords(e), measured: `no takeover followed the kill of ${f.balancer}`, pass: false };
+        const v = f.takeoverMs / r.ha.budgetMs;
+        return { text, expected: expectedWords(e), measured: `${v.toFixed(2)} (${formatMs(f.takeoverMs)} of ${formatMs(r.ha.budgetMs)})`, pass: within(v) };
+      }
+      if (e.of === 'errors-per-held') {
+        const held = Math.max(f.inFlight, f.connections);
+        const v = f.clientErrors / Math.max(1, held);
+        const split = f.errorsSentAfter > 0 ? `: ${f.clientErrors - f.errorsSentAfter} sent before the kill, ${f.errorsSentAfter} after it on a connection not yet seen closed` : '';
+        return { text, expected: expectedWords(e), measured: `${v.toFixed(2)} (${f.clientErrors} errors${split}; ${f.balancer} held ${f.connections} connections, ${f.inFlight} requests in flight when last reported)`, pass: within(v) };
+      }
+      const c = f.connects;
+      const v = c.opened > 0 ? c.retried / c.opened : 0;
+      return { text, expected: expectedWords(e), measured: `${formatPct(v)} (${c.retried} of ${c.opened} new connections refused first)`, pass: c.opened > 0 && within(v) };
+    }
     case 'client-region': {
       const g = r.totals.gslb;
       const c = g?.clientRegions.find((x) => x.name === e.region);
@@ -319,6 +338,12 @@ function describe(e: Expectation): string {
       return 'clients moved although their backend stayed';
     case 'handshakes':
       return 'TLS handshakes per request';
+    case 'failover':
+      return e.of === 'takeover-budget'
+        ? 'takeover time over its budget (interval × fall + timeout)'
+        : e.of === 'errors-per-held'
+          ? 'client errors over what the killed balancer held'
+          : 'share of the new connections after the kill refused first and retried on the other balancer';
     case 'client-region':
       return e.of === 'remote-share' ? `share of ${e.region} clients' requests served in another region` : e.of === 'error-rate' ? `error rate of ${e.region} clients` : `what ${e.region} clients paid away from home, in round trips`;
     case 'websockets':
@@ -466,6 +491,8 @@ function expectedWords(e: Expectation): string {
       return bounds(e.min, e.max, (v) => formatPct(v));
     case 'handshakes':
       return bounds(e.min, e.max, formatPer);
+    case 'failover':
+      return bounds(e.min, e.max, (v) => (e.of === 'retried-share' ? formatPct(v) : v.toFixed(2)));
     case 'client-region':
       return bounds(e.min, e.max, (v) => (e.of === 'rtt-paid' ? `${v.toFixed(2)} RTT` : formatPct(v, 2)));
     case 'websockets':

@@ -4,6 +4,9 @@ import { ENGINES } from '../engines/engines.js';
 import { scenarioFileSchema } from '../scenario/input.js';
 import { GSLB_POLICIES } from '../scenario/regions.js';
 
+/** What a `failover` expectation measures of a balancer kill (see the `failover` expectation). */
+export const FAILOVER_MEASURES = ['takeover-budget', 'errors-per-held', 'retried-share'] as const;
+
 /**
  * The shape of a lab file (YAML or JSON) as zod checks it: a scenario (see
  * `scenarioFileSchema`: field names are the `start` flags without their
@@ -201,6 +204,18 @@ export const EXPECTATION_SCHEMAS = {
   }),
   /** TLS handshakes at the balancer per request of the run (record `totals.tls`, with `balancer.tls`): 1 = a new connection for every request, near 0 = keep-alive reuse. */
   handshakes: z.strictObject({ min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
+  /**
+   * What the first kill of a balancer cost (record `ha.failovers[0]`, with
+   * `balancers: 2`): `takeover-budget`, the takeover time over its budget
+   * (interval × fall + timeout; ≤ 1 = within it); `errors-per-held`, the
+   * client errors over what the killed balancer held (its client
+   * connections or requests in flight, the larger; ≤ 1 = bounded by it; a
+   * request sent just after the kill on a kept-alive connection the client
+   * has not yet seen closed fails too, so a little over 1 happens);
+   * `retried-share`, the share of the new connections since that were
+   * refused first and opened on the other address (dns-rr).
+   */
+  failover: z.strictObject({ of: z.enum(FAILOVER_MEASURES), min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
   /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
   compare: z.strictObject({
     metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),

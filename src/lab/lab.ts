@@ -1,3 +1,4 @@
+import type { FAILOVER_MEASURES } from './lab-schema.js';
 import type { EngineName } from '../engines/engines.js';
 import type { RunScenario } from '../scenario/scenario.js';
 
@@ -62,6 +63,7 @@ export type ExpectationOfKind =
   | { kind: 'requests-spread'; run: string; max: number }
   | { kind: 'keys-moved' | 'keys-moved-from-kept'; run: string; min?: number; max?: number }
   | { kind: 'handshakes'; run: string; min?: number; max?: number }
+  | { kind: 'failover'; run: string; of: (typeof FAILOVER_MEASURES)[number]; min?: number; max?: number }
   | { kind: 'client-region'; run: string; region: string; of: 'remote-share' | 'error-rate' | 'rtt-paid'; min?: number; max?: number }
   | { kind: 'websockets'; run: string; of: WebSocketMeasure; backend?: string; min?: number; max?: number }
   | { kind: 'upstream-connections'; run: string; backend: string; of: ConnectionMeasure; min?: number; max?: number }

@@ -11,7 +11,7 @@ import { parseDuration } from '../scenario/values.js';
 import { visibleText } from '../report/visible-text.js';
 import { ENGINES } from '../engines/engines.js';
 import type { ClientMeasure, CompareMetric, ConnectionMeasure, Expectation, ExpectationOfKind, Lab, LabRun, SessionMeasure, WebSocketMeasure, WindowStart } from './lab.js';
-import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
+import { EXPECTATION_ENGINES, EXPECTATION_KINDS, EXPECTATION_SCHEMAS, FAILOVER_MEASURES, labFileSchema, type ExpectationKind, type LabFile, type LabRunFile } from './lab-schema.js';
 
 /** The extensions a lab file may have. */
 export const LAB_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
@@ -176,7 +176,9 @@ class LabReader {
       if (/^\d/.test(after)) return { kind: 'time', atMs: this.check(() => parseDuration(`${p}.after`, after, { allowZero: true })), ...span };
       const [type, target, ...rest] = after.split(/\s+/);
       if (rest.length > 0 || !type) this.fail(`${p}.after`, `expected a time like 5s or an event like "kill b2", got ${JSON.stringify(after)}`);
-      if (target !== undefined) backend('after', target);
+      // An event of a balancer of the pair (kill lb1, takeover lb2) is one of the run's events too.
+      const balancers = runs.flatMap((r) => r.config.ha?.balancers.map((b) => b.name) ?? []);
+      if (target !== undefined && !balancers.includes(target)) backend('after', target);
       return { kind: 'event', type, ...(target !== undefined ? { target } : {}), ...span };
     };
     switch (kind) {
@@ -293,6 +295,15 @@ class LabReader {
         const run = runOf();
         if (!run.config.tls) this.fail(p, `expected a run that serves TLS (balancer: { tls: true }); run ${run.name} does not`);
         return { kind, run: run.name, ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
+      }
+      case 'failover': {
+        bounds('min', 'max');
+        const run = runOf();
+        if (!run.config.ha) this.fail(p, `expected a run with two balancers (balancers: 2); run ${run.name} has one`);
+        if (!run.config.events.some((e) => e.action === 'kill' && run.config.ha!.balancers.some((b) => b.name === e.target))) {
+          this.fail(p, `expected a run whose timeline kills a balancer (e.g. { at: 3s, kill: lb1 }); run ${run.name} kills none`);
+        }
+        return { kind, run: run.name, of: v.of as (typeof FAILOVER_MEASURES)[number], ...(v.min !== undefined ? { min: v.min as number } : {}), ...(v.max !== undefined ? { max: v.max as number } : {}) };
       }
       case 'client-region': {
         bounds('min', 'max');

@@ -465,7 +465,8 @@ export type PairReport = {
   port: number;
   intervalMs: number;
   fall: number;
-  balancers: Array<{ name: string; address: string; requests: number; state: PairMemberState }>;
+  /** Each member: its own address, requests received, state at the end, and the pid of its last process. */
+  balancers: Array<{ name: string; address: string; requests: number; state: PairMemberState; pid: number }>;
   kills: PairKill[];
   takeovers: HaTakeover[];
 };
@@ -493,6 +494,8 @@ export type HaRecord = PairReport & {
     connections: number;
     takeoverMs: number | null;
     clientErrors: number;
+    /** Of `clientErrors`, those of requests sent after the kill (the rest were in flight at it). */
+    errorsSentAfter: number;
     firstResponseMs: number | null;
     connects: ConnectTally;
   }>;

@@ -251,7 +251,9 @@ export class RunSession implements RunControls {
     pair.restart(name).then(
       () => {
         const v = pair.memberViews().find((m) => m.name === name);
-        this.log({ atMs: this.nowMs(), type: 'started', target: name, detail: `pid ${v?.pid} ${v?.state ?? ''} on ${v?.address}:${pair.listeningPort}` });
+        const other = pair.ha.balancers.find((b) => b.name !== name)!.name;
+        const role = pair.ha.mode === 'dns-rr' ? `serving on ${v?.address}:${pair.listeningPort} again` : `passive on ${v?.address}:${pair.listeningPort}, checking ${other} (it keeps the address)`;
+        this.log({ atMs: this.nowMs(), type: 'started', target: name, detail: `pid ${v?.pid}, ${role}` });
       },
       (err: Error) => this.log({ atMs: this.nowMs(), type: 'error', target: name, detail: err.message }),
     );
@@ -685,6 +687,7 @@ export class RunSession implements RunControls {
         connections: k.connections,
         takeoverMs: takeover ? Math.round(takeover.atMs - k.atMs) : null,
         clientErrors: client?.clientErrors ?? 0,
+        errorsSentAfter: client?.errorsSentAfter ?? 0,
         firstResponseMs: client?.firstResponseMs ?? null,
         connects: { opened: from.opened - after.opened, retried: from.retried - after.retried, retransmitted: from.retransmitted - after.retransmitted },
       };

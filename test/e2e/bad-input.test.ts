@@ -33,6 +33,8 @@ const cases: Array<[string[], RegExp]> = [
   [['start', '--backends', '0'], /`--backends`.*from 1 to 16, got "0"/],
   [['start', '--backends', 'abc'], /`--backends`.*got "abc"/],
   [['start', '--backends', '99'], /`--backends`.*got "99"/],
+  [['start', '--balancers', '3'], /`--balancers`.*from 1 to 2, got "3"/],
+  [['start', '--balancers', '2', '--event', '1s kill lb3'], /`--event` backend or balancer to be one of b1, b2, b3, lb1, lb2, got "lb3"/],
   [['start', '--algo', 'fastest'], /`--algo` to be one of round-robin, weighted, least-conn, weighted-least-conn, random, p2c, ip-hash, consistent-hash, maglev, least-response-time, peak-ewma, resource, got "fastest"/],
   [['start', '--backends', '3', '--algo', 'weighted', '--weights', '1,2'], /`--weights` to have 3 values \(one per backend\), got 2/],
   [['start', '--backends', '3', '--algo', 'weighted', '--weights', '1,-1,1'], /`--weights` value to be a whole number/],

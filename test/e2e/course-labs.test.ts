@@ -28,6 +28,7 @@ const LABS: ReadonlyArray<{ name: string; wrong: [string, string] }> = [
   { name: 'gslb', wrong: ['client-region: { region: eu, of: remote-share, max: 0 }', 'client-region: { region: eu, of: remote-share, min: 0.5 }'] },
   { name: 'websockets', wrong: ['{ run: least-conn, of: open-share, backend: b2, min: 0.3 }', '{ run: round-robin, of: open-share, backend: b2, min: 0.3 }'] },
   { name: 'where-sessions-live', wrong: ['{ run: shared, of: logged-out, max: 0, after: kill b2 }', '{ run: shared, of: logged-out, min: 1, after: kill b2 }'] },
+  { name: 'balancer-failover', wrong: ['{ run: dns-rr, of: retried-share, min: 0.3, max: 0.7 }', '{ run: active-passive, of: retried-share, min: 0.3, max: 0.7 }'] },
   { name: 'power-of-two-choices', wrong: ['{ metric: share, backend: b6, run: p2c, below: random, by: 2 }', '{ metric: share, backend: b6, run: p2c, above: random }'] },
 ];
 

@@ -36,7 +36,9 @@ export function balancersSection(r: RunRecord): Section | undefined {
       { text: `${f.balancer} (${f.wasActive ? 'active' : 'passive'})` },
       { text: String(f.inFlight) },
       takeover,
-      f.clientErrors > 0 ? { text: String(f.clientErrors), tone: f.clientErrors <= Math.max(f.inFlight, f.connections) ? 'warn' : 'bad' } : { text: '0', tone: 'good' },
+      f.clientErrors > 0
+        ? { text: f.errorsSentAfter > 0 ? `${f.clientErrors} (${f.errorsSentAfter} sent after)` : String(f.clientErrors), tone: f.clientErrors <= Math.max(f.inFlight, f.connections) ? 'warn' : 'bad' }
+        : { text: '0', tone: 'good' },
       { text: f.firstResponseMs === null ? 'none' : formatMs(f.firstResponseMs) },
       { text: connects },
     ];
@@ -53,6 +55,6 @@ export function balancersSection(r: RunRecord): Section | undefined {
     ha.mode === 'active-passive'
       ? `takeover: from the kill until the passive balancer held ${ha.addresses[0]} (it checks the active one every ${formatMs(ha.intervalMs)} and takes over after ${ha.fall} failed checks; budget ${formatMs(ha.budgetMs)}) · next response: to the first request sent after the kill; a SYN to the address while nobody holds it is retransmitted after 1 s, 2 s, 4 s, as TCP does`
       : `dns-rr: the clients hold both addresses and take the next one per new connection; one refused is retried on the other at once, so a dead balancer costs what it held in flight and a refused connect for half the new connections`;
-  blocks.push({ kind: 'note', text: `${how} · client errors: responses that failed from the kill to the next one, bounded by what the killed balancer held` });
+  blocks.push({ kind: 'note', text: `${how} · client errors: responses that failed from the kill to the next one, about what the killed balancer held (sent after: requests sent after the kill on a kept-alive connection the client had not yet seen closed)` });
   return { id: 'balancers', title: 'Balancers', subtitle: `two, ${ha.mode}${ha.mode === 'active-passive' ? ` on ${ha.addresses[0]}:${ha.port}` : ` on ${ha.balancers.map((b) => b.address).join(' and ')}, port ${ha.port}`}`, blocks };
 }
