@@ -104,6 +104,13 @@ async function exportLab(target: Target, o: ExportFlags, command: Command): Prom
   };
   const scenario: Scenario = { ...run.config, ...listen };
   const source = `lblab export ${target} --lab ${lab.name}${lab.runs.length > 1 ? ` (run ${run.name} of ${lab.runs.map((r) => r.name).join(', ')})` : ''}`;
+  if (scenario.ha) {
+    throw new UsageError(
+      target === 'k6'
+        ? `Expected a lab k6 can play with \`lblab export k6\`, got ${lab.name}: its clients reach two balancers (a virtual address they retransmit their SYN to, or two addresses they retry), which a k6 script has no form of`
+        : `Expected a lab with one balancer for \`lblab export ${target}\`, got ${lab.name}: it runs two of lblab's balancers, and a keepalived pair of ${target} configs is not generated`,
+    );
+  }
   // The k6 script's target may be any balancer: the expectations that hold on some engines only are left out.
   if (target === 'k6') {
     // What k6 cannot play is refused rather than written wrong: a script that sends nothing the lesson needs.

@@ -11,7 +11,8 @@ import { findSessionStoreProgram } from '../backend/session-store.js';
  * @throws {UsageError} (exit 2) when the lab is not valid for the engine (its
  * `engines:`), when the engine cannot do what a run asks (the field named
  * as the lab file writes it, the closest setting given), or when the
- * engine's program is missing, or `redis-server` when a run keeps its
+ * engine's program is missing, when a run has two balancers (lblab's own
+ * only), or `redis-server` when a run keeps its
  * sessions in a shared store: said before the first run starts.
  */
 export function labOnEngine(lab: Lab, engine: EngineName): Lab {
@@ -20,6 +21,8 @@ export function labOnEngine(lab: Lab, engine: EngineName): Lab {
   }
   if (engine !== 'lblab') {
     const asked = `lblab lab run ${lab.name} --engine ${engine}`;
+    const paired = lab.runs.find((r) => r.config.ha);
+    if (paired) throw new UsageError(`Expected a lab with one balancer for \`${asked}\`, got a run with \`balancers: 2\`${lab.runs.length > 1 ? ` (run ${paired.name})` : ''}: lblab runs its own balancer twice, and a keepalived pair of ${engine} processes is not built`);
     for (const run of lab.runs) {
       checkEngineSupport(engine, run.config, (path) => (lab.runs.length > 1 ? `${path}\` of run \`${run.name}` : path), run.config.events, asked);
     }

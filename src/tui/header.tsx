@@ -104,7 +104,7 @@ export function Header({ snapshot: s }: HeaderProps) {
           {s.sessions ? <SessionsLine sessions={s.sessions} /> : null}
         </Text>
       ) : null}
-      {s.balancers ? <BalancersLine balancers={s.balancers} /> : null}
+      {s.balancers ? <BalancersLine balancers={s.balancers} unit={s.mode === 'tcp' ? 'connections' : 'requests'} /> : null}
       {s.regions ? (
         <Text wrap="truncate">
           <Text dimColor>gslb</Text> <Text bold>{s.regions.policy}</Text>
@@ -133,9 +133,9 @@ const MEMBER_COLOUR = { active: 'green', passive: 'yellow', down: 'red', startin
  * The balancers line of a run with two (`--balancers 2`): the mode, then per
  * balancer its state (green active, yellow passive, red down), its own
  * address, client connections open, req/s over the last second and
- * requests so far.
+ * requests so far (`unit` connections at L4, where each is one).
  */
-function BalancersLine({ balancers }: { balancers: NonNullable<RunSnapshot['balancers']> }) {
+function BalancersLine({ balancers, unit }: { balancers: NonNullable<RunSnapshot['balancers']>; unit: 'requests' | 'connections' }) {
   return (
     <Text wrap="truncate">
       <Text dimColor>balancers</Text> <Text bold>{balancers.mode}</Text>
@@ -143,8 +143,8 @@ function BalancersLine({ balancers }: { balancers: NonNullable<RunSnapshot['bala
         <Text key={m.name}>
           {'  '}
           <Text bold>{m.name}</Text> <Text color={MEMBER_COLOUR[m.state]}>{m.state.toUpperCase()}</Text>
-          <Text dimColor> {m.address}</Text> {m.connections} conn {formatRate(m.rps)} req/s
-          <Text dimColor> ({formatCount(m.requests)} requests)</Text>
+          <Text dimColor> {m.address}</Text> {m.connections} conn {formatRate(m.rps)} {unit === 'connections' ? 'conn/s' : 'req/s'}
+          <Text dimColor> ({formatCount(m.requests)} {unit})</Text>
         </Text>
       ))}
     </Text>

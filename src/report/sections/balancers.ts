@@ -23,7 +23,8 @@ export function balancersSection(r: RunRecord): Section | undefined {
     { text: total > 0 ? `${((100 * b.requests) / total).toFixed(1)}%` : '-' },
     b.state === 'down' ? { text: 'down', tone: 'bad' } : { text: b.state },
   ]);
-  const blocks: Block[] = [{ kind: 'table', head: ['balancer', 'own address', 'requests', 'share', 'at the end'], align: ['left', 'left', 'right', 'right', 'left'], rows: members }];
+  // At L4 a balancer counts the connections it accepted: each is one "request".
+  const blocks: Block[] = [{ kind: 'table', head: ['balancer', 'own address', r.config.mode === 'tcp' ? 'connections' : 'requests', 'share', 'at the end'], align: ['left', 'left', 'right', 'right', 'left'], rows: members }];
   const rows: Span[][] = ha.failovers.map((f) => {
     const takeover: Span =
       f.takeoverMs === null
