@@ -79,16 +79,25 @@ function serve(data: BalancerThreadData, channel: Channel): void {
     if (!ha) return balancer.listen();
     if (ha.mode === 'active-passive') checkEndpoint = await startCheckEndpoint(ha, () => haState);
     if (ha.role === 'active') return balancer.listen();
-    stopWatch = watchPeer(ha, clock, (failed) => {
-      balancer.listen().then(
-        () => {
-          haState = 'active';
-          post({ type: 'ha-takeover', takeover: { atMs: clock(), balancer: ha.name, address: `${ha.virtualAddress}:${ha.port}`, ...failed } });
-          post(stateMessage());
-        },
-        (err: Error) => post({ type: 'ha-error', message: `${ha.name} could not take over ${ha.virtualAddress}:${ha.port}: ${err.message}` }),
-      );
-    });
+    // The standby checks the backends all along, so it knows who is DOWN when it takes over.
+    balancer.startHealthChecks();
+    const watch = (): void => {
+      stopWatch = watchPeer(ha, clock, (failed) => {
+        balancer.listen().then(
+          () => {
+            haState = 'active';
+            post({ type: 'ha-takeover', takeover: { atMs: clock(), balancer: ha.name, address: `${ha.virtualAddress}:${ha.port}`, ...failed } });
+            post(stateMessage());
+          },
+          (err: Error) => {
+            // The address is still held (a slow active one missed its checks): watch on.
+            post({ type: 'ha-error', message: `${ha.name} could not take over ${ha.virtualAddress}:${ha.port}: ${err.message}; it goes on checking ${ha.peer.name}` });
+            watch();
+          },
+        );
+      });
+    };
+    watch();
     const url = `${data.config.tls ? 'https' : 'http'}://${ha.virtualAddress}:${ha.port}/`;
     return { host: ha.virtualAddress, port: ha.port, url };
   };

@@ -49,9 +49,10 @@ type Member = {
  * of its own ({@link BalancerThread} with `host: 'process'`), behind the
  * {@link RunBalancer} surface the session drives, so dashboard, report and
  * labs see one upstream: the one of the member that serves now (the active
- * one; the first alive in dns-rr). Each member runs its own health checks,
- * as two HAProxies of a keepalived pair do; a change (weight, drain, algo)
- * goes to both.
+ * one; the first alive in dns-rr). Each member runs its own health checks
+ * from its start, the passive one too, as two HAProxies of a keepalived
+ * pair do; a change (weight, drain, algo) goes to both, and to a member
+ * started again.
  *
  * `active-passive`: lb1 serves on the virtual address; lb2 checks lb1's own
  * address every `intervalMs` and binds the virtual address after `fall`
@@ -67,6 +68,8 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
   private view: Member | undefined;
   private readonly kills: PairKill[] = [];
   private readonly takeovers: HaTakeover[] = [];
+  /** Every live change made so far, in order (weights, drains, removals, algorithms). */
+  private readonly changes: UpstreamChange[] = [];
   private sampler: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
@@ -110,8 +113,9 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
     for (const [i, b] of this.ha.balancers.entries()) {
       const role = this.ha.mode === 'dns-rr' || i === 0 ? 'active' : 'passive';
       await this.startMember(b.name, b.address, role);
+      // lb1's health transitions count from the moment it is up, not once lb2 is too.
+      this.view ??= this.members[0];
     }
-    this.view = this.members[0];
     this.sampler = setInterval(() => this.sample(), RATE_SAMPLE_MS);
     this.sampler.unref();
     const host = this.clientAddresses()[0]!;
@@ -158,7 +162,15 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
       if (this.view === member && this.ha.mode === 'dns-rr') this.view = this.members.find((m) => !m.thread.ended) ?? member;
       if (!this.closing && !this.kills.some((k) => k.pid === pid)) this.emit('ended', code, signal, name);
     });
-    await thread.listen();
+    try {
+      await thread.listen();
+    } catch (err) {
+      // A process that would not listen must not stay, posting states of a balancer that serves nothing.
+      await thread.close();
+      throw err;
+    }
+    // A member started again has missed the live changes: it gets them in the order they were made.
+    for (const change of this.changes) thread.change(change);
     return member;
   }
 
@@ -202,9 +214,10 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
     return undefined;
   }
 
-  /** A live change, to every member alive (each runs its own upstream). */
+  /** A live change, to every member alive (each runs its own upstream); kept, for a member started again later. */
   change(change: UpstreamChange): void {
     if (change.type === 'algo') this.algoName = change.algo;
+    this.changes.push(change);
     for (const m of this.members) if (!m.thread.ended) m.thread.change(change);
   }
 
@@ -239,8 +252,12 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
       inFlight: m.thread.states().reduce((sum, b) => sum + b.inFlight, 0),
       connections: view?.activity.connections ?? 0,
     };
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      throw new RuntimeError(`${name} (pid ${pid}) could not be killed: ${(err as Error).message}`);
+    }
     this.kills.push(kill);
-    process.kill(pid, 'SIGKILL');
     return kill;
   }
 
@@ -258,7 +275,12 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
     await this.startMember(m.name, m.address, role);
   }
 
-  /** The serving member's per-backend health and retries, with the pair's request counts and events in `pair`. */
+  /**
+   * The serving member's report: its per-backend health, retries, client
+   * aborts (a member that died took its own counts with it; the pair's
+   * request counts and events are in {@link pairReport}).
+   * @throws {RuntimeError} when no member is running.
+   */
   async report(): Promise<BalancerReport> {
     const alive = this.members.filter((m) => !m.thread.ended);
     const from = this.current() && !this.current()!.thread.ended ? this.current()! : alive[0];
@@ -280,7 +302,7 @@ export class HaPair extends EventEmitter<RunBalancerEvents> implements RunBalanc
     };
   }
 
-  /** Ends every member (SIGTERM, SIGKILL after 2 s). */
+  /** Ends every member: a `close` message (up to 3 s), then SIGTERM, then SIGKILL 2 s later. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.sampler);

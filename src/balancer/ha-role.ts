@@ -44,14 +44,22 @@ export async function startCheckEndpoint(role: HaRole, state: () => HaState): Pr
 
 /**
  * One check of the peer's endpoint: resolves to undefined when it answered
- * 200 within `timeoutMs`, else to what went wrong (`ECONNREFUSED`,
- * `timeout after 200ms`, `status 500`). Never rejects.
+ * 200 within `timeoutMs` saying it is active, else to what went wrong
+ * (`ECONNREFUSED`, `timeout after 200ms`, `status 500`, `peer is passive`:
+ * a peer that is passive too holds nothing, as a keepalived backup sends no
+ * adverts — so two passive members never wait on each other). Never rejects.
  */
 export function checkPeer(address: string, port: number, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const req = http.get({ host: address, port, path: '/', agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200 ? undefined : `status ${res.statusCode}`);
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('error', () => resolve('reset'));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(`status ${res.statusCode}`);
+        resolve(/"state":"active"/.test(body) ? undefined : 'peer is passive');
+      });
     });
     req.on('timeout', () => {
       req.destroy();

@@ -339,9 +339,24 @@ export abstract class Upstream<B extends UpstreamBackend> extends EventEmitter<U
   /** The words of a drain event at this layer: requests in flight at L7, open connections at L4. `drained` is drained at once, nothing in flight. */
   protected abstract drainDetail(event: 'draining' | 'drained' | 'undrained', backend: B): string;
 
-  /** Starts health checking every backend; the front end calls it once listening. */
+  /** Whether health checks have started (they start once). */
+  private watching = false;
+
+  /** Starts health checking every backend; the front end calls it once listening. Does nothing the second time. */
   protected watchAll(): void {
+    if (this.watching) return;
+    this.watching = true;
     for (const b of this.backends) this.checker.watch(b);
+  }
+
+  /**
+   * Starts health checking before listening: the passive balancer of a pair
+   * checks the backends all along, as the standby HAProxy of a keepalived
+   * pair does, so it knows who is DOWN when it takes over. Listening later
+   * does not start them again.
+   */
+  startHealthChecks(): void {
+    this.watchAll();
   }
 
   /** Stops health checks and every timer of the upstream (passive checks, slow start). */
@@ -433,6 +448,7 @@ export interface UpstreamFrontEnd
     | 'layerCounters'
     | 'layerReport'
     | 'listen'
+    | 'startHealthChecks'
     | 'close'
   > {
   on<K extends keyof UpstreamEvents>(event: K, listener: (...args: UpstreamEvents[K]) => void): unknown;

@@ -43,12 +43,13 @@ export function haConnector(base: buildConnector.connector, target: HaClientTarg
       base({ ...options, hostname }, (err, socket) => {
         if (!err) {
           tally.opened++;
+          // Refused first, opened on another address.
+          if (i > 0) tally.retried++;
           callback(null, socket!);
           return;
         }
         const refused = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
         if (refused && i + 1 < n) {
-          tally.retried++;
           attempt(i + 1);
         } else if (refused && target.mode === 'active-passive' && retransmits < SYN_RETRIES) {
           const waitMs = SYN_RTO_MS * 2 ** retransmits++;

@@ -37,15 +37,15 @@ export class SampleBatcher {
   private waitedForSlot = 0;
   private ticker: NodeJS.Timeout | undefined;
 
-  /**
-   * `originOffsetMs` turns this thread's `performance.now()` into ms since
-   * the run started: `performance.timeOrigin − epochStartMs` (see
-   * `LoadWorkerData.epochStartMs`).
-   */
   /** What `connects` said last time it was posted (a change posts a batch). */
   private connectsPosted = 0;
 
-  /** `connects`: the thread's connect tally with a balancer pair, posted in every batch it changed in. */
+  /**
+   * `originOffsetMs` turns this thread's `performance.now()` into ms since
+   * the run started: `performance.timeOrigin − epochStartMs` (see
+   * `LoadWorkerData.epochStartMs`). `connects`: the thread's connect tally
+   * with a balancer pair, posted in every batch it changed in.
+   */
   constructor(
     private readonly port: MessagePort,
     private readonly originOffsetMs: number,
