@@ -453,7 +453,7 @@ const METRIC_WORDS: Record<CompareMetric, string> = {
   p99: 'p99',
   p999: 'p99.9',
   max: 'max latency',
-  rps: 'req/s',
+  rps: 'req/s after the first second',
   'error-rate': 'error rate',
   share: 'share',
   'keys-moved': 'keys moved',
@@ -579,7 +579,7 @@ function metricOf(result: LabRunResult, metric: CompareMetric, backend?: string)
   const t = result.record.totals;
   switch (metric) {
     case 'rps':
-      return t.rps;
+      return steadyRps(result.record);
     case 'error-rate':
       return t.requests > 0 ? t.errors / t.requests : 0;
     case 'share':
@@ -589,6 +589,18 @@ function metricOf(result: LabRunResult, metric: CompareMetric, backend?: string)
     default:
       return t.latencyMs[metric];
   }
+}
+
+/**
+ * Requests per second of a run without its first second: the warm-up (load
+ * worker start, JIT, the first connections) stalls more or less from one
+ * run to the next on a busy machine, and would decide a comparison of
+ * throughputs by itself. Runs of 2 s or less: over the whole run.
+ */
+function steadyRps(r: RunRecord): number {
+  if (r.durationMs <= 2000 || r.timeline.length < 2) return r.totals.rps;
+  const after = r.timeline.slice(1).reduce((n, p) => n + p.rps, 0);
+  return after / ((r.durationMs - 1000) / 1000);
 }
 
 function formatMetric(metric: CompareMetric, v: number): string {

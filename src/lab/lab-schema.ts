@@ -216,7 +216,7 @@ export const EXPECTATION_SCHEMAS = {
    * refused first and opened on the other address (dns-rr).
    */
   failover: z.strictObject({ of: z.enum(FAILOVER_MEASURES), min: z.number().min(0).optional(), max: z.number().min(0).optional(), run: runName }),
-  /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1). */
+  /** A measure of run `run` is below (or above) the same measure of run `than`, by a factor `by` (default 1); `rps` leaves each run's first second (its warm-up) out. */
   compare: z.strictObject({
     metric: z.enum(['p50', 'p90', 'p99', 'p999', 'max', 'rps', 'error-rate', 'share', 'keys-moved']),
     backend: backend.optional(),
