@@ -1,4 +1,5 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
+import { measureGeneratorFloor } from '../load/generator-floor.js';
 import { LoadGenerator, type LoadConfig } from '../load/load-generator.js';
 import { checkLoadOutcome } from '../load/run-outcome.js';
 import { checkServerCertificate } from '../load/tls-check.js';
@@ -19,6 +20,8 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
   if (config.clients !== undefined) await checkClientAddresses(config.clients, config.spreadClients);
   const target = new URL(config.url);
   if (target.protocol === 'https:' && !config.insecure) await checkServerCertificate(target);
+  // Before the run, on the machine as the run finds it: what the generator's own latency is.
+  const generatorFloor = await measureGeneratorFloor();
   const load = new LoadGenerator(config);
   load.on('workerError', (err) => process.stderr.write(`lblab: load worker failed: ${err.message}\n`));
   load.start();
@@ -53,6 +56,7 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
     backends: [],
     events: [],
     ...load.recordInputs(),
+    generatorFloor,
   });
   await emitRecord(record, out);
   checkLoadOutcome(record.totals, out.failOnErrors);

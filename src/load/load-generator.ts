@@ -204,12 +204,6 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     return this.config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   }
 
-  /**
-   * What the run record takes from the load side besides {@link stats}
-   * (see `buildRunRecord`): the open model's figures, how many backends the
-   * virtual clients met (with `clients` only), the first responses' backends,
-   * and the sessions when responses said what became of them.
-   */
   /** With a balancer pair: what the clients saw after each kill of a balancer (the session marks the kills). */
   readonly failovers: FailoverTally | undefined;
   /** With a balancer pair: each thread's connect tally as last posted. */
@@ -240,6 +234,12 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     return out;
   }
 
+  /**
+   * What the run record takes from the load side besides {@link stats}
+   * (see `buildRunRecord`): the open model's figures, how many backends the
+   * virtual clients met (with `clients` only), the first responses' backends,
+   * and the sessions when responses said what became of them.
+   */
   recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord; sessions?: SessionsSummary } {
     const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
     const t = this.sessions.totals;

@@ -4,7 +4,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 export const MAX_TRACKABLE_US = 300_000_000;
 
 /** Latency percentiles in milliseconds (µs resolution, so fractional). */
-export type LatencySummary = { p50: number; p90: number; p99: number; p999: number; max: number };
+export type LatencySummary = { p50: number; p90: number; p99: number; p999: number; p9999?: number; max: number };
 
 /** Upper edges (ms) of the buckets the dashboard and report draw; the last bucket is open-ended. */
 export const LATENCY_BUCKET_EDGES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] as const;
@@ -43,13 +43,14 @@ export class LatencyHistogram {
     return this.hist.totalCount === 0 ? 0 : this.hist.getValueAtPercentile(p) / 1000;
   }
 
-  /** p50/p90/p99/p99.9/max in ms. */
+  /** p50/p90/p99/p99.9/p99.99/max in ms. */
   summary(): LatencySummary {
     return {
       p50: this.percentileMs(50),
       p90: this.percentileMs(90),
       p99: this.percentileMs(99),
       p999: this.percentileMs(99.9),
+      p9999: this.percentileMs(99.99),
       max: this.hist.totalCount === 0 ? 0 : this.hist.maxValue / 1000,
     };
   }

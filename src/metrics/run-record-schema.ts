@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { SESSION_MODES } from '../backend/sessions.js';
 import type { RunRecord } from './run-record.js';
 
-const latency = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), max: z.number() });
+const latency = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), p999: z.number(), p9999: z.number().optional(), max: z.number() });
+const connects = z.object({ opened: z.number(), retried: z.number(), retransmitted: z.number() });
+const memberState = z.enum(['active', 'passive', 'down', 'starting']);
 const sessions = z.object({ created: z.number(), found: z.number(), lost: z.number() });
 const transition = z.object({ atMs: z.number(), from: z.enum(['up', 'down']), to: z.enum(['up', 'down']), reason: z.string() });
 
@@ -74,6 +76,7 @@ export const runRecordSchema = z.object({
     http2: z.boolean().optional(),
     engine: z.enum(['haproxy', 'nginx']).optional(),
     sessions: z.enum(SESSION_MODES).optional(),
+    ha: z.object({ balancers: z.literal(2), mode: z.enum(['active-passive', 'dns-rr']), intervalMs: z.number() }).optional(),
   }),
   durationMs: z.number().nonnegative(),
   totals: z.object({
@@ -221,6 +224,34 @@ export const runRecordSchema = z.object({
       }),
     )
     .optional(),
+  ha: z
+    .object({
+      mode: z.enum(['active-passive', 'dns-rr']),
+      addresses: z.array(z.string()),
+      port: z.number(),
+      intervalMs: z.number(),
+      fall: z.number(),
+      budgetMs: z.number(),
+      balancers: z.array(z.object({ name: z.string(), address: z.string(), requests: z.number(), state: memberState, pid: z.number() })),
+      kills: z.array(z.object({ atMs: z.number(), balancer: z.string(), pid: z.number(), wasActive: z.boolean(), inFlight: z.number(), connections: z.number() })),
+      takeovers: z.array(z.object({ atMs: z.number(), balancer: z.string(), address: z.string(), failedChecks: z.number(), lastError: z.string(), firstFailedAtMs: z.number() })),
+      failovers: z.array(
+        z.object({
+          atMs: z.number(),
+          balancer: z.string(),
+          wasActive: z.boolean(),
+          inFlight: z.number(),
+          connections: z.number(),
+          takeoverMs: z.number().nullable(),
+          clientErrors: z.number(),
+          errorsSentAfter: z.number(),
+          firstResponseMs: z.number().nullable(),
+          connects,
+        }),
+      ),
+    })
+    .optional(),
+  generatorFloor: z.object({ p50Us: z.number(), p99Us: z.number(), requests: z.number() }).optional(),
   lab: z
     .object({
       name: z.string(),

@@ -446,7 +446,18 @@ export type RunRecord = {
   webSocketClients?: WebSocketClientsRecord;
   /** Two balancers (`--balancers 2`): each one's requests, the kills, the takeovers, and what each kill cost the clients. */
   ha?: HaRecord;
+  /** `lblab load`: what the generator itself adds to a latency, measured before the run (see {@link GeneratorFloor}). */
+  generatorFloor?: GeneratorFloor;
 };
+
+/**
+ * What the traffic generator itself adds to every latency it reports: p50
+ * and p99 in µs of `requests` requests sent one at a time, on a load worker
+ * thread as a run's are, to a zero-latency target (a node:http server in
+ * lblab's process answering `200 ok` at once) on loopback, just before the
+ * run. A latency near the floor is the generator's noise, not the server's.
+ */
+export type GeneratorFloor = { p50Us: number; p99Us: number; requests: number };
 
 /** A pair member's takeover: when (ms since the run's time 0), what it took and why (the failed checks). */
 export type HaTakeover = { atMs: number; balancer: string; address: string; failedChecks: number; lastError: string; firstFailedAtMs: number };
@@ -577,6 +588,7 @@ export function buildRunRecord(input: {
   webSocketClients?: { result: WebSocketLoadResult; expectedShares: readonly number[] };
   sessions?: SessionsSummary;
   ha?: HaRecord;
+  generatorFloor?: GeneratorFloor;
 }): RunRecord {
   const { stats } = input;
   const infos: BackendInfo[] = [...input.backends];
@@ -664,6 +676,7 @@ export function buildRunRecord(input: {
     ...(input.webSocketClients ? { webSocketClients: webSocketClientsRecord(input.webSocketClients.result, infos, input.webSocketClients.expectedShares) } : {}),
     ...(sessions ? { sessionLosses: sessions.losses.filter((l) => l.atMs <= input.durationMs) } : {}),
     ...(input.ha ? { ha: input.ha } : {}),
+    ...(input.generatorFloor ? { generatorFloor: input.generatorFloor } : {}),
   };
 }
 
@@ -759,5 +772,5 @@ function round(v: number, digits: number): number {
 }
 
 function roundLatency(l: LatencySummary): RecordLatency {
-  return { p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), p999: round(l.p999, 3), max: round(l.max, 3) };
+  return { p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), p999: round(l.p999, 3), ...(l.p9999 !== undefined ? { p9999: round(l.p9999, 3) } : {}), max: round(l.max, 3) };
 }

@@ -73,6 +73,13 @@ describe('lblab load', () => {
     expect(record.backends).toHaveLength(1);
     expect(record.backends[0]).toMatchObject({ name: 'solo', requests: record.totals.requests, share: 1 });
     expect(r.stderr).toMatch(/req\/s/);
+    // The generator's own floor, measured before the run against a zero-latency target: well under the 2 ms the backend takes at p50.
+    const floor = record.generatorFloor!;
+    expect(floor.requests).toBeGreaterThan(0);
+    expect(floor.p50Us).toBeGreaterThan(0);
+    expect(floor.p50Us).toBeLessThan(record.totals.latencyMs.p50 * 1000);
+    expect(floor.p99Us).toBeGreaterThanOrEqual(floor.p50Us);
+    expect(record.totals.latencyMs.p9999).toBeGreaterThanOrEqual(record.totals.latencyMs.p999);
     backend.child.kill('SIGTERM');
     await backend.exit;
   });

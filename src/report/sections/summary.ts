@@ -25,10 +25,20 @@ export function summarySection(r: RunRecord): Section {
   if (t.clientAborts) first.push({ label: 'client aborts', value: plain(String(t.clientAborts)) });
   if (t.rateLimited !== undefined) first.push({ label: 'rate-limited', value: plain(`${t.rateLimited} (429)`) });
   const scheduled = t.uncorrectedLatencyMs ? '  (from the scheduled send)' : '';
+  // p99.99 of `lblab load` when it means something: below 10 000 requests it is the max.
   const lines: FactsBlock['lines'] = [
     first,
-    ...(ws ? [] : [[{ label: 'Latency', value: plain(`p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}  max ${formatMs(t.latencyMs.max)}${scheduled}`) }]]),
+    ...(ws ? [] : [[{ label: 'Latency', value: plain(`p50 ${formatMs(t.latencyMs.p50)}  p90 ${formatMs(t.latencyMs.p90)}  p99 ${formatMs(t.latencyMs.p99)}  p99.9 ${formatMs(t.latencyMs.p999)}${t.latencyMs.p9999 !== undefined && r.config.command === 'load' && t.requests >= 10_000 ? `  p99.99 ${formatMs(t.latencyMs.p9999)}` : ''}  max ${formatMs(t.latencyMs.max)}${scheduled}`) }]]),
   ];
+  const floor = r.generatorFloor;
+  if (floor) {
+    lines.push([
+      {
+        label: 'Generator floor',
+        value: plain(`p50 ${floor.p50Us}µs  p99 ${floor.p99Us}µs against a zero-latency target (${floor.requests} requests one at a time before the run): a latency near it is lblab's own, not the server's`),
+      },
+    ]);
+  }
   const u = t.uncorrectedLatencyMs;
   if (u) {
     const open: FactsBlock['lines'][number] = [
