@@ -323,3 +323,30 @@ export function runBench(main) {
   });
   main().then(stopAll, (err) => abort(`failed: ${err instanceof Error ? err.message : String(err)}`, 1));
 }
+
+/** Whether `program` is on PATH. */
+export function onPath(program) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether taskset is on PATH (then benchmarks pin the target and the generators to a core each). */
+export const TASKSET = onPath('taskset');
+
+/** `[file, args]` of `file args` pinned to `core` with taskset (which execs it: same PID), or as is without taskset. */
+export function pinned(core, file, args) {
+  return TASKSET ? ['taskset', ['-c', String(core), file, ...args]] : [file, args];
+}
+
+/** A zero-latency target for `node -e`: node:http, 200 "ok" to every request, keep-alive; prints its port on stderr. */
+export const NODE_TARGET = `
+const http = require('node:http');
+const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }); res.end('ok'); });
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => process.stderr.write('listening on ' + server.address().port + '\\n'));
+process.on('SIGTERM', () => process.exit(0));
+`;

@@ -29,8 +29,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { BIN, ROOT, benchArgs, fixed, log, machineInfo, runBench, startProcess, stop, tableRow, tailOf, waitForLine } from './bench-lib.mjs';
+import { BIN, NODE_TARGET, ROOT, TASKSET, benchArgs, fixed, log, machineInfo, onPath, pinned, runBench, startProcess, stop, tableRow, tailOf, waitForLine } from './bench-lib.mjs';
 
 const { quick: QUICK, json: JSON_OUT } = benchArgs({
   name: 'load-vs-autocannon',
@@ -44,22 +43,6 @@ const RUN_S = QUICK ? 2 : 5;
 /** How long a generator may overrun its run before it counts as hung, in s. */
 const SLACK_S = 30;
 const AUTOCANNON = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-
-/** Whether `program` is on PATH. */
-function onPath(program) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const TASKSET = onPath('taskset');
-/** `[file, args]` of `file args` pinned to `core` with taskset (which execs it: same PID), or as is without taskset. */
-function pinned(core, file, args) {
-  return TASKSET ? ['taskset', ['-c', String(core), file, ...args]] : [file, args];
-}
 
 /** A free loopback TCP port (listen on 0, read it, close). */
 function freePort() {
@@ -87,15 +70,6 @@ async function waitListening(child, port) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-/** The node:http target: 200 "ok" to every request, keep-alive; prints its port on stderr. */
-const NODE_TARGET = `
-const http = require('node:http');
-const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }); res.end('ok'); });
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.stderr.write('listening on ' + server.address().port + '\\n'));
-process.on('SIGTERM', () => process.exit(0));
-`;
 
 async function startNodeTarget() {
   const [file, args] = pinned(0, process.execPath, ['-e', NODE_TARGET]);

@@ -18,8 +18,7 @@
 // Every process it starts is stopped by PID (SIGTERM, then SIGKILL after a grace period) at the
 // end, on any error and on SIGINT/SIGTERM to this script.
 
-import { execFileSync } from 'node:child_process';
-import { BIN, benchArgs, fixed, log, machineInfo, runBench, startProcess, stop, tableRow, tailOf, waitForLine } from './bench-lib.mjs';
+import { BIN, NODE_TARGET, TASKSET, benchArgs, fixed, log, machineInfo, pinned, runBench, startProcess, stop, tableRow, tailOf, waitForLine } from './bench-lib.mjs';
 
 const { quick: QUICK, json: JSON_OUT } = benchArgs({
   name: 'open-model',
@@ -29,30 +28,6 @@ const { quick: QUICK, json: JSON_OUT } = benchArgs({
 
 const RATES = QUICK ? [1000, 10_000] : [1000, 10_000, 30_000, 50_000];
 const RUN_S = QUICK ? 3 : 6;
-
-/** Whether `program` is on PATH. */
-function onPath(program) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const TASKSET = onPath('taskset');
-/** `[file, args]` pinned to `core` with taskset (which execs it: same PID), or as is without it. */
-function pinned(core, file, args) {
-  return TASKSET ? ['taskset', ['-c', String(core), file, ...args]] : [file, args];
-}
-
-const NODE_TARGET = `
-const http = require('node:http');
-const server = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }); res.end('ok'); });
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.stderr.write('listening on ' + server.address().port + '\\n'));
-process.on('SIGTERM', () => process.exit(0));
-`;
 
 /** One `lblab load --rate` run on core 1; resolves with its run record. */
 async function runAt(url, rate) {
