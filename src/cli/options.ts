@@ -105,7 +105,7 @@ export const OPTION_TABLE: { readonly [P in InputPath]: OptionSpec | null } = {
   'hash-key': { flags: '--hash-key <key>', help: 'key of consistent-hash and maglev: ip (default), path, header:NAME or cookie:NAME', group: 'scenario', commands: BALANCING },
   timeline: {
     flags: '--event <spec>',
-    help: `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s hang b2", "20s recover b2", "10s weight b1=5", "15s algo p2c"; repeatable`,
+    help: `scheduled action ${EVENT_FORMS}, e.g. "10s kill b2", "10s hang b2", "20s recover b2", "10s weight b1=5", "15s algo p2c"; with --balancers 2 also "5s kill lb1", "8s restart lb1"; repeatable`,
     default: [],
     repeatable: true,
     group: 'scenario',

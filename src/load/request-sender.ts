@@ -153,7 +153,10 @@ class ResponseReader {
     if (this.done) return;
     this.done = true;
     this.sender.recordDone(this.fromMs, this.servedBy, this.status, err, this.client, this.delayUs, err === undefined ? this.session : 0);
-    this.resolve();
+    // undici lets a keep-alive connection take its next request only in the event-loop turn after the
+    // response (its own setImmediate, queued after this call returns, with pipelining 1): the next
+    // request waits two turns, or the pool finds the connection busy and opens another.
+    setImmediate(() => setImmediate(this.resolve));
   }
 }
 
