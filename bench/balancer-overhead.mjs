@@ -20,6 +20,10 @@
 //       passive ejection, a circuit breaker and retries on error/timeout/502/503/504,
 //       measured for 10 s between two more 10 s runs of the plain balancer; the ratio
 //       of its req/s to the mean of those two (the issue's bar: within 10%).
+//   (d) the yardstick: bench/minimal-proxy.mjs (node:http + undici, round robin, nothing
+//       else) in front of the same backends, run for 10 s between the two plain runs of (c)
+//       too; the CPU µs per request of lblab's balancer (the mean of those two runs, health
+//       checks on) against the minimal proxy's (issue 13's goal: ≤ 0.8×).
 //
 // Read the numbers with care: the load generator, the balancer and the backends all run on
 // this one machine and share its cores (2 on the machine this was written on). The direct
@@ -32,7 +36,8 @@
 // grace period) at the end, on any error, and on SIGINT/SIGTERM to this script.
 
 import { readFileSync } from 'node:fs';
-import { assertAlive, benchArgs, clockTicks, cpuSeconds, fixed, log, machineInfo, runBench, runLoad as runLoadAt, startBackend, startBalancer, stop, tableRow } from './bench-lib.mjs';
+import path from 'node:path';
+import { ROOT, assertAlive, benchArgs, clockTicks, cpuSeconds, fixed, log, machineInfo, runBench, runLoad as runLoadAt, startBackend, startBalancer, startProcess, stop, tableRow, waitForLine } from './bench-lib.mjs';
 
 const { quick: QUICK, json: JSON_OUT } = benchArgs({
   name: 'balancer-overhead',
@@ -106,14 +111,27 @@ async function main() {
   const { child: guarded, url: guardedUrl } = await startBalancer('guarded balancer', backends, balancerMaxS, PROTECTIONS);
   log(`warming it up for ${WARMUP_S} s (not measured)`);
   await runLoad(guardedUrl, WARMUP_S);
-  log(`(c) plain again for ${THROUGH_FIRST_S} s, then with protections for ${THROUGH_FIRST_S} s, then plain once more`);
+  log('starting the minimal undici proxy (bench/minimal-proxy.mjs) in front of the same backends');
+  const minimal = startProcess('minimal proxy', process.execPath, [path.join(ROOT, 'bench', 'minimal-proxy.mjs'), ...backends.map((b) => b.url)]);
+  const minimalUrl = `http://127.0.0.1:${(await waitForLine(minimal, /listening on http:\/\/127\.0\.0\.1:(\d+)\//))[1]}/`;
+  await runLoad(minimalUrl, WARMUP_S);
+  log(`(c, d) plain again for ${THROUGH_FIRST_S} s, then with protections, then the minimal proxy, then plain once more`);
+  const pcpu0 = cpuSeconds(bpid);
   const plainBefore = await runLoad(balancerUrl, THROUGH_FIRST_S);
+  const pcpu1 = cpuSeconds(bpid);
   const gcpu0 = cpuSeconds(guarded.pid);
   const protectedRun = await runLoad(guardedUrl, THROUGH_FIRST_S);
   const gcpu1 = cpuSeconds(guarded.pid);
+  const mcpu0 = cpuSeconds(minimal.pid);
+  const minimalRun = await runLoad(minimalUrl, THROUGH_FIRST_S);
+  const mcpu1 = cpuSeconds(minimal.pid);
+  const pcpu2 = cpuSeconds(bpid);
   const plainAfter = await runLoad(balancerUrl, THROUGH_FIRST_S);
+  const pcpu3 = cpuSeconds(bpid);
   assertAlive(guarded);
+  assertAlive(minimal);
   const guardedExit = await stop(guarded);
+  await stop(minimal);
 
   log('stopping the balancer and the backends');
   const balExit = await stop(balancer);
@@ -169,6 +187,14 @@ async function main() {
       ratioRps: ratio(protectedRun.rps, (plainBefore.rps + plainAfter.rps) / 2),
       cpuUsPerRequest: ((gcpu1 - gcpu0) * 1e6) / protectedRun.requests,
     },
+    minimalProxy: {
+      run: minimalRun,
+      cpuUsPerRequest: ((mcpu1 - mcpu0) * 1e6) / minimalRun.requests,
+      lblabCpuUsPerRequest: ((pcpu1 - pcpu0 + pcpu3 - pcpu2) * 1e6) / (plainBefore.requests + plainAfter.requests),
+      get ratio() {
+        return this.lblabCpuUsPerRequest / this.cpuUsPerRequest;
+      },
+    },
     problems,
   };
 
@@ -220,6 +246,11 @@ function render(r, rss) {
   lines.push(row(['    with protections', f1(p.protected.rps), f3(p.protected.p50), f3(p.protected.p99), p.protected.errors], w));
   lines.push(row(['    plain balancer, after', f1(p.plainAfter.rps), f3(p.plainAfter.p50), f3(p.plainAfter.p99), p.plainAfter.errors], w));
   lines.push(`protected ÷ mean of plain runs: ${f2(p.ratioRps)} req/s; protected balancer CPU ${f1(p.cpuUsPerRequest)} µs/request`);
+  const m = r.minimalProxy;
+  lines.push(row(['(d) minimal undici proxy', f1(m.run.rps), f3(m.run.p50), f3(m.run.p99), m.run.errors], w));
+  lines.push(
+    `CPU per request: lblab's balancer ${f1(m.lblabCpuUsPerRequest)} µs (the two plain runs of (c), health checks on), minimal undici proxy ${f1(m.cpuUsPerRequest)} µs: ratio ${f2(m.ratio)} (goal ≤ 0.80)`,
+  );
   const spread = (pb) => pb.map((b) => `${b.name} ${b.requests}`).join(', ');
   if (t.first.perBackend.length) lines.push(`spread (first run): ${spread(t.first.perBackend)}`);
   lines.push('');
