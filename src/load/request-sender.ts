@@ -30,7 +30,12 @@ export class RequestSender {
     private readonly thread: number,
     private readonly threads: number,
     private readonly open: boolean,
-  ) {}
+  ) {
+    this.deferNext = !clients.ownClient;
+  }
+
+  /** Whether the next request after a response waits two event-loop turns: undici's dispatchers (see `VirtualClients.ownClient`). */
+  readonly deferNext: boolean;
 
   /** Requests this thread sent so far. */
   get sent(): number {
@@ -61,8 +66,8 @@ export class RequestSender {
       headers = [...headers, REGION_HEADER, region.name];
       if (region.rttMs > 0) await new Promise((resolve) => setTimeout(resolve, region.rttMs));
     }
-    // undici's dispatch with a handler of its raw API: no response stream, no headers object, no
-    // promise chain per request (bench/load-vs-autocannon.mjs: the generator's own CPU per request).
+    // A dispatch with a handler of undici's raw API (lblab's own HTTP/1.1 pool takes the same): no response
+    // stream, no headers object, no promise chain per request (bench/load-vs-autocannon.mjs: the generator's own CPU).
     await new Promise<void>((resolve) => {
       this.clients.dispatcherFor(local).dispatch({ path, method: 'GET', headers, reset: !this.clients.keepAlive }, new ResponseReader(this, fromMs, client, delayUs, jar, path, resolve));
     });
@@ -88,7 +93,7 @@ export class RequestSender {
   }
 }
 
-/** `x-lblab-backend`, `set-cookie` and `x-lblab-session` as undici's raw headers carry names (Buffers, or strings over HTTP/2). */
+/** `x-lblab-backend`, `set-cookie` and `x-lblab-session` as raw headers carry names (Buffers from undici over HTTP/1.1, strings over HTTP/2 and from lblab's own HTTP/1.1 pool). */
 const BACKEND_NAME = 'x-lblab-backend';
 const SET_COOKIE = 'set-cookie';
 
@@ -153,10 +158,12 @@ class ResponseReader {
     if (this.done) return;
     this.done = true;
     this.sender.recordDone(this.fromMs, this.servedBy, this.status, err, this.client, this.delayUs, err === undefined ? this.session : 0);
-    // undici lets a keep-alive connection take its next request only in the event-loop turn after the
-    // response (its own setImmediate, queued after this call returns, with pipelining 1): the next
-    // request waits two turns, or the pool finds the connection busy and opens another.
-    setImmediate(() => setImmediate(this.resolve));
+    // lblab's HTTP/1.1 pool has the connection idle already: the next request may go now. undici lets a
+    // keep-alive connection take its next request only in the event-loop turn after the response (its own
+    // setImmediate, queued after this call returns, with pipelining 1): there the next request waits two
+    // turns, or the pool finds the connection busy and opens another.
+    if (this.sender.deferNext) setImmediate(() => setImmediate(this.resolve));
+    else this.resolve();
   }
 }
 

@@ -2,6 +2,7 @@ import { buildConnector, Pool } from 'undici';
 import { clientAddress } from './client-addresses.js';
 import { haConnector, type ConnectTally } from './ha-connector.js';
 import { CookieJar } from './cookie-jar.js';
+import { Http1Pool, type Http1PoolOptions } from './http1-pool.js';
 import type { LoadWorkerData } from './protocol.js';
 import { compileHeaders } from './request-headers.js';
 
@@ -11,12 +12,19 @@ import { compileHeaders } from './request-headers.js';
  * whether they keep cookies, `--insecure`, and the headers and paths every
  * client sends. See {@link LoadWorkerData}.
  */
+/**
+ * What a virtual client sends through: lblab's own HTTP/1.1 pool for plain
+ * HTTP/1.1 load (see {@link Http1Pool}), undici's `Pool` for HTTP/2 and for
+ * the clients of a balancer pair (its connector is undici's).
+ */
+export type LoadDispatcher = Pool | Http1Pool;
+
 export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2' | 'gslb' | 'ha' | 'thread'>>;
 
 /**
  * The virtual clients of one load worker thread, by index in its range
  * (`local`, 0-based; the run-wide index is `first + local`). Each has its own
- * keep-alive undici dispatcher bound to its source address (see
+ * keep-alive dispatcher ({@link LoadDispatcher}) bound to its source address (see
  * `clientAddress`), so the server sees each client as a distinct remote
  * address with its own connections; its own cookie jar unless `cookies` is
  * off (the single default client too); and its own turn through the paths.
@@ -38,10 +46,18 @@ export class VirtualClients {
   private readonly paths: string[];
   private readonly compiledHeaders: (client: number, seq: number) => string[];
   private dispatcherOptions: Pool.Options;
+  /** Options of lblab's own HTTP/1.1 pool, when it is the dispatcher (see {@link ownClient}). */
+  private readonly http1Options: Http1PoolOptions;
+  /**
+   * True: the dispatchers are lblab's {@link Http1Pool} (plain HTTP/1.1, no
+   * balancer pair), whose connection is free for the next request as soon as
+   * a response is read; false: undici's `Pool`, which frees it a turn later.
+   */
+  readonly ownClient: boolean;
   /** One dispatcher per client, opened on its first request; in order of last use, least recent first. */
-  private readonly dispatchers = new Map<number, Pool>();
+  private readonly dispatchers = new Map<number, LoadDispatcher>();
   /** Dispatchers closed to stay within `clients.maxOpen`, finishing what they had in flight. */
-  private readonly closing = new Set<Pool>();
+  private readonly closing = new Set<LoadDispatcher>();
   /** Whether there are more clients than may keep connections open, so dispatchers must be kept in order of use and evicted. */
   private readonly evicting: boolean;
   /** Cookie jars by client, made on first use; kept when a dispatcher is evicted, as a browser keeps cookies when it drops a connection. */
@@ -88,6 +104,8 @@ export class VirtualClients {
       ...(this.secure && options.insecure ? { connect: { rejectUnauthorized: false } } : {}),
       ...(options.http2 ? http2PoolOptions(options.http2, this.secure, options.insecure) : {}),
     };
+    this.ownClient = !options.http2 && !options.ha;
+    this.http1Options = { keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000, rejectUnauthorized: !(this.secure && options.insecure) };
     if (options.ha) {
       // A function replaces undici's connector whole: it gets the options undici would have built it with.
       this.connects = { opened: 0, retried: 0, retransmitted: 0 };
@@ -174,7 +192,7 @@ export class VirtualClients {
    * open connections stay within the process's file limit however many
    * clients there are.
    */
-  dispatcherFor(local: number): Pool {
+  dispatcherFor(local: number): LoadDispatcher {
     let dispatcher = this.dispatchers.get(local);
     if (dispatcher) {
       if (this.evicting) {
@@ -184,12 +202,12 @@ export class VirtualClients {
       return dispatcher;
     }
     const clients = this.clients;
-    dispatcher = clients
-      ? new Pool(this.origin, { ...this.dispatcherOptions, localAddress: clientAddress(clients.first + local, clients.spread) })
-      : new Pool(this.origin, this.dispatcherOptions);
+    const localAddress = clients ? clientAddress(clients.first + local, clients.spread) : undefined;
+    if (this.ownClient) dispatcher = new Http1Pool(this.origin, localAddress ? { ...this.http1Options, localAddress } : this.http1Options);
+    else dispatcher = new Pool(this.origin, localAddress ? { ...this.dispatcherOptions, localAddress } : this.dispatcherOptions);
     this.dispatchers.set(local, dispatcher);
     if (this.evicting && clients && this.dispatchers.size > clients.maxOpen) {
-      const [oldestKey, oldest] = this.dispatchers.entries().next().value as [number, Pool];
+      const [oldestKey, oldest] = this.dispatchers.entries().next().value as [number, LoadDispatcher];
       this.dispatchers.delete(oldestKey);
       this.closing.add(oldest);
       oldest.close().then(
