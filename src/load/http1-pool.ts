@@ -79,7 +79,7 @@ const parseError = (message: string, code: string) => new Http1Error(message, co
 const MAX_HEAD_BYTES = 16 * 1024;
 /** How much of a server's `Keep-Alive: timeout` hint is kept back (ms), undici's `keepAliveTimeoutThreshold`. */
 const KEEP_ALIVE_THRESHOLD_MS = 1000;
-/** How often connections are checked against their deadlines (ms): one timer for every connection of the thread. */
+/** How often connections are checked against their deadlines (ms): one timer for every connection of the thread, so a timeout fires up to this much late. */
 const SWEEP_MS = 250;
 const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
 const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
@@ -285,6 +285,8 @@ class Http1Connection {
       : net.connect(common, this.onOpen);
     this.socket.on('data', this.onData);
     this.socket.on('error', this.onSocketError);
+    // The server's FIN ends the connection at once ('close' comes a turn later): an idle one must not take a request meanwhile.
+    this.socket.on('end', this.onClose);
     this.socket.on('close', this.onClose);
     track(this);
   }
@@ -399,9 +401,10 @@ class Http1Connection {
           const take = Math.min(this.remaining, buf.length - i);
           this.deadline = performance.now() + this.pool.options.bodyTimeout;
           this.handler!.onData(i === 0 && take === buf.length ? buf : buf.subarray(i, i + take));
+          if (this.phase !== Phase.Length) return; // the handler aborted
           this.remaining -= take;
           i += take;
-          if (this.remaining === 0) this.complete();
+          if (this.remaining === 0) this.complete(i < buf.length);
           break;
         }
         case Phase.Chunked:
@@ -446,12 +449,16 @@ class Http1Connection {
       this.destroy(parseError('Header overflow', 'HPE_HEADER_OVERFLOW'));
       return buf.length;
     }
-    this.parseHead(data.toString('latin1', start, end));
+    this.parseHead(data.toString('latin1', start, end), next < buf.length);
     return this.phase === Phase.Closed ? buf.length : next;
   }
 
-  /** Parses a response head (status line and header lines, without the blank line), tells the handler, and sets the body's framing. */
-  private parseHead(head: string): void {
+  /**
+   * Parses a response head (status line and header lines, without the blank
+   * line), tells the handler, and sets the body's framing. `more`: bytes
+   * follow the head in the piece read.
+   */
+  private parseHead(head: string, more: boolean): void {
     const lineEnd = head.indexOf('\r\n');
     const statusLine = lineEnd < 0 ? head : head.slice(0, lineEnd);
     // "HTTP/1.1 200 OK": version, a 3-digit status, an optional reason.
@@ -459,8 +466,9 @@ class Http1Connection {
       this.destroy(parseError('Response does not match the HTTP/1.1 protocol (invalid status line)', 'HPE_INVALID_CONSTANT'));
       return;
     }
-    const status = Number(statusLine.slice(9, 12));
-    if (!(status >= 100 && status <= 999)) {
+    const code = statusLine.slice(9, 12);
+    const status = Number(code);
+    if (!/^\d{3}$/.test(code) || status < 100) {
       this.destroy(parseError('Response does not match the HTTP/1.1 protocol (invalid status)', 'HPE_INVALID_STATUS'));
       return;
     }
@@ -468,6 +476,7 @@ class Http1Connection {
     const raw: string[] = [];
     let contentLength = -1;
     let chunked = false;
+    let transferEncoding = false;
     let connectionClose = http10;
     let keepAliveHint: string | undefined;
     let at = lineEnd < 0 ? head.length : lineEnd + 2;
@@ -475,7 +484,8 @@ class Http1Connection {
       let eol = head.indexOf('\r\n', at);
       if (eol < 0) eol = head.length;
       const colon = head.indexOf(':', at);
-      if (colon < 0 || colon > eol || colon === at) {
+      // No name, or whitespace before the colon: RFC 9112 §5.1 says reject.
+      if (colon < 0 || colon > eol || colon === at || head.charCodeAt(colon - 1) <= 32) {
         this.destroy(parseError('Response does not match the HTTP/1.1 protocol (invalid header line)', 'HPE_INVALID_HEADER_TOKEN'));
         return;
       }
@@ -491,7 +501,11 @@ class Http1Connection {
             return;
           }
           contentLength = Number(value);
-        } else if (lower === 'transfer-encoding') chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+        } else if (lower === 'transfer-encoding') {
+          // Chunked only when it is the last coding; any other coding is read until the close (RFC 9112 §6.3).
+          transferEncoding = true;
+          chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+        }
         else if (lower === 'connection') {
           const v = value.toLowerCase();
           if (/(?:^|,)\s*close\s*(?:,|$)/.test(v)) connectionClose = true;
@@ -511,15 +525,15 @@ class Http1Connection {
     handler.onHeaders(status, raw, noop, statusLine.slice(13));
     if (this.handler !== handler) return;
     this.deadline = performance.now() + this.pool.options.bodyTimeout;
-    if (this.method === 'HEAD' || status === 204 || status === 304) this.complete();
+    if (this.method === 'HEAD' || status === 204 || status === 304) this.complete(more);
     else if (chunked) {
       this.phase = Phase.Chunked;
       this.chunkState = ChunkState.Size;
       this.linePart = '';
-    } else if (contentLength >= 0) {
+    } else if (contentLength >= 0 && !transferEncoding) {
       this.remaining = contentLength;
       this.phase = Phase.Length;
-      if (contentLength === 0) this.complete();
+      if (contentLength === 0) this.complete(more);
     } else {
       this.phase = Phase.UntilClose;
       this.closeAfter = true;
@@ -573,17 +587,24 @@ class Http1Connection {
         }
         this.chunkState = ChunkState.Size;
       } else if (line === '') {
-        this.complete();
+        this.complete(i < buf.length);
       }
     }
     return i;
   }
 
-  /** The response is whole: the connection is idle again (or closed) before the handler hears of it, so its next request can take it. */
-  private complete(): void {
-    const handler = this.handler!;
+  /**
+   * The response is whole: the connection is idle again (or closed) before
+   * the handler hears of it, so its next request can take it. `trailing`:
+   * bytes came after the end of the response, which no request asked for —
+   * the connection closes, so that a request sent from `onComplete` cannot
+   * read them as its response.
+   */
+  private complete(trailing: boolean): void {
+    const handler = this.handler;
+    if (!handler) return;
     this.handler = undefined;
-    if (this.closeAfter) this.destroy(undefined);
+    if (this.closeAfter || trailing) this.destroy(undefined);
     else this.becomeIdle();
     handler.onComplete(null);
   }

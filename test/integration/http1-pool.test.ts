@@ -130,6 +130,26 @@ describe('Http1Pool', () => {
     expect(pool.connections).toBe(0);
   });
 
+  it('closes a connection whose response was followed by bytes nobody asked for, so the next request never reads them', async () => {
+    const server = await rawServer((head, socket) => {
+      if (head.startsWith('GET /first')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 418 STALE\r\nContent-Length: 0\r\n\r\n');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
+    }, closers);
+    const pool = new Http1Pool(server.url);
+    closers.push(() => pool.destroy());
+    // The second request goes out from inside onComplete, while the trailing bytes are still being read.
+    const second = await new Promise<Outcome>((resolve) => {
+      pool.dispatch({ path: '/first', method: 'GET', headers: [] }, {
+        onHeaders: () => true,
+        onData: () => true,
+        onComplete: () => void request(pool, { path: '/second' }).then(resolve),
+        onError: (err) => resolve({ status: 0, headers: [], body: '', err }),
+      });
+    });
+    expect([second.err, second.status, second.body]).toEqual([undefined, 200, 'fresh']);
+    expect(server.connections()).toBe(2);
+  });
+
   it('closes an idle connection when the server says Keep-Alive: timeout=N, N s less 1 s', async () => {
     const server = await rawServer((_head, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=2\r\n\r\nok'), closers);
     const pool = new Http1Pool(server.url, { keepAliveTimeout: 60_000 });
