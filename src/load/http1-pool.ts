@@ -75,6 +75,16 @@ class Http1Error extends Error {
 const socketError = (message: string) => new Http1Error(message, 'UND_ERR_SOCKET', 'SocketError');
 const parseError = (message: string, code: string) => new Http1Error(message, code, 'HTTPParserError');
 
+/**
+ * Most connections of one pool opening at once; a request that finds no
+ * idle connection then waits for the first connection to be free. Opened
+ * one per request, a burst (an open-model backlog at 30 000 req/s) made
+ * hundreds of connections in a millisecond: the server's accept queue
+ * overflowed and the kernel dropped SYNs, retried after 1 s and 3 s
+ * (bench/open-model.mjs: latencies of exactly those).
+ */
+export const MAX_CONNECTING = 16;
+
 /** Largest response head accepted (bytes), undici's `maxHeaderSize`. */
 const MAX_HEAD_BYTES = 16 * 1024;
 /** How much of a server's `Keep-Alive: timeout` hint is kept back (ms), undici's `keepAliveTimeoutThreshold`. */
@@ -130,7 +140,11 @@ function track(conn: Http1Connection): void {
 /**
  * A keep-alive pool of HTTP/1.1 connections to one origin, as undici's
  * `Pool` with `connections: null` and pipelining 1: a request takes the
- * most recently freed idle connection, or opens a new one. Errors reach the
+ * most recently freed idle connection, or opens a new one — unless
+ * {@link MAX_CONNECTING} are opening already: then it waits, in order, for
+ * the first connection that is free (done with its response) or for room
+ * to open one (another finished opening).
+ * Errors reach the
  * handler's `onError` with undici's codes: `ECONNREFUSED`/`ECONNRESET` as
  * node:net gives them, `UND_ERR_SOCKET` (the server closed mid-response),
  * `UND_ERR_CONNECT_TIMEOUT`, `UND_ERR_HEADERS_TIMEOUT`,
@@ -142,6 +156,11 @@ export class Http1Pool {
   /** Connections free for a request, most recently freed last. */
   private readonly idle: Http1Connection[] = [];
   private readonly all = new Set<Http1Connection>();
+  /** Requests waiting for a connection, oldest first. */
+  private readonly waiting: Array<{ request: Http1Request; handler: Http1Handler }> = [];
+  /** Connections opening now (TCP and TLS handshakes). */
+  private connecting = 0;
+
   private closing = false;
   private destroyed = false;
   private closeWaiter: (() => void) | undefined;
@@ -175,6 +194,11 @@ export class Http1Pool {
     return this.all.size;
   }
 
+  /** Requests waiting for a connection now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /**
    * Sends `request` on an idle connection, or on a new one. Always returns
    * true (undici's "not busy"); every outcome reaches `handler`, never a
@@ -191,13 +215,18 @@ export class Http1Pool {
       queueMicrotask(() => handler.onError(refusal));
       return true;
     }
-    let conn = this.idle.pop();
-    if (!conn) {
-      conn = new Http1Connection(this);
-      this.all.add(conn);
-    }
-    conn.send(request, handler);
+    const conn = this.idle.pop();
+    if (conn) conn.send(request, handler);
+    else if (this.connecting < MAX_CONNECTING) this.open().send(request, handler);
+    else this.waiting.push({ request, handler });
     return true;
+  }
+
+  private open(): Http1Connection {
+    const conn = new Http1Connection(this);
+    this.all.add(conn);
+    this.connecting++;
+    return conn;
   }
 
   /** Closes the pool: idle connections now, busy ones after their response; new requests fail (`UND_ERR_CLOSED`). Resolves when every connection is closed. */
@@ -221,12 +250,29 @@ export class Http1Pool {
     this.idle.length = 0;
     const err = new Http1Error('The client is destroyed', 'UND_ERR_DESTROYED', 'ClientDestroyedError');
     for (const conn of [...this.all]) conn.destroy(err);
+    for (const w of this.waiting.splice(0)) w.handler.onError(err);
     return Promise.resolve();
+  }
+
+  /** @internal A connection finished opening (or failed to): another may open for a waiting request. */
+  opened(): void {
+    this.connecting--;
+    this.openForWaiting();
+  }
+
+  /** Opens connections for the oldest waiting requests while fewer than {@link MAX_CONNECTING} are opening. */
+  private openForWaiting(): void {
+    while (this.waiting.length > 0 && this.connecting < MAX_CONNECTING && !this.destroyed) {
+      const next = this.waiting.shift()!;
+      this.open().send(next.request, next.handler);
+    }
   }
 
   /** @internal A connection finished its response and may take another: idle again, or closed if the pool is closing. */
   released(conn: Http1Connection): void {
-    if (this.closing) conn.destroy(undefined);
+    const next = this.waiting.shift();
+    if (next) conn.send(next.request, next.handler);
+    else if (this.closing) conn.destroy(undefined);
     else this.idle.push(conn);
   }
 
@@ -235,6 +281,8 @@ export class Http1Pool {
     this.all.delete(conn);
     const i = this.idle.lastIndexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
+    // A connection that failed or closed leaves room: the oldest waiting requests open others.
+    this.openForWaiting();
     if (this.all.size === 0 && this.closeWaiter) {
       const w = this.closeWaiter;
       this.closeWaiter = undefined;
@@ -320,6 +368,7 @@ class Http1Connection {
   /** Closes the socket; a request in flight fails with `err` (none for an idle connection). */
   destroy(err: Error | undefined): void {
     if (this.phase === Phase.Closed) return;
+    if (this.phase === Phase.Connecting) this.pool.opened();
     this.phase = Phase.Closed;
     live.delete(this);
     this.socket.destroy();
@@ -331,6 +380,7 @@ class Http1Connection {
 
   private readonly onOpen = (): void => {
     if (this.phase !== Phase.Connecting) return;
+    this.pool.opened();
     this.phase = Phase.Idle;
     const request = this.queued;
     this.queued = undefined;

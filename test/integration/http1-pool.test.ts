@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Http1Pool, type Http1Handler, type Http1Request } from '../../src/load/http1-pool.js';
+import { Http1Pool, MAX_CONNECTING, type Http1Handler, type Http1Request } from '../../src/load/http1-pool.js';
 import { classifyError } from '../../src/metrics/error-kind.js';
 import { closersAfterEach, listenHttps, listenOn, REFUSED_URL, type Closers } from '../support/loopback.js';
 
@@ -148,6 +148,23 @@ describe('Http1Pool', () => {
     });
     expect([second.err, second.status, second.body]).toEqual([undefined, 200, 'fresh']);
     expect(server.connections()).toBe(2);
+  });
+
+  it('opens at most MAX_CONNECTING connections at once; the rest wait, and open as the first ones finish opening', async () => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => setTimeout(() => res.end('slow'), 300));
+    server.on('connection', () => connections++);
+    const { port } = await listenOn(server, closers);
+    const pool = new Http1Pool(`http://127.0.0.1:${port}`);
+    closers.push(() => pool.destroy());
+    const at = performance.now();
+    const all = Array.from({ length: 40 }, () => request(pool));
+    expect(pool.queued).toBe(40 - MAX_CONNECTING);
+    const outcomes = await Promise.all(all);
+    expect(outcomes.every((o) => o.err === undefined && o.body === 'slow')).toBe(true);
+    // Each waited for room to open its own connection, not for a response: one 300 ms round, not three.
+    expect(connections).toBe(40);
+    expect(performance.now() - at).toBeLessThan(750);
   });
 
   it('closes an idle connection when the server says Keep-Alive: timeout=N, N s less 1 s', async () => {
