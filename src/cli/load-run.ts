@@ -1,6 +1,6 @@
 import { checkClientAddresses } from '../load/client-addresses.js';
 import { measureGeneratorFloor } from '../load/generator-floor.js';
-import { LoadGenerator, type LoadConfig } from '../load/load-generator.js';
+import { DEFAULT_WARM_UP_REQUESTS, LoadGenerator, type LoadConfig } from '../load/load-generator.js';
 import { checkLoadOutcome } from '../load/run-outcome.js';
 import { checkServerCertificate } from '../load/tls-check.js';
 import { buildRunRecord } from '../metrics/run-record.js';
@@ -22,7 +22,8 @@ export async function runLoad(config: LoadConfig, out: { json?: boolean; out?: s
   if (target.protocol === 'https:' && !config.insecure) await checkServerCertificate(target);
   // Before the run, on the machine as the run finds it: what the generator's own latency is.
   const generatorFloor = await measureGeneratorFloor();
-  const load = new LoadGenerator(config);
+  // The open model warms up before its schedule (not counted; the report says how many).
+  const load = new LoadGenerator(config.rate !== undefined && config.warmUpRequests === undefined ? { ...config, warmUpRequests: DEFAULT_WARM_UP_REQUESTS } : config);
   load.on('workerError', (err) => process.stderr.write(`lblab: load worker failed: ${err.message}\n`));
   load.start();
   void untilSignal(() => void load.stop());

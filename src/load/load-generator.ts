@@ -26,6 +26,18 @@ const WORKER_ENTRY = new URL('./worker.js', import.meta.url);
  */
 export const LATE_SEND_MS = 2;
 
+/**
+ * The open model's warm-up as `lblab load --rate` runs it (see
+ * `LoadConfig.warmUpRequests`): up to this many requests in all, split over
+ * the threads, {@link WARM_UP_CONCURRENCY} at a time per thread, for at most
+ * {@link WARM_UP_MAX_MS} ms, none counted.
+ */
+export const DEFAULT_WARM_UP_REQUESTS = 2000;
+/** Requests each thread keeps in flight during the warm-up. */
+export const WARM_UP_CONCURRENCY = 8;
+/** Longest warm-up (ms), whatever the target's latency. */
+export const WARM_UP_MAX_MS = 500;
+
 /** Default cap on outstanding requests of the open model (`--max-in-flight`). */
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
 
@@ -100,6 +112,14 @@ export type LoadConfig = {
   gslb?: { config: GslbConfig; homes: number[]; serving: number[] };
   /** Clients of a balancer pair: the address(es) they connect to (the URL's host is replaced) and how (see `haConnector`). */
   ha?: HaClientTarget;
+  /**
+   * Open model: requests sent before the schedule starts and not counted
+   * (default 0, none), so that its first requests find open connections
+   * and compiled code rather than paying for both as latency; see
+   * {@link DEFAULT_WARM_UP_REQUESTS}. The count that completed is in
+   * `open.warmUpRequests`.
+   */
+  warmUpRequests?: number;
 };
 
 /**
@@ -107,9 +127,10 @@ export type LoadConfig = {
  * beside the corrected one in {@link LoadGenerator.stats}), sends at least
  * {@link LATE_SEND_MS} behind schedule, sends that waited because the
  * in-flight cap was reached, and requests due that were never sent (the
- * backlog at the end, at a pause or at a rate change).
+ * backlog at the end, at a pause or at a rate change), and the warm-up
+ * requests sent before the schedule and not counted anywhere else.
  */
-export type OpenModelStats = { uncorrected: LatencyHistogram; lateSends: number; waitedForSlot: number; unsent: number };
+export type OpenModelStats = { uncorrected: LatencyHistogram; lateSends: number; waitedForSlot: number; unsent: number; warmUpRequests: number };
 
 /**
  * What one virtual client got over the run: `requests` it completed
@@ -151,7 +172,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
   /** Per virtual client (by run-wide index): completed requests, 429s and failures; empty without `clients` or past {@link MAX_CLIENTS_EACH}. */
   private readonly outcomes: { requests: Uint32Array; rateLimited: Uint32Array; errors: Uint32Array };
   /** Open model only: see {@link OpenModelStats}. */
-  readonly open: OpenModelStats = { uncorrected: new LatencyHistogram(), lateSends: 0, waitedForSlot: 0, unsent: 0 };
+  readonly open: OpenModelStats = { uncorrected: new LatencyHistogram(), lateSends: 0, waitedForSlot: 0, unsent: 0, warmUpRequests: 0 };
   /** Per worker thread, its first responses with a backend: [completion ms, backend]. */
   private firstResponses: Array<Array<[number, string]>> = [];
   private workers: Worker[] = [];
@@ -240,13 +261,13 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
    * virtual clients met (with `clients` only), the first responses' backends,
    * and the sessions when responses said what became of them.
    */
-  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord; sessions?: SessionsSummary } {
-    const { uncorrected, lateSends, waitedForSlot, unsent } = this.open;
+  recordInputs(): { open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number; warmUpRequests: number }; clients?: ClientsSummary; sequence: string[]; gslb?: GslbRecord; sessions?: SessionsSummary } {
+    const { uncorrected, lateSends, waitedForSlot, unsent, warmUpRequests } = this.open;
     const t = this.sessions.totals;
     return {
       ...(this.regions ? { gslb: this.regions.summary() } : {}),
       ...(t.created + t.found + t.lost > 0 ? { sessions: this.sessions.summary(MAX_CLIENTS_EACH) } : {}),
-      ...(this.rateValue !== undefined ? { open: { uncorrected: uncorrected.summary(), lateSends, waitedForSlot, unsent } } : {}),
+      ...(this.rateValue !== undefined ? { open: { uncorrected: uncorrected.summary(), lateSends, waitedForSlot, unsent, warmUpRequests } } : {}),
       ...(this.config.clients !== undefined ? { clients: this.clientsSummary(this.config.clients) } : {}),
       sequence: this.sequence(),
     };
@@ -313,6 +334,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
     const shares = h2 ? connectionShares!.map((c) => c * h2.streams) : split(this.config.concurrency, threads);
     const capShares = split(maxInFlight, threads);
     const requestShares = requests === undefined ? undefined : split(requests, threads);
+    const warmUpShares = rate !== undefined && (this.config.warmUpRequests ?? 0) > 0 ? split(this.config.warmUpRequests!, threads) : undefined;
     const clientShares = clients === undefined ? undefined : split(clients, threads);
     const maxOpen = Math.max(1, Math.floor(openClientBudget() / threads));
     let firstClient = 0;
@@ -336,6 +358,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
         concurrency: share,
         ...(rate !== undefined ? { open: { rate, maxInFlight: capShares[thread]! } } : {}),
         ...(requestShares ? { requests: requestShares[thread]! } : {}),
+        ...(warmUpShares ? { warmUp: { requests: warmUpShares[thread]!, concurrency: WARM_UP_CONCURRENCY, maxMs: WARM_UP_MAX_MS } } : {}),
         cookies: this.config.cookies ?? true,
         insecure: this.config.insecure ?? false,
         durationMs: this.config.durationMs,
@@ -385,6 +408,7 @@ export class LoadGenerator extends EventEmitter<LoadEvents> {
               return;
             }
             if (m.type === 'ready') {
+              this.open.warmUpRequests += m.warmUpRequests;
               ready++;
               isReady = true;
               goWhenReady();

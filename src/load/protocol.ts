@@ -54,6 +54,12 @@ export type LoadWorkerData = {
    * request waits before it goes out, as simulated network distance.
    */
   gslb?: { regions: string[]; homes: number[]; serving: number[]; rttMs: number[][] };
+  /**
+   * Open model: before saying `ready`, send up to `requests` requests,
+   * `concurrency` at a time, for at most `maxMs`, none recorded: the
+   * connections are open and the code is compiled when the schedule starts.
+   */
+  warmUp?: { requests: number; concurrency: number; maxMs: number };
   /** HTTP/2: this thread's connections (h2c on http, h2 by ALPN on https), each carrying up to `streams` concurrent streams. */
   http2?: { connections: number; streams: number };
   /** Clients of a balancer pair: the address(es) they connect to and how (see `haConnector`). */
@@ -113,8 +119,9 @@ export type SampleBatch = {
 /**
  * Worker → main. The closed model's thread says `started` when it begins
  * sending (`atMs`: ms since the run started; a thread takes a while to
- * start); the open model's says `ready` and waits for `go`. `done` follows the last batch; `unsent` counts the open
+ * start); the open model's says `ready` (after its warm-up, with the
+ * requests that took, see `LoadWorkerData.warmUp`) and waits for `go`. `done` follows the last batch; `unsent` counts the open
  * model's requests that were due before the end but never sent (held back
  * by the in-flight cap).
  */
-export type FromWorker = SampleBatch | { type: 'ready' } | { type: 'started'; atMs: number } | { type: 'done'; unsent: number };
+export type FromWorker = SampleBatch | { type: 'ready'; warmUpRequests: number } | { type: 'started'; atMs: number } | { type: 'done'; unsent: number };

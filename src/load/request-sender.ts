@@ -18,6 +18,10 @@ const STOP_GRACE_MS = 2000;
 export class RequestSender {
   private sentCount = 0;
   private abandoning = false;
+  /** Set by {@link cutAfterGrace}: a warm-up under way ends. */
+  private stopped = false;
+  /** While {@link warmUp} runs: responses are not recorded. */
+  private warming = false;
 
   /**
    * `thread` and `threads` number the requests (`{seq}`); `open` says that
@@ -73,8 +77,36 @@ export class RequestSender {
     });
   }
 
-  /** Records a completed request (see {@link ResponseReader}); a failed one as a timeout once the run cut it after the grace period. */
+  /**
+   * Sends up to `requests` requests, `concurrency` at a time, for at most
+   * `maxMs` (ms), as the run would (the clients in turn, their paths and
+   * headers), but records none and counts none in {@link sent}: a warm-up
+   * before the open model's schedule, so that its first requests find open
+   * connections and compiled code. Resolves with the requests that
+   * completed (responses or transport errors); never rejects.
+   */
+  async warmUp(requests: number, concurrency: number, maxMs: number): Promise<number> {
+    const until = performance.now() + maxMs;
+    const sentBefore = this.sentCount;
+    let issued = 0;
+    let done = 0;
+    this.warming = true;
+    const loop = async (): Promise<void> => {
+      while (issued < requests && !this.stopped && performance.now() < until) {
+        issued++;
+        await this.send(performance.now());
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, loop));
+    this.warming = false;
+    this.sentCount = sentBefore;
+    return done;
+  }
+
+  /** Records a completed request (see {@link ResponseReader}); a failed one as a timeout once the run cut it after the grace period. Nothing during a warm-up. */
   recordDone(fromMs: number, servedBy: string | undefined, status: number, err: unknown, client: number, delayUs: number, session: number): void {
+    if (this.warming) return;
     const latencyUs = (performance.now() - fromMs) * 1000;
     if (err === undefined) this.batcher.record(latencyUs, servedBy, status, 0, client, delayUs, session);
     else this.batcher.record(latencyUs, servedBy, 0, ERROR_KIND_CODES.indexOf(this.abandoning ? 'timeout' : classifyError(err)), client, delayUs);
@@ -86,6 +118,7 @@ export class RequestSender {
    * timeouts. Called once, when sending stops.
    */
   cutAfterGrace(): void {
+    this.stopped = true;
     setTimeout(() => {
       this.abandoning = true;
       void this.clients.destroy();

@@ -10,9 +10,9 @@ import { VirtualClients } from './virtual-clients.js';
  * A load worker thread: wires this thread's virtual clients, its request
  * sender, the sample batcher and the closed or the open model (`open` in
  * {@link LoadWorkerData}), and routes the main thread's messages to them.
- * The closed model starts at once and says `started`; the open model says
- * `ready` and waits for `go`, so that every thread's schedule has the same
- * origin.
+ * The closed model starts at once and says `started`; the open model warms
+ * up (when asked, see `LoadWorkerData.warmUp`), says `ready` and waits for
+ * `go`, so that every thread's schedule has the same origin.
  */
 
 const data = workerData as LoadWorkerData;
@@ -50,7 +50,9 @@ port.on('message', (m: ToWorker) => {
 
 batcher.postEvery(data.batchIntervalMs);
 if (model instanceof OpenModel) {
-  port.postMessage({ type: 'ready' } satisfies FromWorker);
+  const w = data.warmUp;
+  const warmUpRequests = w ? await sender.warmUp(w.requests, w.concurrency, w.maxMs) : 0;
+  port.postMessage({ type: 'ready', warmUpRequests } satisfies FromWorker);
 } else {
   port.postMessage({ type: 'started', atMs: originOffset + startedAt } satisfies FromWorker);
   model.begin(startedAt);

@@ -116,6 +116,7 @@ export const runRecordSchema = z.object({
     lateSends: z.number().optional(),
     waitedForSlot: z.number().optional(),
     unsent: z.number().optional(),
+    warmUpRequests: z.number().optional(),
     sessions: sessions.optional(),
   }),
   backends: z.array(

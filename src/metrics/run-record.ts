@@ -413,6 +413,8 @@ export type RunRecord = {
     waitedForSlot?: number;
     /** Open model only: requests due before the run ended (or a pause) that were never sent, held back by the in-flight cap. */
     unsent?: number;
+    /** Open model only, when it warmed up (`lblab load --rate`): requests sent before the schedule started, counted in nothing else here. */
+    warmUpRequests?: number;
     /**
      * User sessions, when the backends kept them (`--sessions`): responses
      * that logged a user in (`created`), found the user's session, or lost
@@ -581,7 +583,7 @@ export function buildRunRecord(input: {
   http2?: Http2Record;
   gslb?: GslbRecord;
   /** Open model: the uncorrected latency and the send counters; see the `totals` fields of the same names. */
-  open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number };
+  open?: { uncorrected: LatencySummary; lateSends: number; waitedForSlot: number; unsent: number; warmUpRequests?: number };
   clients?: RunRecord['clients'];
   sequence?: string[];
   /** `--protocol ws`: the clients' result and each backend's expected share at the end (one per backend in `backends` order). */
@@ -637,6 +639,7 @@ export function buildRunRecord(input: {
             lateSends: input.open.lateSends,
             waitedForSlot: input.open.waitedForSlot,
             unsent: input.open.unsent,
+            ...(input.open.warmUpRequests ? { warmUpRequests: input.open.warmUpRequests } : {}),
           }
         : {}),
       ...(sessions ? { sessions: { ...sessions.totals } } : {}),

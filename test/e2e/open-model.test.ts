@@ -28,6 +28,11 @@ describe('lblab load --rate (open model) against lblab backend', () => {
     expect(t.latencyMs.max).toBeGreaterThanOrEqual(t.uncorrectedLatencyMs!.max);
     expect(rec.sequence).toEqual(Array.from({ length: 100 }, () => 'solo'));
     expect(r.stderr).toMatch(/req\/s .* late \d+/);
+    // The warm-up went to the backend before the schedule, and is in none of the run's figures.
+    expect(t.warmUpRequests).toBeGreaterThan(0);
+    expect(t.warmUpRequests).toBeLessThanOrEqual(2000);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { served: number };
+    expect(health.served).toBe(t.requests + t.warmUpRequests!);
 
     const text = await runCliToEnd(['load', `http://127.0.0.1:${port}/`, '--rate', '300', '--requests', '150']);
     expect(text.code, text.stderr).toBe(0);
@@ -35,6 +40,7 @@ describe('lblab load --rate (open model) against lblab backend', () => {
     expect(text.stdout).toMatch(/Requests 150 /);
     expect(text.stdout).toMatch(/Latency p50 .*\(from the scheduled send\)/);
     expect(text.stdout).toMatch(/Uncorrected p50 \S+ +p99 \S+ +max \S+ +late sends \d+/);
+    expect(text.stdout).toMatch(/Warm-up +\d+ requests before the schedule started, counted in none of the figures/);
     backend.child.kill('SIGTERM');
     expect(await backend.exit).toBe(0);
   });

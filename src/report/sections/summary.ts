@@ -48,6 +48,7 @@ export function summarySection(r: RunRecord): Section {
     if (t.waitedForSlot) open.push({ label: 'waited for a slot', value: plain(String(t.waitedForSlot)) });
     if (t.unsent) open.push({ label: 'never sent', value: { text: String(t.unsent), tone: 'warn' } });
     lines.push(open);
+    if (t.warmUpRequests) lines.push([{ label: 'Warm-up', value: plain(`${t.warmUpRequests} requests before the schedule started, counted in none of the figures: connections opened, code compiled`) }]);
   }
   const codes = Object.entries(t.statusCodes);
   if (codes.length > 0) lines.push([{ label: 'Status', value: plain(codes.map(([k, v]) => `${k}: ${v}`).join('  ')) }]);
