@@ -2,7 +2,7 @@
 // bench/load-vs-autocannon.mjs — how fast is lblab's traffic generator? `lblab load` against
 // autocannon (a devDependency) and, when it is on PATH, wrk, closed model, on one core each.
 //
-// Run it:   npm run bench:load                      (about 3 min with nginx, 90 s without)
+// Run it:   npm run bench:load                      (about 6 min with nginx, 3 min without)
 //           node bench/load-vs-autocannon.mjs --quick   (2 rounds of 2 s, a smoke check)
 //           node bench/load-vs-autocannon.mjs --json    (a JSON object on stdout instead of the table)
 //
@@ -12,7 +12,7 @@
 // master_process off) — and against each target, in interleaved rounds (lblab, autocannon,
 // wrk, lblab, autocannon, wrk, …), each generator for RUN_S seconds with 64 keep-alive
 // connections:
-//   lblab       node bin/lblab.js load URL --concurrency 64 --duration 5s --json  (--threads 1)
+//   lblab       node bin/lblab.js load URL --concurrency 64 --duration 5s --threads 1 --json
 //   autocannon  autocannon -c 64 -d 5 --json URL                                   (one thread)
 //   wrk         wrk -t1 -c64 -d5s URL                                              (one thread)
 // With taskset on PATH the target is pinned to core 0 (`taskset -c 0`) and every generator to
@@ -21,6 +21,10 @@
 // the rounds of the generator's own req/s (completed requests ÷ its run's seconds); the
 // ratios are lblab ÷ autocannon and lblab ÷ wrk (issue 13's goal: ≥ 1.2 and ≥ 0.6).
 // A 1 s autocannon run warms each target up first, not measured.
+// Then the same rounds once more with the generators unpinned (the target stays on core 0):
+// lblab with its default --threads (the cores less one, at least 1; the JSON record says how
+// many ran), autocannon and wrk with one thread as before — what each does when free to use
+// every core, target included, rather than per core.
 //
 // Every process it starts (target, generators) is stopped by PID (SIGTERM, then SIGKILL after a
 // grace period) at the end, on any error and on SIGINT/SIGTERM to this script.
@@ -106,9 +110,14 @@ async function startNginxTarget(dir) {
   return { name: 'nginx', child, url: `http://127.0.0.1:${port}/` };
 }
 
+/** Whether generators run pinned to core 1 now (the second pass runs them unpinned). */
+let pinGenerators = TASKSET;
+/** lblab's threads in the latest run (from its record). */
+let lblabThreads = 1;
+
 /** Runs a generator child to its end (SLACK_S past its run at most); resolves with its stdout. Throws on a hang or a non-zero exit. */
 async function runToEnd(label, file, args, seconds) {
-  const [f, a] = pinned(1, file, args);
+  const [f, a] = pinGenerators ? pinned(1, file, args) : [file, args];
   const child = startProcess(label, f, a);
   let timer;
   const timedOut = new Promise((resolve) => {
@@ -135,10 +144,14 @@ function checkErrors(label, requests, errors) {
 const GENERATORS = [
   {
     name: 'lblab',
-    detail: 'lblab load --concurrency 64 (--threads 1)',
+    detail: 'lblab load --concurrency 64 (--threads 1 pinned, its default unpinned)',
     async run(url, seconds) {
-      const out = await runToEnd('lblab load', process.execPath, [BIN, 'load', url, '--concurrency', String(CONNECTIONS), '--duration', `${seconds}s`, '--json'], seconds);
-      const t = JSON.parse(out).totals;
+      // Pinned, one thread for one core; unpinned, lblab's default.
+      const threads = pinGenerators ? ['--threads', '1'] : [];
+      const out = await runToEnd('lblab load', process.execPath, [BIN, 'load', url, '--concurrency', String(CONNECTIONS), '--duration', `${seconds}s`, ...threads, '--json'], seconds);
+      const rec = JSON.parse(out);
+      lblabThreads = rec.config.threads ?? 1;
+      const t = rec.totals;
       checkErrors('lblab load', t.requests, t.errors);
       return t.rps;
     },
@@ -195,7 +208,7 @@ async function measureTarget(target) {
   }
   const perGenerator = Object.fromEntries(Object.entries(runs).map(([name, xs]) => [name, { runs: xs, median: median(xs) }]));
   const ratio = (other) => (perGenerator[other] ? perGenerator.lblab.median / perGenerator[other].median : null);
-  return { target: target.name, perGenerator, ratios: { autocannon: ratio('autocannon'), wrk: ratio('wrk') } };
+  return { target: target.name, pinned: pinGenerators, lblabThreads, perGenerator, ratios: { autocannon: ratio('autocannon'), wrk: ratio('wrk') } };
 }
 
 async function main() {
@@ -207,7 +220,13 @@ async function main() {
     for (const start of targets) {
       const target = await start();
       try {
+        pinGenerators = TASKSET;
         results.push(await measureTarget(target));
+        if (TASKSET) {
+          pinGenerators = false;
+          log(`${target.name}: the same rounds with the generators unpinned`);
+          results.push(await measureTarget(target));
+        }
       } finally {
         await stop(target.child);
       }
@@ -240,7 +259,8 @@ function render(r) {
     `generators: ${r.generators.map((g) => g.detail).join(' · ')}`,
   ];
   for (const t of r.results) {
-    lines.push('', `target: ${t.target === 'nginx' ? 'nginx return 200 "ok"' : 'node:http 200 "ok"'}`, row(['generator', 'req/s', 'lblab ÷', 'runs']));
+    const how = r.pinned ? (t.pinned ? ', generators pinned to core 1, lblab --threads 1' : `, generators unpinned, lblab --threads ${t.lblabThreads} (its default)`) : '';
+    lines.push('', `target: ${t.target === 'nginx' ? 'nginx return 200 "ok"' : 'node:http 200 "ok"'}${how}`, row(['generator', 'req/s', 'lblab ÷', 'runs']));
     for (const [name, g] of Object.entries(t.perGenerator)) {
       lines.push(row([name, f0(g.median), name === 'lblab' ? '' : f2(t.ratios[name]), g.runs.map((x) => Math.round(x)).join(' ')]));
     }
