@@ -24,6 +24,10 @@
 //       else) in front of the same backends, run for 10 s between the two plain runs of (c)
 //       too; the CPU µs per request of lblab's balancer (the mean of those two runs, health
 //       checks on) against the minimal proxy's (issue 13's goal: ≤ 0.8×).
+//   (e) latency at half load: the open model (`lblab load --rate R`) at half the mean req/s of
+//       the two plain runs of (c), for the same time: p99 from the scheduled send and from
+//       the real one (issue 13's goal: ≤ 1 ms), beside the generator floor that run measured
+//       — a p99 near the floor is the generator's, not the balancer's.
 //
 // Read the numbers with care: the load generator, the balancer and the backends all run on
 // this one machine and share its cores (2 on the machine this was written on). The direct
@@ -37,7 +41,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, assertAlive, benchArgs, clockTicks, cpuSeconds, fixed, log, machineInfo, runBench, runLoad as runLoadAt, startBackend, startBalancer, startProcess, stop, tableRow, waitForLine } from './bench-lib.mjs';
+import { ROOT, assertAlive, benchArgs, clockTicks, cpuSeconds, fixed, log, machineInfo, runBench, runLoad as runLoadAt, startBackend, startBalancer, startLblab, startProcess, stop, tableRow, waitForLine } from './bench-lib.mjs';
 
 const { quick: QUICK, json: JSON_OUT } = benchArgs({
   name: 'balancer-overhead',
@@ -65,6 +69,21 @@ function rssMiB(pid) {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(m[1]) / 1024;
+}
+
+/**
+ * `lblab load <url> --rate <rate> --duration <seconds>s --json` (the open model) to its end.
+ * Resolves with `{ rate, rps, p99, p99Uncorrected, floorP99, errors }` (req/s; ms). Throws if it
+ * exits non-zero or prints no JSON.
+ */
+async function runOpenLoad(url, rate, seconds) {
+  const child = startLblab(`load ${url} --rate ${rate}`, ['load', url, '--rate', String(rate), '--duration', `${seconds}s`, '--json']);
+  const { code, signal } = await child.exited;
+  if (child.spawnError) throw child.spawnError;
+  if (code !== 0) throw new Error(`${child.label} exited with code ${code} signal ${signal}`);
+  const rec = JSON.parse(child.stdoutText);
+  const t = rec.totals;
+  return { rate, rps: t.rps, p99: t.latencyMs.p99, p99Uncorrected: t.uncorrectedLatencyMs?.p99 ?? NaN, floorP99: (rec.generatorFloor?.p99Us ?? NaN) / 1000, errors: t.errors };
 }
 
 /** `lblab load` at concurrency 32 to its end; see bench-lib runLoad for what it returns and throws. */
@@ -128,6 +147,9 @@ async function main() {
   const pcpu2 = cpuSeconds(bpid);
   const plainAfter = await runLoad(balancerUrl, THROUGH_FIRST_S);
   const pcpu3 = cpuSeconds(bpid);
+  const halfRate = Math.max(1, Math.round((plainBefore.rps + plainAfter.rps) / 4));
+  log(`(e) the open model at half the plain balancer's req/s: --rate ${halfRate} for ${THROUGH_FIRST_S} s`);
+  const half = await runOpenLoad(balancerUrl, halfRate, THROUGH_FIRST_S);
   assertAlive(guarded);
   assertAlive(minimal);
   const guardedExit = await stop(guarded);
@@ -195,6 +217,7 @@ async function main() {
         return this.lblabCpuUsPerRequest / this.cpuUsPerRequest;
       },
     },
+    halfLoad: half,
     problems,
   };
 
@@ -252,6 +275,10 @@ function render(r, rss) {
     `CPU per request: lblab's balancer ${f1(m.lblabCpuUsPerRequest)} µs (the two plain runs of (c), health checks on), minimal undici proxy ${f1(m.cpuUsPerRequest)} µs: ratio ${f2(m.ratio)} (goal ≤ 0.80)`,
   );
   const spread = (pb) => pb.map((b) => `${b.name} ${b.requests}`).join(', ');
+  const h = r.halfLoad;
+  lines.push(
+    `(e) open model at half load (--rate ${h.rate}): ${f1(h.rps)} req/s, p99 ${f3(h.p99)} ms from the scheduled send, ${f3(h.p99Uncorrected)} ms from the real one (goal ≤ 1 ms); generator floor p99 ${f3(h.floorP99)} ms`,
+  );
   if (t.first.perBackend.length) lines.push(`spread (first run): ${spread(t.first.perBackend)}`);
   lines.push('');
   return lines.join('\n') + '\n';
