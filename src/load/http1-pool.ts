@@ -76,14 +76,23 @@ const socketError = (message: string) => new Http1Error(message, 'UND_ERR_SOCKET
 const parseError = (message: string, code: string) => new Http1Error(message, code, 'HTTPParserError');
 
 /**
- * Most connections of one pool opening at once; a request that finds no
- * idle connection then waits for the first connection to be free. Opened
- * one per request, a burst (an open-model backlog at 30 000 req/s) made
- * hundreds of connections in a millisecond: the server's accept queue
- * overflowed and the kernel dropped SYNs, retried after 1 s and 3 s
+ * Most connections of one pool opening at once — connected or not, but not
+ * answered yet: on loopback the kernel completes a handshake at once, and
+ * the connection then waits in the server's accept queue until the server
+ * takes it, so only a response says it was. A request that finds no idle
+ * connection past this many waits for the first connection to be free. A
+ * connection that got no answer {@link ANSWER_WAIT_MS} after it connected
+ * stops counting (a slow server, not a full accept queue, most likely), so
+ * a slow server still gets its connections 16 at a time every 20 ms.
+ * Opened one per request, a burst (an open-model backlog at 30 000 req/s)
+ * made hundreds of connections in a millisecond: the server's accept queue
+ * (511) overflowed and the kernel dropped SYNs, retried after 1 s and 3 s
  * (bench/open-model.mjs: latencies of exactly those).
  */
 export const MAX_CONNECTING = 16;
+
+/** How long a connected connection without an answer counts as opening (ms); see {@link MAX_CONNECTING}. */
+export const ANSWER_WAIT_MS = 20;
 
 /** Largest response head accepted (bytes), undici's `maxHeaderSize`. */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -158,7 +167,7 @@ export class Http1Pool {
   private readonly all = new Set<Http1Connection>();
   /** Requests waiting for a connection, oldest first. */
   private readonly waiting: Array<{ request: Http1Request; handler: Http1Handler }> = [];
-  /** Connections opening now (TCP and TLS handshakes). */
+  /** Connections opening now: not answered yet (see {@link MAX_CONNECTING}). */
   private connecting = 0;
 
   private closing = false;
@@ -254,7 +263,7 @@ export class Http1Pool {
     return Promise.resolve();
   }
 
-  /** @internal A connection finished opening (or failed to): another may open for a waiting request. */
+  /** @internal A connection got its first response head (or closed before one): another may open for a waiting request. */
   opened(): void {
     this.connecting--;
     this.openForWaiting();
@@ -305,6 +314,9 @@ function invalid(request: Http1Request): Error | undefined {
 class Http1Connection {
   /** When the current phase times out (`performance.now()` ms): connect, headers, body gap or idle keep-alive. */
   deadline: number;
+  /** Whether a response head came on it, or {@link ANSWER_WAIT_MS} passed since it connected: until then it counts as opening (see {@link MAX_CONNECTING}). */
+  private answered = false;
+  private answerWait: NodeJS.Timeout | undefined;
   private phase = Phase.Connecting;
   private readonly socket: net.Socket;
   private handler: Http1Handler | undefined;
@@ -339,6 +351,14 @@ class Http1Connection {
     track(this);
   }
 
+  /** It no longer counts as opening (once). */
+  private readonly markAnswered = (): void => {
+    if (this.answered) return;
+    this.answered = true;
+    clearTimeout(this.answerWait);
+    this.pool.opened();
+  };
+
   /** Sends `request` now if the connection is open, or once it is. */
   send(request: Http1Request, handler: Http1Handler): void {
     this.handler = handler;
@@ -368,7 +388,7 @@ class Http1Connection {
   /** Closes the socket; a request in flight fails with `err` (none for an idle connection). */
   destroy(err: Error | undefined): void {
     if (this.phase === Phase.Closed) return;
-    if (this.phase === Phase.Connecting) this.pool.opened();
+    this.markAnswered();
     this.phase = Phase.Closed;
     live.delete(this);
     this.socket.destroy();
@@ -380,7 +400,9 @@ class Http1Connection {
 
   private readonly onOpen = (): void => {
     if (this.phase !== Phase.Connecting) return;
-    this.pool.opened();
+    // A server that is slow to answer has still taken the connection, most likely: after a while it stops counting as opening.
+    this.answerWait = setTimeout(this.markAnswered, ANSWER_WAIT_MS);
+    this.answerWait.unref();
     this.phase = Phase.Idle;
     const request = this.queued;
     this.queued = undefined;
@@ -518,6 +540,8 @@ class Http1Connection {
     }
     const code = statusLine.slice(9, 12);
     const status = Number(code);
+    // The server accepted and served this connection: it no longer counts as opening.
+    this.markAnswered();
     if (!/^\d{3}$/.test(code) || status < 100) {
       this.destroy(parseError('Response does not match the HTTP/1.1 protocol (invalid status)', 'HPE_INVALID_STATUS'));
       return;
