@@ -173,11 +173,15 @@ export class Http1Pool {
   private closing = false;
   private destroyed = false;
   private closeWaiter: (() => void) | undefined;
+  /** The origin's host name or address (IPv6 without brackets), as connected to. */
   readonly host: string;
+  /** The origin's port (80 or 443 when the URL names none). */
   readonly port: number;
+  /** Whether the origin is https: (TLS). */
   readonly secure: boolean;
   /** The `host` header sent when the request has none. */
   readonly hostHeader: string;
+  /** The options with their defaults filled in (ms). */
   readonly options: Required<Omit<Http1PoolOptions, 'localAddress'>> & Pick<Http1PoolOptions, 'localAddress'>;
 
   /** `origin`: `http://host:port` or `https://…`. Throws a TypeError for another scheme. */
