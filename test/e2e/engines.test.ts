@@ -172,7 +172,10 @@ describe('lblab start --engine (a real engine in front of real backends)', () =>
   });
 
   it('cookie stickiness through HAProxy: 30 virtual clients each meet one backend', async () => {
-    const r = await runCliToEnd(['start', '--engine', 'haproxy', '--backends', '3', '--sticky', 'cookie', '--clients', '30', '--duration', '3s', '--headless', '--json']);
+    // 4 workers for 30 clients: a client's next request leaves 30 sends after its first, long after the
+    // answer that set its cookie. With 16 (the default) a first answer 15 places late once left a client's
+    // second request without the cookie, balanced elsewhere (stickiness 0.9667 in a clean-clone CI run).
+    const r = await runCliToEnd(['start', '--engine', 'haproxy', '--backends', '3', '--sticky', 'cookie', '--clients', '30', '--concurrency', '4', '--duration', '3s', '--headless', '--json']);
     tags.push(r.tag);
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout) as RunRecord;
