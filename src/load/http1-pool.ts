@@ -74,6 +74,7 @@ class Http1Error extends Error {
 
 const socketError = (message: string) => new Http1Error(message, 'UND_ERR_SOCKET', 'SocketError');
 const parseError = (message: string, code: string) => new Http1Error(message, code, 'HTTPParserError');
+const destroyedError = () => new Http1Error('The client is destroyed', 'UND_ERR_DESTROYED', 'ClientDestroyedError');
 
 /**
  * Most connections of one pool opening at once — connected or not, but not
@@ -220,7 +221,7 @@ export class Http1Pool {
    */
   dispatch(request: Http1Request, handler: Http1Handler): boolean {
     const refusal = this.destroyed
-      ? new Http1Error('The client is destroyed', 'UND_ERR_DESTROYED', 'ClientDestroyedError')
+      ? destroyedError()
       : this.closing
         ? new Http1Error('The client is closed', 'UND_ERR_CLOSED', 'ClientClosedError')
         : invalid(request);
@@ -261,7 +262,7 @@ export class Http1Pool {
     this.destroyed = true;
     this.closing = true;
     this.idle.length = 0;
-    const err = new Http1Error('The client is destroyed', 'UND_ERR_DESTROYED', 'ClientDestroyedError');
+    const err = destroyedError();
     for (const conn of [...this.all]) conn.destroy(err);
     for (const w of this.waiting.splice(0)) w.handler.onError(err);
     return Promise.resolve();

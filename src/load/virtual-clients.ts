@@ -7,18 +7,18 @@ import type { LoadWorkerData } from './protocol.js';
 import { compileHeaders } from './request-headers.js';
 
 /**
- * What a worker's virtual clients are made from: the target, this thread's
- * range of clients (absent: one client on the system's source address),
- * whether they keep cookies, `--insecure`, and the headers and paths every
- * client sends. See {@link LoadWorkerData}.
- */
-/**
  * What a virtual client sends through: lblab's own HTTP/1.1 pool for plain
  * HTTP/1.1 load (see {@link Http1Pool}), undici's `Pool` for HTTP/2 and for
  * the clients of a balancer pair (its connector is undici's).
  */
 export type LoadDispatcher = Pool | Http1Pool;
 
+/**
+ * What a worker's virtual clients are made from: the target, this thread's
+ * range of clients (absent: one client on the system's source address),
+ * whether they keep cookies, `--insecure`, and the headers and paths every
+ * client sends. See {@link LoadWorkerData}.
+ */
 export type VirtualClientsOptions = Pick<LoadWorkerData, 'url' | 'clients' | 'cookies' | 'insecure' | 'headers' | 'paths' | 'proxy'> & Partial<Pick<LoadWorkerData, 'keepAlive' | 'http2' | 'gslb' | 'ha' | 'thread'>>;
 
 /**

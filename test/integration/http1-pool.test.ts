@@ -36,6 +36,18 @@ function request(pool: Http1Pool, req: Partial<Http1Request> = {}): Promise<Outc
   });
 }
 
+/** Sends `first`, and `second` from inside its `onComplete`; resolves with `second`'s outcome (or `first`'s error). */
+function requestFromComplete(pool: Http1Pool, first: string, second: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    pool.dispatch({ path: first, method: 'GET', headers: [] }, {
+      onHeaders: () => true,
+      onData: () => true,
+      onComplete: () => void request(pool, { path: second }).then(resolve),
+      onError: (err) => resolve({ status: 0, headers: [], body: '', err }),
+    });
+  });
+}
+
 function header(out: Outcome, name: string): string | undefined {
   for (let i = 0; i < out.headers.length; i += 2) if (out.headers[i]!.toLowerCase() === name) return out.headers[i + 1];
   return undefined;
@@ -92,14 +104,7 @@ describe('Http1Pool', () => {
     }
     expect(connections).toBe(1);
     // A request sent from inside onComplete takes the same connection: it is idle already.
-    const chained = await new Promise<Outcome>((resolve) => {
-      pool.dispatch({ path: '/a', method: 'GET', headers: [] }, {
-        onHeaders: () => true,
-        onData: () => true,
-        onComplete: () => void request(pool, { path: '/b' }).then(resolve),
-        onError: (err) => resolve({ status: 0, headers: [], body: '', err }),
-      });
-    });
+    const chained = await requestFromComplete(pool, '/a', '/b');
     expect(chained.body).toBe('hello /b');
     expect(connections).toBe(1);
     expect(pool.connections).toBe(1);
@@ -138,14 +143,7 @@ describe('Http1Pool', () => {
     const pool = new Http1Pool(server.url);
     closers.push(() => pool.destroy());
     // The second request goes out from inside onComplete, while the trailing bytes are still being read.
-    const second = await new Promise<Outcome>((resolve) => {
-      pool.dispatch({ path: '/first', method: 'GET', headers: [] }, {
-        onHeaders: () => true,
-        onData: () => true,
-        onComplete: () => void request(pool, { path: '/second' }).then(resolve),
-        onError: (err) => resolve({ status: 0, headers: [], body: '', err }),
-      });
-    });
+    const second = await requestFromComplete(pool, '/first', '/second');
     expect([second.err, second.status, second.body]).toEqual([undefined, 200, 'fresh']);
     expect(server.connections()).toBe(2);
   });
